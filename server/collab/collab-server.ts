@@ -1,0 +1,139 @@
+/**
+ * The y-websocket protocol server, independent of the socket library: admission (room name,
+ * authorization, room load), then one Connection per socket whose frames are each decoded and
+ * handled inside their own error boundary.
+ */
+import { CloseCode, type CloseCodeValue } from '../../shared/close-codes.ts'
+import { parseRoomName, roomName, ROOM_KINDS } from '../../shared/rooms.ts'
+import type { Logger } from '../logger.ts'
+import type { Authorizer } from './authorizer.ts'
+import { Connection, type ConnectionLimits } from './connection.ts'
+import { decodeInbound } from './inbound.ts'
+import { KEEPALIVE_FRAME } from './outbound.ts'
+import type { Principal, Role } from './principal.ts'
+import { ProtocolError } from './protocol-error.ts'
+import type { Room } from './room.ts'
+import type { RoomRegistry } from './room-registry.ts'
+import type { Transport } from './transport.ts'
+
+export type Admission =
+  | { ok: true; room: Room; principal: Principal }
+  | { ok: false; code: CloseCodeValue; reason: string }
+
+export interface CollabEvents {
+  rejectedFrame(reason: string): void
+  frameIn(bytes: number): void
+}
+
+export interface CollabDeps {
+  registry: RoomRegistry
+  authorizer: Authorizer
+  logger: Logger
+  limits: ConnectionLimits
+  events?: CollabEvents
+}
+
+/** What the adapter calls for one accepted socket. */
+export interface SocketHandle {
+  receive(frame: Uint8Array, isBinary: boolean): void
+  closed(): void
+}
+
+/** Clients that have heard nothing for this long get a no-op frame (y-websocket drops after 30 s). */
+const KEEPALIVE_AFTER_MS = 15_000
+
+export class CollabServer {
+  private readonly connections = new Map<Connection, Room>()
+
+  private readonly deps: CollabDeps
+
+  constructor(deps: CollabDeps) {
+
+    this.deps = deps
+  }
+
+  async admit(name: string, token: string | undefined): Promise<Admission> {
+    const ref = parseRoomName(name)
+    if (!ref) return { ok: false, code: CloseCode.notFound, reason: 'no such room' }
+    const auth = await this.deps.authorizer.authorize(ref, token)
+    if (!auth.ok) return auth
+    try {
+      return { ok: true, room: await this.deps.registry.acquire(name), principal: auth.principal }
+    } catch (error) {
+      this.deps.logger.error({ err: error, room: name }, 'room could not be loaded')
+      return { ok: false, code: CloseCode.tryAgainLater, reason: 'room unavailable, try again later' }
+    }
+  }
+
+  /** The socket vanished between admission and handshake. */
+  abandon(admission: Admission): void {
+    if (admission.ok) this.deps.registry.release(admission.room)
+  }
+
+  connect(admission: Admission & { ok: true }, transport: Transport): SocketHandle {
+    const { room, principal } = admission
+    const conn = new Connection(transport, principal, this.deps.limits)
+    this.connections.set(conn, room)
+    room.join(conn)
+    return {
+      receive: (frame, isBinary) => this.receive(conn, room, frame, isBinary),
+      closed: () => this.disconnect(conn, room),
+    }
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  /** A member's role changed (null: removed); their open sockets follow within the call. */
+  applyRole(groupId: string, userId: string, role: Role | null): void {
+    for (const kind of ROOM_KINDS) this.deps.registry.get(roomName(groupId, kind))?.applyRole(userId, role)
+  }
+
+  /** Keeps quiet clients' watchdogs fed. Called periodically by the adapter. */
+  keepAlive(now = Date.now()): void {
+    for (const conn of this.connections.keys()) {
+      if (now - conn.lastSentAt >= KEEPALIVE_AFTER_MS) conn.send(KEEPALIVE_FRAME)
+    }
+  }
+
+  /** Closes every socket (shutdown) with the given code. */
+  closeAll(code: CloseCodeValue, reason: string): void {
+    for (const conn of [...this.connections.keys()]) conn.close(code, reason)
+  }
+
+  private receive(conn: Connection, room: Room, frame: Uint8Array, isBinary: boolean): void {
+    if (conn.isClosed) return
+    this.deps.events?.frameIn(frame.length)
+    try {
+      if (!isBinary) throw new ProtocolError(CloseCode.unsupportedData, 'binary frames only')
+      room.handle(conn, decodeInbound(frame))
+    } catch (error) {
+      this.reject(conn, room, error)
+    }
+  }
+
+  private reject(conn: Connection, room: Room, error: unknown): void {
+    if (error instanceof ProtocolError) {
+      this.deps.events?.rejectedFrame(reasonLabel(error.code))
+      this.deps.logger.info({ room: room.name, user: conn.principal.userId, reason: error.message }, 'closing socket after a bad frame')
+      conn.close(error.code, error.message)
+      return
+    }
+    this.deps.events?.rejectedFrame('internal')
+    this.deps.logger.error({ err: error, room: room.name }, 'message handler failed')
+    conn.close(CloseCode.internalError, 'internal error')
+  }
+
+  private disconnect(conn: Connection, room: Room): void {
+    if (!this.connections.delete(conn)) return
+    conn.markClosed()
+    room.leave(conn)
+    this.deps.registry.release(room)
+  }
+}
+
+function reasonLabel(code: number): string {
+  const entry = Object.entries(CloseCode).find(([, value]) => value === code)
+  return entry ? entry[0] : String(code)
+}

@@ -1,0 +1,165 @@
+/**
+ * Compaction: fold a room's log into a snapshot tagged with the log id it covers, then trim the
+ * log up to that id. Hot rooms snapshot their in-memory doc (no re-read, no mergeUpdates);
+ * rooms with log entries but no hot doc here are folded in bounded batches (crash recovery).
+ *
+ * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update,
+ * eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
+ * data is safe in the log meanwhile.
+ */
+import * as Y from 'yjs'
+import type { LogId } from '../log/log-id.ts'
+import type { UpdateLog } from '../log/types.ts'
+import type { Logger } from '../logger.ts'
+import type { SnapshotStore } from '../storage/types.ts'
+import type { CompactionLease } from './compaction-lease.ts'
+import type { Room } from './room.ts'
+import { loadRoomState } from './room-loader.ts'
+
+export interface CompactorDeps {
+  snapshots: SnapshotStore
+  log: UpdateLog
+  lease: CompactionLease
+  logger: Logger
+  everyUpdates: number
+  idleMs: number
+  batchSize: number
+  events?: CompactionEvents
+}
+
+export interface CompactionEvents {
+  compacted(room: string, bytes: number, ms: number): void
+  failed(room: string, error: unknown): void
+}
+
+const BASE_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 60_000
+
+export class Compactor {
+  private readonly timers = new Map<Room, NodeJS.Timeout>()
+  private readonly running = new Map<string, Promise<void>>()
+  private readonly failures = new Map<string, number>()
+
+  private readonly deps: CompactorDeps
+
+  constructor(deps: CompactorDeps) {
+
+    this.deps = deps
+  }
+
+  /** Called after updates were applied to a hot room. */
+  noteApplied(room: Room): void {
+    if (this.running.has(room.name) || this.failures.has(room.name)) return // a timer is armed
+    if (room.appliedSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
+    else if (!this.timers.has(room)) this.arm(room, this.deps.idleMs)
+  }
+
+  /** Snapshots a hot room now (after any compaction already running for it). */
+  async compactHot(room: Room): Promise<void> {
+    this.disarm(room)
+    await this.running.get(room.name)
+    if (room.appliedSinceSnapshot === 0) return
+    try {
+      await this.track(room.name, () => this.snapshotHot(room))
+    } catch (error) {
+      this.arm(room, this.backoffMs(room.name))
+      throw error
+    }
+  }
+
+  /** Folds a room that is not hot on this node. */
+  compactCold(room: string): Promise<void> {
+    return this.track(room, () => this.foldCold(room))
+  }
+
+  /** Compacts every room with log entries that `isHot` says this node does not hold. */
+  async sweep(isHot: (room: string) => boolean): Promise<void> {
+    for (const room of await this.deps.log.roomsWithEntries()) {
+      if (!isHot(room) && !this.running.has(room)) await this.compactCold(room).catch(() => undefined)
+    }
+  }
+
+  /** The room is leaving memory; whatever it did not compact, the sweep will. */
+  forget(room: Room): void {
+    this.disarm(room)
+    this.failures.delete(room.name)
+  }
+
+  private arm(room: Room, delayMs: number): void {
+    this.disarm(room)
+    const timer = setTimeout(() => this.onTimer(room), delayMs)
+    timer.unref()
+    this.timers.set(room, timer)
+  }
+
+  private disarm(room: Room): void {
+    clearTimeout(this.timers.get(room))
+    this.timers.delete(room)
+  }
+
+  private onTimer(room: Room): void {
+    this.timers.delete(room)
+    const quietFor = Date.now() - room.lastAppliedAt
+    if (!this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
+    else void this.compactHot(room).catch(() => undefined)
+  }
+
+  private backoffMs(room: string): number {
+    const failures = this.failures.get(room) ?? 1
+    return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (failures - 1))
+  }
+
+  private async track(room: string, task: () => Promise<void>): Promise<void> {
+    const run = task()
+    this.running.set(room, run.catch(() => undefined))
+    try {
+      await run
+      this.failures.delete(room)
+    } catch (error) {
+      const failures = (this.failures.get(room) ?? 0) + 1
+      this.failures.set(room, failures)
+      this.deps.events?.failed(room, error)
+      this.deps.logger.warn({ err: error, room, failures }, 'compaction failed; will retry')
+      throw error
+    } finally {
+      this.running.delete(room)
+    }
+  }
+
+  private async snapshotHot(room: Room): Promise<void> {
+    const done = await this.deps.lease.withLease(room.name, async () => {
+      const started = performance.now()
+      const watermark = room.watermark
+      const covered = room.appliedSinceSnapshot
+      const update = Y.encodeStateAsUpdate(room.doc)
+      await this.persist(room.name, update, watermark)
+      room.appliedSinceSnapshot = Math.max(0, room.appliedSinceSnapshot - covered)
+      room.lastSnapshotAt = Date.now()
+      this.deps.events?.compacted(room.name, update.length, performance.now() - started)
+      return true
+    })
+    // Lease held elsewhere, or updates arrived meanwhile: look again after the idle delay.
+    if (done === undefined || room.appliedSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
+  }
+
+  private async foldCold(room: string): Promise<void> {
+    await this.deps.lease.withLease(room, async () => {
+      const started = performance.now()
+      const state = await loadRoomState(room, this.deps)
+      try {
+        if (state.replayed === 0) return
+        const update = Y.encodeStateAsUpdate(state.doc)
+        await this.persist(room, update, state.watermark)
+        this.deps.events?.compacted(room, update.length, performance.now() - started)
+      } finally {
+        state.doc.destroy()
+      }
+    })
+  }
+
+  /** Save, then trim: after `save` a snapshot covering ≥ watermark exists, whichever writer won. */
+  private async persist(room: string, update: Uint8Array, watermark: LogId): Promise<void> {
+    await this.deps.snapshots.save(room, update, watermark)
+    await this.deps.log.trim(room, watermark)
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * One client socket in one room: its principal, the awareness client ids it introduced, and a
+ * send path that drops the socket instead of buffering without bound.
+ */
+import { CloseCode } from '../../shared/close-codes.ts'
+import { canWrite, type Principal, type Role } from './principal.ts'
+import type { Transport } from './transport.ts'
+
+export interface ConnectionLimits {
+  maxBufferedBytes: number
+  /** Awareness client ids one socket may introduce (a Yjs client normally uses one). */
+  maxAwarenessIds: number
+}
+
+const MAX_REASON_BYTES = 120
+let nextConnectionId = 1
+
+export class Connection {
+  readonly id = nextConnectionId++
+  readonly awarenessIds = new Set<number>()
+  /** An update from this socket could not be logged; ask it to resend when the log is back. */
+  needsResync = false
+  lastSentAt = Date.now()
+  private closed = false
+  private readonly transport: Transport
+  readonly principal: Principal
+  private readonly limits: ConnectionLimits
+
+  constructor(
+    transport: Transport,
+    principal: Principal,
+    limits: ConnectionLimits,
+  ) {
+    this.transport = transport
+    this.principal = principal
+    this.limits = limits
+  }
+
+  get role(): Role {
+    return this.principal.role
+  }
+
+  get canWrite(): boolean {
+    return canWrite(this.principal.role)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  get awarenessIdLimit(): number {
+    return this.limits.maxAwarenessIds
+  }
+
+  setRole(role: Role): void {
+    this.principal.role = role
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed) return
+    if (this.transport.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.tryAgainLater, 'slow consumer')
+      return
+    }
+    this.lastSentAt = Date.now()
+    this.transport.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.transport.close(code, truncate(reason))
+  }
+
+  /** The transport went away on its own. */
+  markClosed(): void {
+    this.closed = true
+  }
+}
+
+function truncate(reason: string): string {
+  const bytes = new TextEncoder().encode(reason)
+  return bytes.length <= MAX_REASON_BYTES ? reason : new TextDecoder().decode(bytes.subarray(0, MAX_REASON_BYTES))
+}

@@ -1,0 +1,52 @@
+/** Encoding outbound y-websocket frames (trusted data, so lib0's encoder is used directly). */
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import { AuthType, MessageType, SyncType } from '../../shared/protocol.ts'
+
+function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
+  const encoder = encoding.createEncoder()
+  write(encoder)
+  return encoding.toUint8Array(encoder)
+}
+
+export function syncStep1Frame(doc: Y.Doc): Uint8Array {
+  return syncFrame(SyncType.step1, Y.encodeStateVector(doc))
+}
+
+export function syncStep2Frame(update: Uint8Array): Uint8Array {
+  return syncFrame(SyncType.step2, update)
+}
+
+export function updateFrame(update: Uint8Array): Uint8Array {
+  return syncFrame(SyncType.update, update)
+}
+
+function syncFrame(type: number, payload: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.sync)
+    encoding.writeVarUint(e, type)
+    encoding.writeVarUint8Array(e, payload)
+  })
+}
+
+export function awarenessFrame(update: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.awareness)
+    encoding.writeVarUint8Array(e, update)
+  })
+}
+
+/** An awareness update with no entries: clients apply it as a no-op; it keeps their watchdog fed. */
+export const KEEPALIVE_FRAME: Uint8Array = awarenessFrame(new Uint8Array([0]))
+
+export function queryAwarenessFrame(): Uint8Array {
+  return frame((e) => encoding.writeVarUint(e, MessageType.queryAwareness))
+}
+
+export function permissionDeniedFrame(reason: string): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.auth)
+    encoding.writeVarUint(e, AuthType.permissionDenied)
+    encoding.writeVarString(e, reason)
+  })
+}

@@ -1,0 +1,150 @@
+/**
+ * The rooms hot on this node. Concurrent joins of one room share one load; a room with no
+ * holders is evicted after the grace period (always: a failed final save leaves the data in the
+ * log); a join during eviction waits for it and then loads afresh.
+ */
+import type { Logger } from '../logger.ts'
+import type { Compactor } from './compactor.ts'
+import { loadRoomState, type LoaderDeps } from './room-loader.ts'
+import { Room, type RoomDeps } from './room.ts'
+
+export interface RegistryDeps {
+  loader: LoaderDeps
+  room: Omit<RoomDeps, 'onApplied'>
+  compactor: Compactor
+  logger: Logger
+  graceMs: number
+  /** Longest a final compaction may delay an eviction. */
+  finalCompactionMs: number
+  events?: RegistryEvents
+}
+
+export interface RegistryEvents {
+  loaded(room: string, ms: number): void
+  evicted(room: string): void
+}
+
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>()
+  private readonly loading = new Map<string, Promise<Room>>()
+  private readonly closing = new Map<string, Promise<void>>()
+
+  private readonly deps: RegistryDeps
+
+  constructor(deps: RegistryDeps) {
+
+    this.deps = deps
+  }
+
+  /** The room, loaded if needed, held until `release`. Rejects if it cannot be loaded. */
+  async acquire(name: string): Promise<Room> {
+    for (;;) {
+      const closing = this.closing.get(name)
+      if (closing) {
+        await closing
+        continue
+      }
+      const room = this.rooms.get(name)
+      if (room) {
+        this.hold(room)
+        return room
+      }
+      await this.startLoad(name)
+    }
+  }
+
+  release(room: Room): void {
+    room.holders--
+    if (room.holders === 0) this.scheduleEviction(room)
+  }
+
+  /** A hot room, without holding it. */
+  get(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
+  isHot(name: string): boolean {
+    return this.rooms.has(name) || this.loading.has(name)
+  }
+
+  get size(): number {
+    return this.rooms.size
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  /** Shutdown: evict every room now (callers closed the sockets first). */
+  async evictAll(): Promise<void> {
+    await Promise.allSettled([...this.loading.values()])
+    await Promise.all([...this.rooms.values()].map((room) => this.evict(room, true)))
+    await Promise.all([...this.closing.values()])
+  }
+
+  private startLoad(name: string): Promise<Room> {
+    let loading = this.loading.get(name)
+    if (!loading) {
+      loading = this.load(name).finally(() => this.loading.delete(name))
+      this.loading.set(name, loading)
+    }
+    return loading
+  }
+
+  private async load(name: string): Promise<Room> {
+    const started = performance.now()
+    const state = await loadRoomState(name, this.deps.loader)
+    const room = new Room(name, state, { ...this.deps.room, onApplied: (r) => this.deps.compactor.noteApplied(r) })
+    room.start()
+    this.rooms.set(name, room)
+    this.scheduleEviction(room) // until someone holds it
+    if (state.replayed > 0) this.deps.compactor.noteApplied(room)
+    this.deps.events?.loaded(name, performance.now() - started)
+    return room
+  }
+
+  private hold(room: Room): void {
+    room.holders++
+    clearTimeout(room.evictTimer)
+    room.evictTimer = undefined
+  }
+
+  private scheduleEviction(room: Room): void {
+    clearTimeout(room.evictTimer)
+    room.evictTimer = setTimeout(() => void this.evict(room, false), this.deps.graceMs)
+    room.evictTimer.unref()
+  }
+
+  private async evict(room: Room, force: boolean): Promise<void> {
+    if ((!force && room.holders > 0) || this.rooms.get(room.name) !== room) return
+    this.rooms.delete(room.name)
+    const closing = this.close(room)
+    this.closing.set(room.name, closing)
+    try {
+      await closing
+    } finally {
+      this.closing.delete(room.name)
+      this.deps.events?.evicted(room.name)
+    }
+  }
+
+  private async close(room: Room): Promise<void> {
+    clearTimeout(room.evictTimer)
+    await room.drain()
+    try {
+      await withTimeout(this.deps.compactor.compactHot(room), this.deps.finalCompactionMs)
+    } catch (error) {
+      this.deps.logger.warn({ err: error, room: room.name }, 'final compaction failed; the log keeps the data')
+    }
+    this.deps.compactor.forget(room)
+    await room.close()
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,81 @@
+/**
+ * The durable write path of one room: updates queue here, go to the log in batches (one append
+ * per batch, so a busy room costs one round trip per batch, not per update), and only once the
+ * log holds them does the room apply and broadcast them. Nothing is ever broadcast, or served to
+ * a new client, before it is durable.
+ */
+import type { LogId } from '../log/log-id.ts'
+import type { UpdateLog } from '../log/types.ts'
+import type { Connection } from './connection.ts'
+import type { SERVER } from './origins.ts'
+
+export interface PendingWrite {
+  update: Uint8Array
+  origin: Connection | typeof SERVER
+  /** Server writes wait for the log; client writes do not. */
+  settle?: (error?: unknown) => void
+}
+
+export interface WriterHooks {
+  /** The batch is durable under `ids`; apply and broadcast it. */
+  committed(batch: PendingWrite[], ids: LogId[]): void
+  /** The batch could not be logged; nothing of it was applied. */
+  failed(batch: PendingWrite[], error: unknown): void
+}
+
+export class RoomWriter {
+  private queue: PendingWrite[] = []
+  private queuedBytes = 0
+  private flushing: Promise<void> | null = null
+  private readonly room: string
+  private readonly log: UpdateLog
+  private readonly hooks: WriterHooks
+  private readonly maxQueuedBytes: number
+
+  constructor(
+    room: string,
+    log: UpdateLog,
+    hooks: WriterHooks,
+    maxQueuedBytes: number,
+  ) {
+    this.room = room
+    this.log = log
+    this.hooks = hooks
+    this.maxQueuedBytes = maxQueuedBytes
+  }
+
+  /** Queues a write; false when refused (log down or queue full), in which case nothing happens. */
+  enqueue(write: PendingWrite): boolean {
+    if (!this.log.isUp() || this.queuedBytes + write.update.length > this.maxQueuedBytes) return false
+    this.queue.push(write)
+    this.queuedBytes += write.update.length
+    this.flushing ??= this.flush()
+    return true
+  }
+
+  /** Resolves once everything queued so far has been logged (or has failed). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue
+      this.queue = []
+      this.queuedBytes = 0
+      await this.commit(batch)
+    }
+    this.flushing = null
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<void> {
+    let ids: LogId[]
+    try {
+      ids = await this.log.append(this.room, batch.map((w) => w.update))
+    } catch (error) {
+      this.hooks.failed(batch, error)
+      return
+    }
+    this.hooks.committed(batch, ids)
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * A hot room: one Y.Doc + Awareness shared by this node's sockets in that room.
+ *
+ * Writes from sockets go through the RoomWriter (log first, then apply and broadcast). Entries
+ * written by other nodes arrive through the log subscription. `watermark` is the position of
+ * that subscription: every log entry ≤ watermark is in the doc, which is what makes a snapshot
+ * of the hot doc valid for it.
+ */
+import * as Y from 'yjs'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { CloseCode } from '../../shared/close-codes.ts'
+import { compareLogIds, type LogId } from '../log/log-id.ts'
+import type { LogEntry, Subscription, UpdateLog } from '../log/types.ts'
+import type { Logger } from '../logger.ts'
+import { AwarenessOwners } from './awareness-guard.ts'
+import type { Connection } from './connection.ts'
+import type { Inbound } from './inbound.ts'
+import { LOAD, REMOTE, SERVER } from './origins.ts'
+import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, syncStep2Frame, updateFrame } from './outbound.ts'
+import type { Role } from './principal.ts'
+import { applyLogged, type LoadedState } from './room-loader.ts'
+import { RoomWriter, type PendingWrite } from './room-writer.ts'
+import { isEmptyUpdate } from './update-validator.ts'
+
+export interface RoomDeps {
+  log: UpdateLog
+  logger: Logger
+  maxQueuedBytes: number
+  /** Updates were applied (for compaction scheduling). */
+  onApplied(room: Room, count: number): void
+  /** Awareness changed locally; other nodes should hear it (no-op on a single node). */
+  publishAwareness(room: string, update: Uint8Array): void
+}
+
+export class LogUnavailableError extends Error {
+  override name = 'LogUnavailableError'
+}
+
+type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
+
+export class Room {
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  readonly conns = new Set<Connection>()
+  /** Sockets plus server-side users currently holding the room in memory. */
+  holders = 0
+  watermark: LogId
+  appliedSinceSnapshot: number
+  lastAppliedAt = Date.now()
+  lastSnapshotAt = Date.now()
+  evictTimer: NodeJS.Timeout | undefined
+  private readonly ownApplied = new Set<LogId>()
+  private readonly owners = new AwarenessOwners()
+  private readonly writer: RoomWriter
+  private readonly unlogged: Uint8Array[] = []
+  private subscription: Subscription | null = null
+  private fullState: Uint8Array | null = null
+  readonly name: string
+  private readonly deps: RoomDeps
+
+  constructor(
+    name: string,
+    state: LoadedState,
+    deps: RoomDeps,
+  ) {
+    this.name = name
+    this.deps = deps
+    this.doc = state.doc
+    this.watermark = state.watermark
+    this.appliedSinceSnapshot = state.replayed
+    this.awareness = new Awareness(this.doc)
+    this.awareness.setLocalState(null)
+    this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.maxQueuedBytes)
+    this.doc.on('update', this.onDocUpdate)
+    this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  /** Starts following the log from the loaded position. */
+  start(): void {
+    this.subscription = this.deps.log.subscribe(this.name, this.watermark, this.onLogEntries)
+  }
+
+  join(conn: Connection): void {
+    this.conns.add(conn)
+    conn.send(syncStep1Frame(this.doc))
+    const states = [...this.awareness.getStates().keys()]
+    if (states.length > 0) conn.send(awarenessFrame(encodeAwarenessUpdate(this.awareness, states)))
+  }
+
+  leave(conn: Connection): void {
+    if (!this.conns.delete(conn)) return
+    const ids = this.owners.release(conn)
+    if (ids.length > 0) removeAwarenessStates(this.awareness, ids, conn)
+  }
+
+  /** Handles one decoded message; throws ProtocolError for messages the socket may not send. */
+  handle(conn: Connection, message: Inbound): void {
+    switch (message.kind) {
+      case 'sync-step1': conn.send(syncStep2Frame(this.stateFor(message.stateVector))); return
+      case 'sync-step2':
+      case 'update':
+        if (!isEmptyUpdate(message.summary)) this.receiveUpdate(conn, message.update)
+        return
+      case 'awareness':
+        applyAwarenessUpdate(this.awareness, this.owners.admit(conn, message.entries, message.update, this.awareness), conn)
+        return
+      case 'query-awareness': this.sendAwareness(conn); return
+      case 'auth': return
+    }
+  }
+
+  /**
+   * Runs a server-side edit (e.g. a chat message posted over REST) and resolves once it is in
+   * the log. Refused up front when the log is down.
+   */
+  async serverWrite<T>(edit: (doc: Y.Doc) => T): Promise<T> {
+    if (!this.deps.log.isUp()) throw new LogUnavailableError('update log unavailable')
+    const updates: Uint8Array[] = []
+    const capture = (update: Uint8Array, origin: unknown): void => {
+      if (origin === SERVER) updates.push(update)
+    }
+    this.doc.on('update', capture)
+    let result: T
+    try {
+      result = this.doc.transact(() => edit(this.doc), SERVER)
+    } finally {
+      this.doc.off('update', capture)
+    }
+    if (updates.length > 0) await this.logServerUpdate(Y.mergeUpdates(updates))
+    return result
+  }
+
+  /** Changes a member's role on every socket they hold here; null closes those sockets. */
+  applyRole(userId: string, role: Role | null): void {
+    for (const conn of this.conns) {
+      if (conn.principal.userId !== userId) continue
+      if (role === null) conn.close(CloseCode.forbidden, 'membership revoked')
+      else conn.setRole(role)
+    }
+  }
+
+  /** The log is reachable again: resend what failed and ask refused sockets to resync. */
+  onLogUp(): void {
+    this.retryUnlogged()
+    this.resyncRefused()
+  }
+
+  /** Resolves once every queued write has been logged and applied (or has failed). */
+  drain(): Promise<void> {
+    return this.writer.drain()
+  }
+
+  async close(): Promise<void> {
+    await this.writer.drain()
+    this.subscription?.close()
+    this.subscription = null
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+
+  private receiveUpdate(conn: Connection, update: Uint8Array): void {
+    if (!conn.canWrite) {
+      conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
+      return
+    }
+    if (!this.writer.enqueue({ update, origin: conn })) conn.needsResync = true
+  }
+
+  private logServerUpdate(update: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (error?: unknown): void => (error === undefined ? resolve() : reject(error))
+      if (!this.writer.enqueue({ update, origin: SERVER, settle })) {
+        this.unlogged.push(update)
+        reject(new LogUnavailableError('update log unavailable'))
+      }
+    })
+  }
+
+  private stateFor(stateVector: Uint8Array): Uint8Array {
+    const isEmpty = stateVector.length === 1 && stateVector[0] === 0
+    if (!isEmpty) return Y.encodeStateAsUpdate(this.doc, stateVector)
+    this.fullState ??= Y.encodeStateAsUpdate(this.doc)
+    return this.fullState
+  }
+
+  private sendAwareness(conn: Connection): void {
+    const ids = [...this.awareness.getStates().keys()]
+    conn.send(awarenessFrame(encodeAwarenessUpdate(this.awareness, ids)))
+  }
+
+  private readonly committed = (batch: PendingWrite[], ids: LogId[]): void => {
+    for (const id of ids) if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
+    for (const group of groupByOrigin(batch)) this.applyCommitted(group)
+    this.noteApplied(batch.length)
+    this.resyncRefused()
+    this.retryUnlogged()
+  }
+
+  private applyCommitted(group: PendingWrite[]): void {
+    const origin = group[0]?.origin
+    if (origin === SERVER) {
+      for (const write of group) {
+        this.broadcast(updateFrame(write.update), null)
+        write.settle?.()
+      }
+      return
+    }
+    this.doc.transact(() => {
+      for (const write of group) applyLogged(this.doc, write.update, origin, this.deps.logger, this.name)
+    }, origin)
+  }
+
+  private readonly failed = (batch: PendingWrite[], error: unknown): void => {
+    this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
+    for (const write of batch) {
+      if (write.origin !== SERVER) write.origin.needsResync = true
+      else {
+        this.unlogged.push(write.update)
+        write.settle?.(error)
+      }
+    }
+  }
+
+  private readonly onLogEntries = (_room: string, entries: LogEntry[]): void => {
+    let applied = 0
+    for (const entry of entries) {
+      if (compareLogIds(entry.id, this.watermark) <= 0) continue
+      if (!this.ownApplied.delete(entry.id)) {
+        applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
+        applied++
+      }
+      this.watermark = entry.id
+    }
+    if (applied > 0) this.noteApplied(applied)
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.fullState = null
+    if (origin === SERVER || origin === LOAD) return // server edits broadcast once logged
+    this.broadcast(updateFrame(update), origin)
+  }
+
+  private readonly onAwarenessUpdate = (change: AwarenessChange, origin: unknown): void => {
+    const changed = [...change.added, ...change.updated, ...change.removed]
+    const update = encodeAwarenessUpdate(this.awareness, changed)
+    this.broadcast(awarenessFrame(update), origin)
+    if (origin !== REMOTE) this.deps.publishAwareness(this.name, update)
+  }
+
+  /** Encoded once, sent to every socket but the one it came from. */
+  private broadcast(frame: Uint8Array, except: unknown): void {
+    for (const conn of this.conns) if (conn !== except) conn.send(frame)
+  }
+
+  private noteApplied(count: number): void {
+    this.appliedSinceSnapshot += count
+    this.lastAppliedAt = Date.now()
+    this.deps.onApplied(this, count)
+  }
+
+  private resyncRefused(): void {
+    for (const conn of this.conns) {
+      if (!conn.needsResync) continue
+      conn.needsResync = false
+      conn.send(syncStep1Frame(this.doc))
+    }
+  }
+
+  private retryUnlogged(): void {
+    while (this.unlogged.length > 0 && this.deps.log.isUp()) {
+      const update = this.unlogged[0] as Uint8Array
+      if (!this.writer.enqueue({ update, origin: SERVER })) return
+      this.unlogged.shift()
+    }
+  }
+}
+
+/** Consecutive writes with the same origin, so each socket's burst is one transaction. */
+function groupByOrigin(batch: PendingWrite[]): PendingWrite[][] {
+  const groups: PendingWrite[][] = []
+  for (const write of batch) {
+    const last = groups.at(-1)
+    if (last && last[0]?.origin === write.origin) last.push(write)
+    else groups.push([write])
+  }
+  return groups
+}

@@ -1,0 +1,159 @@
+/**
+ * Structural validation of a Yjs V1 update before Yjs sees it. Walks the whole encoding the way
+ * yjs 13 decodes it (structs per client, then the delete set), checking every declared count and
+ * length against the bytes that remain, every content ref and type ref against the known set, and
+ * nesting depth of `any` values. It allocates nothing proportional to declared numbers.
+ *
+ * Known attack this stops: a sync frame of a few bytes declaring one client with 33,000,000
+ * structs makes yjs 13 allocate `new Array(33e6)` (~264 MB) before reading a single struct.
+ */
+import { BoundedReader, DecodeError } from './bounded-reader.ts'
+
+export interface UpdateSummary {
+  structs: number
+  deletes: number
+  /** Client ids that own structs in this update. */
+  clients: number[]
+}
+
+const MAX_ANY_DEPTH = 64
+const BIT6 = 0x20
+const BIT7 = 0x40
+const BIT8 = 0x80
+const CONTENT_REF_MASK = 0x1f
+
+const CONTENT = {
+  gc: 0,
+  deleted: 1,
+  json: 2,
+  binary: 3,
+  string: 4,
+  embed: 5,
+  format: 6,
+  type: 7,
+  any: 8,
+  doc: 9,
+  skip: 10,
+} as const
+
+const TYPE_REF = { xmlElement: 3, xmlHook: 5, max: 6 } as const
+
+/** Throws DecodeError unless `update` is a well-formed V1 update. */
+export function validateUpdateV1(update: Uint8Array): UpdateSummary {
+  const reader = new BoundedReader(update)
+  const summary: UpdateSummary = { structs: 0, deletes: 0, clients: [] }
+  const clientCount = reader.count(3)
+  for (let i = 0; i < clientCount; i++) readClientStructs(reader, summary)
+  summary.deletes = readDeleteSet(reader)
+  if (!reader.done) throw new DecodeError(`${reader.remaining} trailing bytes after update`)
+  return summary
+}
+
+export function isEmptyUpdate(summary: UpdateSummary): boolean {
+  return summary.structs === 0 && summary.deletes === 0
+}
+
+function readClientStructs(reader: BoundedReader, summary: UpdateSummary): void {
+  const structCount = reader.count(1)
+  summary.clients.push(readClientId(reader))
+  reader.varUint() // clock of the first struct
+  for (let i = 0; i < structCount; i++) readStruct(reader)
+  summary.structs += structCount
+}
+
+function readClientId(reader: BoundedReader): number {
+  const client = reader.varUint()
+  if (client > 0xffffffff) throw new DecodeError('client id out of range')
+  return client
+}
+
+function readStruct(reader: BoundedReader): void {
+  const info = reader.uint8()
+  const ref = info & CONTENT_REF_MASK
+  if (ref === CONTENT.gc || ref === CONTENT.skip) {
+    readLength(reader)
+    return
+  }
+  if (info & BIT8) readId(reader) // left origin
+  if (info & BIT7) readId(reader) // right origin
+  if ((info & (BIT7 | BIT8)) === 0) {
+    if (reader.varUint() === 1) reader.varString() // parent is a root type, by name
+    else readId(reader) // parent is an item, by id
+    if (info & BIT6) reader.varString() // parentSub (map key)
+  }
+  readContent(reader, ref)
+}
+
+function readId(reader: BoundedReader): void {
+  readClientId(reader)
+  reader.varUint()
+}
+
+function readLength(reader: BoundedReader): number {
+  const length = reader.varUint()
+  if (length === 0 || length > 0x7fffffff) throw new DecodeError('struct length out of range')
+  return length
+}
+
+function readContent(reader: BoundedReader, ref: number): void {
+  switch (ref) {
+    case CONTENT.deleted: readLength(reader); return
+    case CONTENT.json: { const n = reader.count(1); for (let i = 0; i < n; i++) readJsonString(reader); return }
+    case CONTENT.binary: reader.varBytes(); return
+    case CONTENT.string: reader.varString(); return
+    case CONTENT.embed: readJsonString(reader); return
+    case CONTENT.format: reader.varString(); readJsonString(reader); return
+    case CONTENT.type: readTypeRef(reader); return
+    case CONTENT.any: { const n = reader.count(1); for (let i = 0; i < n; i++) readAny(reader, 0); return }
+    case CONTENT.doc: reader.varString(); readAny(reader, 0); return
+    default: throw new DecodeError(`unknown content ref ${ref}`)
+  }
+}
+
+function readJsonString(reader: BoundedReader): void {
+  const json = reader.varString()
+  if (json === 'undefined') return // yjs writes undefined this way
+  try {
+    JSON.parse(json)
+  } catch {
+    throw new DecodeError('invalid JSON content')
+  }
+}
+
+function readTypeRef(reader: BoundedReader): void {
+  const typeRef = reader.varUint()
+  if (typeRef > TYPE_REF.max) throw new DecodeError(`unknown type ref ${typeRef}`)
+  if (typeRef === TYPE_REF.xmlElement || typeRef === TYPE_REF.xmlHook) reader.varString()
+}
+
+/** lib0 `readAny`, bounded in depth. */
+function readAny(reader: BoundedReader, depth: number): void {
+  if (depth > MAX_ANY_DEPTH) throw new DecodeError('value nested too deeply')
+  const tag = reader.uint8()
+  switch (tag) {
+    case 127: case 126: case 121: case 120: return // undefined, null, false, true
+    case 125: reader.varIntSkip(); return
+    case 124: reader.skip(4); return // float32
+    case 123: case 122: reader.skip(8); return // float64, bigint64
+    case 119: reader.varString(); return
+    case 118: { const n = reader.count(2); for (let i = 0; i < n; i++) { reader.varString(); readAny(reader, depth + 1) } return }
+    case 117: { const n = reader.count(1); for (let i = 0; i < n; i++) readAny(reader, depth + 1); return }
+    case 116: reader.varBytes(); return
+    default: throw new DecodeError(`unknown value tag ${tag}`)
+  }
+}
+
+function readDeleteSet(reader: BoundedReader): number {
+  let ranges = 0
+  const clientCount = reader.count(2)
+  for (let i = 0; i < clientCount; i++) {
+    readClientId(reader)
+    const rangeCount = reader.count(2)
+    for (let j = 0; j < rangeCount; j++) {
+      reader.varUint() // clock
+      reader.varUint() // length (0 is harmless here)
+    }
+    ranges += rangeCount
+  }
+  return ranges
+}

@@ -1,0 +1,133 @@
+/**
+ * Environment → one typed, validated config object. Parsed once at start; a bad value fails
+ * fast with a message naming the variable. Nothing else in the server reads `process.env`.
+ *
+ * `SETTINGS` is also the source of the README's configuration table and `.env.example`
+ * (a test keeps them in step).
+ */
+import path from 'node:path'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Parser<T> = (raw: string, name: string) => T
+
+interface Setting<T> {
+  env: string
+  description: string
+  parse: Parser<T>
+  /** Used when the variable is unset or empty; `undefined` means optional-without-default. */
+  fallback: T
+}
+
+const MIB = 1024 * 1024
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${raw}"`)
+    }
+    return value
+  }
+}
+
+const text: Parser<string> = (raw) => raw
+
+function oneOf<const T extends string>(...values: T[]): Parser<T> {
+  return (raw, name) => {
+    if (!(values as string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`)
+    return raw as T
+  }
+}
+
+const boolean: Parser<boolean> = (raw, name) => {
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
+function url(...protocols: string[]): Parser<string> {
+  return (raw, name) => {
+    let parsed: URL
+    try {
+      parsed = new URL(raw)
+    } catch {
+      throw new ConfigError(`${name} must be a URL, got "${raw}"`)
+    }
+    if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(' or ')}`)
+    return raw
+  }
+}
+
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+
+function setting<T>(env: string, description: string, parse: Parser<T>, fallback: T): Setting<T> {
+  return { env, description, parse, fallback }
+}
+
+export const SETTINGS = {
+  nodeEnv: setting('NODE_ENV', 'development, production or test; production enforces secrets', oneOf('development', 'production', 'test'), 'development' as 'development' | 'production' | 'test'),
+  host: setting('HOST', 'Interface to listen on', text, '0.0.0.0'),
+  port: setting('PORT', 'Port for HTTP and WebSocket (0 = any free port)', integer(0, 65535), 8080),
+  dataDir: setting('DATA_DIR', 'Directory of the embedded store (LevelDB) and the dev JWT secret', text, './data'),
+  logLevel: setting('LOG_LEVEL', 'pino level: fatal, error, warn, info, debug, trace, silent', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'info' as string),
+  mongodbUrl: setting('MONGODB_URL', 'MongoDB connection string; unset = embedded store', url('mongodb:', 'mongodb+srv:'), undefined as string | undefined),
+  mongodbDb: setting('MONGODB_DB', 'MongoDB database name', text, 'collab'),
+  redisUrl: setting('REDIS_URL', 'Redis URL; set it to run several nodes (requires MONGODB_URL)', url('redis:', 'rediss:'), undefined as string | undefined),
+  jwtSecret: setting('JWT_SECRET', 'HS256 signing secret, at least 32 characters; required in production', text, undefined as string | undefined),
+  jwtIssuer: setting('JWT_ISSUER', 'JWT `iss` claim issued and required', text, 'collab-server'),
+  jwtAudience: setting('JWT_AUDIENCE', 'JWT `aud` claim issued and required', text, 'collab-clients'),
+  accessTokenTtlSec: setting('ACCESS_TOKEN_TTL_SEC', 'Access token lifetime in seconds', integer(60, 86_400), 900),
+  refreshTokenTtlSec: setting('REFRESH_TOKEN_TTL_SEC', 'Refresh token lifetime in seconds', integer(300, 90 * 86_400), 30 * 86_400),
+  corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
+  trustProxy: setting('TRUST_PROXY', 'Trust X-Forwarded-* headers (behind a load balancer)', boolean, false),
+  maxPayloadBytes: setting('MAX_PAYLOAD_BYTES', 'Largest WebSocket frame accepted; bigger frames close with 1009', integer(1024, 256 * MIB), 8 * MIB),
+  maxBodyBytes: setting('MAX_BODY_BYTES', 'Largest REST request body; bigger bodies get 413', integer(1024, 16 * MIB), 64 * 1024),
+  maxBufferedBytes: setting('MAX_BUFFERED_BYTES', 'Outgoing bytes a socket may have queued before it is dropped as too slow', integer(64 * 1024, 1024 * MIB), 16 * MIB),
+  pingIntervalMs: setting('PING_INTERVAL_MS', 'WebSocket ping interval; a socket missing one pong is closed', integer(100, 600_000), 30_000),
+  roomGraceMs: setting('ROOM_GRACE_MS', 'How long an empty room stays in memory before eviction', integer(0, 3_600_000), 10_000),
+  compactEveryUpdates: setting('COMPACT_EVERY_UPDATES', 'Compact a room once this many updates are in its log', integer(1, 1_000_000), 1000),
+  compactIdleMs: setting('COMPACT_IDLE_MS', 'Compact a room this long after its last update', integer(10, 3_600_000), 30_000),
+  compactBatchEntries: setting('COMPACT_BATCH_ENTRIES', 'Log entries read per batch when loading or compacting', integer(1, 100_000), 500),
+  embeddedFsync: setting('EMBEDDED_FSYNC', 'fsync every embedded-log append (survives power loss, slower)', boolean, false),
+  shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', 'Longest graceful shutdown before exit', integer(100, 600_000), 10_000),
+} as const
+
+type Settings = typeof SETTINGS
+export type Config = { -readonly [K in keyof Settings]: Settings[K]['fallback'] }
+
+export type Env = Record<string, string | undefined>
+
+/** Reads and validates every setting; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const entries = Object.entries(SETTINGS).map(([key, spec]: [string, Setting<unknown>]) => {
+    const raw = env[spec.env]
+    const value = raw === undefined || raw === '' ? spec.fallback : spec.parse(raw, spec.env)
+    return [key, value]
+  })
+  const parsed = Object.fromEntries(entries) as Config
+  const config = { ...parsed, dataDir: path.resolve(parsed.dataDir) }
+  assertConsistent(config)
+  return config
+}
+
+function assertConsistent(config: Config): void {
+  if (config.redisUrl && !config.mongodbUrl) {
+    throw new ConfigError('REDIS_URL requires MONGODB_URL: nodes sharing rooms must share snapshot storage')
+  }
+  if (config.jwtSecret !== undefined && config.jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters')
+  }
+  if (config.nodeEnv === 'production' && config.jwtSecret === undefined) {
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production')
+  }
+}
+
+/** A config for tests and tools: defaults, then overrides, validated the same way. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0' }), ...overrides }
+  assertConsistent(config)
+  return config
+}

@@ -1,0 +1,114 @@
+/**
+ * The update log for a single node, in LevelDB under DATA_DIR/log.
+ * Key `<room>!<sortable id>` → update bytes. Appends of one call are one atomic batch
+ * (fsync'd when EMBEDDED_FSYNC is on); subscribers hear about them after `append` resolves.
+ */
+import { openLevel, prefixRange, type LevelDb } from '../storage/embedded/level.ts'
+import { LogIdClock, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
+import type { HealthListener, LogEntry, LogListener, Subscription, UpdateLog } from './types.ts'
+
+const SEPARATOR = '!'
+
+export class EmbeddedLog implements UpdateLog {
+  readonly kind = 'embedded' as const
+  private readonly clock = new LogIdClock()
+  private readonly listeners = new Map<string, Set<LogListener>>()
+
+  private readonly db: LevelDb
+  private readonly fsync: boolean
+
+  private constructor(db: LevelDb, fsync: boolean) {
+    this.db = db
+    this.fsync = fsync
+  }
+
+  static async open(location: string, options: { fsync: boolean }): Promise<EmbeddedLog> {
+    const log = new EmbeddedLog(await openLevel(location), options.fsync)
+    await log.restoreClock()
+    return log
+  }
+
+  /** Ids must keep increasing across restarts even if the wall clock went back. */
+  private async restoreClock(): Promise<void> {
+    for await (const key of this.db.keys()) {
+      this.clock.observe(fromSortableLogId(key.slice(key.indexOf(SEPARATOR) + 1)))
+    }
+  }
+
+  async append(room: string, updates: Uint8Array[]): Promise<LogId[]> {
+    const entries = updates.map((update) => ({ id: this.clock.next(), update }))
+    const ops = entries.map((e) => ({ type: 'put' as const, key: this.key(room, e.id), value: e.update }))
+    await this.db.batch(ops, { sync: this.fsync })
+    setImmediate(() => this.deliver(room, entries))
+    return entries.map((e) => e.id)
+  }
+
+  private deliver(room: string, entries: LogEntry[]): void {
+    for (const listener of this.listeners.get(room) ?? []) listener(room, entries)
+  }
+
+  async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = []
+    const range = { gt: this.key(room, after), lt: `${room}${SEPARATOR}\xff`, limit }
+    for await (const [key, value] of this.db.iterator(range)) {
+      entries.push({ id: fromSortableLogId(key.slice(room.length + 1)), update: value })
+    }
+    return entries
+  }
+
+  async trim(room: string, upTo: LogId): Promise<void> {
+    await this.db.clear({ gt: `${room}${SEPARATOR}`, lte: this.key(room, upTo) })
+  }
+
+  async size(room: string): Promise<number> {
+    let count = 0
+    for await (const _ of this.db.keys(prefixRange(`${room}${SEPARATOR}`))) count++
+    return count
+  }
+
+  subscribe(room: string, _after: LogId, listener: LogListener): Subscription {
+    // One process owns this log, and rooms subscribe before they accept writes, so there is
+    // nothing between `after` and now to replay.
+    const set = this.listeners.get(room) ?? new Set<LogListener>()
+    set.add(listener)
+    this.listeners.set(room, set)
+    return {
+      close: () => {
+        set.delete(listener)
+        if (set.size === 0 && this.listeners.get(room) === set) this.listeners.delete(room)
+      },
+    }
+  }
+
+  async roomsWithEntries(): Promise<string[]> {
+    const rooms: string[] = []
+    const iterator = this.db.keys()
+    try {
+      for (let key = await iterator.next(); key !== undefined; key = await iterator.next()) {
+        const room = key.slice(0, key.indexOf(SEPARATOR))
+        rooms.push(room)
+        iterator.seek(`${room}${SEPARATOR}\xff`)
+      }
+    } finally {
+      await iterator.close()
+    }
+    return rooms
+  }
+
+  isUp(): boolean {
+    return this.db.status === 'open'
+  }
+
+  onHealth(_listener: HealthListener): () => void {
+    return () => {}
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+    await this.db.close()
+  }
+
+  private key(room: string, id: LogId): string {
+    return `${room}${SEPARATOR}${sortableLogId(id)}`
+  }
+}

@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
+import { postMessage, readAllMessages } from '../../shared/chat.ts'
+import { connectSynced, type Client } from '../helpers/clients.ts'
+import { sameContent } from '../helpers/docs.ts'
+import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const GROUP = 'group-converge-1'
+
+describe('two stock clients in one room', () => {
+  let server: TestServer
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  const clients: Client[] = []
+
+  beforeEach(async () => {
+    dir = await tempDir()
+    server = await startServer({ dataDir: dir.path })
+  })
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.destroy()
+    await server.close()
+    await dir.remove()
+  })
+
+  async function pair(room: string): Promise<[Client, Client]> {
+    const a = await connectSynced(server.collabUrl, room)
+    const b = await connectSynced(server.collabUrl, room)
+    clients.push(a, b)
+    return [a, b]
+  }
+
+  it('converge on canvas strokes drawn point by point and erased', async () => {
+    const [alice, bob] = await pair(`${GROUP}/canvas`)
+    const stroke = addStroke(alice.doc, { author: 'alice', color: '#ff0000', width: 3, tool: 'pen', points: [[0, 0]] })
+    for (let i = 1; i <= 20; i++) appendPoints(stroke, [[i, i * 2]])
+    addStroke(bob.doc, { author: 'bob', color: '#0000ff', width: 5, tool: 'marker', points: [[9, 9]] })
+
+    await waitFor(() => readStrokes(bob.doc).length === 2 && readStrokes(alice.doc).length === 2)
+    await waitFor(() => readStrokes(bob.doc).find((s) => s.author === 'alice')?.points.length === 21)
+    expect(readStrokes(bob.doc)).toEqual(readStrokes(alice.doc))
+
+    eraseStroke(bob.doc, stroke.get('id') as string)
+    await waitFor(() => readStrokes(alice.doc).length === 1)
+    await waitFor(() => sameContent(alice.doc, bob.doc))
+    expect(readStrokes(alice.doc)[0]?.author).toBe('bob')
+  })
+
+  it('converge on chat messages from both sides', async () => {
+    const [alice, bob] = await pair(`${GROUP}/chat`)
+    postMessage(alice.doc, { author: 'alice', authorName: 'Alice', text: 'hello' })
+    postMessage(bob.doc, { author: 'bob', authorName: 'Bob', text: 'hi there' })
+    await waitFor(() => readAllMessages(alice.doc).length === 2 && readAllMessages(bob.doc).length === 2)
+    await waitFor(() => sameContent(alice.doc, bob.doc))
+    expect(readAllMessages(alice.doc).map((m) => m.text).sort()).toEqual(['hello', 'hi there'])
+  })
+
+  it('shows awareness of the other client and removes it when that client leaves', async () => {
+    const [alice, bob] = await pair(`${GROUP}/canvas`)
+    alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    bob.provider.awareness.setLocalStateField('user', { name: 'Bob' })
+    const aliceId = alice.doc.clientID
+    await waitFor(() => (bob.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name === 'Alice')
+    await waitFor(() => alice.provider.awareness.getStates().has(bob.doc.clientID))
+
+    alice.destroy()
+    clients.splice(clients.indexOf(alice), 1)
+    await waitFor(() => !bob.provider.awareness.getStates().has(aliceId), 5_000, 'awareness removal')
+  })
+
+  it('a late joiner receives current presence on connect', async () => {
+    const [alice] = await pair(`${GROUP}/chat`)
+    alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    await waitFor(() => server.app.collab.registry.get(`${GROUP}/chat`)?.awareness.getStates().has(alice.doc.clientID))
+    const carol = await connectSynced(server.collabUrl, `${GROUP}/chat`)
+    clients.push(carol)
+    await waitFor(() => carol.provider.awareness.getStates().has(alice.doc.clientID))
+  })
+})

@@ -1,0 +1,37 @@
+/** A real server on port 0 with its own temporary DATA_DIR. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, type BuildOptions } from '../../server/app.ts'
+import { testConfig, type Config } from '../../server/config.ts'
+
+export interface TestServer {
+  app: FastifyInstance
+  config: Config
+  /** http://127.0.0.1:port */
+  url: string
+  /** ws://127.0.0.1:port/collab — the `serverUrl` for WebsocketProvider. */
+  collabUrl: string
+  close(): Promise<void>
+}
+
+export async function tempDir(prefix = 'collab-test-'): Promise<{ path: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+export async function startServer(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<TestServer> {
+  const config = testConfig({ host: '127.0.0.1', roomGraceMs: 200, ...overrides })
+  const app = await buildApp(config, options)
+  await app.listen({ host: config.host, port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  return {
+    app,
+    config,
+    url: `http://127.0.0.1:${port}`,
+    collabUrl: `ws://127.0.0.1:${port}/collab`,
+    close: () => app.close(),
+  }
+}
