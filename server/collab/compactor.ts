@@ -50,7 +50,7 @@ export class Compactor {
   /** Called after updates were applied to a hot room. */
   noteApplied(room: Room): void {
     if (this.running.has(room.name) || this.failures.has(room.name)) return // a timer is armed
-    if (room.appliedSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
+    if (room.entriesSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
     else if (!this.timers.has(room)) this.arm(room, this.deps.idleMs)
   }
 
@@ -58,7 +58,7 @@ export class Compactor {
   async compactHot(room: Room): Promise<void> {
     this.disarm(room)
     await this.running.get(room.name)
-    if (room.appliedSinceSnapshot === 0) return
+    if (room.entriesSinceSnapshot === 0) return
     try {
       await this.track(room.name, () => this.snapshotHot(room))
     } catch (error) {
@@ -130,16 +130,16 @@ export class Compactor {
     const done = await this.deps.lease.withLease(room.name, async () => {
       const started = performance.now()
       const watermark = room.watermark
-      const covered = room.appliedSinceSnapshot
+      const covered = room.entriesSinceSnapshot // taken with the watermark, in the same tick
       const update = Y.encodeStateAsUpdate(room.doc)
       await this.persist(room.name, update, watermark)
-      room.appliedSinceSnapshot = Math.max(0, room.appliedSinceSnapshot - covered)
+      room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
       this.deps.events?.compacted(room.name, update.length, performance.now() - started)
       return true
     })
     // Lease held elsewhere, or updates arrived meanwhile: look again after the idle delay.
-    if (done === undefined || room.appliedSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
+    if (done === undefined || room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
   }
 
   private async foldCold(room: string): Promise<void> {

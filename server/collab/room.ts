@@ -45,7 +45,8 @@ export class Room {
   /** Sockets plus server-side users currently holding the room in memory. */
   holders = 0
   watermark: LogId
-  appliedSinceSnapshot: number
+  /** Log entries at or below `watermark` that the last snapshot does not cover. */
+  entriesSinceSnapshot: number
   lastAppliedAt = Date.now()
   lastSnapshotAt = Date.now()
   evictTimer: NodeJS.Timeout | undefined
@@ -67,7 +68,7 @@ export class Room {
     this.deps = deps
     this.doc = state.doc
     this.watermark = state.watermark
-    this.appliedSinceSnapshot = state.replayed
+    this.entriesSinceSnapshot = state.replayed
     this.awareness = new Awareness(this.doc)
     this.awareness.setLocalState(null)
     this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.maxQueuedBytes)
@@ -191,7 +192,6 @@ export class Room {
   private readonly committed = (batch: PendingWrite[], ids: LogId[]): void => {
     for (const id of ids) if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
     for (const group of groupByOrigin(batch)) this.applyCommitted(group)
-    this.noteApplied(batch.length)
     this.resyncRefused()
     this.retryUnlogged()
   }
@@ -221,17 +221,16 @@ export class Room {
     }
   }
 
+  /** Every entry (ours included) passes here in log order; this is where the watermark moves. */
   private readonly onLogEntries = (_room: string, entries: LogEntry[]): void => {
-    let applied = 0
+    let advanced = 0
     for (const entry of entries) {
       if (compareLogIds(entry.id, this.watermark) <= 0) continue
-      if (!this.ownApplied.delete(entry.id)) {
-        applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
-        applied++
-      }
+      if (!this.ownApplied.delete(entry.id)) applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
       this.watermark = entry.id
+      advanced++
     }
-    if (applied > 0) this.noteApplied(applied)
+    if (advanced > 0) this.noteAdvanced(advanced)
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -252,8 +251,8 @@ export class Room {
     for (const conn of this.conns) if (conn !== except) conn.send(frame)
   }
 
-  private noteApplied(count: number): void {
-    this.appliedSinceSnapshot += count
+  private noteAdvanced(count: number): void {
+    this.entriesSinceSnapshot += count
     this.lastAppliedAt = Date.now()
     this.deps.onApplied(this, count)
   }

@@ -4,6 +4,10 @@
  * length against the bytes that remain, every content ref and type ref against the known set, and
  * nesting depth of `any` values. It allocates nothing proportional to declared numbers.
  *
+ * It also tracks every struct's clock: an item whose origin, right origin or parent names its
+ * own client at a clock not strictly before its own makes yjs dereference a struct that does not
+ * exist (TypeError mid-transaction). Found by the fuzz test in test/collab/update-validator.test.ts.
+ *
  * Known attack this stops: a sync frame of a few bytes declaring one client with 33,000,000
  * structs makes yjs 13 allocate `new Array(33e6)` (~264 MB) before reading a single struct.
  */
@@ -53,11 +57,20 @@ export function isEmptyUpdate(summary: UpdateSummary): boolean {
   return summary.structs === 0 && summary.deletes === 0
 }
 
+/** The client whose structs are being read, and the clock of the next one. */
+interface Cursor {
+  client: number
+  clock: number
+}
+
 function readClientStructs(reader: BoundedReader, summary: UpdateSummary): void {
   const structCount = reader.count(1)
-  summary.clients.push(readClientId(reader))
-  reader.varUint() // clock of the first struct
-  for (let i = 0; i < structCount; i++) readStruct(reader)
+  const cursor: Cursor = { client: readClientId(reader), clock: reader.varUint() }
+  summary.clients.push(cursor.client)
+  for (let i = 0; i < structCount; i++) {
+    cursor.clock += readStruct(reader, cursor)
+    if (cursor.clock > Number.MAX_SAFE_INTEGER) throw new DecodeError('clock out of range')
+  }
   summary.structs += structCount
 }
 
@@ -67,26 +80,26 @@ function readClientId(reader: BoundedReader): number {
   return client
 }
 
-function readStruct(reader: BoundedReader): void {
+/** Reads one struct; returns its length in clock units. */
+function readStruct(reader: BoundedReader, cursor: Cursor): number {
   const info = reader.uint8()
   const ref = info & CONTENT_REF_MASK
-  if (ref === CONTENT.gc || ref === CONTENT.skip) {
-    readLength(reader)
-    return
-  }
-  if (info & BIT8) readId(reader) // left origin
-  if (info & BIT7) readId(reader) // right origin
+  if (ref === CONTENT.gc || ref === CONTENT.skip) return readLength(reader)
+  if (info & BIT8) readId(reader, cursor) // left origin
+  if (info & BIT7) readId(reader, cursor) // right origin
   if ((info & (BIT7 | BIT8)) === 0) {
     if (reader.varUint() === 1) reader.varString() // parent is a root type, by name
-    else readId(reader) // parent is an item, by id
+    else readId(reader, cursor) // parent is an item, by id
     if (info & BIT6) reader.varString() // parentSub (map key)
   }
-  readContent(reader, ref)
+  return readContent(reader, ref)
 }
 
-function readId(reader: BoundedReader): void {
-  readClientId(reader)
-  reader.varUint()
+/** An id a struct points at; references into its own client must point backwards. */
+function readId(reader: BoundedReader, cursor: Cursor): void {
+  const client = readClientId(reader)
+  const clock = reader.varUint()
+  if (client === cursor.client && clock >= cursor.clock) throw new DecodeError('struct refers forward into its own client')
 }
 
 function readLength(reader: BoundedReader): number {
@@ -95,19 +108,32 @@ function readLength(reader: BoundedReader): number {
   return length
 }
 
-function readContent(reader: BoundedReader, ref: number): void {
+/** Reads item content; returns its length as yjs counts it. */
+function readContent(reader: BoundedReader, ref: number): number {
   switch (ref) {
-    case CONTENT.deleted: readLength(reader); return
-    case CONTENT.json: { const n = reader.count(1); for (let i = 0; i < n; i++) readJsonString(reader); return }
-    case CONTENT.binary: reader.varBytes(); return
-    case CONTENT.string: reader.varString(); return
-    case CONTENT.embed: readJsonString(reader); return
-    case CONTENT.format: reader.varString(); readJsonString(reader); return
-    case CONTENT.type: readTypeRef(reader); return
-    case CONTENT.any: { const n = reader.count(1); for (let i = 0; i < n; i++) readAny(reader, 0); return }
-    case CONTENT.doc: reader.varString(); readAny(reader, 0); return
+    case CONTENT.deleted: return readLength(reader)
+    case CONTENT.json: return readList(reader, () => readJsonString(reader))
+    case CONTENT.binary: reader.varBytes(); return 1
+    case CONTENT.string: return nonEmpty(reader.varString().length)
+    case CONTENT.embed: readJsonString(reader); return 1
+    case CONTENT.format: reader.varString(); readJsonString(reader); return 1
+    case CONTENT.type: readTypeRef(reader); return 1
+    case CONTENT.any: return readList(reader, () => readAny(reader, 0))
+    case CONTENT.doc: reader.varString(); readAny(reader, 0); return 1
     default: throw new DecodeError(`unknown content ref ${ref}`)
   }
+}
+
+function readList(reader: BoundedReader, readItem: () => void): number {
+  const count = nonEmpty(reader.count(1))
+  for (let i = 0; i < count; i++) readItem()
+  return count
+}
+
+/** yjs never encodes empty content; a zero-length item would break clock arithmetic. */
+function nonEmpty(length: number): number {
+  if (length === 0) throw new DecodeError('empty item content')
+  return length
 }
 
 function readJsonString(reader: BoundedReader): void {
@@ -151,7 +177,7 @@ function readDeleteSet(reader: BoundedReader): number {
     const rangeCount = reader.count(2)
     for (let j = 0; j < rangeCount; j++) {
       reader.varUint() // clock
-      reader.varUint() // length (0 is harmless here)
+      readLength(reader) // yjs' pending-delete encoder throws on 0
     }
     ranges += rangeCount
   }

@@ -60,5 +60,5 @@ export function rawSocket(url: string): RawSocket {
     ws.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason }))
   })
   opened.catch(() => undefined)
-  return { ws, opened, closed, frames, send: (bytes) => ws.send(bytes) }
+  return { ws, opened, closed, frames, send: (bytes) => ws.send(typeof bytes === 'string' ? bytes : new Uint8Array(bytes)) }
 }

@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
+import { postMessage, readAllMessages } from '../../shared/chat.ts'
+import { connectSynced, type Client } from '../helpers/clients.ts'
+import { docJson, stateVector } from '../helpers/docs.ts'
+import { spawnServer } from '../helpers/process.ts'
+import { startServer, tempDir } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const CANVAS = 'group-restart-1/canvas'
+const CHAT = 'group-restart-1/chat'
+
+let dir: Awaited<ReturnType<typeof tempDir>>
+const clients: Client[] = []
+
+beforeEach(async () => {
+  dir = await tempDir()
+})
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy()
+  await dir.remove()
+})
+
+function draw(client: Client, strokes: number): void {
+  for (let i = 0; i < strokes; i++) {
+    const stroke = addStroke(client.doc, { author: 'alice', color: '#00aa00', width: 4, tool: 'pen', points: [[i, 0]] })
+    appendPoints(stroke, [[i, 1], [i, 2]])
+  }
+}
+
+it('a fresh client sees everything after a graceful restart on the same DATA_DIR', async () => {
+  const first = await startServer({ dataDir: dir.path })
+  const canvas = await connectSynced(first.collabUrl, CANVAS)
+  const chat = await connectSynced(first.collabUrl, CHAT)
+  clients.push(canvas, chat)
+  draw(canvas, 25)
+  postMessage(chat.doc, { author: 'alice', authorName: 'Alice', text: 'before restart' })
+  await waitFor(() => readStrokes(first.app.collab.registry.get(CANVAS)!.doc).length === 25)
+  await waitFor(() => readAllMessages(first.app.collab.registry.get(CHAT)!.doc).length === 1)
+  await first.close()
+
+  const second = await startServer({ dataDir: dir.path })
+  try {
+    const fresh = await connectSynced(second.collabUrl, CANVAS)
+    const freshChat = await connectSynced(second.collabUrl, CHAT)
+    clients.push(fresh, freshChat)
+    expect(docJson(fresh.doc)).toEqual(docJson(canvas.doc))
+    expect(stateVector(fresh.doc)).toEqual(stateVector(canvas.doc))
+    expect(readAllMessages(freshChat.doc).map((m) => m.text)).toEqual(['before restart'])
+  } finally {
+    await second.close()
+  }
+})
+
+it('nothing accepted is lost when the process is killed with SIGKILL (the log is the durability point)', async () => {
+  const first = await spawnServer({ DATA_DIR: dir.path })
+  const canvas = await connectSynced(first.collabUrl, CANVAS)
+  clients.push(canvas)
+  const observer = await connectSynced(first.collabUrl, CANVAS)
+  clients.push(observer)
+  draw(canvas, 40)
+  // Accepted = seen by another client (the server broadcasts only what is in the log).
+  await waitFor(() => readStrokes(observer.doc).length === 40)
+  canvas.provider.disconnect()
+  observer.provider.disconnect()
+  await first.kill('SIGKILL')
+
+  const second = await spawnServer({ DATA_DIR: dir.path })
+  try {
+    const fresh = await connectSynced(second.collabUrl, CANVAS)
+    clients.push(fresh)
+    expect(docJson(fresh.doc)).toEqual(docJson(observer.doc))
+  } finally {
+    await second.kill()
+  }
+})
