@@ -1,0 +1,60 @@
+/**
+ * Sockets that stop reading: a paused TCP socket neither answers pings nor drains what the
+ * server sends, so it must be cut (ping timeout) or dropped (slow consumer), never buffered for.
+ */
+import { afterEach, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { connectSynced } from '../helpers/clients.ts'
+import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const ROOM = 'group-liveness/canvas'
+let server: TestServer | undefined
+let dir: Awaited<ReturnType<typeof tempDir>> | undefined
+
+afterEach(async () => {
+  await server?.close()
+  await dir?.remove()
+})
+
+async function pausedSocket(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url)
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  // Stop reading at the TCP level: no pongs, nothing drained.
+  ;(ws as unknown as { _socket: { pause(): void } })._socket.pause()
+  return ws
+}
+
+it('cuts a socket that stops answering pings', async () => {
+  dir = await tempDir()
+  server = await startServer({ dataDir: dir.path, pingIntervalMs: 100 })
+  const live = await connectSynced(server.collabUrl, ROOM)
+  const silent = await pausedSocket(`${server.collabUrl}/${ROOM}`)
+  await waitFor(() => server!.app.collab.server.connectionCount === 2)
+  await waitFor(() => server!.app.collab.server.connectionCount === 1, 5_000, 'silent socket cut')
+  expect(live.provider.wsconnected).toBe(true)
+  live.destroy()
+  silent.terminate()
+})
+
+it('drops a socket that cannot keep up instead of buffering without bound', async () => {
+  dir = await tempDir()
+  server = await startServer({ dataDir: dir.path, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 2 * 1024 * 1024 })
+  const writer = await connectSynced(server.collabUrl, ROOM)
+  const slow = await pausedSocket(`${server.collabUrl}/${ROOM}`)
+  await waitFor(() => server!.app.collab.server.connectionCount === 2)
+  const text = writer.doc.getText('bulk')
+  for (let i = 0; i < 60 && server.app.collab.server.connectionCount === 2; i++) {
+    text.insert(text.length, 'x'.repeat(512 * 1024))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await waitFor(() => server!.app.collab.server.connectionCount === 1, 10_000, 'slow socket dropped')
+  expect(writer.provider.wsconnected).toBe(true)
+  const reader = await connectSynced(server.collabUrl, ROOM)
+  expect(reader.doc.getText('bulk').length).toBe(text.length)
+  expect(Y.encodeStateVector(reader.doc)).toEqual(Y.encodeStateVector(writer.doc))
+  writer.destroy()
+  reader.destroy()
+  slow.terminate()
+})
