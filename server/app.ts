@@ -4,14 +4,16 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { openLog, openStorage } from './backends.ts'
-import type { Authorizer } from './collab/authorizer.ts'
 import { createCollab, type CollabCore } from './collab/index.ts'
-import { OpenAuthorizer } from './collab/open-authorizer.ts'
 import { WsAdapter } from './collab/ws-adapter.ts'
 import type { Config } from './config.ts'
-import { healthRoutes } from './http/health.ts'
+import { LocalBus, type EventBus } from './events/bus.ts'
+import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
+import { SocketAuthorizer } from './groups/socket-authorizer.ts'
+import { registerHttp } from './http/index.ts'
 import { loggerOptions } from './logger.ts'
 import type { UpdateLog } from './log/types.ts'
+import { createAuth, createServices, type Services } from './services.ts'
 import type { Storage } from './storage/types.ts'
 
 declare module 'fastify' {
@@ -20,31 +22,35 @@ declare module 'fastify' {
     storage: Storage
     updateLog: UpdateLog
     collab: CollabCore
+    services: Services
+    bus: EventBus
   }
-}
-
-export interface BuildOptions {
-  authorizer?: Authorizer
 }
 
 /** How often rooms with log entries but no hot doc here are compacted. */
 const SWEEP_INTERVAL_MS = 60_000
 
-export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(config), bodyLimit: config.maxBodyBytes, trustProxy: config.trustProxy })
   const storage = await openStorage(config)
   const log = await openLog(config)
-  const collab = createCollab({
-    config,
-    logger: app.log.child({ module: 'collab' }),
-    storage,
-    log,
-    authorizer: options.authorizer ?? new OpenAuthorizer(),
-  })
+  const bus: EventBus = new LocalBus()
+  const { tokens, access } = await createAuth(config, storage)
+  const collab = createCollab({ config, logger: app.log.child({ module: 'collab' }), storage, log, authorizer: new SocketAuthorizer(tokens, access) })
+  const rooms = {
+    deleteGroupData: (groupId: string) => deleteGroupDocuments(collab, groupId, async (room) => {
+      await storage.snapshots.delete(room)
+      await log.deleteRoom(room)
+    }),
+  }
+  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access })
+  const stopFollowing = followAccessEvents(bus, access, collab)
   app.decorate('config', config)
   app.decorate('storage', storage)
   app.decorate('updateLog', log)
   app.decorate('collab', collab)
+  app.decorate('services', services)
+  app.decorate('bus', bus)
 
   const ws = new WsAdapter(app.server, collab.server, {
     maxPayloadBytes: config.maxPayloadBytes,
@@ -61,11 +67,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await ws.close(config.shutdownTimeoutMs / 2)
   })
   app.addHook('onClose', async () => {
+    stopFollowing()
     await collab.registry.evictAll()
+    await bus.close()
     await log.close()
     await storage.close()
   })
 
-  await app.register(healthRoutes)
+  await registerHttp(app, config, services)
   return app
 }

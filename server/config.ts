@@ -81,6 +81,8 @@ export const SETTINGS = {
   jwtAudience: setting('JWT_AUDIENCE', 'JWT `aud` claim issued and required', text, 'collab-clients'),
   accessTokenTtlSec: setting('ACCESS_TOKEN_TTL_SEC', 'Access token lifetime in seconds', integer(60, 86_400), 900),
   refreshTokenTtlSec: setting('REFRESH_TOKEN_TTL_SEC', 'Refresh token lifetime in seconds', integer(300, 90 * 86_400), 30 * 86_400),
+  authRateLimitPerMinute: setting('AUTH_RATE_LIMIT_PER_MINUTE', 'Requests per minute per client address to /auth routes', integer(1, 100_000), 30),
+  accessCacheTtlMs: setting('ACCESS_CACHE_TTL_MS', 'Longest a cached membership lookup is trusted (changes invalidate at once)', integer(0, 3_600_000), 60_000),
   corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
   trustProxy: setting('TRUST_PROXY', 'Trust X-Forwarded-* headers (behind a load balancer)', boolean, false),
   maxPayloadBytes: setting('MAX_PAYLOAD_BYTES', 'Largest WebSocket frame accepted; bigger frames close with 1009', integer(1024, 256 * MIB), 8 * MIB),

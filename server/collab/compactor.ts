@@ -39,6 +39,8 @@ export class Compactor {
   private readonly timers = new Map<Room, NodeJS.Timeout>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly failures = new Map<string, number>()
+  /** Rooms that left memory: nothing more is scheduled for them. */
+  private readonly forgotten = new WeakSet<Room>()
 
   private readonly deps: CompactorDeps
 
@@ -58,18 +60,28 @@ export class Compactor {
   async compactHot(room: Room): Promise<void> {
     this.disarm(room)
     await this.running.get(room.name)
-    if (room.entriesSinceSnapshot === 0) return
+    if (room.entriesSinceSnapshot === 0 || this.forgotten.has(room)) return
+    let leased: boolean
     try {
-      await this.track(room.name, () => this.snapshotHot(room))
+      leased = await this.track(room.name, () => this.snapshotHot(room))
     } catch (error) {
       this.arm(room, this.backoffMs(room.name))
       throw error
     }
+    this.followUp(room, leased)
+  }
+
+  /** Entries that arrived during the compaction may already call for the next one. */
+  private followUp(room: Room, leased: boolean): void {
+    if (this.forgotten.has(room)) return
+    if (!leased) this.arm(room, this.deps.idleMs) // another node compacts; look again later
+    else if (room.entriesSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
+    else if (room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
   }
 
   /** Folds a room that is not hot on this node. */
-  compactCold(room: string): Promise<void> {
-    return this.track(room, () => this.foldCold(room))
+  async compactCold(room: string): Promise<void> {
+    await this.track(room, () => this.foldCold(room))
   }
 
   /** Compacts every room with log entries that `isHot` says this node does not hold. */
@@ -81,6 +93,7 @@ export class Compactor {
 
   /** The room is leaving memory; whatever it did not compact, the sweep will. */
   forget(room: Room): void {
+    this.forgotten.add(room)
     this.disarm(room)
     this.failures.delete(room.name)
   }
@@ -109,12 +122,13 @@ export class Compactor {
     return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (failures - 1))
   }
 
-  private async track(room: string, task: () => Promise<void>): Promise<void> {
+  private async track<T>(room: string, task: () => Promise<T>): Promise<T> {
     const run = task()
-    this.running.set(room, run.catch(() => undefined))
+    this.running.set(room, run.then(() => undefined, () => undefined))
     try {
-      await run
+      const result = await run
       this.failures.delete(room)
+      return result
     } catch (error) {
       const failures = (this.failures.get(room) ?? 0) + 1
       this.failures.set(room, failures)
@@ -126,7 +140,8 @@ export class Compactor {
     }
   }
 
-  private async snapshotHot(room: Room): Promise<void> {
+  /** Returns false when another node holds the room's lease. */
+  private async snapshotHot(room: Room): Promise<boolean> {
     const done = await this.deps.lease.withLease(room.name, async () => {
       const started = performance.now()
       const watermark = room.watermark
@@ -138,8 +153,7 @@ export class Compactor {
       this.deps.events?.compacted(room.name, update.length, performance.now() - started)
       return true
     })
-    // Lease held elsewhere, or updates arrived meanwhile: look again after the idle delay.
-    if (done === undefined || room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
+    return done === true
   }
 
   private async foldCold(room: string): Promise<void> {

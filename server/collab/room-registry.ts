@@ -75,6 +75,21 @@ export class RoomRegistry {
     return this.rooms.values()
   }
 
+  /**
+   * Drops a room whose group was deleted: closes its sockets and evicts it at once, without a
+   * final snapshot. Resolves when it has left memory.
+   */
+  async discard(name: string, code: number, reason: string): Promise<void> {
+    await this.loading.get(name)?.catch(() => undefined)
+    const room = this.rooms.get(name)
+    if (room) {
+      room.discarded = true
+      room.closeAll(code, reason)
+      await this.evict(room, true)
+    }
+    await this.closing.get(name)
+  }
+
   /** Shutdown: evict every room now (callers closed the sockets first). */
   async evictAll(): Promise<void> {
     await Promise.allSettled([...this.loading.values()])
@@ -131,13 +146,17 @@ export class RoomRegistry {
   private async close(room: Room): Promise<void> {
     clearTimeout(room.evictTimer)
     await room.drain()
+    if (!room.discarded) await this.finalCompaction(room)
+    this.deps.compactor.forget(room)
+    await room.close()
+  }
+
+  private async finalCompaction(room: Room): Promise<void> {
     try {
       await withTimeout(this.deps.compactor.compactHot(room), this.deps.finalCompactionMs)
     } catch (error) {
       this.deps.logger.warn({ err: error, room: room.name }, 'final compaction failed; the log keeps the data')
     }
-    this.deps.compactor.forget(room)
-    await room.close()
   }
 }
 

@@ -50,6 +50,8 @@ export class Room {
   lastAppliedAt = Date.now()
   lastSnapshotAt = Date.now()
   evictTimer: NodeJS.Timeout | undefined
+  /** Its group was deleted: leave memory without a final snapshot. */
+  discarded = false
   private readonly ownApplied = new Set<LogId>()
   private readonly owners = new AwarenessOwners()
   private readonly writer: RoomWriter
@@ -129,6 +131,11 @@ export class Room {
     }
     if (updates.length > 0) await this.logServerUpdate(Y.mergeUpdates(updates))
     return result
+  }
+
+  /** Closes every socket in the room. */
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.conns) conn.close(code, reason)
   }
 
   /** Changes a member's role on every socket they hold here; null closes those sockets. */

@@ -60,6 +60,10 @@ export class EmbeddedLog implements UpdateLog {
     await this.db.clear({ gt: `${room}${SEPARATOR}`, lte: this.key(room, upTo) })
   }
 
+  async deleteRoom(room: string): Promise<void> {
+    await this.db.clear(prefixRange(`${room}${SEPARATOR}`))
+  }
+
   async size(room: string): Promise<number> {
     let count = 0
     for await (const _ of this.db.keys(prefixRange(`${room}${SEPARATOR}`))) count++

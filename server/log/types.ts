@@ -26,6 +26,8 @@ export interface UpdateLog {
   read(room: string, after: LogId, limit: number): Promise<LogEntry[]>
   /** Removes entries with id ≤ `upTo`. */
   trim(room: string, upTo: LogId): Promise<void>
+  /** Removes a room's whole log (its group was deleted). */
+  deleteRoom(room: string): Promise<void>
   /** Number of entries currently held for a room. */
   size(room: string): Promise<number>
   /**

@@ -3,6 +3,7 @@
  * Both pass the same conformance suite (test/storage/conformance.ts).
  */
 import type { LogId } from '../log/log-id.ts'
+import type { BaseRole, GroupRecord, InviteRecord, MembershipRecord, SessionRecord, UserRecord } from './records.ts'
 
 export interface Snapshot {
   /** A Yjs update holding the whole document state up to (at least) `watermark`. */
@@ -24,9 +25,70 @@ export interface SnapshotStore {
   delete(room: string): Promise<void>
 }
 
+/** A unique key (e.g. an email) is already taken. */
+export class DuplicateError extends Error {
+  override name = 'DuplicateError'
+}
+
+export interface UserStore {
+  /** Throws DuplicateError if the email is taken. */
+  create(user: UserRecord): Promise<void>
+  byId(id: string): Promise<UserRecord | null>
+  byEmail(email: string): Promise<UserRecord | null>
+  /** Several users by id, in no particular order; unknown ids are left out. */
+  byIds(ids: string[]): Promise<UserRecord[]>
+}
+
+export interface GroupStore {
+  /** Creates the group and the owner's membership. */
+  create(group: GroupRecord, ownerMembership: MembershipRecord): Promise<void>
+  byId(id: string): Promise<GroupRecord | null>
+  byIds(ids: string[]): Promise<GroupRecord[]>
+  update(id: string, changes: Partial<Pick<GroupRecord, 'name' | 'description'>>): Promise<GroupRecord | null>
+  /** Atomically moves ownership, only if `from` still owns it. Returns whether it moved. */
+  transferOwnership(id: string, from: string, to: string): Promise<boolean>
+  /** Removes the group with its memberships and invites. */
+  delete(id: string): Promise<void>
+}
+
+export interface MembershipStore {
+  get(groupId: string, userId: string): Promise<MembershipRecord | null>
+  /** Inserts or replaces. */
+  put(membership: MembershipRecord): Promise<void>
+  /** Inserts unless present; returns whether it inserted. */
+  add(membership: MembershipRecord): Promise<boolean>
+  setRole(groupId: string, userId: string, role: BaseRole): Promise<boolean>
+  remove(groupId: string, userId: string): Promise<boolean>
+  byGroup(groupId: string): Promise<MembershipRecord[]>
+  byUser(userId: string): Promise<MembershipRecord[]>
+  countByGroup(groupId: string): Promise<number>
+}
+
+export interface InviteStore {
+  create(invite: InviteRecord): Promise<void>
+  get(code: string): Promise<InviteRecord | null>
+  byGroup(groupId: string): Promise<InviteRecord[]>
+  /** Counts one use if the invite exists, has not expired at `now` and has uses left. */
+  consume(code: string, now: number): Promise<InviteRecord | null>
+  delete(code: string): Promise<boolean>
+}
+
+export interface SessionStore {
+  create(session: SessionRecord): Promise<void>
+  /** Removes and returns the session if it exists and is unexpired at `now` (one use only). */
+  consume(tokenHash: string, now: number): Promise<SessionRecord | null>
+  revoke(tokenHash: string): Promise<void>
+  revokeUser(userId: string): Promise<void>
+}
+
 export interface Storage {
   readonly kind: 'embedded' | 'mongodb'
   readonly snapshots: SnapshotStore
+  readonly users: UserStore
+  readonly groups: GroupStore
+  readonly members: MembershipStore
+  readonly invites: InviteStore
+  readonly sessions: SessionStore
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -13,8 +13,10 @@ import { amplificationUpdate, awarenessFrame, syncUpdateFrame } from '../helpers
 import { prng, randomBytes, randomInt } from '../helpers/random.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
-const ROOM = 'group-hostile-1/canvas'
+let ROOM: string
+let token: string
 const MAX_PAYLOAD = 64 * 1024
 
 let server: TestServer
@@ -26,8 +28,9 @@ let contentBefore: unknown
 beforeAll(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, maxPayloadBytes: MAX_PAYLOAD })
-  alice = await connectSynced(server.collabUrl, ROOM)
-  bob = await connectSynced(server.collabUrl, ROOM)
+  ;({ canvas: ROOM, token } = await groupFixture(injectApi(server.app)))
+  alice = await connectSynced(server.collabUrl, ROOM, { token })
+  bob = await connectSynced(server.collabUrl, ROOM, { token })
   alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
   for (let i = 0; i < 5; i++) addStroke(alice.doc, { author: 'alice', color: '#abcdef', width: 3, tool: 'pen', points: [[i, i]] })
   await waitFor(() => readStrokes(bob.doc).length === 5)
@@ -43,7 +46,7 @@ afterAll(async () => {
 })
 
 async function sendAndClose(frame: Uint8Array | string): Promise<{ code: number; reason: string }> {
-  const socket = rawSocket(`${server.collabUrl}/${ROOM}`)
+  const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
   await socket.opened
   socket.send(frame)
   return socket.closed
@@ -105,7 +108,7 @@ describe('bad frames', () => {
   it('removing awareness of a foreign client id is never applied', async () => {
     const aliceId = alice.doc.clientID
     const clock = alice.provider.awareness.meta.get(aliceId)!.clock
-    const socket = rawSocket(`${server.collabUrl}/${ROOM}`)
+    const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
     await socket.opened
     socket.send(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: null }]))
     socket.send(new Uint8Array([3])) // query awareness: answered only after the removal was handled

@@ -5,14 +5,19 @@ import { connectSynced } from '../helpers/clients.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
-const ROOM = 'group-compact-1/canvas'
+let ROOM: string
+let token: string
 let server: TestServer
 let dir: Awaited<ReturnType<typeof tempDir>>
 
 beforeEach(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 })
+  const fx = await groupFixture(injectApi(server.app))
+  ROOM = fx.canvas
+  token = fx.token
 })
 
 afterEach(async () => {
@@ -21,7 +26,7 @@ afterEach(async () => {
 })
 
 it('trims the log as updates accumulate, and a reload is identical', async () => {
-  const client = await connectSynced(server.collabUrl, ROOM)
+  const client = await connectSynced(server.collabUrl, ROOM, { token })
   const stroke = addStroke(client.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[0, 0]] })
   for (let i = 1; i <= 500; i++) appendPoints(stroke, [[i, i % 7]])
   await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc)[0]?.points.length === 501)
@@ -34,7 +39,7 @@ it('trims the log as updates accumulate, and a reload is identical', async () =>
   client.destroy()
   await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'eviction')
 
-  const reloaded = await connectSynced(server.collabUrl, ROOM)
+  const reloaded = await connectSynced(server.collabUrl, ROOM, { token })
   expect(docJson(reloaded.doc)).toEqual(expectedJson)
   expect(stateVector(reloaded.doc)).toEqual(expectedVector)
   reloaded.destroy()

@@ -5,17 +5,18 @@ import { connectSynced, type Client } from '../helpers/clients.ts'
 import { sameContent } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-
-const GROUP = 'group-converge-1'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
 describe('two stock clients in one room', () => {
   let server: TestServer
   let dir: Awaited<ReturnType<typeof tempDir>>
+  let fx: Awaited<ReturnType<typeof groupFixture>>
   const clients: Client[] = []
 
   beforeEach(async () => {
     dir = await tempDir()
     server = await startServer({ dataDir: dir.path })
+    fx = await groupFixture(injectApi(server.app))
   })
 
   afterEach(async () => {
@@ -25,14 +26,14 @@ describe('two stock clients in one room', () => {
   })
 
   async function pair(room: string): Promise<[Client, Client]> {
-    const a = await connectSynced(server.collabUrl, room)
-    const b = await connectSynced(server.collabUrl, room)
+    const a = await connectSynced(server.collabUrl, room, { token: fx.token })
+    const b = await connectSynced(server.collabUrl, room, { token: fx.token })
     clients.push(a, b)
     return [a, b]
   }
 
   it('converge on canvas strokes drawn point by point and erased', async () => {
-    const [alice, bob] = await pair(`${GROUP}/canvas`)
+    const [alice, bob] = await pair(fx.canvas)
     const stroke = addStroke(alice.doc, { author: 'alice', color: '#ff0000', width: 3, tool: 'pen', points: [[0, 0]] })
     for (let i = 1; i <= 20; i++) appendPoints(stroke, [[i, i * 2]])
     addStroke(bob.doc, { author: 'bob', color: '#0000ff', width: 5, tool: 'marker', points: [[9, 9]] })
@@ -48,7 +49,7 @@ describe('two stock clients in one room', () => {
   })
 
   it('converge on chat messages from both sides', async () => {
-    const [alice, bob] = await pair(`${GROUP}/chat`)
+    const [alice, bob] = await pair(fx.chat)
     postMessage(alice.doc, { author: 'alice', authorName: 'Alice', text: 'hello' })
     postMessage(bob.doc, { author: 'bob', authorName: 'Bob', text: 'hi there' })
     await waitFor(() => readAllMessages(alice.doc).length === 2 && readAllMessages(bob.doc).length === 2)
@@ -57,7 +58,7 @@ describe('two stock clients in one room', () => {
   })
 
   it('shows awareness of the other client and removes it when that client leaves', async () => {
-    const [alice, bob] = await pair(`${GROUP}/canvas`)
+    const [alice, bob] = await pair(fx.canvas)
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
     bob.provider.awareness.setLocalStateField('user', { name: 'Bob' })
     const aliceId = alice.doc.clientID
@@ -70,10 +71,10 @@ describe('two stock clients in one room', () => {
   })
 
   it('a late joiner receives current presence on connect', async () => {
-    const [alice] = await pair(`${GROUP}/chat`)
+    const [alice] = await pair(fx.chat)
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
-    await waitFor(() => server.app.collab.registry.get(`${GROUP}/chat`)?.awareness.getStates().has(alice.doc.clientID))
-    const carol = await connectSynced(server.collabUrl, `${GROUP}/chat`)
+    await waitFor(() => server.app.collab.registry.get(fx.chat)?.awareness.getStates().has(alice.doc.clientID))
+    const carol = await connectSynced(server.collabUrl, fx.chat, { token: fx.token })
     clients.push(carol)
     await waitFor(() => carol.provider.awareness.getStates().has(alice.doc.clientID))
   })

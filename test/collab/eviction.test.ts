@@ -3,14 +3,19 @@ import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
-const ROOM = 'group-evict-1/canvas'
+let ROOM: string
+let token: string
 let server: TestServer
 let dir: Awaited<ReturnType<typeof tempDir>>
 
 beforeEach(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, roomGraceMs: 150 })
+  const fx = await groupFixture(injectApi(server.app))
+  ROOM = fx.canvas
+  token = fx.token
 })
 
 afterEach(async () => {
@@ -19,7 +24,7 @@ afterEach(async () => {
 })
 
 it('a room leaves memory after its last client leaves, and comes back intact', async () => {
-  const client = await connectSynced(server.collabUrl, ROOM)
+  const client = await connectSynced(server.collabUrl, ROOM, { token })
   client.provider.awareness.setLocalStateField('user', { name: 'Alice' })
   addStroke(client.doc, { author: 'a', color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
   await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc).length === 1)
@@ -28,18 +33,18 @@ it('a room leaves memory after its last client leaves, and comes back intact', a
   await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'eviction')
   expect(server.app.collab.server.connectionCount).toBe(0)
 
-  const again = await connectSynced(server.collabUrl, ROOM)
+  const again = await connectSynced(server.collabUrl, ROOM, { token })
   expect(readStrokes(again.doc)).toHaveLength(1)
   again.destroy()
   await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'second eviction')
 })
 
 it('a client joining within the grace period keeps the same room in memory', async () => {
-  const first = await connectSynced(server.collabUrl, ROOM)
+  const first = await connectSynced(server.collabUrl, ROOM, { token })
   const room = server.app.collab.registry.get(ROOM)
   first.destroy()
   await sleep(50)
-  const second = await connectSynced(server.collabUrl, ROOM)
+  const second = await connectSynced(server.collabUrl, ROOM, { token })
   await sleep(300)
   expect(server.app.collab.registry.get(ROOM)).toBe(room)
   second.destroy()
@@ -47,7 +52,7 @@ it('a client joining within the grace period keeps the same room in memory', asy
 })
 
 it('a room is evicted even when its final snapshot cannot be saved (the log keeps the data)', async () => {
-  const client = await connectSynced(server.collabUrl, ROOM)
+  const client = await connectSynced(server.collabUrl, ROOM, { token })
   addStroke(client.doc, { author: 'a', color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
   await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc).length === 1)
   await server.app.storage.close() // every save now fails

@@ -8,8 +8,10 @@ import * as Y from 'yjs'
 import { connectSynced } from '../helpers/clients.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
-const ROOM = 'group-liveness/canvas'
+let ROOM: string
+let token: string
 let server: TestServer | undefined
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined
 
@@ -29,8 +31,9 @@ async function pausedSocket(url: string): Promise<WebSocket> {
 it('cuts a socket that stops answering pings', async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, pingIntervalMs: 100 })
-  const live = await connectSynced(server.collabUrl, ROOM)
-  const silent = await pausedSocket(`${server.collabUrl}/${ROOM}`)
+  ;({ canvas: ROOM, token } = await groupFixture(injectApi(server.app)))
+  const live = await connectSynced(server.collabUrl, ROOM, { token })
+  const silent = await pausedSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
   await waitFor(() => server!.app.collab.server.connectionCount === 2)
   await waitFor(() => server!.app.collab.server.connectionCount === 1, 5_000, 'silent socket cut')
   expect(live.provider.wsconnected).toBe(true)
@@ -41,8 +44,9 @@ it('cuts a socket that stops answering pings', async () => {
 it('drops a socket that cannot keep up instead of buffering without bound', async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 2 * 1024 * 1024 })
-  const writer = await connectSynced(server.collabUrl, ROOM)
-  const slow = await pausedSocket(`${server.collabUrl}/${ROOM}`)
+  ;({ canvas: ROOM, token } = await groupFixture(injectApi(server.app)))
+  const writer = await connectSynced(server.collabUrl, ROOM, { token })
+  const slow = await pausedSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
   await waitFor(() => server!.app.collab.server.connectionCount === 2)
   const text = writer.doc.getText('bulk')
   for (let i = 0; i < 60 && server.app.collab.server.connectionCount === 2; i++) {
@@ -51,7 +55,7 @@ it('drops a socket that cannot keep up instead of buffering without bound', asyn
   }
   await waitFor(() => server!.app.collab.server.connectionCount === 1, 10_000, 'slow socket dropped')
   expect(writer.provider.wsconnected).toBe(true)
-  const reader = await connectSynced(server.collabUrl, ROOM)
+  const reader = await connectSynced(server.collabUrl, ROOM, { token })
   expect(reader.doc.getText('bulk').length).toBe(text.length)
   expect(Y.encodeStateVector(reader.doc)).toEqual(Y.encodeStateVector(writer.doc))
   writer.destroy()

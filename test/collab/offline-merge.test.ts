@@ -5,17 +5,17 @@ import { connectSynced, type Client } from '../helpers/clients.ts'
 import { docJson, sameContent } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-
-const CANVAS = 'group-offline-1/canvas'
-const CHAT = 'group-offline-1/chat'
+import { groupFixture, injectApi } from '../helpers/api.ts'
 
 let server: TestServer
+let fx: Awaited<ReturnType<typeof groupFixture>>
 let dir: Awaited<ReturnType<typeof tempDir>>
 const clients: Client[] = []
 
 beforeEach(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path })
+  fx = await groupFixture(injectApi(server.app))
 })
 
 afterEach(async () => {
@@ -25,13 +25,14 @@ afterEach(async () => {
 })
 
 async function pair(room: string): Promise<[Client, Client]> {
-  const a = await connectSynced(server.collabUrl, room)
-  const b = await connectSynced(server.collabUrl, room)
+  const a = await connectSynced(server.collabUrl, room, { token: fx.token })
+  const b = await connectSynced(server.collabUrl, room, { token: fx.token })
   clients.push(a, b)
   return [a, b]
 }
 
 it('merges edits made on both sides while one client was offline', async () => {
+  const CANVAS = fx.canvas
   const [alice, bob] = await pair(CANVAS)
   addStroke(alice.doc, { author: 'alice', color: '#111111', width: 2, tool: 'pen', points: [[1, 1]] })
   await waitFor(() => readStrokes(bob.doc).length === 1)
@@ -53,6 +54,7 @@ it('merges edits made on both sides while one client was offline', async () => {
 })
 
 it('merges chat messages written offline into the shared history', async () => {
+  const CHAT = fx.chat
   const [alice, bob] = await pair(CHAT)
   alice.provider.disconnect()
   await waitFor(() => !alice.provider.wsconnected)
@@ -62,7 +64,7 @@ it('merges chat messages written offline into the shared history', async () => {
 
   alice.provider.connect()
   await waitFor(() => sameContent(alice.doc, bob.doc))
-  const carol = await connectSynced(server.collabUrl, CHAT)
+  const carol = await connectSynced(server.collabUrl, CHAT, { token: fx.token })
   clients.push(carol)
   expect(docJson(carol.doc)).toEqual(docJson(alice.doc))
   expect(readAllMessages(carol.doc).map((m) => m.text).sort()).toEqual(['anyone there?', 'written on the train'])

@@ -4,11 +4,9 @@ import { postMessage, readAllMessages } from '../../shared/chat.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
 import { spawnServer } from '../helpers/process.ts'
-import { startServer, tempDir } from '../helpers/server.ts'
+import { startServer, tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-
-const CANVAS = 'group-restart-1/canvas'
-const CHAT = 'group-restart-1/chat'
+import { fetchApi, groupFixture, injectApi } from '../helpers/api.ts'
 
 let dir: Awaited<ReturnType<typeof tempDir>>
 const clients: Client[] = []
@@ -31,8 +29,9 @@ function draw(client: Client, strokes: number): void {
 
 it('a fresh client sees everything after a graceful restart on the same DATA_DIR', async () => {
   const first = await startServer({ dataDir: dir.path })
-  const canvas = await connectSynced(first.collabUrl, CANVAS)
-  const chat = await connectSynced(first.collabUrl, CHAT)
+  const { canvas: CANVAS, chat: CHAT, token } = await groupFixture(injectApi(first.app))
+  const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
+  const chat = await connectSynced(first.collabUrl, CHAT, { token })
   clients.push(canvas, chat)
   draw(canvas, 25)
   postMessage(chat.doc, { author: 'alice', authorName: 'Alice', text: 'before restart' })
@@ -42,8 +41,8 @@ it('a fresh client sees everything after a graceful restart on the same DATA_DIR
 
   const second = await startServer({ dataDir: dir.path })
   try {
-    const fresh = await connectSynced(second.collabUrl, CANVAS)
-    const freshChat = await connectSynced(second.collabUrl, CHAT)
+    const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
+    const freshChat = await connectSynced(second.collabUrl, CHAT, { token })
     clients.push(fresh, freshChat)
     expect(docJson(fresh.doc)).toEqual(docJson(canvas.doc))
     expect(stateVector(fresh.doc)).toEqual(stateVector(canvas.doc))
@@ -54,10 +53,11 @@ it('a fresh client sees everything after a graceful restart on the same DATA_DIR
 })
 
 it('nothing accepted is lost when the process is killed with SIGKILL (the log is the durability point)', async () => {
-  const first = await spawnServer({ DATA_DIR: dir.path })
-  const canvas = await connectSynced(first.collabUrl, CANVAS)
+  const first = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET })
+  const { canvas: CANVAS, token } = await groupFixture(fetchApi(first.url))
+  const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
   clients.push(canvas)
-  const observer = await connectSynced(first.collabUrl, CANVAS)
+  const observer = await connectSynced(first.collabUrl, CANVAS, { token })
   clients.push(observer)
   draw(canvas, 40)
   // Accepted = seen by another client (the server broadcasts only what is in the log).
@@ -66,9 +66,9 @@ it('nothing accepted is lost when the process is killed with SIGKILL (the log is
   observer.provider.disconnect()
   await first.kill('SIGKILL')
 
-  const second = await spawnServer({ DATA_DIR: dir.path })
+  const second = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET })
   try {
-    const fresh = await connectSynced(second.collabUrl, CANVAS)
+    const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
     clients.push(fresh)
     expect(docJson(fresh.doc)).toEqual(docJson(observer.doc))
   } finally {

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, type BuildOptions } from '../../server/app.ts'
+import { buildApp } from '../../server/app.ts'
 import { testConfig, type Config } from '../../server/config.ts'
 
 export interface TestServer {
@@ -22,9 +22,11 @@ export async function tempDir(prefix = 'collab-test-'): Promise<{ path: string; 
   return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) }
 }
 
-export async function startServer(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<TestServer> {
-  const config = testConfig({ host: '127.0.0.1', roomGraceMs: 200, ...overrides })
-  const app = await buildApp(config, options)
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789'
+
+export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config = testConfig({ host: '127.0.0.1', roomGraceMs: 200, jwtSecret: TEST_JWT_SECRET, authRateLimitPerMinute: 10_000, ...overrides })
+  const app = await buildApp(config)
   await app.listen({ host: config.host, port: 0 })
   const { port } = app.server.address() as AddressInfo
   return {

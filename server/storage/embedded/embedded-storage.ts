@@ -1,18 +1,32 @@
-/** The embedded store: LevelDB under DATA_DIR/store. */
+/** The embedded store: LevelDB under DATA_DIR/store, one sublevel per concern. */
 import path from 'node:path'
 import type { Storage } from '../types.ts'
+import { EmbeddedGroups } from './groups.ts'
+import { EmbeddedInvites } from './invites.ts'
 import { openLevel, type LevelDb } from './level.ts'
+import { EmbeddedMembers } from './members.ts'
+import { EmbeddedSessions } from './sessions.ts'
 import { EmbeddedSnapshots } from './snapshots.ts'
+import { EmbeddedUsers } from './users.ts'
 
 export class EmbeddedStorage implements Storage {
   readonly kind = 'embedded' as const
   readonly snapshots: EmbeddedSnapshots
-
+  readonly users: EmbeddedUsers
+  readonly groups: EmbeddedGroups
+  readonly members: EmbeddedMembers
+  readonly invites: EmbeddedInvites
+  readonly sessions: EmbeddedSessions
   private readonly db: LevelDb
 
   private constructor(db: LevelDb) {
     this.db = db
     this.snapshots = new EmbeddedSnapshots(db.sublevel<string, Uint8Array>('snap', { valueEncoding: 'view' }) as unknown as LevelDb)
+    this.users = new EmbeddedUsers(db)
+    this.members = new EmbeddedMembers(db)
+    this.invites = new EmbeddedInvites(db)
+    this.groups = new EmbeddedGroups(db, this.members, this.invites)
+    this.sessions = new EmbeddedSessions(db)
   }
 
   static async open(dataDir: string): Promise<EmbeddedStorage> {

@@ -1,0 +1,43 @@
+/**
+ * What every node does when access changes anywhere: drop cached lookups, then bring open sockets
+ * in line (downgrade, close with 4403, or close a deleted group's rooms with 4404).
+ */
+import { CloseCode } from '../../shared/close-codes.ts'
+import { ROOM_KINDS, roomName } from '../../shared/rooms.ts'
+import type { CollabCore } from '../collab/index.ts'
+import type { AccessEvent, EventBus } from '../events/bus.ts'
+import type { AccessCache } from './access-cache.ts'
+
+export function followAccessEvents(bus: EventBus, access: AccessCache, collab: CollabCore): () => void {
+  const unsubscribe = bus.subscribe((event) => apply(event, access, collab))
+  const unwatch = bus.onGap(() => access.clear())
+  return () => {
+    unsubscribe()
+    unwatch()
+  }
+}
+
+function apply(event: AccessEvent, access: AccessCache, collab: CollabCore): void {
+  switch (event.type) {
+    case 'membership':
+      access.invalidateMember(event.groupId, event.userId)
+      collab.server.applyRole(event.groupId, event.userId, event.role)
+      return
+    case 'group-changed':
+      access.invalidateGroup(event.groupId)
+      return
+    case 'group-deleted':
+      access.invalidateGroup(event.groupId)
+      for (const kind of ROOM_KINDS) void collab.registry.discard(roomName(event.groupId, kind), CloseCode.notFound, 'group deleted')
+      return
+  }
+}
+
+/** Deletes a deleted group's documents once their rooms have left this node's memory. */
+export async function deleteGroupDocuments(collab: CollabCore, groupId: string, remove: (room: string) => Promise<void>): Promise<void> {
+  for (const kind of ROOM_KINDS) {
+    const room = roomName(groupId, kind)
+    await collab.registry.discard(room, CloseCode.notFound, 'group deleted')
+    await remove(room)
+  }
+}

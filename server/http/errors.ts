@@ -1,0 +1,33 @@
+/**
+ * Every error leaves as JSON `{ error, message }` with the right status: validation 400,
+ * AppErrors as raised, Fastify's own (413 body too large, 415, 429 from the rate limiter) by
+ * their status, and anything unexpected as a logged 500 that reveals nothing.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { AppError } from '../errors.ts'
+
+const CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  410: 'gone',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) return reply.code(error.status).send({ error: error.code, message: error.message })
+    if ('validation' in error && error.validation) return reply.code(400).send({ error: 'bad_request', message: error.message })
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: CODES[status] ?? 'client_error', message: error.message })
+    request.log.error({ err: error }, 'request failed')
+    return reply.code(500).send({ error: 'internal', message: 'internal server error' })
+  })
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }))
+}

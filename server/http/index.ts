@@ -1,0 +1,43 @@
+/** Registers security plugins, docs, error handling and every route. */
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config.ts'
+import type { Services } from '../services.ts'
+import { authentication } from './authenticate.ts'
+import { registerDocs } from './docs.ts'
+import { installErrorHandling } from './errors.ts'
+import { healthRoutes } from './health.ts'
+import { authRoutes } from './routes/auth-routes.ts'
+import { groupRoutes } from './routes/group-routes.ts'
+import { inviteRoutes } from './routes/invite-routes.ts'
+import { memberRoutes } from './routes/member-routes.ts'
+import { messageRoutes } from './routes/message-routes.ts'
+
+export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
+  installErrorHandling(app)
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+  })
+  if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'PATCH', 'DELETE'] })
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s` }),
+  })
+  await registerDocs(app)
+  await app.register(authentication, { tokens: services.tokens })
+  await app.register(healthRoutes)
+  await app.register(authRoutes, { accounts: services.accounts, perMinute: config.authRateLimitPerMinute })
+  await app.register(groupRoutes, { groups: services.groups })
+  await app.register(memberRoutes, { members: services.members })
+  await app.register(inviteRoutes, { invites: services.invites })
+  await app.register(messageRoutes, { messages: services.messages })
+}

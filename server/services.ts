@@ -1,0 +1,63 @@
+/** Builds the domain services on top of storage, log and the collaboration core. */
+import { AccountService } from './accounts/account-service.ts'
+import { resolveJwtSecret } from './accounts/jwt-secret.ts'
+import { TokenService } from './accounts/tokens.ts'
+import type { Config } from './config.ts'
+import type { EventBus } from './events/bus.ts'
+import { AccessCache } from './groups/access-cache.ts'
+import { GroupService, type GroupRooms } from './groups/group-service.ts'
+import { InviteService } from './groups/invite-service.ts'
+import { MemberService } from './groups/member-service.ts'
+import { MessageService } from './groups/message-service.ts'
+import { effectiveRole } from './groups/roles.ts'
+import type { RoomRegistry } from './collab/room-registry.ts'
+import type { Storage } from './storage/types.ts'
+
+export interface Services {
+  tokens: TokenService
+  access: AccessCache
+  accounts: AccountService
+  groups: GroupService
+  members: MemberService
+  invites: InviteService
+  messages: MessageService
+}
+
+/** Entries the access cache holds at most (a few hundred bytes each). */
+const ACCESS_CACHE_ENTRIES = 100_000
+
+export async function createAuth(config: Config, storage: Storage): Promise<{ tokens: TokenService; access: AccessCache }> {
+  const tokens = new TokenService({
+    secret: await resolveJwtSecret(config),
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTtlSec: config.accessTokenTtlSec,
+    refreshTtlSec: config.refreshTokenTtlSec,
+  }, storage.sessions)
+  const access = new AccessCache(async (groupId, userId) => {
+    const group = await storage.groups.byId(groupId)
+    if (!group) return null
+    return { group, role: effectiveRole(group, await storage.members.get(groupId, userId)) }
+  }, { ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES })
+  return { tokens, access }
+}
+
+export function createServices(deps: {
+  storage: Storage
+  bus: EventBus
+  registry: RoomRegistry
+  rooms: GroupRooms
+  tokens: TokenService
+  access: AccessCache
+}): Services {
+  const { storage, bus, access, tokens } = deps
+  return {
+    tokens,
+    access,
+    accounts: new AccountService(storage.users, tokens),
+    groups: new GroupService({ storage, access, bus, rooms: deps.rooms }),
+    members: new MemberService({ storage, access, bus }),
+    invites: new InviteService({ storage, access, bus }),
+    messages: new MessageService({ access, registry: deps.registry }),
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * REST request and response shapes, as TypeBox schemas (plain JSON Schema objects: no I/O).
+ * The server validates with them and serves them as OpenAPI at /docs; clients import the types.
+ */
+import { Type, type Static } from 'typebox'
+import { CHAT_LIMITS } from './chat.ts'
+import { GROUP_ID_PATTERN } from './rooms.ts'
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
+const GroupId = Type.String({ pattern: GROUP_ID_PATTERN.source })
+const Millis = Type.Integer({ description: 'milliseconds since the epoch' })
+export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('editor'), Type.Literal('viewer')])
+export const BaseRoleSchema = Type.Union([Type.Literal('editor'), Type.Literal('viewer')])
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() })
+
+// ---- accounts
+export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' })
+export const Password = Type.String({ minLength: 8, maxLength: 256 })
+export const DisplayName = Type.String({ minLength: 1, maxLength: 80, pattern: '\\S' })
+
+export const RegisterBody = Type.Object({ email: Email, password: Password, name: DisplayName }, { additionalProperties: false })
+export const LoginBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false })
+export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+
+export const UserView = Type.Object({ id: Id, email: Type.String(), name: Type.String(), createdAt: Millis })
+export const TokensView = Type.Object({ accessToken: Type.String(), refreshToken: Type.String(), expiresIn: Type.Integer() })
+export const SessionView = Type.Object({ user: UserView, accessToken: Type.String(), refreshToken: Type.String(), expiresIn: Type.Integer() })
+export const MeView = Type.Object({ user: UserView })
+
+// ---- groups
+export const GroupName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+export const GroupDescription = Type.String({ maxLength: 1000 })
+export const GroupParams = Type.Object({ id: GroupId })
+export const CreateGroupBody = Type.Object({ name: GroupName, description: Type.Optional(GroupDescription) }, { additionalProperties: false })
+export const UpdateGroupBody = Type.Object({ name: Type.Optional(GroupName), description: Type.Optional(GroupDescription) }, { additionalProperties: false, minProperties: 1 })
+
+export const GroupView = Type.Object({
+  id: GroupId,
+  name: Type.String(),
+  description: Type.String(),
+  ownerId: Id,
+  role: RoleSchema,
+  memberCount: Type.Integer(),
+  createdAt: Millis,
+  rooms: Type.Object({ canvas: Type.String(), chat: Type.String() }),
+})
+export const GroupListView = Type.Object({ groups: Type.Array(GroupView) })
+
+// ---- members
+export const MemberParams = Type.Object({ id: GroupId, userId: Id })
+export const MemberView = Type.Object({ userId: Id, name: Type.String(), role: RoleSchema, joinedAt: Millis })
+export const MemberListView = Type.Object({ members: Type.Array(MemberView) })
+export const SetRoleBody = Type.Object({ role: BaseRoleSchema }, { additionalProperties: false })
+export const TransferBody = Type.Object({ userId: Id }, { additionalProperties: false })
+
+// ---- invites
+export const InviteParams = Type.Object({ code: Type.String({ minLength: 10, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) })
+export const GroupInviteParams = Type.Object({ id: GroupId, code: Type.String({ minLength: 10, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) })
+export const CreateInviteBody = Type.Object({
+  role: Type.Optional(BaseRoleSchema),
+  expiresInSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
+  maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+}, { additionalProperties: false })
+export const InviteView = Type.Object({
+  code: Type.String(),
+  groupId: GroupId,
+  role: BaseRoleSchema,
+  createdAt: Millis,
+  expiresAt: Millis,
+  maxUses: Type.Integer(),
+  uses: Type.Integer(),
+})
+export const InviteListView = Type.Object({ invites: Type.Array(InviteView) })
+export const AcceptedInviteView = Type.Object({ group: GroupView })
+
+// ---- messages
+export const MessagesQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CHAT_LIMITS.maxPage })),
+  before: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+}, { additionalProperties: false })
+export const PostMessageBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: CHAT_LIMITS.maxTextLength, pattern: '\\S' }),
+  id: Type.Optional(Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'client-chosen id; posting the same id twice is idempotent' })),
+}, { additionalProperties: false })
+export const MessageView = Type.Object({ id: Type.String(), author: Type.String(), authorName: Type.String(), text: Type.String(), time: Type.Number() })
+export const MessagePageView = Type.Object({ messages: Type.Array(MessageView), nextBefore: Type.Union([Type.String(), Type.Null()]) })
+export const PostedMessageView = Type.Object({ message: MessageView })
+
+export type RegisterRequest = Static<typeof RegisterBody>
+export type LoginRequest = Static<typeof LoginBody>
+export type SessionResponse = Static<typeof SessionView>
+export type GroupResponse = Static<typeof GroupView>
+export type MemberResponse = Static<typeof MemberView>
+export type InviteResponse = Static<typeof InviteView>
+export type MessagePageResponse = Static<typeof MessagePageView>
+export type ApiError = Static<typeof ErrorBody>
