@@ -27,12 +27,9 @@ declare module 'fastify' {
   }
 }
 
-/** How often rooms with log entries but no hot doc here are compacted. */
-const SWEEP_INTERVAL_MS = 60_000
-
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(config), bodyLimit: config.maxBodyBytes, trustProxy: config.trustProxy })
-  const storage = await openStorage(config)
+  const storage = await openStorage(config, app.log)
   const log = await openLog(config)
   const bus: EventBus = new LocalBus()
   const { tokens, access } = await createAuth(config, storage)
@@ -59,7 +56,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   }, app.log.child({ module: 'ws' }))
 
   const sweep = (): Promise<void> => collab.compactor.sweep((room) => collab.registry.isHot(room))
-  const sweepTimer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
+  const sweepTimer = setInterval(() => void sweep(), config.compactSweepMs)
   sweepTimer.unref()
   app.addHook('onReady', async () => void sweep())
   app.addHook('preClose', async () => {

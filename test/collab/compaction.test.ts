@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
@@ -6,61 +6,64 @@ import { docJson, stateVector } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { groupFixture, injectApi } from '../helpers/api.ts'
+import { BACKENDS } from '../helpers/backends.ts'
 
-let ROOM: string
-let token: string
-let server: TestServer
-let dir: Awaited<ReturnType<typeof tempDir>>
+describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
+  let ROOM: string
+  let token: string
+  let server: TestServer
+  let dir: Awaited<ReturnType<typeof tempDir>>
 
-beforeEach(async () => {
-  dir = await tempDir()
-  server = await startServer({ dataDir: dir.path, compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 })
-  const fx = await groupFixture(injectApi(server.app))
-  ROOM = fx.canvas
-  token = fx.token
-})
+  beforeEach(async () => {
+    dir = await tempDir()
+    server = await startServer({ dataDir: dir.path, ...fresh(), compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 })
+    const fx = await groupFixture(injectApi(server.app))
+    ROOM = fx.canvas
+    token = fx.token
+  })
 
-afterEach(async () => {
-  await server.close()
-  await dir.remove()
-})
+  afterEach(async () => {
+    await server.close()
+    await dir.remove()
+  })
 
-it('trims the log as updates accumulate, and a reload is identical', async () => {
-  const client = await connectSynced(server.collabUrl, ROOM, { token })
-  const stroke = addStroke(client.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[0, 0]] })
-  for (let i = 1; i <= 500; i++) appendPoints(stroke, [[i, i % 7]])
-  await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc)[0]?.points.length === 501)
+  it('trims the log as updates accumulate, and a reload is identical', async () => {
+    const client = await connectSynced(server.collabUrl, ROOM, { token })
+    const stroke = addStroke(client.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[0, 0]] })
+    for (let i = 1; i <= 500; i++) appendPoints(stroke, [[i, i % 7]])
+    await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc)[0]?.points.length === 501)
 
-  await waitFor(async () => (await server.app.updateLog.size(ROOM)) < 50, 10_000, 'log trimmed')
-  expect(await server.app.storage.snapshots.watermark(ROOM)).not.toBeNull()
+    await waitFor(async () => (await server.app.updateLog.size(ROOM)) < 50, 10_000, 'log trimmed')
+    expect(await server.app.storage.snapshots.watermark(ROOM)).not.toBeNull()
 
-  const expectedJson = docJson(client.doc)
-  const expectedVector = stateVector(client.doc)
-  client.destroy()
-  await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'eviction')
+    const expectedJson = docJson(client.doc)
+    const expectedVector = stateVector(client.doc)
+    client.destroy()
+    await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'eviction')
 
-  const reloaded = await connectSynced(server.collabUrl, ROOM, { token })
-  expect(docJson(reloaded.doc)).toEqual(expectedJson)
-  expect(stateVector(reloaded.doc)).toEqual(expectedVector)
-  reloaded.destroy()
-})
+    const reloaded = await connectSynced(server.collabUrl, ROOM, { token })
+    expect(docJson(reloaded.doc)).toEqual(expectedJson)
+    expect(stateVector(reloaded.doc)).toEqual(expectedVector)
+    reloaded.destroy()
+  })
 
-it('folds a cold room\'s log into its snapshot in bounded batches', async () => {
-  const cold = 'group-compact-2/canvas'
-  const source = new Y.Doc()
-  const updates: Uint8Array[] = []
-  source.on('update', (update: Uint8Array) => updates.push(update))
-  const stroke = addStroke(source, { author: 'a', color: '#000000', width: 1, tool: 'pen' })
-  for (let i = 0; i < 100; i++) appendPoints(stroke, [[i, -i]])
-  for (const update of updates) await server.app.updateLog.append(cold, [update])
-  expect(await server.app.updateLog.size(cold)).toBe(101)
+  it('folds a cold room\'s log into its snapshot in bounded batches', async () => {
+    const cold = 'group-compact-2/canvas'
+    const source = new Y.Doc()
+    const updates: Uint8Array[] = []
+    source.on('update', (update: Uint8Array) => updates.push(update))
+    const stroke = addStroke(source, { author: 'a', color: '#000000', width: 1, tool: 'pen' })
+    for (let i = 0; i < 100; i++) appendPoints(stroke, [[i, -i]])
+    for (const update of updates) await server.app.updateLog.append(cold, [update])
+    expect(await server.app.updateLog.size(cold)).toBe(101)
 
-  await server.app.collab.compactor.compactCold(cold)
+    await server.app.collab.compactor.compactCold(cold)
 
-  expect(await server.app.updateLog.size(cold)).toBe(0)
-  const snapshot = await server.app.storage.snapshots.load(cold)
-  const restored = new Y.Doc()
-  Y.applyUpdate(restored, snapshot!.update)
-  expect(docJson(restored)).toEqual(docJson(source))
-  expect(stateVector(restored)).toEqual(stateVector(source))
+    expect(await server.app.updateLog.size(cold)).toBe(0)
+    const snapshot = await server.app.storage.snapshots.load(cold)
+    const restored = new Y.Doc()
+    Y.applyUpdate(restored, snapshot!.update)
+    expect(docJson(restored)).toEqual(docJson(source))
+    expect(stateVector(restored)).toEqual(stateVector(source))
+  })
 })

@@ -1,12 +1,14 @@
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { postMessage, readAllMessages } from '../../shared/chat.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { startServer, tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
+import type { Config } from '../../server/config.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { fetchApi, groupFixture, injectApi } from '../helpers/api.ts'
+import { BACKENDS } from '../helpers/backends.ts'
 
 let dir: Awaited<ReturnType<typeof tempDir>>
 const clients: Client[] = []
@@ -27,51 +29,61 @@ function draw(client: Client, strokes: number): void {
   }
 }
 
-it('a fresh client sees everything after a graceful restart on the same DATA_DIR', async () => {
-  const first = await startServer({ dataDir: dir.path })
-  const { canvas: CANVAS, chat: CHAT, token } = await groupFixture(injectApi(first.app))
-  const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
-  const chat = await connectSynced(first.collabUrl, CHAT, { token })
-  clients.push(canvas, chat)
-  draw(canvas, 25)
-  postMessage(chat.doc, { author: 'alice', authorName: 'Alice', text: 'before restart' })
-  await waitFor(() => readStrokes(first.app.collab.registry.get(CANVAS)!.doc).length === 25)
-  await waitFor(() => readAllMessages(first.app.collab.registry.get(CHAT)!.doc).length === 1)
-  await first.close()
+function processEnv(config: Partial<Config>): Record<string, string> {
+  return config.mongodbUrl ? { MONGODB_URL: config.mongodbUrl, MONGODB_DB: config.mongodbDb ?? 'collab' } : {}
+}
 
-  const second = await startServer({ dataDir: dir.path })
-  try {
-    const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
-    const freshChat = await connectSynced(second.collabUrl, CHAT, { token })
-    clients.push(fresh, freshChat)
-    expect(docJson(fresh.doc)).toEqual(docJson(canvas.doc))
-    expect(stateVector(fresh.doc)).toEqual(stateVector(canvas.doc))
-    expect(readAllMessages(freshChat.doc).map((m) => m.text)).toEqual(['before restart'])
-  } finally {
-    await second.close()
-  }
-})
+describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
+  const backendConfig = fresh
 
-it('nothing accepted is lost when the process is killed with SIGKILL (the log is the durability point)', async () => {
-  const first = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET })
-  const { canvas: CANVAS, token } = await groupFixture(fetchApi(first.url))
-  const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
-  clients.push(canvas)
-  const observer = await connectSynced(first.collabUrl, CANVAS, { token })
-  clients.push(observer)
-  draw(canvas, 40)
-  // Accepted = seen by another client (the server broadcasts only what is in the log).
-  await waitFor(() => readStrokes(observer.doc).length === 40)
-  canvas.provider.disconnect()
-  observer.provider.disconnect()
-  await first.kill('SIGKILL')
+  it('a fresh client sees everything after a graceful restart on the same DATA_DIR', async () => {
+    const backend = backendConfig()
+    const first = await startServer({ dataDir: dir.path, ...backend })
+    const { canvas: CANVAS, chat: CHAT, token } = await groupFixture(injectApi(first.app))
+    const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
+    const chat = await connectSynced(first.collabUrl, CHAT, { token })
+    clients.push(canvas, chat)
+    draw(canvas, 25)
+    postMessage(chat.doc, { author: 'alice', authorName: 'Alice', text: 'before restart' })
+    await waitFor(() => readStrokes(first.app.collab.registry.get(CANVAS)!.doc).length === 25)
+    await waitFor(() => readAllMessages(first.app.collab.registry.get(CHAT)!.doc).length === 1)
+    await first.close()
 
-  const second = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET })
-  try {
-    const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
-    clients.push(fresh)
-    expect(docJson(fresh.doc)).toEqual(docJson(observer.doc))
-  } finally {
-    await second.kill()
-  }
+    const second = await startServer({ dataDir: dir.path, ...backend })
+    try {
+      const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
+      const freshChat = await connectSynced(second.collabUrl, CHAT, { token })
+      clients.push(fresh, freshChat)
+      expect(docJson(fresh.doc)).toEqual(docJson(canvas.doc))
+      expect(stateVector(fresh.doc)).toEqual(stateVector(canvas.doc))
+      expect(readAllMessages(freshChat.doc).map((m) => m.text)).toEqual(['before restart'])
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('nothing accepted is lost when the process is killed with SIGKILL (the log is the durability point)', async () => {
+    const env = processEnv(backendConfig())
+    const first = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET, ...env })
+    const { canvas: CANVAS, token } = await groupFixture(fetchApi(first.url))
+    const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
+    clients.push(canvas)
+    const observer = await connectSynced(first.collabUrl, CANVAS, { token })
+    clients.push(observer)
+    draw(canvas, 40)
+    // Accepted = seen by another client (the server broadcasts only what is in the log).
+    await waitFor(() => readStrokes(observer.doc).length === 40)
+    canvas.provider.disconnect()
+    observer.provider.disconnect()
+    await first.kill('SIGKILL')
+
+    const second = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET, ...env })
+    try {
+      const fresh = await connectSynced(second.collabUrl, CANVAS, { token })
+      clients.push(fresh)
+      expect(docJson(fresh.doc)).toEqual(docJson(observer.doc))
+    } finally {
+      await second.kill()
+    }
+  })
 })

@@ -1,8 +1,9 @@
 import { EmbeddedStorage } from '../../server/storage/embedded/embedded-storage.ts'
 import { tempDir } from '../helpers/server.ts'
-import { describeSnapshotConformance } from './snapshot-conformance.ts'
+import { describeAccountsConformance } from './accounts-conformance.ts'
+import { describeSnapshotConformance, type StorageFixture } from './snapshot-conformance.ts'
 
-describeSnapshotConformance('embedded (LevelDB)', async () => {
+async function open(): Promise<StorageFixture> {
   const dir = await tempDir()
   const storage = await EmbeddedStorage.open(dir.path)
   return {
@@ -12,4 +13,7 @@ describeSnapshotConformance('embedded (LevelDB)', async () => {
       await dir.remove()
     },
   }
-})
+}
+
+describeSnapshotConformance('embedded (LevelDB)', open)
+describeAccountsConformance('embedded (LevelDB)', open)
