@@ -3,11 +3,12 @@
  * listening: `main.ts` listens, tests listen on port 0 or use `app.inject`.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { openLog, openStorage } from './backends.ts'
+import { openStorage } from './backends.ts'
+import { openCluster, type Cluster } from './cluster/index.ts'
 import { createCollab, type CollabCore } from './collab/index.ts'
 import { WsAdapter } from './collab/ws-adapter.ts'
 import type { Config } from './config.ts'
-import { LocalBus, type EventBus } from './events/bus.ts'
+import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
 import { SocketAuthorizer } from './groups/socket-authorizer.ts'
 import { registerHttp } from './http/index.ts'
@@ -24,16 +25,25 @@ declare module 'fastify' {
     collab: CollabCore
     services: Services
     bus: EventBus
+    cluster: Cluster
   }
 }
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(config), bodyLimit: config.maxBodyBytes, trustProxy: config.trustProxy })
   const storage = await openStorage(config, app.log)
-  const log = await openLog(config)
-  const bus: EventBus = new LocalBus()
+  const cluster = await openCluster(config, app.log)
+  const { log, bus } = cluster
   const { tokens, access } = await createAuth(config, storage)
-  const collab = createCollab({ config, logger: app.log.child({ module: 'collab' }), storage, log, authorizer: new SocketAuthorizer(tokens, access) })
+  const collab = createCollab({
+    config,
+    logger: app.log.child({ module: 'collab' }),
+    storage,
+    log,
+    lease: cluster.lease,
+    relay: cluster.relay,
+    authorizer: new SocketAuthorizer(tokens, access),
+  })
   const rooms = {
     deleteGroupData: (groupId: string) => deleteGroupDocuments(collab, groupId, async (room) => {
       await storage.snapshots.delete(room)
@@ -48,6 +58,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.decorate('collab', collab)
   app.decorate('services', services)
   app.decorate('bus', bus)
+  app.decorate('cluster', cluster)
 
   const ws = new WsAdapter(app.server, collab.server, {
     maxPayloadBytes: config.maxPayloadBytes,
@@ -66,8 +77,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     stopFollowing()
     await collab.registry.evictAll()
-    await bus.close()
-    await log.close()
+    await cluster.close()
     await storage.close()
   })
 

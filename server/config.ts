@@ -77,6 +77,8 @@ export const SETTINGS = {
   mongodbDb: setting('MONGODB_DB', 'MongoDB database name', text, 'collab'),
   mongodbTimeoutMs: setting('MONGODB_TIMEOUT_MS', 'How long a MongoDB operation waits for a reachable server before failing', integer(100, 120_000), 5_000),
   redisUrl: setting('REDIS_URL', 'Redis URL; set it to run several nodes (requires MONGODB_URL)', url('redis:', 'rediss:'), undefined as string | undefined),
+  redisPrefix: setting('REDIS_PREFIX', 'Prefix of every Redis key and channel (several deployments can share a Redis)', text, 'collab:'),
+  redisMinEntryAgeMs: setting('REDIS_MIN_ENTRY_AGE_MS', 'Compaction never trims stream entries younger than this (lets lagging nodes catch up)', integer(0, 3_600_000), 60_000),
   jwtSecret: setting('JWT_SECRET', 'HS256 signing secret, at least 32 characters; required in production', text, undefined as string | undefined),
   jwtIssuer: setting('JWT_ISSUER', 'JWT `iss` claim issued and required', text, 'collab-server'),
   jwtAudience: setting('JWT_AUDIENCE', 'JWT `aud` claim issued and required', text, 'collab-clients'),

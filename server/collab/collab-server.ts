@@ -90,6 +90,22 @@ export class CollabServer {
     for (const kind of ROOM_KINDS) this.deps.registry.get(roomName(groupId, kind))?.applyRole(userId, role)
   }
 
+  /**
+   * Re-checks every open socket's role (after access events may have been missed): sockets of
+   * users who are no longer members close with 4403, changed roles apply.
+   */
+  async revalidate(roleOf: (groupId: string, userId: string) => Promise<Role | null>): Promise<void> {
+    for (const [conn, room] of [...this.connections]) {
+      const ref = parseRoomName(room.name)
+      if (!ref) continue
+      try {
+        room.applyRole(conn.principal.userId, await roleOf(ref.groupId, conn.principal.userId))
+      } catch (error) {
+        this.deps.logger.warn({ err: error, room: room.name }, 'could not re-check a socket\'s role')
+      }
+    }
+  }
+
   /** Keeps quiet clients' watchdogs fed. Called periodically by the adapter. */
   keepAlive(now = Date.now()): void {
     for (const conn of this.connections.keys()) {

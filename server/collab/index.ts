@@ -1,4 +1,5 @@
 /** Wires the collaboration core together from a storage, a log and an authorizer. */
+import { noRelay, type AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import type { UpdateLog } from '../log/types.ts'
@@ -7,6 +8,7 @@ import type { Authorizer } from './authorizer.ts'
 import { LocalLease, type CompactionLease } from './compaction-lease.ts'
 import { Compactor } from './compactor.ts'
 import { CollabServer } from './collab-server.ts'
+import { loadRoomState } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
 
 export interface CollabCore {
@@ -22,7 +24,7 @@ export interface CollabWiring {
   log: UpdateLog
   authorizer: Authorizer
   lease?: CompactionLease
-  publishAwareness?: (room: string, update: Uint8Array) => void
+  relay?: AwarenessRelay
 }
 
 /** Awareness ids one socket may introduce; a y-websocket client uses one. */
@@ -30,6 +32,7 @@ const MAX_AWARENESS_IDS = 4
 
 export function createCollab(wiring: CollabWiring): CollabCore {
   const { config, logger, storage, log } = wiring
+  const relay = wiring.relay ?? noRelay
   const loader = { snapshots: storage.snapshots, log, batchSize: config.compactBatchEntries, logger }
   const compactor = new Compactor({
     ...loader,
@@ -40,8 +43,15 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   })
   const registry = new RoomRegistry({
     loader,
-    room: { log, logger, maxQueuedBytes: 4 * config.maxPayloadBytes, publishAwareness: wiring.publishAwareness ?? (() => {}) },
+    room: {
+      log,
+      logger,
+      maxQueuedBytes: 4 * config.maxPayloadBytes,
+      publishAwareness: (room, update) => relay.publish(room, update),
+      reload: (room) => loadRoomState(room, loader),
+    },
     compactor,
+    relay,
     logger,
     graceMs: config.roomGraceMs,
     finalCompactionMs: config.shutdownTimeoutMs,

@@ -3,6 +3,7 @@
  * holders is evicted after the grace period (always: a failed final save leaves the data in the
  * log); a join during eviction waits for it and then loads afresh.
  */
+import type { AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Logger } from '../logger.ts'
 import type { Compactor } from './compactor.ts'
 import { loadRoomState, type LoaderDeps } from './room-loader.ts'
@@ -12,6 +13,7 @@ export interface RegistryDeps {
   loader: LoaderDeps
   room: Omit<RoomDeps, 'onApplied'>
   compactor: Compactor
+  relay: AwarenessRelay
   logger: Logger
   graceMs: number
   /** Longest a final compaction may delay an eviction. */
@@ -28,6 +30,7 @@ export class RoomRegistry {
   private readonly rooms = new Map<string, Room>()
   private readonly loading = new Map<string, Promise<Room>>()
   private readonly closing = new Map<string, Promise<void>>()
+  private readonly relays = new Map<Room, () => void>()
 
   private readonly deps: RegistryDeps
 
@@ -111,6 +114,7 @@ export class RoomRegistry {
     const state = await loadRoomState(name, this.deps.loader)
     const room = new Room(name, state, { ...this.deps.room, onApplied: (r) => this.deps.compactor.noteApplied(r) })
     room.start()
+    this.relays.set(room, this.deps.relay.join(name, { apply: (update) => room.applyRemoteAwareness(update), local: () => room.localAwareness() }))
     this.rooms.set(name, room)
     this.scheduleEviction(room) // until someone holds it
     if (state.replayed > 0) this.deps.compactor.noteApplied(room)
@@ -148,6 +152,8 @@ export class RoomRegistry {
     await room.drain()
     if (!room.discarded) await this.finalCompaction(room)
     this.deps.compactor.forget(room)
+    this.relays.get(room)?.()
+    this.relays.delete(room)
     await room.close()
   }
 

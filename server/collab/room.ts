@@ -30,6 +30,8 @@ export interface RoomDeps {
   onApplied(room: Room, count: number): void
   /** Awareness changed locally; other nodes should hear it (no-op on a single node). */
   publishAwareness(room: string, update: Uint8Array): void
+  /** Snapshot + log, as a fresh load would see them (used to recover from a log gap). */
+  reload(room: string): Promise<LoadedState>
 }
 
 export class LogUnavailableError extends Error {
@@ -80,7 +82,7 @@ export class Room {
 
   /** Starts following the log from the loaded position. */
   start(): void {
-    this.subscription = this.deps.log.subscribe(this.name, this.watermark, this.onLogEntries)
+    this.subscription = this.deps.log.subscribe(this.name, this.watermark, { entries: this.onLogEntries, gap: this.onGap })
   }
 
   join(conn: Connection): void {
@@ -136,6 +138,21 @@ export class Room {
   /** Closes every socket in the room. */
   closeAll(code: number, reason: string): void {
     for (const conn of this.conns) conn.close(code, reason)
+  }
+
+  /** Presence from another node (already validated there). */
+  applyRemoteAwareness(update: Uint8Array): void {
+    try {
+      applyAwarenessUpdate(this.awareness, update, REMOTE)
+    } catch (error) {
+      this.deps.logger.warn({ err: error, room: this.name }, 'ignoring a malformed awareness relay')
+    }
+  }
+
+  /** The states of this node's own sockets, for another node that just loaded the room. */
+  localAwareness(): Uint8Array | null {
+    const ids = [...this.conns].flatMap((conn) => [...conn.awarenessIds]).filter((id) => this.awareness.states.has(id))
+    return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : null
   }
 
   /** Changes a member's role on every socket they hold here; null closes those sockets. */
@@ -238,6 +255,24 @@ export class Room {
       advanced++
     }
     if (advanced > 0) this.noteAdvanced(advanced)
+  }
+
+  /**
+   * We missed trimmed log entries: merge in the snapshot and log as they are now (Yjs merges
+   * idempotently, so only what we lacked changes), then continue after the reloaded position.
+   */
+  private readonly onGap = (): void => {
+    this.deps.logger.warn({ room: this.name, watermark: this.watermark }, 'log gap; reloading the room from its snapshot')
+    this.deps.reload(this.name).then((state) => {
+      Y.applyUpdate(this.doc, Y.encodeStateAsUpdate(state.doc), REMOTE)
+      state.doc.destroy()
+      if (compareLogIds(state.watermark, this.watermark) > 0) this.watermark = state.watermark
+      for (const id of this.ownApplied) if (compareLogIds(id, this.watermark) <= 0) this.ownApplied.delete(id)
+      this.subscription?.resume(this.watermark)
+    }, (error: unknown) => {
+      this.deps.logger.error({ err: error, room: this.name }, 'reload after a log gap failed; retrying')
+      setTimeout(this.onGap, 1_000).unref()
+    })
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {

@@ -10,7 +10,10 @@ import type { AccessCache } from './access-cache.ts'
 
 export function followAccessEvents(bus: EventBus, access: AccessCache, collab: CollabCore): () => void {
   const unsubscribe = bus.subscribe((event) => apply(event, access, collab))
-  const unwatch = bus.onGap(() => access.clear())
+  const unwatch = bus.onGap(() => {
+    access.clear()
+    void collab.server.revalidate(async (groupId, userId) => (await access.get(groupId, userId))?.role ?? null)
+  })
   return () => {
     unsubscribe()
     unwatch()

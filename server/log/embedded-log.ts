@@ -44,7 +44,7 @@ export class EmbeddedLog implements UpdateLog {
   }
 
   private deliver(room: string, entries: LogEntry[]): void {
-    for (const listener of this.listeners.get(room) ?? []) listener(room, entries)
+    for (const listener of this.listeners.get(room) ?? []) listener.entries(room, entries)
   }
 
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
@@ -77,6 +77,7 @@ export class EmbeddedLog implements UpdateLog {
     set.add(listener)
     this.listeners.set(room, set)
     return {
+      resume: () => {},
       close: () => {
         set.delete(listener)
         if (set.size === 0 && this.listeners.get(room) === set) this.listeners.delete(room)

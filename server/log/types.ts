@@ -10,11 +10,25 @@ export interface LogEntry {
   update: Uint8Array
 }
 
-export type LogListener = (room: string, entries: LogEntry[]) => void
+export interface LogListener {
+  /**
+   * Entries in log order, each exactly once. An entry this node appended may arrive before or
+   * after its `append` resolves (Redis answers the two on different connections).
+   */
+  entries(room: string, entries: LogEntry[]): void
+  /**
+   * Entries after the subscriber's position were trimmed before it read them (it was cut off
+   * from the log for longer than entries are kept). It must reload from its snapshot and call
+   * `Subscription.resume` with the position it reloaded to.
+   */
+  gap(room: string): void
+}
 
 export type HealthListener = (up: boolean) => void
 
 export interface Subscription {
+  /** Continue after `position` (after a gap was handled by reloading). */
+  resume(position: LogId): void
   close(): void
 }
 
@@ -30,10 +44,7 @@ export interface UpdateLog {
   deleteRoom(room: string): Promise<void>
   /** Number of entries currently held for a room. */
   size(room: string): Promise<number>
-  /**
-   * Delivers, in log order, entries appended after `after` by any writer (this node included),
-   * each delivery after the matching `append` has resolved.
-   */
+  /** Delivers entries appended after `after` by any writer, this node included. */
   subscribe(room: string, after: LogId, listener: LogListener): Subscription
   /** Rooms whose log holds entries (candidates for compaction). */
   roomsWithEntries(): Promise<string[]>

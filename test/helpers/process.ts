@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { freePort } from './ports.ts'
 
 export interface ServerProcess {
   child: ChildProcess
@@ -17,30 +18,22 @@ export interface ServerProcess {
 const MAIN = path.resolve(import.meta.dirname, '../../server/main.ts')
 
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+  const port = await freePort()
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
   createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('\n')}`)), timeoutMs)
-    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`)))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      logs.push(line)
-      const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line)
-      if (match) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    })
-  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilHealthy(url, exited, logs, timeoutMs)
   return {
     child,
     port,
     logs,
-    url: `http://127.0.0.1:${port}`,
+    url,
     collabUrl: `ws://127.0.0.1:${port}/collab`,
     exited,
     kill: (signal = 'SIGTERM') => {
@@ -48,4 +41,17 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 20_00
       return exited
     },
   }
+}
+
+async function waitUntilHealthy(url: string, exited: Promise<number | null>, logs: string[], timeoutMs: number): Promise<void> {
+  let exitCode: number | null | undefined
+  void exited.then((code) => { exitCode = code })
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`server exited with ${exitCode}:\n${logs.join('\n')}`)
+    const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false)
+    if (healthy) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`server did not start:\n${logs.join('\n')}`)
 }

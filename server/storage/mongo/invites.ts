@@ -3,14 +3,13 @@ import type { InviteRecord } from '../records.ts'
 import type { InviteStore } from '../types.ts'
 import { isDuplicateKey } from './mongo-errors.ts'
 
-type InviteDoc = Omit<InviteRecord, 'code' | 'expiresAt'> & { _id: string; expiresAt: Date }
+type InviteDoc = Omit<InviteRecord, 'code' | 'expiresAt' | 'uses'> & { _id: string; expiresAt: Date }
 type UseDoc = { _id: string; code: string; groupId: string; expiresAt: Date }
 
 /**
  * `invites`: `_id` = code, indexed by group, TTL on `expiresAt`. Each use claims a slot in
  * `invite_uses` (`_id` = `<code>#<n>`, n < maxUses) by inserting it: the unique `_id` makes the
- * limit exact under concurrency without a read-modify-write. `uses` on the invite is kept for
- * display with `$max`, which is order-independent.
+ * limit exact under concurrency without a read-modify-write, and the slots are the use count.
  */
 export class MongoInvites implements InviteStore {
   private readonly invites: Collection<InviteDoc>
@@ -27,26 +26,31 @@ export class MongoInvites implements InviteStore {
   }
 
   async create(invite: InviteRecord): Promise<void> {
-    const { code, expiresAt, ...rest } = invite
+    const { code, expiresAt, uses, ...rest } = invite
     await this.invites.insertOne({ _id: code, ...rest, expiresAt: new Date(expiresAt) })
+    for (let slot = 0; slot < uses; slot++) await this.claim(invite, slot)
   }
 
   async get(code: string): Promise<InviteRecord | null> {
-    return toRecord(await this.invites.findOne({ _id: code }))
+    const doc = await this.invites.findOne({ _id: code })
+    return doc ? toRecord(doc, await this.uses.countDocuments({ code })) : null
   }
 
   async byGroup(groupId: string): Promise<InviteRecord[]> {
-    return (await this.invites.find({ groupId }).toArray()).map((doc) => toRecord(doc) as InviteRecord)
+    const [docs, slots] = await Promise.all([
+      this.invites.find({ groupId }).toArray(),
+      this.uses.find({ groupId }, { projection: { code: 1 } }).toArray(),
+    ])
+    const counts = new Map<string, number>()
+    for (const { code } of slots) counts.set(code, (counts.get(code) ?? 0) + 1)
+    return docs.map((doc) => toRecord(doc, counts.get(doc._id) ?? 0))
   }
 
   async consume(code: string, now: number): Promise<InviteRecord | null> {
     const invite = await this.get(code)
     if (!invite || invite.expiresAt <= now) return null
     for (let slot = invite.uses; slot < invite.maxUses; slot++) {
-      if (await this.claim(invite, slot)) {
-        await this.invites.updateOne({ _id: code }, { $max: { uses: slot + 1 } })
-        return { ...invite, uses: Math.max(invite.uses, slot + 1) }
-      }
+      if (await this.claim(invite, slot)) return { ...invite, uses: Math.max(invite.uses, slot + 1) }
     }
     return null
   }
@@ -72,8 +76,7 @@ export class MongoInvites implements InviteStore {
   }
 }
 
-function toRecord(doc: InviteDoc | null): InviteRecord | null {
-  if (!doc) return null
+function toRecord(doc: InviteDoc, uses: number): InviteRecord {
   const { _id, expiresAt, ...rest } = doc
-  return { code: _id, ...rest, expiresAt: expiresAt.getTime() }
+  return { code: _id, ...rest, expiresAt: expiresAt.getTime(), uses }
 }

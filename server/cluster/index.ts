@@ -1,0 +1,56 @@
+/**
+ * What connects this node to the others. One node: the embedded log, in-process events, a local
+ * lease, no presence relay. With REDIS_URL: Redis Streams, pub/sub events and presence, and a
+ * Redis lease, all over one set of Redis connections.
+ */
+import path from 'node:path'
+import { newId } from '../../shared/ids.ts'
+import { LocalLease, type CompactionLease } from '../collab/compaction-lease.ts'
+import type { Config } from '../config.ts'
+import { LocalBus, type EventBus } from '../events/bus.ts'
+import { RedisBus } from '../events/redis-bus.ts'
+import { EmbeddedLog } from '../log/embedded-log.ts'
+import { RedisLog } from '../log/redis-log.ts'
+import type { UpdateLog } from '../log/types.ts'
+import type { Logger } from '../logger.ts'
+import { noRelay, RedisAwarenessRelay, type AwarenessRelay } from './awareness-relay.ts'
+import { RedisClients } from './redis-clients.ts'
+import { RedisLease } from './redis-lease.ts'
+
+export interface Cluster {
+  nodeId: string
+  log: UpdateLog
+  bus: EventBus
+  lease: CompactionLease
+  relay: AwarenessRelay
+  close(): Promise<void>
+}
+
+/** A compaction lease lapses this long after its holder stops renewing it (e.g. died). */
+const LEASE_TTL_MS = 30_000
+
+export async function openCluster(config: Config, logger: Logger): Promise<Cluster> {
+  const nodeId = newId()
+  if (!config.redisUrl) {
+    const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync })
+    const bus = new LocalBus()
+    return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, close: async () => { await bus.close(); await log.close() } }
+  }
+  const redisLogger = logger.child({ module: 'redis', node: nodeId })
+  const clients = await RedisClients.connect(config.redisUrl, redisLogger)
+  const prefix = config.redisPrefix
+  const log = new RedisLog(clients, { prefix, minEntryAgeMs: config.redisMinEntryAgeMs, logger: redisLogger })
+  const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger })
+  return {
+    nodeId,
+    log,
+    bus,
+    lease: new RedisLease(clients.cmd, { prefix, ttlMs: LEASE_TTL_MS }),
+    relay: new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix, nodeId, logger: redisLogger }),
+    close: async () => {
+      await bus.close()
+      await log.close()
+      await clients.close()
+    },
+  }
+}

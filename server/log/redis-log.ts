@@ -1,0 +1,115 @@
+/**
+ * The update log on Redis Streams, one stream per room (the y-redis architecture, written here).
+ * A batch of updates is one MULTI (XADD each + mark the room as having entries), so it lands
+ * whole or not at all. Entries are trimmed after compaction, but never before they are
+ * REDIS_MIN_ENTRY_AGE_MS old, so a node that fell briefly behind still finds what it missed;
+ * each trim also records its threshold, which is how a reader that fell further behind knows
+ * it has a gap (Redis does not track ids removed by XTRIM).
+ */
+import type { RedisClients } from '../cluster/redis-clients.ts'
+import type { Logger } from '../logger.ts'
+import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
+import { StreamReader } from './stream-reader.ts'
+import type { HealthListener, LogEntry, LogListener, Subscription, UpdateLog } from './types.ts'
+
+export interface RedisLogOptions {
+  prefix: string
+  minEntryAgeMs: number
+  logger: Logger
+}
+
+/** Removes a room from the set of rooms with entries only if its stream is (still) empty. */
+const FORGET_IF_EMPTY = `if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`
+
+const BLOCK_MS = 10_000
+const READ_BATCH = 1_000
+
+export class RedisLog implements UpdateLog {
+  readonly kind = 'redis' as const
+  private readonly clients: RedisClients
+  private readonly options: RedisLogOptions
+  private readonly reader: StreamReader
+  private readonly roomsKey: string
+
+  constructor(clients: RedisClients, options: RedisLogOptions) {
+    this.clients = clients
+    this.options = options
+    this.roomsKey = `${options.prefix}rooms`
+    this.reader = new StreamReader({
+      reader: clients.reader,
+      cmd: clients.cmd,
+      keyOf: (room) => this.key(room),
+      trimmedBelow: async (room) => {
+        const threshold = await this.clients.cmd.get(this.trimmedKey(room))
+        return threshold === null ? null : String(threshold)
+      },
+      logger: options.logger,
+      blockMs: BLOCK_MS,
+      batch: READ_BATCH,
+    }, clients.binaryReader)
+  }
+
+  async append(room: string, updates: Uint8Array[]): Promise<LogId[]> {
+    const transaction = this.clients.cmd.multi()
+    for (const update of updates) transaction.xAdd(this.key(room), '*', { u: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
+    transaction.sAdd(this.roomsKey, room)
+    const replies = await transaction.exec()
+    return replies.slice(0, updates.length).map((id) => String(id))
+  }
+
+  async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
+    const messages = await this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit })
+    return (messages ?? []).flatMap((m) => (m.message.u ? [{ id: String(m.id), update: new Uint8Array(m.message.u) }] : []))
+  }
+
+  async trim(room: string, upTo: LogId): Promise<void> {
+    const threshold = this.trimThreshold(upTo)
+    await this.clients.cmd.multi().xTrim(this.key(room), 'MINID', threshold).set(this.trimmedKey(room), threshold).exec()
+    await this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] })
+  }
+
+  async deleteRoom(room: string): Promise<void> {
+    await this.clients.cmd.del([this.key(room), this.trimmedKey(room)])
+    await this.clients.cmd.sRem(this.roomsKey, room)
+  }
+
+  size(room: string): Promise<number> {
+    return this.clients.cmd.xLen(this.key(room))
+  }
+
+  subscribe(room: string, after: LogId, listener: LogListener): Subscription {
+    return this.reader.follow(room, after, listener)
+  }
+
+  roomsWithEntries(): Promise<string[]> {
+    return this.clients.cmd.sMembers(this.roomsKey)
+  }
+
+  isUp(): boolean {
+    return this.clients.isUp()
+  }
+
+  onHealth(listener: HealthListener): () => void {
+    return this.clients.onHealth(listener)
+  }
+
+  async close(): Promise<void> {
+    await this.reader.stop()
+  }
+
+  /** Entries below the result go: those ≤ upTo, but none younger than the minimum age. */
+  private trimThreshold(upTo: LogId): LogId {
+    const covered = successorLogId(upTo)
+    if (this.options.minEntryAgeMs === 0) return covered
+    const youngest = formatLogId(Math.max(0, Date.now() - this.options.minEntryAgeMs), 0)
+    return compareLogIds(covered, youngest) < 0 ? covered : youngest
+  }
+
+  private key(room: string): string {
+    return `${this.options.prefix}log:${room}`
+  }
+
+  private trimmedKey(room: string): string {
+    return `${this.options.prefix}trimmed:${room}`
+  }
+}

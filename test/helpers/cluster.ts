@@ -1,0 +1,60 @@
+/**
+ * A real cluster for tests: a private redis-server, the run's MongoDB-wire server (its own
+ * database), and N server processes sharing them, each with its own DATA_DIR.
+ */
+import { inject } from 'vitest'
+import { fetchApi, type Api } from './api.ts'
+import { uniqueDbName } from './backends.ts'
+import { spawnServer, type ServerProcess } from './process.ts'
+import { startRedis, type RedisServer } from './redis-server.ts'
+import { tempDir, TEST_JWT_SECRET } from './server.ts'
+
+export interface TestCluster {
+  redis: RedisServer
+  nodes: Array<ServerProcess | null>
+  env: Record<string, string>
+  api(node?: number): Api
+  /** Starts (or restarts) node `index`. */
+  startNode(index: number): Promise<ServerProcess>
+  killNode(index: number, signal?: NodeJS.Signals): Promise<void>
+  live(): ServerProcess[]
+  close(): Promise<void>
+}
+
+export async function startCluster(size: number, env: Record<string, string> = {}): Promise<TestCluster> {
+  const redis = await startRedis()
+  const dirs = await Promise.all(Array.from({ length: size }, () => tempDir('collab-node-')))
+  const shared: Record<string, string> = {
+    REDIS_URL: redis.url,
+    MONGODB_URL: inject('mongoUrl'),
+    MONGODB_DB: uniqueDbName(),
+    JWT_SECRET: TEST_JWT_SECRET,
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    LOG_LEVEL: 'warn',
+    ...env,
+  }
+  const nodes: Array<ServerProcess | null> = Array.from({ length: size }, () => null)
+  const cluster: TestCluster = {
+    redis,
+    nodes,
+    env: shared,
+    api: (node = 0) => fetchApi((nodes[node] ?? cluster.live()[0]!).url),
+    startNode: async (index) => {
+      const node = await spawnServer({ ...shared, DATA_DIR: dirs[index]!.path })
+      nodes[index] = node
+      return node
+    },
+    killNode: async (index, signal = 'SIGKILL') => {
+      await nodes[index]?.kill(signal)
+      nodes[index] = null
+    },
+    live: () => nodes.filter((n): n is ServerProcess => n !== null),
+    close: async () => {
+      await Promise.all(nodes.map((node) => node?.kill('SIGKILL')))
+      await redis.destroy()
+      await Promise.all(dirs.map((dir) => dir.remove()))
+    },
+  }
+  await Promise.all(Array.from({ length: size }, (_, i) => cluster.startNode(i)))
+  return cluster
+}
