@@ -30,7 +30,13 @@ declare module 'fastify' {
 }
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config), bodyLimit: config.maxBodyBytes, trustProxy: config.trustProxy })
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
+    // Unknown properties are errors (the schemas say additionalProperties: false), not dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  })
   const storage = await openStorage(config, app.log)
   const cluster = await openCluster(config, app.log)
   const { log, bus } = cluster

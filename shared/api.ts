@@ -15,7 +15,8 @@ export const BaseRoleSchema = Type.Union([Type.Literal('editor'), Type.Literal('
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() })
 
 // ---- accounts
-export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' })
+/** Surrounding spaces are tolerated (and trimmed by the server). */
+export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' })
 export const Password = Type.String({ minLength: 8, maxLength: 256 })
 export const DisplayName = Type.String({ minLength: 1, maxLength: 80, pattern: '\\S' })
 

@@ -17,6 +17,7 @@ import { messageRoutes } from './routes/message-routes.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
   installErrorHandling(app)
+  app.removeContentTypeParser('text/plain') // JSON only: anything else is a 415
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

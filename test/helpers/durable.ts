@@ -1,0 +1,43 @@
+/**
+ * What a cluster holds durably right now for a room: its MongoDB snapshot plus its Redis stream,
+ * read with the server's own loader (as a node loading the room would).
+ */
+import pino from 'pino'
+import * as Y from 'yjs'
+import { RedisClients } from '../../server/cluster/redis-clients.ts'
+import { loadRoomState } from '../../server/collab/room-loader.ts'
+import { RedisLog } from '../../server/log/redis-log.ts'
+import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
+
+const silent = pino({ level: 'silent' })
+
+export interface DurableView {
+  /** The room as snapshot + stream would load it. */
+  load(room: string): Promise<Y.Doc>
+  /** The room as the snapshot alone holds it (null if no snapshot yet). */
+  snapshot(room: string): Promise<Y.Doc | null>
+  streamLength(room: string): Promise<number>
+  close(): Promise<void>
+}
+
+export async function durableView(env: Record<string, string>): Promise<DurableView> {
+  const storage = await MongoStorage.open({ url: env.MONGODB_URL!, dbName: env.MONGODB_DB!, timeoutMs: 5_000, logger: silent })
+  const clients = await RedisClients.connect(env.REDIS_URL!, silent)
+  const log = new RedisLog(clients, { prefix: env.REDIS_PREFIX ?? 'collab:', minEntryAgeMs: 60_000, logger: silent })
+  return {
+    load: async (room) => (await loadRoomState(room, { snapshots: storage.snapshots, log, batchSize: 1000, logger: silent })).doc,
+    snapshot: async (room) => {
+      const stored = await storage.snapshots.load(room)
+      if (!stored) return null
+      const doc = new Y.Doc()
+      Y.applyUpdate(doc, stored.update)
+      return doc
+    },
+    streamLength: (room) => log.size(room),
+    close: async () => {
+      await log.close()
+      await clients.close()
+      await storage.close()
+    },
+  }
+}
