@@ -41,13 +41,15 @@ export async function openCluster(config: Config, logger: Logger): Promise<Clust
   const prefix = config.redisPrefix
   const log = new RedisLog(clients, { prefix, minEntryAgeMs: config.redisMinEntryAgeMs, logger: redisLogger })
   const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger })
+  const relay = new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix, nodeId, logger: redisLogger })
   return {
     nodeId,
     log,
     bus,
     lease: new RedisLease(clients.cmd, { prefix, ttlMs: LEASE_TTL_MS }),
-    relay: new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix, nodeId, logger: redisLogger }),
+    relay,
     close: async () => {
+      await relay.close()
       await bus.close()
       await log.close()
       await clients.close()

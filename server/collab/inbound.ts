@@ -68,6 +68,11 @@ function validateStateVector(bytes: Uint8Array): void {
 }
 
 function readAwareness(update: Uint8Array): Inbound {
+  return { kind: 'awareness', update, entries: parseAwarenessUpdate(update) }
+}
+
+/** The entries of an awareness update, bounded like every inbound decode; throws DecodeError. */
+export function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
   const reader = new BoundedReader(update)
   const count = reader.count(3)
   const entries: AwarenessEntry[] = []
@@ -79,7 +84,7 @@ function readAwareness(update: Uint8Array): Inbound {
     entries.push({ clientId, clock, state: parseJson(json) })
   }
   if (!reader.done) throw new DecodeError('trailing bytes after awareness update')
-  return { kind: 'awareness', update, entries }
+  return entries
 }
 
 function parseJson(json: string): unknown {

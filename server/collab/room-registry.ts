@@ -114,7 +114,11 @@ export class RoomRegistry {
     const state = await loadRoomState(name, this.deps.loader)
     const room = new Room(name, state, { ...this.deps.room, onApplied: (r) => this.deps.compactor.noteApplied(r) })
     room.start()
-    this.relays.set(room, this.deps.relay.join(name, { apply: (update) => room.applyRemoteAwareness(update), local: () => room.localAwareness() }))
+    this.relays.set(room, this.deps.relay.join(name, {
+      apply: (update) => room.applyRemoteAwareness(update),
+      remove: (ids) => room.removeRemoteAwareness(ids),
+      local: () => room.localAwareness(),
+    }))
     this.rooms.set(name, room)
     this.scheduleEviction(room) // until someone holds it
     if (state.replayed > 0) this.deps.compactor.noteApplied(room)

@@ -149,6 +149,13 @@ export class Room {
     }
   }
 
+  /** Drops relayed states of clients whose node died (never states of this node's sockets). */
+  removeRemoteAwareness(ids: number[]): void {
+    const own = new Set([...this.conns].flatMap((conn) => [...conn.awarenessIds]))
+    const foreign = ids.filter((id) => !own.has(id))
+    if (foreign.length > 0) removeAwarenessStates(this.awareness, foreign, REMOTE)
+  }
+
   /** The states of this node's own sockets, for another node that just loaded the room. */
   localAwareness(): Uint8Array | null {
     const ids = [...this.conns].flatMap((conn) => [...conn.awarenessIds]).filter((id) => this.awareness.states.has(id))
