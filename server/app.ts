@@ -2,6 +2,8 @@
  * Builds the server (Fastify app + collaboration core on the same HTTP server) without
  * listening: `main.ts` listens, tests listen on port 0 or use `app.inject`.
  */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { openStorage } from './backends.ts'
 import { openCluster, type Cluster } from './cluster/index.ts'
@@ -12,6 +14,8 @@ import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
 import { SocketAuthorizer } from './groups/socket-authorizer.ts'
 import { registerHttp } from './http/index.ts'
+import { metricsRoutes } from './http/metrics.ts'
+import { PrometheusMetrics } from './metrics/prometheus.ts'
 import { loggerOptions } from './logger.ts'
 import type { UpdateLog } from './log/types.ts'
 import { createAuth, createServices, type Services } from './services.ts'
@@ -36,11 +40,21 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Unknown properties are errors (the schemas say additionalProperties: false), not dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    requestIdHeader: false,
+    genReqId: requestId,
+  })
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
   })
   const storage = await openStorage(config, app.log)
   const cluster = await openCluster(config, app.log)
   const { log, bus } = cluster
   const { tokens, access } = await createAuth(config, storage)
+  const metrics = new PrometheusMetrics({
+    connections: () => collab.server.connectionCount,
+    rooms: () => collab.registry.all(),
+    logUp: () => log.isUp(),
+  })
   const collab = createCollab({
     config,
     logger: app.log.child({ module: 'collab' }),
@@ -48,6 +62,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log,
     lease: cluster.lease,
     relay: cluster.relay,
+    observer: metrics,
     authorizer: new SocketAuthorizer(tokens, access),
   })
   const rooms = {
@@ -87,6 +102,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await storage.close()
   })
 
+  await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await registerHttp(app, config, services)
   return app
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** A caller's (or load balancer's) X-Request-Id when it is safe to log, else a fresh one. */
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
 }

@@ -23,6 +23,9 @@ interface Setting<T> {
 
 const MIB = 1024 * 1024
 
+/** The placeholder `.env.example` ships with; production refuses it like a missing secret. */
+export const EXAMPLE_JWT_SECRET = 'replace-me-with-48-random-bytes-base64-openssl-rand-base64-48'
+
 function integer(min: number, max: number): Parser<number> {
   return (raw, name) => {
     const value = Number(raw)
@@ -86,6 +89,7 @@ export const SETTINGS = {
   refreshTokenTtlSec: setting('REFRESH_TOKEN_TTL_SEC', 'Refresh token lifetime in seconds', integer(300, 90 * 86_400), 30 * 86_400),
   authRateLimitPerMinute: setting('AUTH_RATE_LIMIT_PER_MINUTE', 'Requests per minute per client address to /auth routes', integer(1, 100_000), 30),
   accessCacheTtlMs: setting('ACCESS_CACHE_TTL_MS', 'Longest a cached membership lookup is trusted (changes invalidate at once)', integer(0, 3_600_000), 60_000),
+  metricsToken: setting('METRICS_TOKEN', 'If set, GET /metrics requires `Authorization: Bearer <token>`', text, undefined as string | undefined),
   corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
   trustProxy: setting('TRUST_PROXY', 'Trust X-Forwarded-* headers (behind a load balancer)', boolean, false),
   maxPayloadBytes: setting('MAX_PAYLOAD_BYTES', 'Largest WebSocket frame accepted; bigger frames close with 1009', integer(1024, 256 * MIB), 8 * MIB),
@@ -126,8 +130,8 @@ function assertConsistent(config: Config): void {
   if (config.jwtSecret !== undefined && config.jwtSecret.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters')
   }
-  if (config.nodeEnv === 'production' && config.jwtSecret === undefined) {
-    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production')
+  if (config.nodeEnv === 'production' && (config.jwtSecret === undefined || config.jwtSecret === EXAMPLE_JWT_SECRET)) {
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production and must not be the example value (generate one: openssl rand -base64 48)')
   }
 }
 

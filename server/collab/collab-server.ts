@@ -10,6 +10,7 @@ import type { Authorizer } from './authorizer.ts'
 import { Connection, type ConnectionLimits } from './connection.ts'
 import { decodeInbound } from './inbound.ts'
 import { KEEPALIVE_FRAME } from './outbound.ts'
+import type { CollabObserver } from './observer.ts'
 import type { Principal, Role } from './principal.ts'
 import { ProtocolError } from './protocol-error.ts'
 import type { Room } from './room.ts'
@@ -20,17 +21,12 @@ export type Admission =
   | { ok: true; room: Room; principal: Principal }
   | { ok: false; code: CloseCodeValue; reason: string }
 
-export interface CollabEvents {
-  rejectedFrame(reason: string): void
-  frameIn(bytes: number): void
-}
-
 export interface CollabDeps {
   registry: RoomRegistry
   authorizer: Authorizer
   logger: Logger
   limits: ConnectionLimits
-  events?: CollabEvents
+  observer: CollabObserver
 }
 
 /** What the adapter calls for one accepted socket. */
@@ -60,6 +56,7 @@ export class CollabServer {
     try {
       return { ok: true, room: await this.deps.registry.acquire(name), principal: auth.principal }
     } catch (error) {
+      this.deps.observer.roomLoadFailed()
       this.deps.logger.error({ err: error, room: name }, 'room could not be loaded')
       return { ok: false, code: CloseCode.tryAgainLater, reason: 'room unavailable, try again later' }
     }
@@ -72,7 +69,7 @@ export class CollabServer {
 
   connect(admission: Admission & { ok: true }, transport: Transport): SocketHandle {
     const { room, principal } = admission
-    const conn = new Connection(transport, principal, this.deps.limits)
+    const conn = new Connection(transport, principal, this.deps.limits, this.deps.observer)
     this.connections.set(conn, room)
     room.join(conn)
     return {
@@ -120,7 +117,7 @@ export class CollabServer {
 
   private receive(conn: Connection, room: Room, frame: Uint8Array, isBinary: boolean): void {
     if (conn.isClosed) return
-    this.deps.events?.frameIn(frame.length)
+    this.deps.observer.frameIn(frame.length)
     try {
       if (!isBinary) throw new ProtocolError(CloseCode.unsupportedData, 'binary frames only')
       room.handle(conn, decodeInbound(frame))
@@ -131,12 +128,12 @@ export class CollabServer {
 
   private reject(conn: Connection, room: Room, error: unknown): void {
     if (error instanceof ProtocolError) {
-      this.deps.events?.rejectedFrame(reasonLabel(error.code))
+      this.deps.observer.frameRejected(reasonLabel(error.code))
       this.deps.logger.info({ room: room.name, user: conn.principal.userId, reason: error.message }, 'closing socket after a bad frame')
       conn.close(error.code, error.message)
       return
     }
-    this.deps.events?.rejectedFrame('internal')
+    this.deps.observer.frameRejected('internal')
     this.deps.logger.error({ err: error, room: room.name }, 'message handler failed')
     conn.close(CloseCode.internalError, 'internal error')
   }

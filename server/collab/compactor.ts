@@ -13,6 +13,7 @@ import type { UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { CompactionLease } from './compaction-lease.ts'
+import type { CollabObserver } from './observer.ts'
 import type { Room } from './room.ts'
 import { loadRoomState } from './room-loader.ts'
 
@@ -24,12 +25,7 @@ export interface CompactorDeps {
   everyUpdates: number
   idleMs: number
   batchSize: number
-  events?: CompactionEvents
-}
-
-export interface CompactionEvents {
-  compacted(room: string, bytes: number, ms: number): void
-  failed(room: string, error: unknown): void
+  observer: CollabObserver
 }
 
 const BASE_BACKOFF_MS = 1_000
@@ -132,7 +128,7 @@ export class Compactor {
     } catch (error) {
       const failures = (this.failures.get(room) ?? 0) + 1
       this.failures.set(room, failures)
-      this.deps.events?.failed(room, error)
+      this.deps.observer.compactionFailed()
       this.deps.logger.warn({ err: error, room, failures }, 'compaction failed; will retry')
       throw error
     } finally {
@@ -150,7 +146,7 @@ export class Compactor {
       await this.persist(room.name, update, watermark)
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
-      this.deps.events?.compacted(room.name, update.length, performance.now() - started)
+      this.deps.observer.compacted(update.length, performance.now() - started)
       return true
     })
     return done === true
@@ -164,7 +160,7 @@ export class Compactor {
         if (state.replayed === 0) return
         const update = Y.encodeStateAsUpdate(state.doc)
         await this.persist(room, update, state.watermark)
-        this.deps.events?.compacted(room, update.length, performance.now() - started)
+        this.deps.observer.compacted(update.length, performance.now() - started)
       } finally {
         state.doc.destroy()
       }

@@ -3,6 +3,7 @@
  * send path that drops the socket instead of buffering without bound.
  */
 import { CloseCode } from '../../shared/close-codes.ts'
+import type { CollabObserver } from './observer.ts'
 import { canWrite, type Principal, type Role } from './principal.ts'
 import type { Transport } from './transport.ts'
 
@@ -25,15 +26,13 @@ export class Connection {
   private readonly transport: Transport
   readonly principal: Principal
   private readonly limits: ConnectionLimits
+  private readonly observer: CollabObserver
 
-  constructor(
-    transport: Transport,
-    principal: Principal,
-    limits: ConnectionLimits,
-  ) {
+  constructor(transport: Transport, principal: Principal, limits: ConnectionLimits, observer: CollabObserver) {
     this.transport = transport
     this.principal = principal
     this.limits = limits
+    this.observer = observer
   }
 
   get role(): Role {
@@ -59,6 +58,7 @@ export class Connection {
   send(frame: Uint8Array): void {
     if (this.closed) return
     if (this.transport.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.observer.slowConsumerDropped()
       this.close(CloseCode.tryAgainLater, 'slow consumer')
       return
     }

@@ -8,6 +8,7 @@ import type { Authorizer } from './authorizer.ts'
 import { LocalLease, type CompactionLease } from './compaction-lease.ts'
 import { Compactor } from './compactor.ts'
 import { CollabServer } from './collab-server.ts'
+import { noObserver, type CollabObserver } from './observer.ts'
 import { loadRoomState } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
 
@@ -25,6 +26,7 @@ export interface CollabWiring {
   authorizer: Authorizer
   lease?: CompactionLease
   relay?: AwarenessRelay
+  observer?: CollabObserver
 }
 
 /** Awareness ids one socket may introduce; a y-websocket client uses one. */
@@ -33,6 +35,7 @@ const MAX_AWARENESS_IDS = 4
 export function createCollab(wiring: CollabWiring): CollabCore {
   const { config, logger, storage, log } = wiring
   const relay = wiring.relay ?? noRelay
+  const observer = wiring.observer ?? noObserver
   const loader = { snapshots: storage.snapshots, log, batchSize: config.compactBatchEntries, logger }
   const compactor = new Compactor({
     ...loader,
@@ -40,6 +43,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     logger: logger.child({ module: 'compactor' }),
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
+    observer,
   })
   const registry = new RoomRegistry({
     loader,
@@ -49,18 +53,21 @@ export function createCollab(wiring: CollabWiring): CollabCore {
       maxQueuedBytes: 4 * config.maxPayloadBytes,
       publishAwareness: (room, update) => relay.publish(room, update),
       reload: (room) => loadRoomState(room, loader),
+      observer,
     },
     compactor,
     relay,
     logger,
     graceMs: config.roomGraceMs,
     finalCompactionMs: config.shutdownTimeoutMs,
+    observer,
   })
   const server = new CollabServer({
     registry,
     authorizer: wiring.authorizer,
     logger,
     limits: { maxBufferedBytes: config.maxBufferedBytes, maxAwarenessIds: MAX_AWARENESS_IDS },
+    observer,
   })
   log.onHealth((up) => {
     if (up) for (const room of registry.all()) room.onLogUp()

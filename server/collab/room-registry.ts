@@ -6,6 +6,7 @@
 import type { AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Logger } from '../logger.ts'
 import type { Compactor } from './compactor.ts'
+import type { CollabObserver } from './observer.ts'
 import { loadRoomState, type LoaderDeps } from './room-loader.ts'
 import { Room, type RoomDeps } from './room.ts'
 
@@ -18,12 +19,7 @@ export interface RegistryDeps {
   graceMs: number
   /** Longest a final compaction may delay an eviction. */
   finalCompactionMs: number
-  events?: RegistryEvents
-}
-
-export interface RegistryEvents {
-  loaded(room: string, ms: number): void
-  evicted(room: string): void
+  observer: CollabObserver
 }
 
 export class RoomRegistry {
@@ -122,7 +118,7 @@ export class RoomRegistry {
     this.rooms.set(name, room)
     this.scheduleEviction(room) // until someone holds it
     if (state.replayed > 0) this.deps.compactor.noteApplied(room)
-    this.deps.events?.loaded(name, performance.now() - started)
+    this.deps.observer.roomLoaded(performance.now() - started)
     return room
   }
 
@@ -147,7 +143,7 @@ export class RoomRegistry {
       await closing
     } finally {
       this.closing.delete(room.name)
-      this.deps.events?.evicted(room.name)
+      this.deps.observer.roomEvicted()
     }
   }
 

@@ -9,12 +9,13 @@
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { CloseCode } from '../../shared/close-codes.ts'
-import { compareLogIds, type LogId } from '../log/log-id.ts'
+import { compareLogIds, parseLogId, type LogId } from '../log/log-id.ts'
 import type { LogEntry, Subscription, UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import { AwarenessOwners } from './awareness-guard.ts'
 import type { Connection } from './connection.ts'
 import type { Inbound } from './inbound.ts'
+import type { CollabObserver } from './observer.ts'
 import { LOAD, REMOTE, SERVER } from './origins.ts'
 import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, syncStep2Frame, updateFrame } from './outbound.ts'
 import type { Role } from './principal.ts'
@@ -32,6 +33,7 @@ export interface RoomDeps {
   publishAwareness(room: string, update: Uint8Array): void
   /** Snapshot + log, as a fresh load would see them (used to recover from a log gap). */
   reload(room: string): Promise<LoadedState>
+  observer: CollabObserver
 }
 
 export class LogUnavailableError extends Error {
@@ -222,6 +224,7 @@ export class Room {
 
   private readonly committed = (batch: PendingWrite[], ids: LogId[]): void => {
     for (const id of ids) if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
+    this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
     for (const group of groupByOrigin(batch)) this.applyCommitted(group)
     this.resyncRefused()
     this.retryUnlogged()
@@ -242,6 +245,7 @@ export class Room {
   }
 
   private readonly failed = (batch: PendingWrite[], error: unknown): void => {
+    this.deps.observer.appendFailed(batch.length)
     this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
     for (const write of batch) {
       if (write.origin !== SERVER) write.origin.needsResync = true
@@ -257,7 +261,10 @@ export class Room {
     let advanced = 0
     for (const entry of entries) {
       if (compareLogIds(entry.id, this.watermark) <= 0) continue
-      if (!this.ownApplied.delete(entry.id)) applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
+      if (!this.ownApplied.delete(entry.id)) {
+        applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
+        this.deps.observer.remoteApplied(Date.now() - parseLogId(entry.id)[0])
+      }
       this.watermark = entry.id
       advanced++
     }
@@ -297,7 +304,13 @@ export class Room {
 
   /** Encoded once, sent to every socket but the one it came from. */
   private broadcast(frame: Uint8Array, except: unknown): void {
-    for (const conn of this.conns) if (conn !== except) conn.send(frame)
+    let sent = 0
+    for (const conn of this.conns) {
+      if (conn === except) continue
+      conn.send(frame)
+      sent++
+    }
+    if (sent > 0) this.deps.observer.framesOut(sent, frame.length)
   }
 
   private noteAdvanced(count: number): void {

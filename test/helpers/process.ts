@@ -15,11 +15,14 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-const MAIN = path.resolve(import.meta.dirname, '../../server/main.ts')
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const MAIN = path.join(ROOT, 'server/main.ts')
 
-export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+/** Starts `entry` (the TypeScript entry by default; the compiled one as the image runs it). */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000, entry = MAIN): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [entry], {
+    cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
