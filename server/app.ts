@@ -49,7 +49,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const storage = await openStorage(config, app.log)
   const cluster = await openCluster(config, app.log)
   const { log, bus } = cluster
-  const { tokens, access } = await createAuth(config, storage)
+  const { tokens, access, lists } = await createAuth(config, storage)
   const metrics = new PrometheusMetrics({
     connections: () => collab.server.connectionCount,
     rooms: () => collab.registry.all(),
@@ -71,8 +71,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await log.deleteRoom(room)
     }),
   }
-  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access })
-  const stopFollowing = followAccessEvents(bus, access, collab)
+  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists })
+  const stopFollowing = followAccessEvents(bus, { access, lists }, collab)
   app.decorate('config', config)
   app.decorate('storage', storage)
   app.decorate('updateLog', log)

@@ -6,6 +6,8 @@ import type { Config } from './config.ts'
 import type { EventBus } from './events/bus.ts'
 import { AccessCache } from './groups/access-cache.ts'
 import { GroupService, type GroupRooms } from './groups/group-service.ts'
+import { TaggedCache } from './groups/tagged-cache.ts'
+import type { GroupResponse } from '../shared/api.ts'
 import { InviteService } from './groups/invite-service.ts'
 import { MemberService } from './groups/member-service.ts'
 import { MessageService } from './groups/message-service.ts'
@@ -16,6 +18,7 @@ import type { Storage } from './storage/types.ts'
 export interface Services {
   tokens: TokenService
   access: AccessCache
+  lists: TaggedCache<GroupResponse[]>
   accounts: AccountService
   groups: GroupService
   members: MemberService
@@ -26,7 +29,7 @@ export interface Services {
 /** Entries the access cache holds at most (a few hundred bytes each). */
 const ACCESS_CACHE_ENTRIES = 100_000
 
-export async function createAuth(config: Config, storage: Storage): Promise<{ tokens: TokenService; access: AccessCache }> {
+export async function createAuth(config: Config, storage: Storage): Promise<{ tokens: TokenService; access: AccessCache; lists: TaggedCache<GroupResponse[]> }> {
   const tokens = new TokenService({
     secret: await resolveJwtSecret(config),
     issuer: config.jwtIssuer,
@@ -39,7 +42,8 @@ export async function createAuth(config: Config, storage: Storage): Promise<{ to
     if (!group) return null
     return { group, role: effectiveRole(group, await storage.members.get(groupId, userId)) }
   }, { ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES })
-  return { tokens, access }
+  const lists = new TaggedCache<GroupResponse[]>({ ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES })
+  return { tokens, access, lists }
 }
 
 export function createServices(deps: {
@@ -49,13 +53,15 @@ export function createServices(deps: {
   rooms: GroupRooms
   tokens: TokenService
   access: AccessCache
+  lists: TaggedCache<GroupResponse[]>
 }): Services {
-  const { storage, bus, access, tokens } = deps
+  const { storage, bus, access, tokens, lists } = deps
   return {
     tokens,
     access,
+    lists,
     accounts: new AccountService(storage.users, tokens),
-    groups: new GroupService({ storage, access, bus, rooms: deps.rooms }),
+    groups: new GroupService({ storage, access, lists, bus, rooms: deps.rooms }),
     members: new MemberService({ storage, access, bus }),
     invites: new InviteService({ storage, access, bus }),
     messages: new MessageService({ access, registry: deps.registry }),

@@ -6,12 +6,21 @@ import { CloseCode } from '../../shared/close-codes.ts'
 import { ROOM_KINDS, roomName } from '../../shared/rooms.ts'
 import type { CollabCore } from '../collab/index.ts'
 import type { AccessEvent, EventBus } from '../events/bus.ts'
+import type { GroupResponse } from '../../shared/api.ts'
 import type { AccessCache } from './access-cache.ts'
+import type { TaggedCache } from './tagged-cache.ts'
 
-export function followAccessEvents(bus: EventBus, access: AccessCache, collab: CollabCore): () => void {
-  const unsubscribe = bus.subscribe((event) => apply(event, access, collab))
+export interface AccessCaches {
+  access: AccessCache
+  lists: TaggedCache<GroupResponse[]>
+}
+
+export function followAccessEvents(bus: EventBus, caches: AccessCaches, collab: CollabCore): () => void {
+  const { access } = caches
+  const unsubscribe = bus.subscribe((event) => apply(event, caches, collab))
   const unwatch = bus.onGap(() => {
     access.clear()
+    caches.lists.clear()
     void collab.server.revalidate(async (groupId, userId) => (await access.get(groupId, userId))?.role ?? null)
   })
   return () => {
@@ -20,9 +29,11 @@ export function followAccessEvents(bus: EventBus, access: AccessCache, collab: C
   }
 }
 
-function apply(event: AccessEvent, access: AccessCache, collab: CollabCore): void {
+function apply(event: AccessEvent, { access, lists }: AccessCaches, collab: CollabCore): void {
+  lists.invalidate(`group:${event.groupId}`) // names, roles or member counts in everyone's lists
   switch (event.type) {
     case 'membership':
+      lists.invalidate(`user:${event.userId}`)
       access.invalidateMember(event.groupId, event.userId)
       collab.server.applyRole(event.groupId, event.userId, event.role)
       return

@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.ts'
 import type { GroupRecord } from '../storage/records.ts'
 import type { Storage } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
+import type { TaggedCache } from './tagged-cache.ts'
 import { requireRole } from './guard.ts'
 import { effectiveRole } from './roles.ts'
 import { groupView } from './views.ts'
@@ -22,6 +23,8 @@ export interface GroupRooms {
 export interface GroupDeps {
   storage: Storage
   access: AccessCache
+  /** Each user's group list (GET /groups), dropped by the same access events. */
+  lists: TaggedCache<View[]>
   bus: EventBus
   rooms: GroupRooms
 }
@@ -37,10 +40,15 @@ export class GroupService {
     const now = Date.now()
     const group: GroupRecord = { id: newId(), name: input.name.trim(), description: input.description?.trim() ?? '', ownerId: actor, createdAt: now }
     await this.deps.storage.groups.create(group, { groupId: group.id, userId: actor, role: 'editor', joinedAt: now })
+    await this.deps.bus.publish({ type: 'membership', groupId: group.id, userId: actor, role: 'owner' })
     return groupView(group, 'owner', 1)
   }
 
-  async listMine(actor: string): Promise<View[]> {
+  listMine(actor: string): Promise<View[]> {
+    return this.deps.lists.get(`user:${actor}`, [`user:${actor}`], () => this.loadMine(actor), (views) => views.map((v) => `group:${v.id}`))
+  }
+
+  private async loadMine(actor: string): Promise<View[]> {
     const memberships = await this.deps.storage.members.byUser(actor)
     const groups = await this.deps.storage.groups.byIds(memberships.map((m) => m.groupId))
     const byId = new Map(groups.map((g) => [g.id, g]))

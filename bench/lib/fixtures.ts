@@ -1,0 +1,28 @@
+/**
+ * Documents of a given encoded size, made of realistic canvas content (strokes with growing
+ * point lists, built through the shared schema helpers).
+ */
+import * as Y from 'yjs'
+import { addStroke, appendPoints } from '../../shared/canvas.ts'
+
+/** A canvas document whose full state encodes to about `bytes` bytes. */
+export function canvasOfSize(bytes: number, seed = 1): Y.Doc {
+  const doc = new Y.Doc()
+  let x = seed
+  const next = (): number => {
+    x = (x * 16807) % 2147483647
+    return (x % 2000) / 2
+  }
+  const batch = (): void => doc.transact(() => {
+    for (let s = 0; s < 50; s++) {
+      const stroke = addStroke(doc, { author: 'bench', color: '#336699', width: 2, tool: 'pen', points: [[next(), next()]] })
+      for (let p = 0; p < 40; p++) appendPoints(stroke, [[next(), next()]])
+    }
+  })
+  batch()
+  // Encoding is the costly part: extrapolate from one batch, then top up.
+  const perBatch = Y.encodeStateAsUpdate(doc).length
+  for (let i = 1; i < Math.floor(bytes / perBatch); i++) batch()
+  while (Y.encodeStateAsUpdate(doc).length < bytes) batch()
+  return doc
+}

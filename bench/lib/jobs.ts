@@ -1,0 +1,107 @@
+/** Jobs the parent hands to a load-generator process, and what comes back. */
+import type { TargetSpec } from './clients.ts'
+
+export interface ReaderGroup {
+  target: TargetSpec
+  perRoom: number
+}
+
+export interface LatencyJob {
+  kind: 'latency'
+  writerTarget: TargetSpec
+  /** Reader groups are measured separately (e.g. same node vs another node). */
+  readers: ReaderGroup[]
+  rooms: string[]
+  writersPerRoom: number
+  /** Edits per second per writer. */
+  rate: number
+  warmupMs: number
+  durationMs: number
+}
+
+export interface LatencyResult {
+  /** Writer edit → reader observe, in ms, for edits made in the measured window; one list per reader group. */
+  samples: number[][]
+  edits: number
+  expectedDeliveries: number
+  seconds: number
+}
+
+export interface ConnectJob {
+  kind: 'connect'
+  target: TargetSpec
+  rooms: string[]
+  perRoom: number
+  /** Keep the clients connected until told to stop (idle-memory runs). */
+  hold: boolean
+  /** Each client brings a canvas document of about this size, uploaded by the normal sync. */
+  docBytes?: number
+}
+
+export interface ConnectResult {
+  /** Creation of the provider → synced, in ms. */
+  times: number[]
+  failures: number
+}
+
+export interface SyncLoopJob {
+  kind: 'sync-loop'
+  target: TargetSpec
+  room: string
+  parallel: number
+}
+
+export interface SyncLoopResult {
+  times: number[]
+}
+
+export interface UploadJob {
+  kind: 'upload'
+  target: TargetSpec
+  room: string
+  bytes: number
+}
+
+export interface UploadResult {
+  bytes: number
+}
+
+export interface RawSyncJob {
+  kind: 'raw-sync'
+  target: TargetSpec
+  rooms: string[]
+  /** Sequential syncs per room. */
+  repeat: number
+  /** Pause between syncs (lets the server evict the room, for cold loads). */
+  pauseMs?: number
+}
+
+export interface RawSyncResult {
+  firstFrameMs: number[]
+  step2Ms: number[]
+  failures: number
+}
+
+export interface HttpJob {
+  kind: 'http'
+  base: string
+  token: string
+  paths: string[]
+  /** Sequential requests per path. */
+  repeat: number
+}
+
+export interface HttpResult {
+  /** Per path, ms per request. */
+  times: number[][]
+  failures: number
+}
+
+export type Job = LatencyJob | ConnectJob | SyncLoopJob | UploadJob | RawSyncJob | HttpJob
+
+export type WorkerMessage =
+  | { type: 'phase'; name: 'measure-start' | 'measure-end' | 'connected' }
+  | { type: 'result'; result: unknown }
+  | { type: 'error'; message: string }
+
+export type ParentMessage = { type: 'job'; job: Job } | { type: 'stop' }

@@ -1,0 +1,44 @@
+/** The results table (figures and ratios to each peer) and its JSON record. */
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { Row } from './scenario.ts'
+import { ROOT } from './targets.ts'
+
+function format(value: number | undefined, unit: string): string {
+  if (value === undefined || !Number.isFinite(value)) return '—'
+  if (unit === 'bytes') return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(1)} MiB` : value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${value.toFixed(0)} B`
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
+  return `${value.toFixed(digits)} ${unit}`
+}
+
+/** ours ÷ peer, annotated so "better" reads the same for both directions. */
+function ratio(ours: number | undefined, peer: number | undefined, lowerIsBetter: boolean): string {
+  if (ours === undefined || peer === undefined || !Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return '—'
+  const r = ours / peer
+  const better = lowerIsBetter ? r <= 1 : r >= 1
+  return `${r.toFixed(2)}x ${better ? '✓' : '✗'}`
+}
+
+export function table(rows: Row[], columns: string[]): string {
+  const peers = columns.filter((c) => c !== 'ours')
+  const header = ['Fig', 'Metric', ...columns, ...peers.map((p) => `ours/${p}`)]
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
+  for (const row of rows) {
+    const cells = columns.map((c) => `${format(row.values[c], row.unit)}${row.valid?.[c] === false ? ' (generator-bound)' : ''}`)
+    const ratios = peers.map((p) => ratio(row.values.ours, row.values[p], row.lowerIsBetter))
+    lines.push(`| ${row.figure} | ${row.metric}${row.note ? ` (${row.note})` : ''} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+export async function record(profile: string, rows: Row[]): Promise<string> {
+  const dir = path.join(ROOT, 'bench/results')
+  await mkdir(dir, { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const body = JSON.stringify({ profile, at: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, rows }, null, 2)
+  const file = path.join(dir, `${stamp}-${profile}.json`)
+  await writeFile(file, body)
+  await writeFile(path.join(dir, `latest-${profile}.json`), body)
+  return file
+}

@@ -1,0 +1,108 @@
+/**
+ * The servers under test, each started as its own process pinned to the server core: our
+ * server (any mode), the y-websocket 1.5.4 reference server, Hocuspocus 4, and the raw ws ceiling.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { ChildProcess } from 'node:child_process'
+import type { TargetName, TargetSpec } from './clients.ts'
+import { freePort, SERVER_CORE, spawnPinned, stop, waitForHttp } from './proc.ts'
+
+export const ROOT = path.resolve(import.meta.dirname, '../..')
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
+
+export interface RunningTarget {
+  spec: TargetSpec
+  pid: number
+  port: number
+  httpBase: string
+  /** Room names to use (for our server: real groups' canvas rooms, created on demand). */
+  rooms(count: number): Promise<string[]>
+  stop(): Promise<void>
+}
+
+export interface OursOptions {
+  env?: Record<string, string>
+  dataDir?: string
+}
+
+const PEER_COMMANDS: Record<Exclude<TargetName, 'ours'>, string[]> = {
+  'y-websocket': [path.join(ROOT, 'node_modules/y-websocket-v154/bin/server.js')],
+  hocuspocus: [path.join(ROOT, 'bench/peers/hocuspocus-server.ts')],
+  'raw-ws': [path.join(ROOT, 'bench/peers/raw-ws-server.ts')],
+}
+
+export async function startTarget(name: TargetName, options: OursOptions = {}): Promise<RunningTarget> {
+  return name === 'ours' ? startOurs(options) : startPeer(name)
+}
+
+async function startPeer(name: Exclude<TargetName, 'ours'>): Promise<RunningTarget> {
+  const port = await freePort()
+  const child = spawnPinned(SERVER_CORE, process.execPath, PEER_COMMANDS[name], { env: { HOST: '127.0.0.1', PORT: String(port) } })
+  const httpBase = `http://127.0.0.1:${port}`
+  await waitForHttp(httpBase, child)
+  let counter = 0
+  return {
+    spec: { name, wsBase: `ws://127.0.0.1:${port}` },
+    pid: child.pid!,
+    port,
+    httpBase,
+    rooms: async (count) => Array.from({ length: count }, () => `room-${counter++}`),
+    stop: () => stop(child),
+  }
+}
+
+export async function startOurs(options: OursOptions = {}): Promise<RunningTarget> {
+  const port = await freePort()
+  const dataDir = options.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'bench-ours-'))
+  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT,
+    env: {
+      NODE_ENV: 'production',
+      JWT_SECRET: BENCH_SECRET,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      MAX_PAYLOAD_BYTES: String(256 * 1024 * 1024),
+      AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+      ACCESS_TOKEN_TTL_SEC: '86400',
+      ...options.env,
+    },
+  })
+  const httpBase = `http://127.0.0.1:${port}`
+  await waitForHttp(`${httpBase}/healthz`, child)
+  const token = await benchUser(httpBase)
+  return {
+    spec: { name: 'ours', wsBase: `ws://127.0.0.1:${port}/collab`, token },
+    pid: child.pid!,
+    port,
+    httpBase,
+    rooms: (count) => createRooms(httpBase, token, count),
+    stop: async () => {
+      await stop(child)
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Registers the bench user (or logs in when a shared store already has it). */
+export async function benchUser(httpBase: string): Promise<string> {
+  const credentials = { email: 'bench@example.test', password: 'bench password 123', name: 'Bench' }
+  const post = (route: string, body: object): Promise<Response> => fetch(`${httpBase}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  let response = await post('/auth/register', credentials)
+  if (response.status === 409) response = await post('/auth/login', { email: credentials.email, password: credentials.password })
+  if (!response.ok) throw new Error(`bench user: ${response.status} ${await response.text()}`)
+  return ((await response.json()) as { accessToken: string }).accessToken
+}
+
+export async function createRooms(httpBase: string, token: string, count: number): Promise<string[]> {
+  const rooms: string[] = []
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${httpBase}/groups`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: `bench ${i}` }) })
+    if (!response.ok) throw new Error(`create group: ${response.status}`)
+    rooms.push(((await response.json()) as { rooms: { canvas: string } }).rooms.canvas)
+  }
+  return rooms
+}

@@ -1,0 +1,94 @@
+/**
+ * Figure 6 probe, run as its own process on the server core: folds a room's log of many small
+ * updates into a snapshot (cold compaction, bounded batches) and snapshots a big hot document,
+ * measuring throughput and the longest event-loop block (monitorEventLoopDelay plus a 1 ms
+ * drift timer). Prints one JSON line.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import pino from 'pino'
+import * as Y from 'yjs'
+import { LocalLease } from '../../server/collab/compaction-lease.ts'
+import { Compactor } from '../../server/collab/compactor.ts'
+import { noObserver } from '../../server/collab/observer.ts'
+import { EmbeddedLog } from '../../server/log/embedded-log.ts'
+import { EmbeddedStorage } from '../../server/storage/embedded/embedded-storage.ts'
+import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
+import type { Storage } from '../../server/storage/types.ts'
+import { addStroke, appendPoints } from '../../shared/canvas.ts'
+import { canvasOfSize } from '../lib/fixtures.ts'
+
+const updates = Number(process.argv[2])
+const bigBytes = Number(process.argv[3])
+const mongoUrl = process.argv[4]
+const logger = pino({ level: 'silent' })
+
+/** The longest stall of the event loop while `work` runs. */
+async function longestBlock<T>(work: () => Promise<T>): Promise<{ result: T; blockMs: number; ms: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  let last = performance.now()
+  let worst = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    worst = Math.max(worst, now - last - 1)
+    last = now
+  }, 1)
+  const started = performance.now()
+  const result = await work()
+  const ms = performance.now() - started
+  clearInterval(timer)
+  histogram.disable()
+  return { result, ms, blockMs: Math.max(worst, histogram.max / 1e6) }
+}
+
+function smallUpdates(count: number): Uint8Array[] {
+  const doc = new Y.Doc()
+  const out: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => out.push(update))
+  let stroke = addStroke(doc, { author: 'bench', color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
+  for (let i = 1; out.length < count; i++) {
+    if (i % 50 === 0) stroke = addStroke(doc, { author: 'bench', color: '#000000', width: 1, tool: 'pen', points: [[i, 0]] })
+    else appendPoints(stroke, [[i % 997, i % 991]])
+  }
+  return out
+}
+
+async function fold(storage: Storage, dir: string): Promise<{ perSecond: number; blockMs: number; ms: number }> {
+  const log = await EmbeddedLog.open(path.join(dir, 'log'), { fsync: false })
+  const room = 'AAAAAAAAAAAAAAAAAAAAAA/canvas'
+  const all = smallUpdates(updates)
+  for (let i = 0; i < all.length; i += 500) await log.append(room, all.slice(i, i + 500))
+  const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), logger, everyUpdates: 1e9, idleMs: 1e9, batchSize: 500, observer: noObserver })
+  const { ms, blockMs } = await longestBlock(() => compactor.compactCold(room))
+  await log.close()
+  return { perSecond: updates / (ms / 1000), blockMs, ms }
+}
+
+async function hotSnapshot(storage: Storage): Promise<{ blockMs: number; ms: number; bytes: number }> {
+  const doc = canvasOfSize(bigBytes)
+  const { result: bytes, ms, blockMs } = await longestBlock(async () => {
+    const update = Y.encodeStateAsUpdate(doc) // what a hot compaction does synchronously
+    await storage.snapshots.save('BBBBBBBBBBBBBBBBBBBBBB/canvas', update, '1-0')
+    return update.length
+  })
+  return { blockMs, ms, bytes }
+}
+
+async function measure(name: string, open: (dir: string) => Promise<Storage>): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-compaction-'))
+  const storage = await open(dir)
+  try {
+    return { name, fold: await fold(storage, dir), hot: await hotSnapshot(storage) }
+  } finally {
+    await storage.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const results = [await measure('embedded', (dir) => EmbeddedStorage.open(dir))]
+if (mongoUrl) results.push(await measure('mongodb', () => MongoStorage.open({ url: mongoUrl, dbName: `bench_compaction_${process.pid}`, timeoutMs: 5_000, logger })))
+process.stdout.write(`${JSON.stringify(results)}\n`)
+process.exit(0)

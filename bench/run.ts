@@ -1,0 +1,48 @@
+/**
+ * `npm run bench [-- --profile quick|full] [--only latency,throughput] [--targets ours,hocuspocus]`
+ *
+ * Runs each scenario against our server and its peers on this machine, servers pinned to one
+ * core and load generators to another, and prints medians with ratios to each peer. Results are
+ * also written to bench/results/.
+ */
+import { parseArgs } from 'node:util'
+import type { TargetName } from './lib/clients.ts'
+import { record, table } from './lib/report.ts'
+import { PROFILES, type Row, type Scenario } from './lib/scenario.ts'
+import { coldLoad } from './scenarios/cold-load.ts'
+import { compaction } from './scenarios/compaction.ts'
+import { connectStorm } from './scenarios/connect-storm.ts'
+import { crossNode } from './scenarios/cross-node.ts'
+import { isolation } from './scenarios/isolation.ts'
+import { latency } from './scenarios/latency.ts'
+import { memory } from './scenarios/memory.ts'
+import { restAuth } from './scenarios/rest-auth.ts'
+import { throughput } from './scenarios/throughput.ts'
+
+const SCENARIOS: Scenario[] = [latency, throughput, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
+const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'hocuspocus', 'raw-ws']
+
+const { values } = parseArgs({
+  options: {
+    profile: { type: 'string', default: 'quick' },
+    only: { type: 'string' },
+    targets: { type: 'string' },
+  },
+})
+
+const profile = PROFILES[values.profile as keyof typeof PROFILES]
+if (!profile) throw new Error(`unknown profile ${values.profile}; use quick or full`)
+const only = values.only?.split(',')
+const targets = (values.targets?.split(',') as TargetName[] | undefined) ?? ALL_TARGETS
+const log = (message: string): void => void process.stdout.write(`${message}\n`)
+
+const rows: Row[] = []
+const started = Date.now()
+for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
+  log(`\n## ${scenario.figure}. ${scenario.title} (${profile.name} profile)`)
+  rows.push(...await scenario.run({ profile, targets, log }))
+}
+const columns = [...new Set(rows.flatMap((r) => Object.keys(r.values)))]
+const ordered = [...ALL_TARGETS.filter((t) => columns.includes(t)), ...columns.filter((c) => !ALL_TARGETS.includes(c as TargetName))]
+log(`\n${table(rows, ordered)}\n`)
+log(`results: ${await record(profile.name, rows)} (${((Date.now() - started) / 60_000).toFixed(1)} min)`)
