@@ -98,6 +98,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     stopFollowing()
     await collab.registry.evictAll()
+    await collab.folder.close()
     await cluster.close()
     await storage.close()
   })

@@ -14,12 +14,12 @@ const TICKS_PER_SECOND = 100
 export const SERVER_CORE = 0
 export const LOAD_CORE = CORES > 1 ? 1 : 0
 
-export function spawnPinned(core: number, command: string, args: string[], options: { env?: Record<string, string>; ipc?: boolean; cwd?: string } = {}): ChildProcess {
+export function spawnPinned(core: number, command: string, args: string[], options: { env?: Record<string, string>; ipc?: boolean; cwd?: string; stdout?: boolean } = {}): ChildProcess {
   const [bin, argv] = HAS_TASKSET ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]
   return spawn(bin, argv, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdio: options.ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
+    stdio: options.ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', options.stdout ? 'pipe' : 'ignore', 'inherit'],
   })
 }
 

@@ -13,6 +13,9 @@ import * as Y from 'yjs'
 import { EmbeddedStorage } from '../../server/storage/embedded/embedded-storage.ts'
 import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
 import type { Storage } from '../../server/storage/types.ts'
+import { PIECE_BYTES } from '../../server/collab/folder.ts'
+import { encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { splitUpdate } from '../../server/collab/split-update.ts'
 import { canvasOfSize } from '../lib/fixtures.ts'
 import { runJob } from '../lib/generator.ts'
 import { mongoEnv, startInfra, type Infra } from '../lib/infra.ts'
@@ -45,9 +48,10 @@ async function coldLoads(ctx: ScenarioContext, target: RunningTarget, room: stri
   return { ms: median(times), blockMs: median(blocks) }
 }
 
+/** Stores the document as compaction would: in pieces. */
 async function store(storage: Storage, room: string, doc: Y.Doc): Promise<number> {
   const update = Y.encodeStateAsUpdate(doc)
-  await storage.snapshots.save(room, update, '1-0')
+  await storage.snapshots.save(room, encodeSnapshot(splitUpdate(update, PIECE_BYTES)), '1-0')
   return update.length
 }
 

@@ -23,6 +23,10 @@ export class BoundedReader {
     return this.bytes.length - this.pos
   }
 
+  get position(): number {
+    return this.pos
+  }
+
   get done(): boolean {
     return this.pos === this.bytes.length
   }

@@ -1,26 +1,30 @@
 /**
  * Compaction: fold a room's log into a snapshot tagged with the log id it covers, then trim the
- * log up to that id. Hot rooms snapshot their in-memory doc (no re-read, no mergeUpdates);
- * rooms with log entries but no hot doc here are folded in bounded batches (crash recovery).
+ * log up to that id. The folding (apply, encode, split into pieces) runs in a worker thread fed in
+ * bounded batches, so the main thread only reads and writes: no room stalls while a big document
+ * is compacted. A hot room folds from the base it already holds, unless another node has stored
+ * a newer snapshot meanwhile; rooms with log entries but no hot doc here fold from storage.
  *
  * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update,
  * eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
  * data is safe in the log meanwhile.
  */
-import * as Y from 'yjs'
-import type { LogId } from '../log/log-id.ts'
+import { compareLogIds, type LogId } from '../log/log-id.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { CompactionLease } from './compaction-lease.ts'
+import type { Folder } from './folder.ts'
 import type { CollabObserver } from './observer.ts'
 import type { Room } from './room.ts'
-import { loadRoomState } from './room-loader.ts'
+import { loadBase, type Base } from './room-loader.ts'
+import { encodeSnapshot } from './snapshot-codec.ts'
 
 export interface CompactorDeps {
   snapshots: SnapshotStore
   log: UpdateLog
   lease: CompactionLease
+  folder: Folder
   logger: Logger
   everyUpdates: number
   idleMs: number
@@ -142,11 +146,13 @@ export class Compactor {
       const started = performance.now()
       const watermark = room.watermark
       const covered = room.entriesSinceSnapshot // taken with the watermark, in the same tick
-      const update = Y.encodeStateAsUpdate(room.doc)
-      await this.persist(room.name, update, watermark)
+      const base = await this.freshestBase(room.name, room.base)
+      const pieces = await this.deps.folder.fold(base.pieces, this.entries(room.name, base.watermark, watermark))
+      const bytes = await this.persist(room.name, pieces, watermark)
+      room.rebase({ pieces, watermark })
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
-      this.deps.observer.compacted(update.length, performance.now() - started)
+      this.deps.observer.compacted(bytes, performance.now() - started)
       return true
     })
     return done === true
@@ -155,21 +161,42 @@ export class Compactor {
   private async foldCold(room: string): Promise<void> {
     await this.deps.lease.withLease(room, async () => {
       const started = performance.now()
-      const state = await loadRoomState(room, this.deps)
-      try {
-        if (state.replayed === 0) return
-        const update = Y.encodeStateAsUpdate(state.doc)
-        await this.persist(room, update, state.watermark)
-        this.deps.observer.compacted(update.length, performance.now() - started)
-      } finally {
-        state.doc.destroy()
-      }
+      const base = await loadBase(room, this.deps.snapshots)
+      const last = { id: base.watermark }
+      const pieces = await this.deps.folder.fold(base.pieces, this.entries(room, base.watermark, null, last))
+      if (last.id === base.watermark) return // nothing to fold
+      const bytes = await this.persist(room, pieces, last.id)
+      this.deps.observer.compacted(bytes, performance.now() - started)
     })
   }
 
+  /** The room's base, or the stored snapshot if another node compacted past it meanwhile. */
+  private async freshestBase(room: string, base: Base): Promise<Base> {
+    const stored = await this.deps.snapshots.watermark(room)
+    if (stored === null || compareLogIds(stored, base.watermark) <= 0) return base
+    return loadBase(room, this.deps.snapshots)
+  }
+
+  /** Log entries after `after` (up to `upTo` if given), in bounded batches; `last` tracks the newest. */
+  private async *entries(room: string, after: LogId, upTo: LogId | null, last = { id: after }): AsyncIterable<Uint8Array[]> {
+    let position = after
+    for (;;) {
+      const entries = await this.deps.log.read(room, position, this.deps.batchSize)
+      const within = upTo === null ? entries : entries.filter((e) => compareLogIds(e.id, upTo) <= 0)
+      if (within.length > 0) {
+        last.id = (within.at(-1) as { id: LogId }).id
+        yield within.map((e) => e.update)
+      }
+      if (within.length < entries.length || entries.length < this.deps.batchSize) return
+      position = last.id
+    }
+  }
+
   /** Save, then trim: after `save` a snapshot covering ≥ watermark exists, whichever writer won. */
-  private async persist(room: string, update: Uint8Array, watermark: LogId): Promise<void> {
-    await this.deps.snapshots.save(room, update, watermark)
+  private async persist(room: string, pieces: Uint8Array[], watermark: LogId): Promise<number> {
+    const snapshot = encodeSnapshot(pieces)
+    await this.deps.snapshots.save(room, snapshot, watermark)
     await this.deps.log.trim(room, watermark)
+    return snapshot.length
   }
 }

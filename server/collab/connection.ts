@@ -66,6 +66,15 @@ export class Connection {
     this.transport.send(frame)
   }
 
+  /** Frames that belong together (a sync): checked once for backpressure, then all sent. */
+  sendAll(frames: Uint8Array[]): void {
+    const [first, ...rest] = frames
+    if (first === undefined) return
+    this.send(first)
+    if (this.closed) return
+    for (const frame of rest) this.transport.send(frame)
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true

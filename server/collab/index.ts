@@ -7,6 +7,7 @@ import type { Storage } from '../storage/types.ts'
 import type { Authorizer } from './authorizer.ts'
 import { LocalLease, type CompactionLease } from './compaction-lease.ts'
 import { Compactor } from './compactor.ts'
+import { Folder } from './folder.ts'
 import { CollabServer } from './collab-server.ts'
 import { noObserver, type CollabObserver } from './observer.ts'
 import { loadRoomState } from './room-loader.ts'
@@ -16,6 +17,7 @@ export interface CollabCore {
   server: CollabServer
   registry: RoomRegistry
   compactor: Compactor
+  folder: Folder
 }
 
 export interface CollabWiring {
@@ -37,9 +39,11 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   const relay = wiring.relay ?? noRelay
   const observer = wiring.observer ?? noObserver
   const loader = { snapshots: storage.snapshots, log, batchSize: config.compactBatchEntries, logger }
+  const folder = new Folder()
   const compactor = new Compactor({
     ...loader,
     lease: wiring.lease ?? new LocalLease(),
+    folder,
     logger: logger.child({ module: 'compactor' }),
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
@@ -72,5 +76,5 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   log.onHealth((up) => {
     if (up) for (const room of registry.all()) room.onLogUp()
   })
-  return { server, registry, compactor }
+  return { server, registry, compactor, folder }
 }

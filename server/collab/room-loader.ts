@@ -1,6 +1,7 @@
 /**
- * Loading a room = its snapshot + every log entry after the snapshot's watermark, replayed in
- * bounded batches (yielding between them so a long log never blocks other rooms).
+ * Loading a room = its snapshot + every log entry after the snapshot's watermark. The snapshot's
+ * pieces and the log's entries are applied in slices, yielding to the event loop between them,
+ * so loading a big document never stalls the other rooms for long.
  *
  * A compaction elsewhere may write a newer snapshot and trim the log while we read; the
  * watermark is re-read afterwards and the load restarts if it moved, so no entry is skipped.
@@ -12,6 +13,20 @@ import type { UpdateLog } from '../log/types.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { Logger } from '../logger.ts'
 import { LOAD } from './origins.ts'
+import { decodeSnapshot } from './snapshot-codec.ts'
+
+/** A stored snapshot, as pieces: what fresh clients are sent and compaction folds from. */
+export interface Base {
+  pieces: Uint8Array[]
+  /** Every log entry with id ≤ watermark is in the pieces. */
+  watermark: LogId
+}
+
+/** A change applied on top of the base, with the log id that covers it (null: not logged). */
+export interface SinceBase {
+  update: Uint8Array
+  id: LogId | null
+}
 
 export interface LoadedState {
   doc: Y.Doc
@@ -19,6 +34,8 @@ export interface LoadedState {
   watermark: LogId
   /** Log entries replayed on top of the snapshot. */
   replayed: number
+  base: Base
+  since: SinceBase[]
 }
 
 export interface LoaderDeps {
@@ -34,30 +51,39 @@ export class RoomLoadError extends Error {
   override name = 'RoomLoadError'
 }
 
+/** The stored snapshot as a base; `stored` is its watermark (null: there is no snapshot). */
+export async function loadBase(room: string, snapshots: SnapshotStore): Promise<Base & { stored: LogId | null }> {
+  const snapshot = await snapshots.load(room)
+  if (!snapshot) return { pieces: [], watermark: LOG_START, stored: null }
+  return { pieces: decodeSnapshot(snapshot.update), watermark: snapshot.watermark, stored: snapshot.watermark }
+}
+
 export async function loadRoomState(room: string, deps: LoaderDeps): Promise<LoadedState> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const snapshot = await deps.snapshots.load(room)
+    const { stored, ...base } = await loadBase(room, deps.snapshots)
     const doc = new Y.Doc()
-    if (snapshot) Y.applyUpdate(doc, snapshot.update, LOAD)
-    const start = snapshot?.watermark ?? LOG_START
-    const { watermark, replayed } = await replayLog(doc, room, start, deps)
-    if ((await deps.snapshots.watermark(room)) === (snapshot?.watermark ?? null)) {
-      return { doc, watermark, replayed }
+    for (const [i, piece] of base.pieces.entries()) {
+      if (i > 0) await yieldToEventLoop()
+      applyLogged(doc, piece, LOAD, deps.logger, room)
     }
+    const since: SinceBase[] = []
+    const { watermark, replayed } = await replayLog(doc, room, base.watermark, deps, since)
+    if ((await deps.snapshots.watermark(room)) === stored) return { doc, watermark, replayed, base, since }
     doc.destroy()
     deps.logger.debug({ room, attempt }, 'snapshot changed during load; reloading')
   }
   throw new RoomLoadError(`room ${room} kept changing while loading`)
 }
 
-/** Applies entries after `start` to `doc`; returns the last id applied. */
-export async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps): Promise<{ watermark: LogId; replayed: number }> {
+/** Applies entries after `start` to `doc` in batches; returns the last id applied. */
+export async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps, since: SinceBase[]): Promise<{ watermark: LogId; replayed: number }> {
   let watermark = start
   let replayed = 0
   for (;;) {
     const entries = await deps.log.read(room, watermark, deps.batchSize)
     for (const entry of entries) {
       applyLogged(doc, entry.update, LOAD, deps.logger, room)
+      since.push({ update: entry.update, id: entry.id })
       watermark = entry.id
     }
     replayed += entries.length

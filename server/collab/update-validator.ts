@@ -13,6 +13,12 @@
  */
 import { BoundedReader, DecodeError } from './bounded-reader.ts'
 
+/** Optional observer of the walk: where each client's structs lie (used to split updates). */
+export interface StructVisitor {
+  struct(client: number, clock: number, start: number, end: number): void
+  deleteSet(start: number): void
+}
+
 export interface UpdateSummary {
   structs: number
   deletes: number
@@ -43,11 +49,12 @@ const CONTENT = {
 const TYPE_REF = { xmlElement: 3, xmlHook: 5, max: 6 } as const
 
 /** Throws DecodeError unless `update` is a well-formed V1 update. */
-export function validateUpdateV1(update: Uint8Array): UpdateSummary {
+export function validateUpdateV1(update: Uint8Array, visitor?: StructVisitor): UpdateSummary {
   const reader = new BoundedReader(update)
   const summary: UpdateSummary = { structs: 0, deletes: 0, clients: [] }
   const clientCount = reader.count(3)
-  for (let i = 0; i < clientCount; i++) readClientStructs(reader, summary)
+  for (let i = 0; i < clientCount; i++) readClientStructs(reader, summary, visitor)
+  visitor?.deleteSet(reader.position)
   summary.deletes = readDeleteSet(reader)
   if (!reader.done) throw new DecodeError(`${reader.remaining} trailing bytes after update`)
   return summary
@@ -63,13 +70,16 @@ interface Cursor {
   clock: number
 }
 
-function readClientStructs(reader: BoundedReader, summary: UpdateSummary): void {
+function readClientStructs(reader: BoundedReader, summary: UpdateSummary, visitor?: StructVisitor): void {
   const structCount = reader.count(1)
   const cursor: Cursor = { client: readClientId(reader), clock: reader.varUint() }
   summary.clients.push(cursor.client)
   for (let i = 0; i < structCount; i++) {
+    const start = reader.position
+    const clock = cursor.clock
     cursor.clock += readStruct(reader, cursor)
     if (cursor.clock > Number.MAX_SAFE_INTEGER) throw new DecodeError('clock out of range')
+    visitor?.struct(cursor.client, clock, start, reader.position)
   }
   summary.structs += structCount
 }

@@ -6,6 +6,7 @@ import { docJson, stateVector } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { groupFixture, injectApi } from '../helpers/api.ts'
+import { snapshotDoc } from '../helpers/snapshot-doc.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
@@ -61,8 +62,7 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
 
     expect(await server.app.updateLog.size(cold)).toBe(0)
     const snapshot = await server.app.storage.snapshots.load(cold)
-    const restored = new Y.Doc()
-    Y.applyUpdate(restored, snapshot!.update)
+    const restored = snapshotDoc(snapshot!.update)
     expect(docJson(restored)).toEqual(docJson(source))
     expect(stateVector(restored)).toEqual(stateVector(source))
   })

@@ -4,7 +4,6 @@
  * and once MongoDB is back every accepted update reaches the snapshot.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { readAllMessages } from '../../shared/chat.ts'
 import { CloseCode } from '../../shared/close-codes.ts'
@@ -13,6 +12,7 @@ import { uniqueDbName } from '../helpers/backends.ts'
 import { connectClient, connectSynced, type Client } from '../helpers/clients.ts'
 import { docJson } from '../helpers/docs.ts'
 import { startMongoWire, type MongoWire } from '../helpers/mongo-wire.ts'
+import { snapshotDoc } from '../helpers/snapshot-doc.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -88,8 +88,7 @@ it('keeps serving through a MongoDB outage and snapshots everything once it is b
   await waitFor(async () => {
     const snapshot = await server.app.storage.snapshots.load(group.rooms.canvas)
     if (!snapshot) return false
-    const restored = new Y.Doc()
-    Y.applyUpdate(restored, snapshot.update)
+    const restored = snapshotDoc(snapshot.update)
     return JSON.stringify(docJson(restored)) === JSON.stringify(expected)
   }, 30_000, 'snapshot holds every edit')
 

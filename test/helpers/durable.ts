@@ -3,7 +3,8 @@
  * read with the server's own loader (as a node loading the room would).
  */
 import pino from 'pino'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
+import { snapshotDoc } from './snapshot-doc.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
 import { loadRoomState } from '../../server/collab/room-loader.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
@@ -29,9 +30,7 @@ export async function durableView(env: Record<string, string>): Promise<DurableV
     snapshot: async (room) => {
       const stored = await storage.snapshots.load(room)
       if (!stored) return null
-      const doc = new Y.Doc()
-      Y.applyUpdate(doc, stored.update)
-      return doc
+      return snapshotDoc(stored.update)
     },
     streamLength: (room) => log.size(room),
     close: async () => {

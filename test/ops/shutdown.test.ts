@@ -4,7 +4,6 @@
  */
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { CloseCode } from '../../shared/close-codes.ts'
 import { EmbeddedLog } from '../../server/log/embedded-log.ts'
@@ -13,6 +12,7 @@ import { fetchApi, groupFixture } from '../helpers/api.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
+import { snapshotDoc } from '../helpers/snapshot-doc.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
 
 let dir: Awaited<ReturnType<typeof tempDir>>
@@ -58,8 +58,7 @@ it('closes sockets with 1012, compacts, exits 0, and loses nothing accepted', as
   expect(await log.size(fx.canvas)).toBe(0)
   await log.close()
   await storage.close()
-  const restored = new Y.Doc()
-  Y.applyUpdate(restored, snapshot!.update)
+  const restored = snapshotDoc(snapshot!.update)
   const stored = new Set(readStrokes(restored).map((s) => s.id))
   for (const id of accepted) expect(stored.has(id), `accepted stroke ${id} kept`).toBe(true)
 

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { decodeSnapshot, encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { splitUpdate } from '../../server/collab/split-update.ts'
+import { validateUpdateV1 } from '../../server/collab/update-validator.ts'
+import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
+import { postMessage } from '../../shared/chat.ts'
+import { docJson, stateVector } from '../helpers/docs.ts'
+import { prng, randomInt } from '../helpers/random.ts'
+import { sampleUpdates } from '../helpers/sample-updates.ts'
+
+/** A document edited by several clients, with deletions, as a real room accumulates. */
+function busyDoc(seed: number): Y.Doc {
+  const random = prng(seed)
+  const docs = Array.from({ length: 4 }, () => new Y.Doc())
+  for (let round = 0; round < 30; round++) {
+    const doc = docs[randomInt(random, docs.length)]!
+    const stroke = addStroke(doc, { author: 'a', color: '#112233', width: 2, tool: 'pen', points: [[round, round]] })
+    for (let i = 0; i < 20; i++) appendPoints(stroke, [[i, randomInt(random, 100)]])
+    postMessage(doc, { author: 'a', authorName: 'A', text: `m${round}` })
+    const strokes = readStrokes(doc)
+    if (random() < 0.3 && strokes.length > 0) eraseStroke(doc, strokes[randomInt(random, strokes.length)]!.id)
+    const other = docs[randomInt(random, docs.length)]!
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(doc))
+  }
+  const merged = new Y.Doc()
+  for (const doc of docs) Y.applyUpdate(merged, Y.encodeStateAsUpdate(doc))
+  return merged
+}
+
+describe('splitUpdate', () => {
+  it('pieces applied in order rebuild exactly the original state', () => {
+    for (const seed of [1, 2, 3]) {
+      const doc = busyDoc(seed)
+      const update = Y.encodeStateAsUpdate(doc)
+      for (const max of [64, 500, 4096, 1 << 20]) {
+        const pieces = splitUpdate(update, max)
+        for (const piece of pieces) expect(() => validateUpdateV1(piece)).not.toThrow()
+        if (max < update.length / 2) expect(pieces.length).toBeGreaterThan(1)
+        const rebuilt = new Y.Doc()
+        for (const piece of pieces) Y.applyUpdate(rebuilt, piece)
+        expect(docJson(rebuilt)).toEqual(docJson(doc))
+        expect(stateVector(rebuilt)).toEqual(stateVector(doc))
+        expect(Y.encodeStateAsUpdate(rebuilt)).toEqual(update)
+      }
+    }
+  })
+
+  it('pieces applied in reverse still converge', () => {
+    const doc = busyDoc(7)
+    const pieces = splitUpdate(Y.encodeStateAsUpdate(doc), 300)
+    const rebuilt = new Y.Doc()
+    for (const piece of [...pieces].reverse()) Y.applyUpdate(rebuilt, piece)
+    expect(docJson(rebuilt)).toEqual(docJson(doc))
+  })
+
+  it('keeps pieces within the limit unless a single struct is bigger', () => {
+    const update = Y.encodeStateAsUpdate(busyDoc(4))
+    for (const piece of splitUpdate(update, 2048)) expect(piece.length).toBeLessThan(2048 + 64)
+    for (const sample of sampleUpdates()) {
+      const rebuilt = new Y.Doc()
+      for (const piece of splitUpdate(sample, 16)) Y.applyUpdate(rebuilt, piece)
+      const reference = new Y.Doc()
+      Y.applyUpdate(reference, sample)
+      expect(stateVector(rebuilt)).toEqual(stateVector(reference))
+    }
+  })
+})
+
+describe('snapshot codec', () => {
+  it('round-trips pieces and reads unframed bytes as one update', () => {
+    const pieces = [new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])]
+    expect(decodeSnapshot(encodeSnapshot(pieces))).toEqual(pieces)
+    const plain = Y.encodeStateAsUpdate(busyDoc(5))
+    expect(decodeSnapshot(plain)).toEqual([plain])
+  })
+})
