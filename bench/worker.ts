@@ -6,7 +6,7 @@
 import * as Y from 'yjs'
 import { openClient, type BenchClient } from './lib/clients.ts'
 import { canvasOfSize } from './lib/fixtures.ts'
-import type { ConnectJob, ConnectResult, HttpJob, HttpResult, Job, LatencyJob, LatencyResult, ParentMessage, RawSyncJob, RawSyncResult, SyncLoopJob, SyncLoopResult, UploadJob, UploadResult, WorkerMessage } from './lib/jobs.ts'
+import type { ConnectJob, ConnectResult, HttpJob, HttpResult, Job, LatencyJob, LatencyResult, ParentMessage, RawSyncJob, RawSyncResult, UploadJob, UploadResult, WorkerMessage } from './lib/jobs.ts'
 import { rawSync } from './lib/raw-sync.ts'
 
 process.setMaxListeners(0) // every WebsocketProvider adds an exit listener
@@ -25,7 +25,6 @@ function run(job: Job): Promise<unknown> {
   switch (job.kind) {
     case 'latency': return latency(job)
     case 'connect': return connect(job)
-    case 'sync-loop': return syncLoop(job)
     case 'upload': return upload(job)
     case 'raw-sync': return rawSyncs(job)
     case 'http': return http(job)
@@ -64,14 +63,27 @@ async function latency(job: LatencyJob): Promise<LatencyResult> {
   await sleep(job.warmupMs)
   send({ type: 'phase', name: 'measure-start' })
   window.start = performance.now()
+  const meanwhileMs: number[] = []
+  const meanwhile = job.meanwhile ? runMeanwhile(job, job.meanwhile, window, meanwhileMs) : Promise.resolve()
   await sleep(job.durationMs)
   window.end = performance.now()
+  await meanwhile
   send({ type: 'phase', name: 'measure-end' })
   await writing
   await sleep(1_000) // deliveries in flight
   for (const client of [...writers, ...readers]) client.destroy()
   const readersPerRoom = job.readers.reduce((sum, g) => sum + g.perRoom, 0)
-  return { samples, edits, expectedDeliveries: edits * readersPerRoom, seconds: (window.end - window.start) / 1000 }
+  return { samples, edits, expectedDeliveries: edits * readersPerRoom, seconds: (window.end - window.start) / 1000, meanwhileMs }
+}
+
+/** Sync loops against another room while the window is open (or `count` syncs each). */
+async function runMeanwhile(job: LatencyJob, task: NonNullable<LatencyJob['meanwhile']>, window: { end: number }, times: number[]): Promise<void> {
+  await Promise.all(Array.from({ length: task.parallel }, async () => {
+    for (let i = 0; task.count === undefined ? performance.now() < window.end : i < task.count; i++) {
+      if (task.pauseMs) await sleep(task.pauseMs)
+      times.push((await rawSync(job.writerTarget, task.room)).step2Ms)
+    }
+  }))
 }
 
 /** Spreads `perSecond` edits over the writers, catching up on timer drift, for `ms`. */
@@ -113,16 +125,6 @@ async function connect(job: ConnectJob): Promise<ConnectResult> {
   }
   for (const client of clients) client.destroy()
   return { times, failures }
-}
-
-async function syncLoop(job: SyncLoopJob): Promise<SyncLoopResult> {
-  const times: number[] = []
-  let running = true
-  void stopped.then(() => { running = false })
-  await Promise.all(Array.from({ length: job.parallel }, async () => {
-    while (running) times.push((await rawSync(job.target, job.room)).step2Ms)
-  }))
-  return { times }
 }
 
 async function upload(job: UploadJob): Promise<UploadResult> {

@@ -18,8 +18,8 @@ export interface TargetSpec {
 
 export interface BenchClient {
   synced: Promise<void>
-  /** Writes one probe carrying `t` (the writer's performance.now()). */
-  write(t: number, writer: number): void
+  /** Writes one probe carrying `t` (the writer's performance.now()); `edit` numbers the edits. */
+  write(t: number, edit: number): void
   /** Calls back with `t` of every probe another client wrote. */
   onProbe(listener: (t: number) => void): void
   doc: Y.Doc | null
@@ -27,6 +27,8 @@ export interface BenchClient {
 }
 
 const PROBES = 'bench'
+/** Probes overwrite a rotating set of keys, so documents stay small however long a run lasts. */
+const PROBE_KEYS = 256
 
 export function openClient(target: TargetSpec, room: string, doc = new Y.Doc()): BenchClient {
   switch (target.name) {
@@ -37,14 +39,17 @@ export function openClient(target: TargetSpec, room: string, doc = new Y.Doc()):
 }
 
 function crdtClient(doc: Y.Doc, synced: Promise<void>, destroy: () => void): BenchClient {
-  const probes = doc.getArray<{ t: number; w: number }>(PROBES)
+  const probes = doc.getMap<number>(PROBES)
   return {
     synced,
     doc,
-    write: (t, writer) => probes.push([{ t, w: writer }]),
+    write: (t, edit) => probes.set(String(edit % PROBE_KEYS), t),
     onProbe: (listener) => probes.observe((event, transaction) => {
       if (transaction.local) return
-      for (const change of event.changes.delta) for (const item of (change.insert as Array<{ t: number }> | undefined) ?? []) listener(item.t)
+      for (const key of event.keysChanged) {
+        const t = probes.get(key)
+        if (t !== undefined) listener(t)
+      }
     }),
     destroy,
   }
@@ -86,7 +91,7 @@ function rawClient(target: TargetSpec, room: string): BenchClient {
       ws.addEventListener('error', () => reject(new Error('raw socket failed')))
     }),
     doc: null,
-    write: (t, writer) => ws.send(JSON.stringify({ t, w: writer })),
+    write: (t, edit) => ws.send(JSON.stringify({ t, e: edit })),
     onProbe: (listener) => void listeners.push(listener),
     destroy: () => ws.close(),
   }

@@ -17,6 +17,18 @@ export interface LatencyJob {
   rate: number
   warmupMs: number
   durationMs: number
+  /** Bare syncs of another room run during the measured window, from this same process. */
+  meanwhile?: Meanwhile
+}
+
+export interface Meanwhile {
+  room: string
+  /** Concurrent sync loops. */
+  parallel: number
+  /** Stop after this many syncs per loop (default: until the window ends). */
+  count?: number
+  /** Pause before each sync (e.g. to let the server evict the room: cold loads). */
+  pauseMs?: number
 }
 
 export interface LatencyResult {
@@ -25,6 +37,8 @@ export interface LatencyResult {
   edits: number
   expectedDeliveries: number
   seconds: number
+  /** Sync times (ms) of the `meanwhile` task. */
+  meanwhileMs: number[]
 }
 
 export interface ConnectJob {
@@ -42,17 +56,6 @@ export interface ConnectResult {
   /** Creation of the provider → synced, in ms. */
   times: number[]
   failures: number
-}
-
-export interface SyncLoopJob {
-  kind: 'sync-loop'
-  target: TargetSpec
-  room: string
-  parallel: number
-}
-
-export interface SyncLoopResult {
-  times: number[]
 }
 
 export interface UploadJob {
@@ -97,7 +100,7 @@ export interface HttpResult {
   failures: number
 }
 
-export type Job = LatencyJob | ConnectJob | SyncLoopJob | UploadJob | RawSyncJob | HttpJob
+export type Job = LatencyJob | ConnectJob | UploadJob | RawSyncJob | HttpJob
 
 export type WorkerMessage =
   | { type: 'phase'; name: 'measure-start' | 'measure-end' | 'connected' }

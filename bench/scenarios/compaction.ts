@@ -13,6 +13,7 @@ interface ProbeResult {
   name: string
   fold: { perSecond: number; blockMs: number; ms: number }
   hot: { blockMs: number; ms: number; bytes: number }
+  refold: { blockMs: number; ms: number; bytes: number }
 }
 
 function probe(updates: number, bigBytes: number, mongoUrl: string): Promise<ProbeResult[]> {
@@ -38,8 +39,10 @@ export const compaction: Scenario = {
       const rows: Row[] = [
         { figure: 6, metric: `cold fold of ${ctx.profile.compactionUpdates} small updates into a snapshot`, unit: 'updates/s', lowerIsBetter: false, values: values((r) => r.fold.perSecond) },
         { figure: 6, metric: 'longest event-loop block during that fold', unit: 'ms', lowerIsBetter: true, values: values((r) => r.fold.blockMs) },
-        { figure: 6, metric: `compaction of a hot ${mib} MiB room (fold in worker + save)`, unit: 'ms', lowerIsBetter: true, values: values((r) => r.hot.ms) },
+        { figure: 6, metric: `compaction of 1,000 updates in a hot ${mib} MiB room (delta)`, unit: 'ms', lowerIsBetter: true, values: values((r) => r.hot.ms) },
         { figure: 6, metric: 'longest event-loop block during that compaction', unit: 'ms', lowerIsBetter: true, values: values((r) => r.hot.blockMs) },
+        { figure: 6, metric: `full re-fold of that room (every few compactions)`, unit: 'ms', lowerIsBetter: true, values: values((r) => r.refold.ms) },
+        { figure: 6, metric: 'longest event-loop block during the re-fold', unit: 'ms', lowerIsBetter: true, values: values((r) => r.refold.blockMs) },
       ]
       for (const row of rows) ctx.log(`  ${row.metric}: ${JSON.stringify(row.values)}`)
       return rows

@@ -6,7 +6,7 @@
  */
 import type { TargetName } from '../lib/clients.ts'
 import { runJob, startJob } from '../lib/generator.ts'
-import type { ConnectJob, ConnectResult, LatencyJob, LatencyResult, SyncLoopResult } from '../lib/jobs.ts'
+import type { ConnectJob, ConnectResult, LatencyJob, LatencyResult } from '../lib/jobs.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/scenario.ts'
 import { summarize } from '../lib/stats.ts'
 import { startTarget } from '../lib/targets.ts'
@@ -28,10 +28,8 @@ async function isolate(ctx: ScenarioContext, name: TargetName): Promise<Isolated
     await held.phase('connected')
     const probe: LatencyJob = { kind: 'latency', writerTarget: target.spec, readers: [{ target: target.spec, perRoom: 3 }], rooms: [small], writersPerRoom: 1, rate: 20, warmupMs: ctx.profile.warmupMs, durationMs: ctx.profile.durationMs }
     const baseline = await runJob<LatencyResult>(probe, target.pid)
-    const loop = startJob<SyncLoopResult>({ kind: 'sync-loop', target: target.spec, room: big, parallel: 2 }, target.pid)
-    const loaded = await runJob<LatencyResult>(probe, target.pid)
-    loop.stop()
-    const syncs = (await loop.done).result.times.length
+    const loaded = await runJob<LatencyResult>({ ...probe, meanwhile: { room: big, parallel: 2 } }, target.pid)
+    const syncs = loaded.result.meanwhileMs.length
     held.stop()
     await held.done
     const result = { baselineP99: summarize(baseline.result.samples.flat()).p99, loadedP99: summarize(loaded.result.samples.flat()).p99, bigSyncs: syncs, valid: baseline.valid && loaded.valid }

@@ -19,6 +19,7 @@ import type { CollabObserver } from './observer.ts'
 import type { Room } from './room.ts'
 import { loadBase, type Base } from './room-loader.ts'
 import { encodeSnapshot } from './snapshot-codec.ts'
+import { stateVectorOf } from './state-vectors.ts'
 
 export interface CompactorDeps {
   snapshots: SnapshotStore
@@ -32,6 +33,8 @@ export interface CompactorDeps {
   observer: CollabObserver
 }
 
+/** Deltas may grow to 1/DELTA_SHARE of the full part before the next compaction folds fully. */
+const DELTA_SHARE = 4
 const BASE_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 60_000
 
@@ -147,9 +150,9 @@ export class Compactor {
       const watermark = room.watermark
       const covered = room.entriesSinceSnapshot // taken with the watermark, in the same tick
       const base = await this.freshestBase(room.name, room.base)
-      const pieces = await this.deps.folder.fold(base.pieces, this.entries(room.name, base.watermark, watermark))
-      const bytes = await this.persist(room.name, pieces, watermark)
-      room.rebase({ pieces, watermark })
+      const next = await this.fold(await this.withStateVector(base), this.entries(room.name, base.watermark, watermark))
+      const bytes = await this.persist(room.name, next, watermark)
+      room.rebase({ ...next, watermark })
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
       this.deps.observer.compacted(bytes, performance.now() - started)
@@ -163,18 +166,39 @@ export class Compactor {
       const started = performance.now()
       const base = await loadBase(room, this.deps.snapshots)
       const last = { id: base.watermark }
-      const pieces = await this.deps.folder.fold(base.pieces, this.entries(room, base.watermark, null, last))
+      const next = await this.fold(await this.withStateVector(base), this.entries(room, base.watermark, null, last))
       if (last.id === base.watermark) return // nothing to fold
-      const bytes = await this.persist(room, pieces, last.id)
+      const bytes = await this.persist(room, next, last.id)
       this.deps.observer.compacted(bytes, performance.now() - started)
     })
   }
 
+  /**
+   * Appends the entries as a delta while the deltas stay under a quarter of the document, else
+   * folds everything into a fresh full snapshot (which also drops content deleted since).
+   */
+  private async fold(base: Base, batches: AsyncIterable<Uint8Array[]>): Promise<Omit<Base, 'watermark'>> {
+    const fullBytes = sizeOf(base.pieces.slice(0, base.full))
+    const deltaBytes = sizeOf(base.pieces.slice(base.full))
+    if (base.pieces.length === 0 || deltaBytes * DELTA_SHARE > fullBytes) {
+      const { pieces, stateVector } = await this.deps.folder.fold('full', base, batches)
+      return { pieces, full: pieces.length, stateVector }
+    }
+    const delta = await this.deps.folder.fold('delta', base, batches)
+    return { pieces: [...base.pieces, ...delta.pieces], full: base.full, stateVector: delta.stateVector }
+  }
+
   /** The room's base, or the stored snapshot if another node compacted past it meanwhile. */
-  private async freshestBase(room: string, base: Base): Promise<Base> {
+  private async freshestBase(room: string, base: Base): Promise<Base | Omit<Base, 'stateVector'>> {
     const stored = await this.deps.snapshots.watermark(room)
     if (stored === null || compareLogIds(stored, base.watermark) <= 0) return base
     return loadBase(room, this.deps.snapshots)
+  }
+
+  /** A base read from storage has no state vector yet; a delta fold extends it. */
+  private async withStateVector(base: Base | Omit<Base, 'stateVector'>): Promise<Base> {
+    if ('stateVector' in base) return base
+    return { ...base, stateVector: stateVectorOf(base.pieces) }
   }
 
   /** Log entries after `after` (up to `upTo` if given), in bounded batches; `last` tracks the newest. */
@@ -193,10 +217,14 @@ export class Compactor {
   }
 
   /** Save, then trim: after `save` a snapshot covering ≥ watermark exists, whichever writer won. */
-  private async persist(room: string, pieces: Uint8Array[], watermark: LogId): Promise<number> {
-    const snapshot = encodeSnapshot(pieces)
+  private async persist(room: string, next: Omit<Base, 'watermark'>, watermark: LogId): Promise<number> {
+    const snapshot = encodeSnapshot(next.pieces, next.full)
     await this.deps.snapshots.save(room, snapshot, watermark)
     await this.deps.log.trim(room, watermark)
     return snapshot.length
   }
+}
+
+function sizeOf(pieces: Uint8Array[]): number {
+  return pieces.reduce((sum, piece) => sum + piece.length, 0)
 }

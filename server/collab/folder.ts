@@ -5,7 +5,7 @@
  * transferred.
  */
 import { Worker } from 'node:worker_threads'
-import type { FoldReply, FoldRequest } from './fold-worker.ts'
+import type { FoldMode, FoldReply, FoldRequest } from './fold-worker.ts'
 
 /** Snapshot pieces are at most this big, so a load applies them in short slices. */
 export const PIECE_BYTES = 256 * 1024
@@ -23,14 +23,18 @@ export class Folder {
   private waiting: Waiter[] = []
   private nextId = 1
 
-  /** Folds `pieces` (a snapshot) and every batch of `updates` into new snapshot pieces. */
-  async fold(pieces: Uint8Array[], batches: AsyncIterable<Uint8Array[]>): Promise<Uint8Array[]> {
+  /**
+   * Full: folds `pieces` (a snapshot) and every batch of `updates` into new snapshot pieces.
+   * Delta: merges the batches alone into pieces to append to the snapshot.
+   */
+  async fold(mode: FoldMode, base: { pieces: Uint8Array[]; stateVector: Uint8Array }, batches: AsyncIterable<Uint8Array[]>): Promise<{ pieces: Uint8Array[]; stateVector: Uint8Array }> {
     const id = this.nextId++
     try {
-      await this.call({ id, type: 'begin', pieces })
+      await this.call({ id, type: 'begin', mode, pieces: mode === 'full' ? base.pieces : [], stateVector: base.stateVector })
       for await (const updates of batches) await this.call({ id, type: 'add', updates })
       const reply = await this.call({ id, type: 'finish', pieceBytes: PIECE_BYTES })
-      return 'pieces' in reply ? reply.pieces : []
+      if (!('pieces' in reply)) throw new Error('fold worker gave no pieces')
+      return { pieces: reply.pieces, stateVector: reply.stateVector }
     } catch (error) {
       if (this.worker) void this.call({ id, type: 'abort' }).catch(() => undefined)
       throw error

@@ -13,19 +13,18 @@ import type { UpdateLog } from '../log/types.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { Logger } from '../logger.ts'
 import { LOAD } from './origins.ts'
-import { decodeSnapshot } from './snapshot-codec.ts'
+import { decodeSnapshotParts } from './snapshot-codec.ts'
+import { EMPTY_STATE_VECTOR } from './state-vectors.ts'
 
 /** A stored snapshot, as pieces: what fresh clients are sent and compaction folds from. */
 export interface Base {
   pieces: Uint8Array[]
+  /** Leading pieces from the last full fold; the rest are appended deltas. */
+  full: number
   /** Every log entry with id ≤ watermark is in the pieces. */
   watermark: LogId
-}
-
-/** A change applied on top of the base, with the log id that covers it (null: not logged). */
-export interface SinceBase {
-  update: Uint8Array
-  id: LogId | null
+  /** The state the pieces hold (a fresh client gets them plus the doc's diff to this). */
+  stateVector: Uint8Array
 }
 
 export interface LoadedState {
@@ -35,7 +34,6 @@ export interface LoadedState {
   /** Log entries replayed on top of the snapshot. */
   replayed: number
   base: Base
-  since: SinceBase[]
 }
 
 export interface LoaderDeps {
@@ -51,24 +49,24 @@ export class RoomLoadError extends Error {
   override name = 'RoomLoadError'
 }
 
-/** The stored snapshot as a base; `stored` is its watermark (null: there is no snapshot). */
-export async function loadBase(room: string, snapshots: SnapshotStore): Promise<Base & { stored: LogId | null }> {
+/** The stored snapshot's pieces and watermark; `stored` is null when there is no snapshot. */
+export async function loadBase(room: string, snapshots: SnapshotStore): Promise<Omit<Base, 'stateVector'> & { stored: LogId | null }> {
   const snapshot = await snapshots.load(room)
-  if (!snapshot) return { pieces: [], watermark: LOG_START, stored: null }
-  return { pieces: decodeSnapshot(snapshot.update), watermark: snapshot.watermark, stored: snapshot.watermark }
+  if (!snapshot) return { pieces: [], full: 0, watermark: LOG_START, stored: null }
+  return { ...decodeSnapshotParts(snapshot.update), watermark: snapshot.watermark, stored: snapshot.watermark }
 }
 
 export async function loadRoomState(room: string, deps: LoaderDeps): Promise<LoadedState> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const { stored, ...base } = await loadBase(room, deps.snapshots)
+    const { stored, ...storedBase } = await loadBase(room, deps.snapshots)
     const doc = new Y.Doc()
-    for (const [i, piece] of base.pieces.entries()) {
+    for (const [i, piece] of storedBase.pieces.entries()) {
       if (i > 0) await yieldToEventLoop()
       applyLogged(doc, piece, LOAD, deps.logger, room)
     }
-    const since: SinceBase[] = []
-    const { watermark, replayed } = await replayLog(doc, room, base.watermark, deps, since)
-    if ((await deps.snapshots.watermark(room)) === stored) return { doc, watermark, replayed, base, since }
+    const base: Base = { ...storedBase, stateVector: storedBase.pieces.length > 0 ? Y.encodeStateVector(doc) : EMPTY_STATE_VECTOR }
+    const { watermark, replayed } = await replayLog(doc, room, base.watermark, deps)
+    if ((await deps.snapshots.watermark(room)) === stored) return { doc, watermark, replayed, base }
     doc.destroy()
     deps.logger.debug({ room, attempt }, 'snapshot changed during load; reloading')
   }
@@ -76,14 +74,13 @@ export async function loadRoomState(room: string, deps: LoaderDeps): Promise<Loa
 }
 
 /** Applies entries after `start` to `doc` in batches; returns the last id applied. */
-export async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps, since: SinceBase[]): Promise<{ watermark: LogId; replayed: number }> {
+export async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps): Promise<{ watermark: LogId; replayed: number }> {
   let watermark = start
   let replayed = 0
   for (;;) {
     const entries = await deps.log.read(room, watermark, deps.batchSize)
     for (const entry of entries) {
       applyLogged(doc, entry.update, LOAD, deps.logger, room)
-      since.push({ update: entry.update, id: entry.id })
       watermark = entry.id
     }
     replayed += entries.length

@@ -3,8 +3,8 @@
  *
  * Writes from sockets go through the RoomWriter (log first, then apply and broadcast). Entries
  * written by other nodes arrive through the log subscription. `watermark` is the position of
- * that subscription: every log entry ≤ watermark is in the doc, which is what makes a snapshot
- * of the hot doc valid for it.
+ * that subscription: every log entry ≤ watermark is in the doc; compaction folds the log up to
+ * it into the next snapshot (`base`), which is also what fresh clients are sent first.
  */
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
@@ -19,7 +19,7 @@ import type { CollabObserver } from './observer.ts'
 import { LOAD, REMOTE, SERVER } from './origins.ts'
 import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, syncStep2Frame, updateFrame } from './outbound.ts'
 import type { Role } from './principal.ts'
-import { applyLogged, type Base, type LoadedState, type SinceBase } from './room-loader.ts'
+import { applyLogged, type Base, type LoadedState } from './room-loader.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
 import { isEmptyUpdate } from './update-validator.ts'
 
@@ -63,12 +63,8 @@ export class Room {
   private subscription: Subscription | null = null
   /** The stored snapshot this room loaded from (or last compacted to), as pieces. */
   base: Base
-  /** Every change applied since `base`, so fresh clients can be sent base + these. */
-  private since: SinceBase[]
   /** The frames that bring a client with an empty document up to date (until the next change). */
   private freshFrames: Uint8Array[] | null = null
-  /** The log id covering the update being applied now (null: not logged yet). */
-  private applyingId: LogId | null = null
   readonly name: string
   private readonly deps: RoomDeps
 
@@ -83,7 +79,6 @@ export class Room {
     this.watermark = state.watermark
     this.entriesSinceSnapshot = state.replayed
     this.base = state.base
-    this.since = state.since
     this.awareness = new Awareness(this.doc)
     this.awareness.setLocalState(null)
     this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.maxQueuedBytes)
@@ -173,10 +168,9 @@ export class Room {
     return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : null
   }
 
-  /** A compaction stored `base`: changes it covers no longer need sending separately. */
+  /** A compaction stored `base`: fresh clients get it (plus the doc's diff to it) from now on. */
   rebase(base: Base): void {
     this.base = base
-    this.since = this.since.filter((change) => change.id === null || compareLogIds(change.id, base.watermark) > 0)
     this.freshFrames = null
   }
 
@@ -227,17 +221,18 @@ export class Room {
   }
 
   /**
-   * The answer to a sync step 1. A client that has nothing gets the stored pieces and the changes
-   * since, as update frames, then an empty step 2 (so `synced` still means it has everything):
-   * no full encode of a big document on the main thread. Others get the diff to their state.
+   * The answer to a sync step 1. A client that has nothing gets the stored pieces and the doc's
+   * diff to them as update frames, then an empty step 2 (so `synced` still means it has
+   * everything): no full encode of a big document on the main thread. Others get their diff.
    */
   private syncFrames(stateVector: Uint8Array): Uint8Array[] {
     const isEmpty = stateVector.length === 1 && stateVector[0] === 0
     if (!isEmpty) return [syncStep2Frame(Y.encodeStateAsUpdate(this.doc, stateVector))]
-    if (this.freshFrames) return this.freshFrames
-    if (this.since.length > MAX_SEPARATE_CHANGES) this.since = [mergeChanges(this.since)]
-    this.freshFrames = [...this.base.pieces, ...this.since.map((c) => c.update)].map(updateFrame)
-    this.freshFrames.push(EMPTY_STEP2_FRAME)
+    this.freshFrames ??= [
+      ...this.base.pieces.map(updateFrame),
+      updateFrame(Y.encodeStateAsUpdate(this.doc, this.base.stateVector)),
+      EMPTY_STEP2_FRAME,
+    ]
     return this.freshFrames
   }
 
@@ -249,12 +244,12 @@ export class Room {
   private readonly committed = (batch: PendingWrite[], ids: LogId[]): void => {
     for (const id of ids) if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
     this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
-    for (const group of groupByOrigin(batch.map((write, i) => ({ ...write, id: ids[i] ?? null })))) this.applyCommitted(group)
+    for (const group of groupByOrigin(batch)) this.applyCommitted(group)
     this.resyncRefused()
     this.retryUnlogged()
   }
 
-  private applyCommitted(group: Array<PendingWrite & { id: LogId | null }>): void {
+  private applyCommitted(group: PendingWrite[]): void {
     const origin = group[0]?.origin
     if (origin === SERVER) {
       for (const write of group) {
@@ -263,11 +258,9 @@ export class Room {
       }
       return
     }
-    this.applyingId = group.at(-1)?.id ?? null
     this.doc.transact(() => {
       for (const write of group) applyLogged(this.doc, write.update, origin, this.deps.logger, this.name)
     }, origin)
-    this.applyingId = null
   }
 
   private readonly failed = (batch: PendingWrite[], error: unknown): void => {
@@ -288,9 +281,7 @@ export class Room {
     for (const entry of entries) {
       if (compareLogIds(entry.id, this.watermark) <= 0) continue
       if (!this.ownApplied.delete(entry.id)) {
-        this.applyingId = entry.id
         applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
-        this.applyingId = null
         this.deps.observer.remoteApplied(Date.now() - parseLogId(entry.id)[0])
       }
       this.watermark = entry.id
@@ -308,7 +299,7 @@ export class Room {
     this.deps.reload(this.name).then((state) => {
       Y.applyUpdate(this.doc, Y.encodeStateAsUpdate(state.doc), REMOTE)
       state.doc.destroy()
-      this.rebase(state.base)
+      this.rebase(state.base) // a gap is rare: one full encode here is acceptable
       if (compareLogIds(state.watermark, this.watermark) > 0) this.watermark = state.watermark
       for (const id of this.ownApplied) if (compareLogIds(id, this.watermark) <= 0) this.ownApplied.delete(id)
       this.subscription?.resume(this.watermark)
@@ -319,10 +310,8 @@ export class Room {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === LOAD) return // the loader recorded these in `since` itself
-    this.since.push({ update, id: this.applyingId })
     this.freshFrames = null
-    if (origin === SERVER) return // server edits broadcast once logged
+    if (origin === SERVER || origin === LOAD) return // server edits broadcast once logged
     this.broadcast(updateFrame(update), origin)
   }
 
@@ -367,19 +356,11 @@ export class Room {
   }
 }
 
-/** Past this many separate changes since the base, fresh clients get them merged into one. */
-const MAX_SEPARATE_CHANGES = 16
 const EMPTY_STEP2_FRAME = syncStep2Frame(Y.encodeStateAsUpdate(new Y.Doc()))
 
-function mergeChanges(changes: SinceBase[]): SinceBase {
-  const ids = changes.map((c) => c.id)
-  const id = ids.includes(null) ? null : (ids as LogId[]).reduce((a, b) => (compareLogIds(a, b) >= 0 ? a : b))
-  return { update: Y.mergeUpdates(changes.map((c) => c.update)), id }
-}
-
 /** Consecutive writes with the same origin, so each socket's burst is one transaction. */
-function groupByOrigin<W extends PendingWrite>(batch: W[]): W[][] {
-  const groups: W[][] = []
+function groupByOrigin(batch: PendingWrite[]): PendingWrite[][] {
+  const groups: PendingWrite[][] = []
   for (const write of batch) {
     const last = groups.at(-1)
     if (last && last[0]?.origin === write.origin) last.push(write)

@@ -25,7 +25,7 @@ export function splitUpdate(update: Uint8Array, maxBytes: number): Uint8Array[] 
   const runs: Run[] = []
   let deleteSetStart = update.length
   validateUpdateV1(update, {
-    struct(client, clock, start, end) {
+    struct(client, clock, _length, start, end) {
       const last = runs.at(-1)
       if (last && last.client === client && last.end === start && end - last.start <= maxBytes) {
         last.end = end

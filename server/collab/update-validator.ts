@@ -15,7 +15,8 @@ import { BoundedReader, DecodeError } from './bounded-reader.ts'
 
 /** Optional observer of the walk: where each client's structs lie (used to split updates). */
 export interface StructVisitor {
-  struct(client: number, clock: number, start: number, end: number): void
+  /** A struct of `client` covering clocks [clock, clock + length), at bytes [start, end). */
+  struct(client: number, clock: number, length: number, start: number, end: number): void
   deleteSet(start: number): void
 }
 
@@ -77,9 +78,10 @@ function readClientStructs(reader: BoundedReader, summary: UpdateSummary, visito
   for (let i = 0; i < structCount; i++) {
     const start = reader.position
     const clock = cursor.clock
-    cursor.clock += readStruct(reader, cursor)
+    const length = readStruct(reader, cursor)
+    cursor.clock += length
     if (cursor.clock > Number.MAX_SAFE_INTEGER) throw new DecodeError('clock out of range')
-    visitor?.struct(cursor.client, clock, start, reader.position)
+    visitor?.struct(cursor.client, clock, length, start, reader.position)
   }
   summary.structs += structCount
 }

@@ -2,6 +2,10 @@
  * The update log for a single node, in LevelDB under DATA_DIR/log.
  * Key `<room>!<sortable id>` → update bytes. Appends of one call are one atomic batch
  * (fsync'd when EMBEDDED_FSYNC is on); subscribers hear about them after `append` resolves.
+ *
+ * Group commit: at most one write is in flight; appends from any room that arrive meanwhile go
+ * into the next write together. Under load that turns thousands of small writes (each a thread
+ * pool hand-off and a WAL write) into a few large ones; when quiet, an append is written at once.
  */
 import { openLevel, prefixRange, type LevelDb } from '../storage/embedded/level.ts'
 import { LogIdClock, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
@@ -9,10 +13,19 @@ import type { HealthListener, LogEntry, LogListener, Subscription, UpdateLog } f
 
 const SEPARATOR = '!'
 
+interface PendingAppend {
+  room: string
+  entries: LogEntry[]
+  resolve(): void
+  reject(error: unknown): void
+}
+
 export class EmbeddedLog implements UpdateLog {
   readonly kind = 'embedded' as const
   private readonly clock = new LogIdClock()
   private readonly listeners = new Map<string, Set<LogListener>>()
+  private pending: PendingAppend[] = []
+  private writing = false
 
   private readonly db: LevelDb
   private readonly fsync: boolean
@@ -37,10 +50,32 @@ export class EmbeddedLog implements UpdateLog {
 
   async append(room: string, updates: Uint8Array[]): Promise<LogId[]> {
     const entries = updates.map((update) => ({ id: this.clock.next(), update }))
-    const ops = entries.map((e) => ({ type: 'put' as const, key: this.key(room, e.id), value: e.update }))
-    await this.db.batch(ops, { sync: this.fsync })
-    setImmediate(() => this.deliver(room, entries))
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ room, entries, resolve, reject })
+      if (!this.writing) void this.writePending()
+    })
     return entries.map((e) => e.id)
+  }
+
+  /** Writes everything pending as one batch, then whatever arrived meanwhile, and so on. */
+  private async writePending(): Promise<void> {
+    this.writing = true
+    while (this.pending.length > 0) {
+      const group = this.pending
+      this.pending = []
+      const ops = group.flatMap(({ room, entries }) => entries.map((e) => ({ type: 'put' as const, key: this.key(room, e.id), value: e.update })))
+      try {
+        await this.db.batch(ops, { sync: this.fsync })
+      } catch (error) {
+        for (const append of group) append.reject(error)
+        continue
+      }
+      for (const append of group) append.resolve()
+      setImmediate(() => {
+        for (const { room, entries } of group) this.deliver(room, entries)
+      })
+    }
+    this.writing = false
   }
 
   private deliver(room: string, entries: LogEntry[]): void {

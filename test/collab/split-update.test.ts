@@ -75,3 +75,19 @@ describe('snapshot codec', () => {
     expect(decodeSnapshot(plain)).toEqual([plain])
   })
 })
+
+describe('state vectors of pieces', () => {
+  it('are exact where Yjs would under-count pieces that do not start at clock 0', async () => {
+    const { stateVectorOf, extendStateVector } = await import('../../server/collab/state-vectors.ts')
+    const doc = busyDoc(11)
+    const pieces = splitUpdate(Y.encodeStateAsUpdate(doc), 200)
+    expect(pieces.length).toBeGreaterThan(3)
+    expect(Buffer.from(stateVectorOf(pieces)).equals(Buffer.from(Y.encodeStateVector(doc)))).toBe(true)
+    const later = new Y.Doc()
+    Y.applyUpdate(later, Y.encodeStateAsUpdate(doc))
+    const before = Y.encodeStateVector(later)
+    postMessage(later, { author: 'b', authorName: 'B', text: 'after the base' })
+    const delta = Y.encodeStateAsUpdate(later, before)
+    expect(Buffer.from(extendStateVector(Y.encodeStateVector(doc), delta)).equals(Buffer.from(Y.encodeStateVector(later)))).toBe(true)
+  })
+})
