@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Multi-stage: compile TypeScript (and the web client) in a build stage, run compiled JavaScript
+# Multi-stage: compile TypeScript and bundle the web client in a build stage, run compiled JavaScript
 # with production dependencies only, as a non-root user. No secrets are baked in.
 
 FROM node:24-slim AS build
@@ -9,6 +9,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY server ./server
+COPY web ./web
 RUN npm run build
 
 FROM node:24-slim AS runtime
@@ -20,6 +21,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -14,6 +14,8 @@ import { groupRoutes } from './routes/group-routes.ts'
 import { inviteRoutes } from './routes/invite-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
+import { canvasRoutes } from './routes/canvas-routes.ts'
+import { webClient } from './web.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
   installErrorHandling(app)
@@ -25,6 +27,9 @@ export async function registerHttp(app: FastifyInstance, config: Config, service
         connectSrc: ["'self'", 'ws:', 'wss:'],
         imgSrc: ["'self'", 'data:', 'blob:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
+        // helmet's default would make browsers rewrite http: and ws: to https: and wss:, which
+        // breaks any deployment served over plain HTTP beyond localhost (TLS ends elsewhere).
+        upgradeInsecureRequests: null,
       },
     },
   })
@@ -41,4 +46,6 @@ export async function registerHttp(app: FastifyInstance, config: Config, service
   await app.register(memberRoutes, { members: services.members })
   await app.register(inviteRoutes, { invites: services.invites })
   await app.register(messageRoutes, { messages: services.messages })
+  await app.register(canvasRoutes, { access: services.access, registry: app.collab.registry })
+  await app.register(webClient)
 }

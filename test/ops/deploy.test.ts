@@ -70,6 +70,8 @@ describe('Dockerfile', () => {
     expect(final).toMatch(/^USER node$/m)
     expect(final).toMatch(/^HEALTHCHECK /m)
     expect(final).toMatch(/CMD \["node", "dist\/server\/main\.js"\]/)
+    expect(dockerfile.slice(0, dockerfile.lastIndexOf('FROM '))).toMatch(/^COPY web \.\/web$/m) // build:web needs it
+    expect(final).toMatch(/^COPY --from=build \/app\/web\/dist \.\/web\/dist$/m)
     expect(dockerfile).not.toMatch(/^(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN)/mi)
   })
 
@@ -85,6 +87,9 @@ describe('Dockerfile', () => {
       await waitFor(() => readStrokes(b.doc).length === 1)
       a.destroy()
       b.destroy()
+      const page = await fetch(`${server.url}/`)
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests/)
     } finally {
       await server.kill()
       await dir.remove()

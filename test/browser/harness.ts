@@ -1,0 +1,193 @@
+/**
+ * Browser tests: the bundled web client, served by a real server on port 0, driven in Debian's
+ * Chromium (/usr/bin/chromium) through playwright-core. No browser is ever downloaded.
+ *
+ * `useBrowserEnv()` builds the bundle, starts the server and Chromium in beforeAll and closes
+ * them in afterAll. Each user gets their own browser context (own localStorage, IndexedDB and
+ * network emulation), like two people on two machines.
+ */
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocket } from 'playwright-core'
+import { afterAll, beforeAll, expect } from 'vitest'
+import type { Config } from '../../server/config.ts'
+import { buildWeb } from '../../web/build.ts'
+import { fetchApi, type Api } from '../helpers/api.ts'
+import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts')
+/** Test users' password (the REST helpers register users with it too). */
+export const PASSWORD = 'correct horse battery'
+const WAIT_MS = 15_000
+
+export interface BrowserEnv {
+  server: TestServer
+  browser: Browser
+  api: Api
+}
+
+/** `launch: false` for tests of what the server sends, which need no browser. */
+export function useBrowserEnv(overrides: Partial<Config> = {}, options: { launch?: boolean } = {}): BrowserEnv {
+  const env = {} as BrowserEnv
+  let dir: Awaited<ReturnType<typeof tempDir>> | undefined
+  beforeAll(async () => {
+    await buildWeb()
+    dir = await tempDir('collab-browser-')
+    env.server = await startServer({ dataDir: dir.path, ...overrides })
+    env.api = fetchApi(env.server.url)
+    if (options.launch !== false) env.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  })
+  afterAll(async () => {
+    await env.browser?.close()
+    await env.server?.close()
+    await dir?.remove()
+  })
+  return env
+}
+
+export interface UserPage {
+  context: BrowserContext
+  page: Page
+  /** Uncaught page errors and console errors (CSP violations show up here). */
+  errors: string[]
+  /** Every WebSocket the page opened, in order. */
+  sockets: WebSocket[]
+}
+
+/** The page's collab sockets that are open now. */
+export function openSockets(user: UserPage): WebSocket[] {
+  return user.sockets.filter((socket) => socket.url().includes('/collab/') && !socket.isClosed())
+}
+
+export async function openUserPage(env: BrowserEnv): Promise<UserPage> {
+  const context = await env.browser.newContext({ viewport: { width: 1100, height: 720 } })
+  const page = await context.newPage()
+  page.setDefaultTimeout(WAIT_MS)
+  const errors: string[] = []
+  const sockets: WebSocket[] = []
+  page.on('websocket', (socket) => sockets.push(socket))
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  await page.goto(env.server.url)
+  return { context, page, errors, sockets }
+}
+
+/** Console errors a working page still logs while offline: refused WebSocket and fetch attempts. */
+export function unexpectedErrors(user: UserPage): string[] {
+  return user.errors.filter((error) => !/WebSocket connection to .* failed|ERR_INTERNET_DISCONNECTED/.test(error))
+}
+
+let users = 0
+
+export async function signUpViaUi(page: Page, name: string): Promise<string> {
+  const email = `${name.toLowerCase()}-${process.pid}-${users++}@example.test`
+  await page.getByTestId('auth-toggle').click()
+  await page.getByTestId('auth-name').fill(name)
+  await page.getByTestId('auth-email').fill(email)
+  await page.getByTestId('auth-password').fill(PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await page.getByTestId('user-name').filter({ hasText: name }).waitFor()
+  return email
+}
+
+export async function logInViaUi(page: Page, email: string): Promise<void> {
+  await page.getByTestId('auth-email').fill(email)
+  await page.getByTestId('auth-password').fill(PASSWORD)
+  await page.getByTestId('auth-submit').click()
+  await page.getByTestId('group-list').waitFor()
+}
+
+/** Creates a group from the groups page; resolves with its id once its page is open. */
+export async function createGroupViaUi(page: Page, name: string): Promise<string> {
+  await page.getByTestId('new-group-name').fill(name)
+  await page.getByTestId('new-group-submit').click()
+  return openedGroupId(page)
+}
+
+export async function inviteViaUi(page: Page): Promise<string> {
+  await page.getByTestId('invite-create').click()
+  const code = page.getByTestId('invite-code').filter({ hasText: /^[A-Za-z0-9_-]{10,}$/ })
+  await code.waitFor()
+  return (await code.textContent()) ?? ''
+}
+
+export async function joinViaUi(page: Page, code: string): Promise<string> {
+  await page.getByTestId('join-code').fill(code)
+  await page.getByTestId('join-submit').click()
+  return openedGroupId(page)
+}
+
+export async function openGroup(page: Page, groupId: string): Promise<void> {
+  await page.goto(`${new URL(page.url()).origin}/#/groups/${groupId}`)
+  await openedGroupId(page)
+}
+
+async function openedGroupId(page: Page): Promise<string> {
+  const group = page.locator('[data-testid="group-page"][data-group-id]')
+  await group.waitFor()
+  await waitForStatus(page, 'connected')
+  return (await group.getAttribute('data-group-id')) ?? ''
+}
+
+export async function waitForStatus(page: Page, status: 'connected' | 'connecting' | 'offline'): Promise<void> {
+  await page.locator(`[data-testid="connection-status"][data-status="${status}"]`).waitFor()
+}
+
+export async function chooseColor(page: Page, color: string): Promise<void> {
+  await page.getByTestId('color').fill(color)
+}
+
+/** Drags the mouse through `points` (canvas coordinates), as a person drawing would. */
+export async function drawStroke(page: Page, points: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  const box = await page.getByTestId('canvas').boundingBox()
+  if (!box) throw new Error('canvas not visible')
+  const [first, ...rest] = points
+  if (!first) return
+  await page.mouse.move(box.x + first[0], box.y + first[1])
+  await page.mouse.down()
+  for (const [x, y] of rest) await page.mouse.move(box.x + x, box.y + y, { steps: 3 })
+  await page.mouse.up()
+}
+
+export async function strokeCount(page: Page): Promise<number> {
+  return Number(await page.getByTestId('canvas').getAttribute('data-stroke-count'))
+}
+
+export async function expectStrokeCount(page: Page, count: number): Promise<void> {
+  await expect.poll(() => strokeCount(page), { timeout: WAIT_MS }).toBe(count)
+}
+
+export async function postChat(page: Page, text: string): Promise<void> {
+  await page.getByTestId('chat-input').fill(text)
+  await page.getByTestId('chat-send').click()
+}
+
+export async function chatTexts(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="chat-message"] .message-text').allTextContents()
+}
+
+/** The signed-in user's current access token, as the page stored it. */
+export async function pageToken(page: Page): Promise<string> {
+  return page.evaluate(() => (JSON.parse(localStorage.getItem('collab.session') ?? '{}') as { accessToken?: string }).accessToken ?? '')
+}
+
+/** GET /groups/:id/canvas.svg as the page's user. */
+export async function canvasSvg(env: BrowserEnv, groupId: string, page: Page): Promise<string> {
+  const response = await fetch(`${env.server.url}/groups/${groupId}/canvas.svg`, { headers: { authorization: `Bearer ${await pageToken(page)}` } })
+  if (response.status !== 200 || !/^image\/svg\+xml/.test(response.headers.get('content-type') ?? '')) throw new Error(`canvas.svg answered ${response.status}`)
+  return response.text()
+}
+
+/** The stroke colours in an SVG picture, in paint order (one <path> per stroke). */
+export function svgStrokeColors(svg: string): string[] {
+  return [...svg.matchAll(/<path [^>]*stroke="(#[0-9a-fA-F]{6})"/g)].map((match) => match[1] ?? '')
+}
+
+export async function artifactPath(name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true })
+  return path.join(ARTIFACTS, name)
+}

@@ -1,0 +1,70 @@
+/** The REST API, with the session's bearer token; a 401 gets one refresh and one retry. */
+import type { SessionResponse } from '../../shared/api.ts'
+import { jsonPost, type Session } from './session.ts'
+
+export class ApiError extends Error {
+  override name = 'ApiError'
+  readonly status: number
+  readonly code: string
+
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+export class Api {
+  private readonly session: Session
+
+  constructor(session: Session) {
+    this.session = session
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path)
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body)
+  }
+
+  /** Register or log in; the session is stored on success. */
+  async signIn(path: '/auth/register' | '/auth/login', body: Record<string, string>): Promise<void> {
+    const response = await send(() => fetch(path, jsonPost(body)))
+    this.session.signIn(await parse<SessionResponse>(response))
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const attempt = (): Promise<Response> => send(() => fetch(path, this.init(method, body)))
+    let response = await attempt()
+    if (response.status === 401 && (await this.session.refresh()) === 'ok') response = await attempt()
+    return parse<T>(response)
+  }
+
+  private init(method: string, body: unknown): RequestInit {
+    const headers: Record<string, string> = {}
+    const token = this.session.accessToken
+    if (token) headers.authorization = `Bearer ${token}`
+    if (body === undefined) return { method, headers }
+    headers['content-type'] = 'application/json'
+    return { method, headers, body: JSON.stringify(body) }
+  }
+}
+
+async function send(request: () => Promise<Response>): Promise<Response> {
+  try {
+    return await request()
+  } catch {
+    throw new ApiError(0, 'offline', 'cannot reach the server; check your connection')
+  }
+}
+
+async function parse<T>(response: Response): Promise<T> {
+  const text = await response.text()
+  const body = text ? (JSON.parse(text) as unknown) : undefined
+  if (response.ok) return body as T
+  const error = (body ?? {}) as { error?: unknown; message?: unknown }
+  const message = typeof error.message === 'string' ? error.message : `request failed (${response.status})`
+  throw new ApiError(response.status, typeof error.error === 'string' ? error.error : 'error', message)
+}

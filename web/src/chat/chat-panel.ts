@@ -1,0 +1,66 @@
+/**
+ * The group chat, live from the chat document: history is read from the document (which
+ * IndexedDB keeps offline), posts go into it with `postMessage` and sync like any other edit,
+ * so chatting works offline too. Messages are list items (`data-testid="chat-message"`).
+ */
+import type * as Y from 'yjs'
+import { CHAT_LIMITS, postMessage, readAllMessages, type ChatMessage } from '../../../shared/chat.ts'
+import { Disposer, frameScheduler, h, type View } from '../dom.ts'
+
+export interface ChatOptions {
+  doc: Y.Doc
+  user: { id: string; name: string }
+  readOnly: boolean
+}
+
+/** Messages shown at first; "Show earlier" reveals this many more each time. */
+const PAGE = 100
+
+export function chatPanel(options: ChatOptions): View {
+  const disposer = new Disposer()
+  const list = h('ol', { class: 'messages', 'data-testid': 'chat-messages', 'aria-live': 'polite' })
+  const earlier = h('button', { type: 'button', class: 'link', 'data-testid': 'chat-earlier', hidden: true }, 'Show earlier messages')
+  let visible = PAGE
+  const render = frameScheduler(() => renderMessages(list, earlier, readAllMessages(options.doc), visible))
+  disposer.add(() => render.cancel())
+  earlier.addEventListener('click', () => {
+    visible += PAGE
+    render.schedule()
+  })
+  const onUpdate = (): void => render.schedule()
+  options.doc.on('update', onUpdate)
+  disposer.add(() => options.doc.off('update', onUpdate))
+  render.schedule()
+  const element = h('section', { class: 'chat', 'aria-label': 'Chat' }, h('h2', {}, 'Chat'), earlier, list, composer(options))
+  return { element, dispose: () => disposer.dispose() }
+}
+
+function renderMessages(list: HTMLElement, earlier: HTMLButtonElement, messages: ChatMessage[], visible: number): void {
+  const stuckToBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24
+  const shown = messages.slice(Math.max(0, messages.length - visible))
+  list.replaceChildren(...shown.map(messageItem))
+  earlier.hidden = shown.length === messages.length
+  list.dataset.count = String(messages.length)
+  if (stuckToBottom) list.scrollTop = list.scrollHeight
+}
+
+function messageItem(message: ChatMessage): HTMLLIElement {
+  const time = new Date(message.time)
+  return h('li', { class: 'message', 'data-testid': 'chat-message', 'data-id': message.id },
+    h('span', { class: 'message-author' }, message.authorName || 'Someone'),
+    h('time', { datetime: Number.isNaN(time.getTime()) ? undefined : time.toISOString() }, Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
+    h('span', { class: 'message-text' }, message.text))
+}
+
+function composer(options: ChatOptions): HTMLElement {
+  if (options.readOnly) return h('p', { class: 'note' }, 'You are a viewer: you can read, not post.')
+  const input = h('input', { type: 'text', name: 'text', maxlength: CHAT_LIMITS.maxTextLength, placeholder: 'Write a message', autocomplete: 'off', 'aria-label': 'Message', 'data-testid': 'chat-input' })
+  const form = h('form', { class: 'composer' }, input, h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send'))
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    if (input.value.trim() === '') return
+    postMessage(options.doc, { author: options.user.id, authorName: options.user.name, text: input.value })
+    input.value = ''
+  })
+  return form
+}
