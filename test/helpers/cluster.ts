@@ -55,6 +55,11 @@ export async function startCluster(size: number, env: Record<string, string> = {
       await Promise.all(dirs.map((dir) => dir.remove()))
     },
   }
-  await Promise.all(Array.from({ length: size }, (_, i) => cluster.startNode(i)))
+  try {
+    await Promise.all(Array.from({ length: size }, (_, i) => cluster.startNode(i)))
+  } catch (error) {
+    await cluster.close() // a half-started cluster must not outlive the test
+    throw error
+  }
   return cluster
 }
