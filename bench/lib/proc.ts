@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import net from 'node:net'
 
 const HAS_TASKSET = spawnSync('sh', ['-c', 'command -v taskset']).status === 0
 const CORES = Number(spawnSync('nproc').stdout?.toString().trim() || '1')
@@ -51,16 +50,7 @@ export async function cpuShare<T>(pid: number, work: () => Promise<T>): Promise<
   return { result, cpu: (cpuSeconds(pid) - cpu0) / seconds }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../test/helpers/ports.ts'
 
 export async function waitForHttp(url: string, child?: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -5,42 +5,28 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
-import { createGroup, registerUser, type TestUser } from '../helpers/api.ts'
 import { startBalancer, type Balancer } from '../helpers/balancer.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
-import { startCluster, type TestCluster } from '../helpers/cluster.ts'
+import { useCluster } from '../helpers/cluster.ts'
 import { sameContent } from '../helpers/docs.ts'
-import { durableView, type DurableView } from '../helpers/durable.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
-import type { GroupResponse } from '../../shared/api.ts'
 
-let cluster: TestCluster
+const ctx = useCluster(3, { COMPACT_IDLE_MS: '300', COMPACT_SWEEP_MS: '1000', ROOM_GRACE_MS: '500', REDIS_MIN_ENTRY_AGE_MS: '1000' }, { durable: true })
 let balancer: Balancer
-let durable: DurableView
-let owner: TestUser
-let group: GroupResponse
-const clients: Client[] = []
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { COMPACT_IDLE_MS: '300', COMPACT_SWEEP_MS: '1000', ROOM_GRACE_MS: '500', REDIS_MIN_ENTRY_AGE_MS: '1000' })
   balancer = await startBalancer([])
-  durable = await durableView(cluster.env)
-  owner = await registerUser(cluster.api(0), 'Owner')
-  group = await createGroup(cluster.api(0), owner)
-}, 60_000)
+})
 
 afterAll(async () => {
-  for (const client of clients) client.destroy()
-  await durable.close()
   await balancer.close()
-  await cluster.close()
 })
 
 /** Connects through the balancer, pinned to one node for the initial placement. */
 async function viaBalancer(node: number): Promise<Client> {
-  balancer.setBackends([cluster.nodes[node]!.port])
-  const client = await connectSynced(balancer.collabUrl, group.rooms.canvas, { token: owner.token })
-  clients.push(client)
+  balancer.setBackends([ctx.cluster.nodes[node]!.port])
+  const client = await connectSynced(balancer.collabUrl, ctx.group.rooms.canvas, { token: ctx.owner.token })
+  ctx.clients.push(client)
   return client
 }
 
@@ -57,7 +43,7 @@ it('loses no edit when a node is killed with SIGKILL mid-edit', async () => {
   let editing = true
   const edits = all.map(async (client, n) => {
     for (let i = 0; editing || i < 10; i++) {
-      const stroke = addStroke(client.doc, { author: owner.id, color: '#123456', width: 2, tool: 'pen', id: `c${n}-s${i}`, points: [[i, n]] })
+      const stroke = addStroke(client.doc, { author: ctx.owner.id, color: '#123456', width: 2, tool: 'pen', id: `c${n}-s${i}`, points: [[i, n]] })
       written.get(client)!.push(stroke.get('id') as string)
       await sleep(3)
       if (!editing && i >= 150) break
@@ -65,10 +51,10 @@ it('loses no edit when a node is killed with SIGKILL mid-edit', async () => {
   })
   await sleep(300)
   balancer.setBackends([]) // the balancer's health check notices the node going away
-  await cluster.killNode(0, 'SIGKILL')
+  await ctx.cluster.killNode(0, 'SIGKILL')
   const writtenBeforeKill = new Set([...written.values()].flat())
-  const atKill = new Set(readStrokes(await durable.load(group.rooms.canvas)).map((s) => s.id))
-  balancer.setBackends([cluster.nodes[1]!.port, cluster.nodes[2]!.port])
+  const atKill = new Set(readStrokes(await ctx.durable.load(ctx.group.rooms.canvas)).map((s) => s.id))
+  balancer.setBackends([ctx.cluster.nodes[1]!.port, ctx.cluster.nodes[2]!.port])
   await sleep(300)
   editing = false
   await Promise.all(edits)
@@ -79,7 +65,7 @@ it('loses no edit when a node is killed with SIGKILL mid-edit', async () => {
   for (const id of everything) expect(strokeIds(all[0]!).has(id)).toBe(true)
 
   await waitFor(async () => {
-    const snapshot = await durable.snapshot(group.rooms.canvas)
+    const snapshot = await ctx.durable.snapshot(ctx.group.rooms.canvas)
     return snapshot !== null && readStrokes(snapshot).length === everything.size
   }, 20_000, 'the MongoDB snapshot holds every edit')
 

@@ -4,41 +4,21 @@
  * end every client, every node and the stored snapshot hold identical documents (JSON and
  * state vector). Stream lengths are sampled throughout and must stay bounded.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { postMessage } from '../../shared/chat.ts'
-import { createGroup, registerUser, type TestUser } from '../helpers/api.ts'
 import { connectClient, connectSynced, type Client } from '../helpers/clients.ts'
-import { startCluster, type TestCluster } from '../helpers/cluster.ts'
+import { useCluster } from '../helpers/cluster.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
-import { durableView, type DurableView } from '../helpers/durable.ts'
 import { prng, randomInt } from '../helpers/random.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
-import type { GroupResponse } from '../../shared/api.ts'
 
 const CLIENTS = 6
 const OPERATIONS = 10_000
 const COMPACT_EVERY = 200
 
-let cluster: TestCluster
-let durable: DurableView
-let owner: TestUser
-let group: GroupResponse
-const clients: Client[] = []
-
-beforeAll(async () => {
-  cluster = await startCluster(3, { COMPACT_EVERY_UPDATES: String(COMPACT_EVERY), COMPACT_IDLE_MS: '300', REDIS_MIN_ENTRY_AGE_MS: '1000', ROOM_GRACE_MS: '1000' })
-  durable = await durableView(cluster.env)
-  owner = await registerUser(cluster.api(0), 'Owner')
-  group = await createGroup(cluster.api(0), owner)
-}, 60_000)
-
-afterAll(async () => {
-  for (const client of clients) client.destroy()
-  await durable.close()
-  await cluster.close()
-})
+const ctx = useCluster(3, { COMPACT_EVERY_UPDATES: String(COMPACT_EVERY), COMPACT_IDLE_MS: '300', REDIS_MIN_ENTRY_AGE_MS: '1000', ROOM_GRACE_MS: '1000' }, { durable: true })
 
 interface Participant {
   canvas: Client
@@ -48,14 +28,14 @@ interface Participant {
 
 function moveTo(client: Client, node: number): void {
   client.provider.disconnect()
-  client.provider.serverUrl = cluster.nodes[node]!.collabUrl
+  client.provider.serverUrl = ctx.cluster.nodes[node]!.collabUrl
   client.provider.connect()
 }
 
 function operate(p: Participant, random: () => number, n: number): void {
   const roll = random()
   if (roll < 0.25 || (roll < 0.65 && p.drawing === null)) {
-    p.drawing = addStroke(p.canvas.doc, { author: owner.id, color: '#00ccff', width: 1 + randomInt(random, 9), tool: 'pen', points: [[randomInt(random, 500), randomInt(random, 500)]] })
+    p.drawing = addStroke(p.canvas.doc, { author: ctx.owner.id, color: '#00ccff', width: 1 + randomInt(random, 9), tool: 'pen', points: [[randomInt(random, 500), randomInt(random, 500)]] })
   } else if (roll < 0.65) {
     if (!appendPoints(p.drawing!, [[randomInt(random, 500), randomInt(random, 500)]])) p.drawing = null
   } else if (roll < 0.72) {
@@ -63,7 +43,7 @@ function operate(p: Participant, random: () => number, n: number): void {
     const victim = strokes[randomInt(random, strokes.length)]
     if (victim) eraseStroke(p.canvas.doc, victim.id)
   } else {
-    postMessage(p.chat.doc, { author: owner.id, authorName: 'Owner', text: `message ${n}` })
+    postMessage(p.chat.doc, { author: ctx.owner.id, authorName: 'Owner', text: `message ${n}` })
   }
 }
 
@@ -80,9 +60,9 @@ it('converges after 10,000 random operations with random disconnects across 3 no
   const random = prng(20261122)
   const participants: Participant[] = []
   for (let i = 0; i < CLIENTS; i++) {
-    const canvas = connectClient(cluster.nodes[i % 3]!.collabUrl, group.rooms.canvas, { token: owner.token })
-    const chat = connectClient(cluster.nodes[(i + 1) % 3]!.collabUrl, group.rooms.chat, { token: owner.token })
-    clients.push(canvas, chat)
+    const canvas = connectClient(ctx.cluster.nodes[i % 3]!.collabUrl, ctx.group.rooms.canvas, { token: ctx.owner.token })
+    const chat = connectClient(ctx.cluster.nodes[(i + 1) % 3]!.collabUrl, ctx.group.rooms.chat, { token: ctx.owner.token })
+    ctx.clients.push(canvas, chat)
     participants.push({ canvas, chat, drawing: null })
   }
   await Promise.all(participants.flatMap((p) => [p.canvas.synced(), p.chat.synced()]))
@@ -93,7 +73,7 @@ it('converges after 10,000 random operations with random disconnects across 3 no
     operate(p, random, n)
     perturbNetwork(p, random)
     if (n % 25 === 0) await sleep(1)
-    if (n % 500 === 0) maxStream = Math.max(maxStream, await durable.streamLength(group.rooms.canvas))
+    if (n % 500 === 0) maxStream = Math.max(maxStream, await ctx.durable.streamLength(ctx.group.rooms.canvas))
   }
 
   for (const p of participants) for (const client of [p.canvas, p.chat]) if (!client.provider.shouldConnect) moveTo(client, randomInt(random, 3))
@@ -103,12 +83,12 @@ it('converges after 10,000 random operations with random disconnects across 3 no
     const expected = { json: JSON.stringify(docJson(docs[0]!)), vector: stateVector(docs[0]!) }
 
     for (const node of [0, 1, 2]) {
-      const fresh = await connectSynced(cluster.nodes[node]!.collabUrl, group.rooms[room], { token: owner.token })
-      clients.push(fresh)
+      const fresh = await connectSynced(ctx.cluster.nodes[node]!.collabUrl, ctx.group.rooms[room], { token: ctx.owner.token })
+      ctx.clients.push(fresh)
       expect({ json: JSON.stringify(docJson(fresh.doc)), vector: stateVector(fresh.doc) }, `node ${node} ${room}`).toEqual(expected)
     }
     await waitFor(async () => {
-      const snapshot = await durable.snapshot(group.rooms[room])
+      const snapshot = await ctx.durable.snapshot(ctx.group.rooms[room])
       return snapshot !== null && JSON.stringify(docJson(snapshot)) === expected.json && stateVector(snapshot) === expected.vector
     }, 30_000, `${room} snapshot matches`)
   }

@@ -1,39 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { postMessage, readAllMessages } from '../../shared/chat.ts'
-import { connectSynced, type Client } from '../helpers/clients.ts'
+import { connectSynced } from '../helpers/clients.ts'
 import { sameContent } from '../helpers/docs.ts'
-import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { groupFixture, injectApi } from '../helpers/api.ts'
 
 describe('two stock clients in one room', () => {
-  let server: TestServer
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  let fx: Awaited<ReturnType<typeof groupFixture>>
-  const clients: Client[] = []
-
-  beforeEach(async () => {
-    dir = await tempDir()
-    server = await startServer({ dataDir: dir.path })
-    fx = await groupFixture(injectApi(server.app))
-  })
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy()
-    await server.close()
-    await dir.remove()
-  })
-
-  async function pair(room: string): Promise<[Client, Client]> {
-    const a = await connectSynced(server.collabUrl, room, { token: fx.token })
-    const b = await connectSynced(server.collabUrl, room, { token: fx.token })
-    clients.push(a, b)
-    return [a, b]
-  }
+  const ctx = useFreshServer()
 
   it('converge on canvas strokes drawn point by point and erased', async () => {
-    const [alice, bob] = await pair(fx.canvas)
+    const [alice, bob] = await ctx.pair(ctx.fx.canvas)
     const stroke = addStroke(alice.doc, { author: 'alice', color: '#ff0000', width: 3, tool: 'pen', points: [[0, 0]] })
     for (let i = 1; i <= 20; i++) appendPoints(stroke, [[i, i * 2]])
     addStroke(bob.doc, { author: 'bob', color: '#0000ff', width: 5, tool: 'marker', points: [[9, 9]] })
@@ -49,7 +26,7 @@ describe('two stock clients in one room', () => {
   })
 
   it('converge on chat messages from both sides', async () => {
-    const [alice, bob] = await pair(fx.chat)
+    const [alice, bob] = await ctx.pair(ctx.fx.chat)
     postMessage(alice.doc, { author: 'alice', authorName: 'Alice', text: 'hello' })
     postMessage(bob.doc, { author: 'bob', authorName: 'Bob', text: 'hi there' })
     await waitFor(() => readAllMessages(alice.doc).length === 2 && readAllMessages(bob.doc).length === 2)
@@ -58,7 +35,7 @@ describe('two stock clients in one room', () => {
   })
 
   it('shows awareness of the other client and removes it when that client leaves', async () => {
-    const [alice, bob] = await pair(fx.canvas)
+    const [alice, bob] = await ctx.pair(ctx.fx.canvas)
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
     bob.provider.awareness.setLocalStateField('user', { name: 'Bob' })
     const aliceId = alice.doc.clientID
@@ -66,16 +43,16 @@ describe('two stock clients in one room', () => {
     await waitFor(() => alice.provider.awareness.getStates().has(bob.doc.clientID))
 
     alice.destroy()
-    clients.splice(clients.indexOf(alice), 1)
+    ctx.clients.splice(ctx.clients.indexOf(alice), 1)
     await waitFor(() => !bob.provider.awareness.getStates().has(aliceId), 5_000, 'awareness removal')
   })
 
   it('a late joiner receives current presence on connect', async () => {
-    const [alice] = await pair(fx.chat)
+    const [alice] = await ctx.pair(ctx.fx.chat)
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
-    await waitFor(() => server.app.collab.registry.get(fx.chat)?.awareness.getStates().has(alice.doc.clientID))
-    const carol = await connectSynced(server.collabUrl, fx.chat, { token: fx.token })
-    clients.push(carol)
+    await waitFor(() => ctx.server.app.collab.registry.get(ctx.fx.chat)?.awareness.getStates().has(alice.doc.clientID))
+    const carol = await connectSynced(ctx.server.collabUrl, ctx.fx.chat, { token: ctx.fx.token })
+    ctx.clients.push(carol)
     await waitFor(() => carol.provider.awareness.getStates().has(alice.doc.clientID))
   })
 })

@@ -1,39 +1,16 @@
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { postMessage, readAllMessages } from '../../shared/chat.ts'
-import { connectSynced, type Client } from '../helpers/clients.ts'
+import { connectSynced } from '../helpers/clients.ts'
 import { docJson, sameContent } from '../helpers/docs.ts'
-import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { groupFixture, injectApi } from '../helpers/api.ts'
 
-let server: TestServer
-let fx: Awaited<ReturnType<typeof groupFixture>>
-let dir: Awaited<ReturnType<typeof tempDir>>
-const clients: Client[] = []
-
-beforeEach(async () => {
-  dir = await tempDir()
-  server = await startServer({ dataDir: dir.path })
-  fx = await groupFixture(injectApi(server.app))
-})
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy()
-  await server.close()
-  await dir.remove()
-})
-
-async function pair(room: string): Promise<[Client, Client]> {
-  const a = await connectSynced(server.collabUrl, room, { token: fx.token })
-  const b = await connectSynced(server.collabUrl, room, { token: fx.token })
-  clients.push(a, b)
-  return [a, b]
-}
+const ctx = useFreshServer()
 
 it('merges edits made on both sides while one client was offline', async () => {
-  const CANVAS = fx.canvas
-  const [alice, bob] = await pair(CANVAS)
+  const CANVAS = ctx.fx.canvas
+  const [alice, bob] = await ctx.pair(CANVAS)
   addStroke(alice.doc, { author: 'alice', color: '#111111', width: 2, tool: 'pen', points: [[1, 1]] })
   await waitFor(() => readStrokes(bob.doc).length === 1)
 
@@ -42,30 +19,30 @@ it('merges edits made on both sides while one client was offline', async () => {
   addStroke(alice.doc, { author: 'alice', color: '#222222', width: 2, tool: 'pen', points: [[2, 2]] })
   addStroke(alice.doc, { author: 'alice', color: '#333333', width: 2, tool: 'pen', points: [[3, 3]] })
   addStroke(bob.doc, { author: 'bob', color: '#444444', width: 2, tool: 'pen', points: [[4, 4]] })
-  await waitFor(() => readStrokes(server.app.collab.registry.get(CANVAS)!.doc).length === 2)
+  await waitFor(() => readStrokes(ctx.server.app.collab.registry.get(CANVAS)!.doc).length === 2)
   expect(readStrokes(bob.doc)).toHaveLength(2)
 
   alice.provider.connect()
   await waitFor(() => sameContent(alice.doc, bob.doc), 10_000, 'convergence after reconnect')
   expect(readStrokes(alice.doc).map((s) => s.color).sort()).toEqual(['#111111', '#222222', '#333333', '#444444'])
 
-  const serverDoc = server.app.collab.registry.get(CANVAS)!.doc
+  const serverDoc = ctx.server.app.collab.registry.get(CANVAS)!.doc
   await waitFor(() => sameContent(serverDoc, alice.doc), 5_000, 'server holds both sides')
 })
 
 it('merges chat messages written offline into the shared history', async () => {
-  const CHAT = fx.chat
-  const [alice, bob] = await pair(CHAT)
+  const CHAT = ctx.fx.chat
+  const [alice, bob] = await ctx.pair(CHAT)
   alice.provider.disconnect()
   await waitFor(() => !alice.provider.wsconnected)
   postMessage(alice.doc, { author: 'alice', authorName: 'Alice', text: 'written on the train' })
   postMessage(bob.doc, { author: 'bob', authorName: 'Bob', text: 'anyone there?' })
-  await waitFor(() => readAllMessages(server.app.collab.registry.get(CHAT)!.doc).length === 1)
+  await waitFor(() => readAllMessages(ctx.server.app.collab.registry.get(CHAT)!.doc).length === 1)
 
   alice.provider.connect()
   await waitFor(() => sameContent(alice.doc, bob.doc))
-  const carol = await connectSynced(server.collabUrl, CHAT, { token: fx.token })
-  clients.push(carol)
+  const carol = await connectSynced(ctx.server.collabUrl, CHAT, { token: ctx.fx.token })
+  ctx.clients.push(carol)
   expect(docJson(carol.doc)).toEqual(docJson(alice.doc))
   expect(readAllMessages(carol.doc).map((m) => m.text).sort()).toEqual(['anyone there?', 'written on the train'])
 })

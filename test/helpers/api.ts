@@ -67,8 +67,16 @@ export async function addMember(api: Api, owner: TestUser, groupId: string, user
   if (accepted.status !== 200) throw new Error(`accept failed: ${accepted.status} ${JSON.stringify(accepted.body)}`)
 }
 
+export interface GroupFixture {
+  owner: TestUser
+  group: GroupResponse
+  canvas: string
+  chat: string
+  token: string
+}
+
 /** One user owning one group: enough for tests about documents rather than access. */
-export async function groupFixture(api: Api, name = 'Owner'): Promise<{ owner: TestUser; group: GroupResponse; canvas: string; chat: string; token: string }> {
+export async function groupFixture(api: Api, name = 'Owner'): Promise<GroupFixture> {
   const owner = await registerUser(api, name)
   const group = await createGroup(api, owner)
   return { owner, group, canvas: group.rooms.canvas, chat: group.rooms.chat, token: owner.token }

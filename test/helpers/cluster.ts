@@ -2,8 +2,11 @@
  * A real cluster for tests: a private redis-server, the run's MongoDB-wire server (its own
  * database), and N server processes sharing them, each with its own DATA_DIR.
  */
-import { inject } from 'vitest'
-import { fetchApi, type Api } from './api.ts'
+import { afterAll, beforeAll, inject } from 'vitest'
+import type { GroupResponse } from '../../shared/api.ts'
+import { createGroup, fetchApi, registerUser, type Api, type TestUser } from './api.ts'
+import type { Client } from './clients.ts'
+import { durableView, type DurableView } from './durable.ts'
 import { uniqueDbName } from './backends.ts'
 import { spawnServer, type ServerProcess } from './process.ts'
 import { startRedis, type RedisServer } from './redis-server.ts'
@@ -62,4 +65,31 @@ export async function startCluster(size: number, env: Record<string, string> = {
     throw error
   }
   return cluster
+}
+
+export interface ClusterContext {
+  cluster: TestCluster
+  owner: TestUser
+  group: GroupResponse
+  /** Present when asked for: the cluster's durable state (MongoDB + Redis), read directly. */
+  durable: DurableView
+  /** Clients to destroy after the file's tests. */
+  clients: Client[]
+}
+
+/** A cluster for the enclosing file: started with one user owning one group, torn down after. */
+export function useCluster(size: number, env: Record<string, string> = {}, options: { durable?: boolean } = {}): ClusterContext {
+  const context = { clients: [] as Client[] } as ClusterContext
+  beforeAll(async () => {
+    context.cluster = await startCluster(size, env)
+    if (options.durable) context.durable = await durableView(context.cluster.env)
+    context.owner = await registerUser(context.cluster.api(0), 'Owner')
+    context.group = await createGroup(context.cluster.api(0), context.owner)
+  }, 60_000)
+  afterAll(async () => {
+    for (const client of context.clients) client.destroy()
+    await context.durable?.close()
+    await context.cluster?.close()
+  })
+  return context
 }

@@ -2,17 +2,9 @@
 import type { SessionResponse } from '../../shared/api.ts'
 import { jsonPost, type Session } from './session.ts'
 
-export class ApiError extends Error {
-  override name = 'ApiError'
-  readonly status: number
-  readonly code: string
+import { HttpError as ApiError } from '../../shared/http-error.ts'
 
-  constructor(status: number, code: string, message: string) {
-    super(message)
-    this.status = status
-    this.code = code
-  }
-}
+export { ApiError }
 
 export class Api {
   private readonly session: Session
