@@ -20,7 +20,7 @@ import { restAuth } from './scenarios/rest-auth.ts'
 import { throughput } from './scenarios/throughput.ts'
 
 const SCENARIOS: Scenario[] = [latency, throughput, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
-const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'hocuspocus', 'raw-ws']
+const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus', 'raw-ws']
 
 const { values } = parseArgs({
   options: {

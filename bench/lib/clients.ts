@@ -7,7 +7,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
-export type TargetName = 'ours' | 'y-websocket' | 'hocuspocus' | 'raw-ws'
+export type TargetName = 'ours' | 'y-websocket' | 'y-websocket+leveldb' | 'hocuspocus' | 'raw-ws'
 
 /** What a load generator needs to reach a target (serializable across processes). */
 export interface TargetSpec {

@@ -20,14 +20,32 @@ function ratio(ours: number | undefined, peer: number | undefined, lowerIsBetter
   return `${r.toFixed(2)}x ${better ? '✓' : '✗'}`
 }
 
-export function table(rows: Row[], columns: string[]): string {
-  const peers = columns.filter((c) => c !== 'ours')
+/**
+ * One table per run of rows that share their columns (targets, or variants such as storage
+ * backends), so no table carries empty columns. Ratios are ours ÷ each peer where ours is a column.
+ */
+export function table(rows: Row[], order: string[]): string {
+  const groups: Row[][] = []
+  for (const row of rows) {
+    const last = groups.at(-1)
+    if (last && sameColumns(last[0]!, row)) last.push(row)
+    else groups.push([row])
+  }
+  return groups.map((group) => groupTable(group, order.filter((c) => c in group[0]!.values))).join('\n\n')
+}
+
+function sameColumns(a: Row, b: Row): boolean {
+  return Object.keys(a.values).sort().join() === Object.keys(b.values).sort().join()
+}
+
+function groupTable(rows: Row[], columns: string[]): string {
+  const peers = columns.includes('ours') ? columns.filter((c) => c !== 'ours') : []
   const header = ['Fig', 'Metric', ...columns, ...peers.map((p) => `ours/${p}`)]
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
   for (const row of rows) {
     const cells = columns.map((c) => `${format(row.values[c], row.unit)}${row.valid?.[c] === false ? ' (generator-bound)' : ''}`)
     const ratios = peers.map((p) => ratio(row.values.ours, row.values[p], row.lowerIsBetter))
-    lines.push(`| ${row.figure} | ${row.metric}${row.note ? ` (${row.note})` : ''} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`)
+    lines.push(`| ${[row.figure, `${row.metric}${row.note ? ` (${row.note})` : ''}`, ...cells, ...ratios].join(' | ')} |`)
   }
   return lines.join('\n')
 }

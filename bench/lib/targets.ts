@@ -1,6 +1,7 @@
 /**
  * The servers under test, each started as its own process pinned to the server core: our
- * server (any mode), the y-websocket 1.5.4 reference server, Hocuspocus 4, and the raw ws ceiling.
+ * server (any mode), the y-websocket 1.5.4 reference server (in memory, and persisting every
+ * update to LevelDB through y-leveldb: the durable peer), Hocuspocus 4, and the raw ws ceiling.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -29,6 +30,7 @@ export interface OursOptions {
 
 const PEER_COMMANDS: Record<Exclude<TargetName, 'ours'>, string[]> = {
   'y-websocket': [path.join(ROOT, 'node_modules/y-websocket-v154/bin/server.js')],
+  'y-websocket+leveldb': [path.join(ROOT, 'node_modules/y-websocket-v154/bin/server.js')],
   hocuspocus: [path.join(ROOT, 'bench/peers/hocuspocus-server.ts')],
   'raw-ws': [path.join(ROOT, 'bench/peers/raw-ws-server.ts')],
 }
@@ -39,7 +41,9 @@ export async function startTarget(name: TargetName, options: OursOptions = {}): 
 
 async function startPeer(name: Exclude<TargetName, 'ours'>): Promise<RunningTarget> {
   const port = await freePort()
-  const child = spawnPinned(SERVER_CORE, process.execPath, PEER_COMMANDS[name], { env: { HOST: '127.0.0.1', PORT: String(port) } })
+  const persistence = name === 'y-websocket+leveldb' ? await mkdtemp(path.join(os.tmpdir(), 'bench-yleveldb-')) : null
+  const env: Record<string, string> = { HOST: '127.0.0.1', PORT: String(port), ...(persistence ? { YPERSISTENCE: persistence } : {}) }
+  const child = spawnPinned(SERVER_CORE, process.execPath, PEER_COMMANDS[name], { env })
   const httpBase = `http://127.0.0.1:${port}`
   await waitForHttp(httpBase, child)
   let counter = 0
@@ -49,14 +53,19 @@ async function startPeer(name: Exclude<TargetName, 'ours'>): Promise<RunningTarg
     port,
     httpBase,
     rooms: async (count) => Array.from({ length: count }, () => `room-${counter++}`),
-    stop: () => stop(child),
+    stop: async () => {
+      await stop(child)
+      if (persistence) await rm(persistence, { recursive: true, force: true })
+    },
   }
 }
 
 export async function startOurs(options: OursOptions = {}): Promise<RunningTarget> {
   const port = await freePort()
   const dataDir = options.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'bench-ours-'))
-  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [path.join(ROOT, 'server/main.ts')], {
+  // BENCH_OURS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles our server alone.
+  const nodeArgs = process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     env: {
       NODE_ENV: 'production',

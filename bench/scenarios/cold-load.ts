@@ -19,6 +19,7 @@ import { encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
 import { canvasOfSize } from '../lib/fixtures.ts'
 import { runJob } from '../lib/generator.ts'
+import { scrapeMetric } from '../lib/metrics-scrape.ts'
 import { mongoEnv, startInfra, type Infra } from '../lib/infra.ts'
 import type { LatencyJob, LatencyResult } from '../lib/jobs.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/scenario.ts'
@@ -30,11 +31,14 @@ const silent = pino({ level: 'silent' })
 
 interface Loaded {
   ms: number
-  /** Worst delay of another room's live edits while the loads ran. */
+  /** Worst delay of another room's live edits while the loads ran (two or three event-loop turns). */
   blockMs: number
+  /** The server's own longest event-loop stall over the loads (prom-client's lag max). */
+  stallMs: number
 }
 
 const EVICTED_AFTER_MS = 1_000
+const LAG_MAX = 'nodejs_eventloop_lag_max_seconds'
 
 async function coldLoads(ctx: ScenarioContext, target: RunningTarget, room: string, bystander: string): Promise<Loaded> {
   const probe: LatencyJob = {
@@ -49,9 +53,11 @@ async function coldLoads(ctx: ScenarioContext, target: RunningTarget, room: stri
     // each sync waits for the room to be evicted first, so every one is a cold load
     meanwhile: { room, parallel: 1, count: ctx.profile.rounds, pauseMs: EVICTED_AFTER_MS },
   }
+  await scrapeMetric(target.httpBase, LAG_MAX) // resets it
   const run = await runJob<LatencyResult>(probe, target.pid)
+  const stallMs = await scrapeMetric(target.httpBase, LAG_MAX) * 1000
   if (run.result.meanwhileMs.length < ctx.profile.rounds) throw new Error(`cold loads of ${room} did not all finish`)
-  return { ms: median(run.result.meanwhileMs), blockMs: Math.max(...run.result.samples.flat()) }
+  return { ms: median(run.result.meanwhileMs), blockMs: Math.max(...run.result.samples.flat()), stallMs }
 }
 
 /** Stores the document as compaction would: in pieces. */
@@ -124,6 +130,7 @@ export const coldLoad: Scenario = {
       sizes.forEach((bytes, i) => {
         rows.push({ figure: 4, metric: `cold load, ${label(bytes)} document`, unit: 'ms', lowerIsBetter: true, values: { embedded: fromEmbedded[i]!.ms, mongodb: fromMongo[i]!.ms } })
         rows.push({ figure: 4, metric: `worst delay of another room's edits during those loads`, unit: 'ms', lowerIsBetter: true, values: { embedded: fromEmbedded[i]!.blockMs, mongodb: fromMongo[i]!.blockMs } })
+        rows.push({ figure: 4, metric: `server's longest event-loop stall during those loads`, unit: 'ms', lowerIsBetter: true, values: { embedded: fromEmbedded[i]!.stallMs, mongodb: fromMongo[i]!.stallMs } })
       })
       for (const row of rows) ctx.log(`  ${row.metric}: embedded ${row.values.embedded?.toFixed(1)} ms, MongoDB ${row.values.mongodb?.toFixed(1)} ms`)
       return rows

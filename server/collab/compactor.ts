@@ -149,10 +149,11 @@ export class Compactor {
       const started = performance.now()
       const watermark = room.watermark
       const covered = room.entriesSinceSnapshot // taken with the watermark, in the same tick
+      const mark = room.compactionMark()
       const base = await this.freshestBase(room.name, room.base)
       const next = await this.fold(await this.withStateVector(base), this.entries(room.name, base.watermark, watermark))
       const bytes = await this.persist(room.name, next, watermark)
-      room.rebase({ ...next, watermark })
+      room.rebase({ ...next, watermark }, mark)
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
       this.deps.observer.compacted(bytes, performance.now() - started)

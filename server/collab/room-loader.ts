@@ -14,7 +14,9 @@ import type { SnapshotStore } from '../storage/types.ts'
 import type { Logger } from '../logger.ts'
 import { LOAD } from './origins.ts'
 import { decodeSnapshotParts } from './snapshot-codec.ts'
+import { splitUpdate } from './split-update.ts'
 import { EMPTY_STATE_VECTOR } from './state-vectors.ts'
+import { SINCE_BASE_LIMITS } from './updates-since-base.ts'
 
 /** A stored snapshot, as pieces: what fresh clients are sent and compaction folds from. */
 export interface Base {
@@ -34,6 +36,8 @@ export interface LoadedState {
   /** Log entries replayed on top of the snapshot. */
   replayed: number
   base: Base
+  /** Those entries' updates (null when there were too many to keep). */
+  sinceBase: Uint8Array[] | null
 }
 
 export interface LoaderDeps {
@@ -60,31 +64,53 @@ export async function loadRoomState(room: string, deps: LoaderDeps): Promise<Loa
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const { stored, ...storedBase } = await loadBase(room, deps.snapshots)
     const doc = new Y.Doc()
-    for (const [i, piece] of storedBase.pieces.entries()) {
-      if (i > 0) await yieldToEventLoop()
-      applyLogged(doc, piece, LOAD, deps.logger, room)
-    }
+    await applyInSlices(doc, storedBase.pieces, room, deps.logger)
     const base: Base = { ...storedBase, stateVector: storedBase.pieces.length > 0 ? Y.encodeStateVector(doc) : EMPTY_STATE_VECTOR }
-    const { watermark, replayed } = await replayLog(doc, room, base.watermark, deps)
-    if ((await deps.snapshots.watermark(room)) === stored) return { doc, watermark, replayed, base }
+    const { watermark, replayed, updates } = await replayLog(doc, room, base.watermark, deps)
+    if ((await deps.snapshots.watermark(room)) === stored) return { doc, watermark, replayed, base, sinceBase: updates }
     doc.destroy()
     deps.logger.debug({ room, attempt }, 'snapshot changed during load; reloading')
   }
   throw new RoomLoadError(`room ${room} kept changing while loading`)
 }
 
-/** Applies entries after `start` to `doc` in batches; returns the last id applied. */
-export async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps): Promise<{ watermark: LogId; replayed: number }> {
+/**
+ * Stored pieces are up to PIECE_BYTES; applying 256 KiB of canvas takes ~30 ms. So pieces are cut
+ * again into small slices (~3 ms each) and the event loop gets a turn every few milliseconds: a
+ * bystander's edit needs two or three turns (receive, log, broadcast), each delayed by one budget.
+ */
+const LOAD_SLICE_BYTES = 16 * 1024
+const LOAD_BUDGET_MS = 4
+
+async function applyInSlices(doc: Y.Doc, pieces: Uint8Array[], room: string, logger: Logger): Promise<void> {
+  let turnStarted = performance.now()
+  for (const piece of pieces) {
+    for (const slice of splitUpdate(piece, LOAD_SLICE_BYTES)) {
+      applyLogged(doc, slice, LOAD, logger, room)
+      if (performance.now() - turnStarted < LOAD_BUDGET_MS) continue
+      await yieldToEventLoop()
+      turnStarted = performance.now()
+    }
+  }
+}
+
+/** Applies entries after `start` to `doc` in batches; returns the last id applied and the updates (if few enough). */
+async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDeps): Promise<{ watermark: LogId; replayed: number; updates: Uint8Array[] | null }> {
   let watermark = start
   let replayed = 0
+  let updates: Uint8Array[] | null = []
+  let bytes = 0
   for (;;) {
     const entries = await deps.log.read(room, watermark, deps.batchSize)
     for (const entry of entries) {
       applyLogged(doc, entry.update, LOAD, deps.logger, room)
       watermark = entry.id
+      bytes += entry.update.length
+      updates?.push(entry.update)
     }
     replayed += entries.length
-    if (entries.length < deps.batchSize) return { watermark, replayed }
+    if (replayed > SINCE_BASE_LIMITS.maxUpdates || bytes > SINCE_BASE_LIMITS.maxBytes) updates = null
+    if (entries.length < deps.batchSize) return { watermark, replayed, updates }
     await yieldToEventLoop()
   }
 }

@@ -53,6 +53,11 @@ export class RoomWriter {
     return true
   }
 
+  /** Nothing queued or in flight. */
+  get idle(): boolean {
+    return this.flushing === null && this.queue.length === 0
+  }
+
   /** Resolves once everything queued so far has been logged (or has failed). */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing

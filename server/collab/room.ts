@@ -22,6 +22,7 @@ import type { Role } from './principal.ts'
 import { applyLogged, type Base, type LoadedState } from './room-loader.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
 import { isEmptyUpdate } from './update-validator.ts'
+import { SINCE_BASE_LIMITS, UpdatesSinceBase, type SinceBaseMark } from './updates-since-base.ts'
 
 export interface RoomDeps {
   log: UpdateLog
@@ -63,6 +64,8 @@ export class Room {
   private subscription: Subscription | null = null
   /** The stored snapshot this room loaded from (or last compacted to), as pieces. */
   base: Base
+  /** What the doc holds beyond `base`. */
+  private readonly sinceBase: UpdatesSinceBase
   /** The frames that bring a client with an empty document up to date (until the next change). */
   private freshFrames: Uint8Array[] | null = null
   readonly name: string
@@ -79,6 +82,7 @@ export class Room {
     this.watermark = state.watermark
     this.entriesSinceSnapshot = state.replayed
     this.base = state.base
+    this.sinceBase = new UpdatesSinceBase(state.sinceBase, SINCE_BASE_LIMITS)
     this.awareness = new Awareness(this.doc)
     this.awareness.setLocalState(null)
     this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.maxQueuedBytes)
@@ -168,10 +172,19 @@ export class Room {
     return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : null
   }
 
-  /** A compaction stored `base`: fresh clients get it (plus the doc's diff to it) from now on. */
-  rebase(base: Base): void {
+  /**
+   * Taken with the watermark a compaction folds up to. Everything applied so far is covered by
+   * it unless own writes are applied but not yet behind the watermark (or still being logged).
+   */
+  compactionMark(): SinceBaseMark {
+    return this.sinceBase.mark(this.ownApplied.size === 0 && this.writer.idle && this.unlogged.length === 0)
+  }
+
+  /** A compaction stored `base`: fresh clients get it (plus what came after) from now on. */
+  rebase(base: Base, mark?: SinceBaseMark): void {
     this.base = base
     this.freshFrames = null
+    if (mark) this.sinceBase.rebase(mark)
   }
 
   /** Changes a member's role on every socket they hold here; null closes those sockets. */
@@ -228,12 +241,14 @@ export class Room {
   private syncFrames(stateVector: Uint8Array): Uint8Array[] {
     const isEmpty = stateVector.length === 1 && stateVector[0] === 0
     if (!isEmpty) return [syncStep2Frame(Y.encodeStateAsUpdate(this.doc, stateVector))]
-    this.freshFrames ??= [
-      ...this.base.pieces.map(updateFrame),
-      updateFrame(Y.encodeStateAsUpdate(this.doc, this.base.stateVector)),
-      EMPTY_STEP2_FRAME,
-    ]
+    this.freshFrames ??= this.buildFreshFrames()
     return this.freshFrames
+  }
+
+  private buildFreshFrames(): Uint8Array[] {
+    const since = this.sinceBase.asUpdate()
+    const rest = since === null ? [] : [updateFrame(since ?? Y.encodeStateAsUpdate(this.doc, this.base.stateVector))]
+    return [...this.base.pieces.map(updateFrame), ...rest, EMPTY_STEP2_FRAME]
   }
 
   private sendAwareness(conn: Connection): void {
@@ -300,6 +315,7 @@ export class Room {
       Y.applyUpdate(this.doc, Y.encodeStateAsUpdate(state.doc), REMOTE)
       state.doc.destroy()
       this.rebase(state.base) // a gap is rare: one full encode here is acceptable
+      this.sinceBase.drop()
       if (compareLogIds(state.watermark, this.watermark) > 0) this.watermark = state.watermark
       for (const id of this.ownApplied) if (compareLogIds(id, this.watermark) <= 0) this.ownApplied.delete(id)
       this.subscription?.resume(this.watermark)
@@ -311,6 +327,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.freshFrames = null
+    this.sinceBase.add(update)
     if (origin === SERVER || origin === LOAD) return // server edits broadcast once logged
     this.broadcast(updateFrame(update), origin)
   }
