@@ -12,7 +12,7 @@ import { chromium, type Browser, type BrowserContext, type Page, type WebSocket 
 import { afterAll, beforeAll, expect } from 'vitest'
 import type { Config } from '../../server/config.ts'
 import { buildWeb } from '../../web/build.ts'
-import { fetchApi, type Api } from '../helpers/api.ts'
+import { createGroup, fetchApi, registerUser, type Api } from '../helpers/api.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -119,6 +119,30 @@ export async function joinViaUi(page: Page, code: string): Promise<string> {
   await page.getByTestId('join-code').fill(code)
   await page.getByTestId('join-submit').click()
   return openedGroupId(page)
+}
+
+export interface OwnerOnGroupPage {
+  user: UserPage
+  groupId: string
+}
+
+/**
+ * One user who owns one group (set up over REST), logged in through the UI with the group's page
+ * open, for the tests of the enclosing scope; the context is closed after them.
+ */
+export function useOwnerOnGroupPage(env: BrowserEnv, name: string, groupName: string): OwnerOnGroupPage {
+  const owner = {} as OwnerOnGroupPage
+  beforeAll(async () => {
+    const account = await registerUser(env.api, name)
+    owner.groupId = (await createGroup(env.api, account, groupName)).id
+    owner.user = await openUserPage(env)
+    await logInViaUi(owner.user.page, account.email)
+    await openGroup(owner.user.page, owner.groupId)
+  })
+  afterAll(async () => {
+    await owner.user?.context.close()
+  })
+  return owner
 }
 
 export async function openGroup(page: Page, groupId: string): Promise<void> {

@@ -5,33 +5,20 @@
  * under test-artifacts/ for people to look at.
  */
 import { writeFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HIGHLIGHTER_OPACITY } from '../../shared/canvas-svg.ts'
-import { createGroup, registerUser } from '../helpers/api.ts'
 import {
-  artifactPath, canvasSvg, chooseColor, drawStroke, expectStrokeCount, logInViaUi, openGroup, openUserPage, postChat,
-  svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
+  artifactPath, canvasSvg, chooseColor, drawStroke, expectStrokeCount, postChat, svgStrokeColors, unexpectedErrors,
+  useBrowserEnv, useOwnerOnGroupPage,
 } from './harness.ts'
 
 const env = useBrowserEnv()
 
 describe('the canvas as a picture', () => {
-  let user: UserPage
-  let groupId = ''
-
-  beforeAll(async () => {
-    const owner = await registerUser(env.api, 'Pia')
-    groupId = (await createGroup(env.api, owner, 'Gallery')).id
-    user = await openUserPage(env)
-    await logInViaUi(user.page, owner.email)
-    await openGroup(user.page, groupId)
-  })
-
-  afterAll(async () => {
-    await user?.context.close()
-  })
+  const owner = useOwnerOnGroupPage(env, 'Pia', 'Gallery')
 
   it('saves a screenshot and serves an SVG with the drawn strokes in their colours', async () => {
+    const { user, groupId } = owner
     const { page } = user
     await chooseColor(page, '#e53935')
     await drawStroke(page, [[80, 80], [160, 60], [240, 120], [320, 100]])

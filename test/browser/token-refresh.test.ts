@@ -3,12 +3,11 @@
  * the fresh one. A socket opened with an expired token (the page was offline past the expiry)
  * is closed by the server with 4401; the page refreshes and reconnects by itself.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGroup, registerUser } from '../helpers/api.ts'
+import { describe, expect, it } from 'vitest'
 import { sleep } from '../helpers/wait.ts'
 import {
-  canvasSvg, drawStroke, expectStrokeCount, logInViaUi, openGroup, openSockets, openUserPage, pageToken, svgStrokeColors,
-  useBrowserEnv, waitForStatus, type UserPage,
+  canvasSvg, drawStroke, expectStrokeCount, openSockets, pageToken, svgStrokeColors, useBrowserEnv, useOwnerOnGroupPage,
+  waitForStatus,
 } from './harness.ts'
 
 const TTL_SEC = 3
@@ -19,22 +18,10 @@ function tokenOf(url: string): string {
 }
 
 describe('token refresh', () => {
-  let user: UserPage
-  let groupId = ''
-
-  beforeAll(async () => {
-    const owner = await registerUser(env.api, 'Rita')
-    groupId = (await createGroup(env.api, owner, 'Short tokens')).id
-    user = await openUserPage(env)
-    await logInViaUi(user.page, owner.email)
-    await openGroup(user.page, groupId)
-  })
-
-  afterAll(async () => {
-    await user?.context.close()
-  })
+  const owner = useOwnerOnGroupPage(env, 'Rita', 'Short tokens')
 
   it('refreshes before expiry, and recovers from a 4401 after being offline past it', async () => {
+    const { user, groupId } = owner
     const { page, context } = user
     const first = await pageToken(page)
     expect(openSockets(user).map((s) => tokenOf(s.url()))).toEqual([first, first])
