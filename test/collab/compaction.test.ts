@@ -1,31 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
-import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { useFreshServer, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { groupFixture, injectApi } from '../helpers/api.ts'
 import { snapshotDoc } from '../helpers/snapshot-doc.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
+  const ctx = useFreshServer(() => ({ ...fresh(), compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 }))
+  // Short names for what every test here uses.
   let ROOM: string
   let token: string
   let server: TestServer
-  let dir: Awaited<ReturnType<typeof tempDir>>
-
-  beforeEach(async () => {
-    dir = await tempDir()
-    server = await startServer({ dataDir: dir.path, ...fresh(), compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 })
-    const fx = await groupFixture(injectApi(server.app))
-    ROOM = fx.canvas
-    token = fx.token
-  })
-
-  afterEach(async () => {
-    await server.close()
-    await dir.remove()
+  beforeEach(() => {
+    server = ctx.server
+    ROOM = ctx.fx.canvas
+    token = ctx.fx.token
   })
 
   it('trims the log as updates accumulate, and a reload is identical', async () => {

@@ -1,28 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
-import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { useFreshServer, type TestServer } from '../helpers/server.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
-import { groupFixture, injectApi } from '../helpers/api.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
+  const ctx = useFreshServer(() => ({ ...fresh(), roomGraceMs: 150 }))
+  // Short names for what every test here uses.
   let ROOM: string
   let token: string
   let server: TestServer
-  let dir: Awaited<ReturnType<typeof tempDir>>
-
-  beforeEach(async () => {
-    dir = await tempDir()
-    server = await startServer({ dataDir: dir.path, ...fresh(), roomGraceMs: 150 })
-    const fx = await groupFixture(injectApi(server.app))
-    ROOM = fx.canvas
-    token = fx.token
-  })
-
-  afterEach(async () => {
-    await server.close()
-    await dir.remove()
+  beforeEach(() => {
+    server = ctx.server
+    ROOM = ctx.fx.canvas
+    token = ctx.fx.token
   })
 
   it('a room leaves memory after its last client leaves, and comes back intact', async () => {
