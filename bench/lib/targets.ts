@@ -35,6 +35,15 @@ const PEER_COMMANDS: Record<Exclude<TargetName, 'ours'>, string[]> = {
   'raw-ws': [path.join(ROOT, 'bench/peers/raw-ws-server.ts')],
 }
 
+/** Every server under test can be asked for a full GC (memory figures); see gc-on-signal.ts. */
+const SERVER_NODE_ARGS = ['--expose-gc', '--import', path.join(ROOT, 'bench/peers/gc-on-signal.ts')]
+
+/** Runs a full garbage collection in a server under test and lets it settle. */
+export async function collectGarbage(pid: number): Promise<void> {
+  process.kill(pid, 'SIGUSR2')
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+}
+
 export async function startTarget(name: TargetName, options: OursOptions = {}): Promise<RunningTarget> {
   return name === 'ours' ? startOurs(options) : startPeer(name)
 }
@@ -43,7 +52,7 @@ async function startPeer(name: Exclude<TargetName, 'ours'>): Promise<RunningTarg
   const port = await freePort()
   const persistence = name === 'y-websocket+leveldb' ? await mkdtemp(path.join(os.tmpdir(), 'bench-yleveldb-')) : null
   const env: Record<string, string> = { HOST: '127.0.0.1', PORT: String(port), ...(persistence ? { YPERSISTENCE: persistence } : {}) }
-  const child = spawnPinned(SERVER_CORE, process.execPath, PEER_COMMANDS[name], { env })
+  const child = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...PEER_COMMANDS[name]], { env })
   const httpBase = `http://127.0.0.1:${port}`
   await waitForHttp(httpBase, child)
   let counter = 0
@@ -65,7 +74,7 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
   const dataDir = options.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'bench-ours-'))
   // BENCH_OURS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles our server alone.
   const nodeArgs = process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, path.join(ROOT, 'server/main.ts')], {
+  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...nodeArgs, path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     env: {
       NODE_ENV: 'production',

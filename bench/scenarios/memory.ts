@@ -1,14 +1,16 @@
 /**
  * Figure 5: server memory (RSS growth) per idle connection — thousands of quiet clients over
  * many rooms — and per loaded room relative to its document's encoded size (each room held by
- * one client that brought a 160 KB canvas).
+ * one client that brought a 160 KB canvas). Both samples follow a full GC in the server: without
+ * it, the same server's figure swung between 13 and 34 KiB per connection from run to run,
+ * depending on when V8 had last collected.
  */
 import type { TargetName } from '../lib/clients.ts'
 import { startJob } from '../lib/generator.ts'
 import type { ConnectJob, ConnectResult } from '../lib/jobs.ts'
 import { rssBytes } from '../lib/proc.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/scenario.ts'
-import { startTarget } from '../lib/targets.ts'
+import { collectGarbage, startTarget } from '../lib/targets.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const SETTLE_MS = 3_000
@@ -19,10 +21,12 @@ async function heldGrowth(name: TargetName, rooms: number, build: (rooms: string
   try {
     const names = await target.rooms(rooms)
     await sleep(SETTLE_MS)
+    await collectGarbage(target.pid)
     const before = rssBytes(target.pid)
     const held = startJob<ConnectResult>({ ...build(names), rooms: names, target: target.spec }, target.pid)
     await held.phase('connected')
     await sleep(SETTLE_MS)
+    await collectGarbage(target.pid)
     const after = rssBytes(target.pid)
     held.stop()
     const run = await held.done
