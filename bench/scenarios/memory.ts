@@ -9,7 +9,7 @@ import type { TargetName } from '../lib/clients.ts'
 import { startJob } from '../lib/generator.ts'
 import type { ConnectJob, ConnectResult } from '../lib/jobs.ts'
 import { rssBytes } from '../lib/proc.ts'
-import type { Row, Scenario, ScenarioContext } from '../lib/scenario.ts'
+import type { Row, Scenario } from '../lib/scenario.ts'
 import { collectGarbage, startTarget } from '../lib/targets.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

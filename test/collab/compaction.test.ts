@@ -1,54 +1,45 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
-import { useFreshServer, type TestServer } from '../helpers/server.ts'
+import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { snapshotDoc } from '../helpers/snapshot-doc.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   const ctx = useFreshServer(() => ({ ...fresh(), compactEveryUpdates: 50, compactIdleMs: 60_000, compactBatchEntries: 16 }))
-  // Short names for what every test here uses.
-  let ROOM: string
-  let token: string
-  let server: TestServer
-  beforeEach(() => {
-    server = ctx.server
-    ROOM = ctx.fx.canvas
-    token = ctx.fx.token
-  })
 
   it('trims the log as updates accumulate, and a reload is identical', async () => {
-    const client = await connectSynced(server.collabUrl, ROOM, { token })
+    const client = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     const stroke = addStroke(client.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[0, 0]] })
     for (let i = 1; i <= 500; i++) appendPoints(stroke, [[i, i % 7]])
-    await waitFor(() => readStrokes(server.app.collab.registry.get(ROOM)!.doc)[0]?.points.length === 501)
+    await waitFor(() => readStrokes(ctx.server.app.collab.registry.get(ctx.fx.canvas)!.doc)[0]?.points.length === 501)
 
-    await waitFor(async () => (await server.app.updateLog.size(ROOM)) < 50, 10_000, 'log trimmed')
-    expect(await server.app.storage.snapshots.watermark(ROOM)).not.toBeNull()
+    await waitFor(async () => (await ctx.server.app.updateLog.size(ctx.fx.canvas)) < 50, 10_000, 'log trimmed')
+    expect(await ctx.server.app.storage.snapshots.watermark(ctx.fx.canvas)).not.toBeNull()
 
     const expectedJson = docJson(client.doc)
     const expectedVector = stateVector(client.doc)
     client.destroy()
-    await waitFor(() => server.app.collab.registry.size === 0, 5_000, 'eviction')
+    await waitFor(() => ctx.server.app.collab.registry.size === 0, 5_000, 'eviction')
 
-    const reloaded = await connectSynced(server.collabUrl, ROOM, { token })
+    const reloaded = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     expect(docJson(reloaded.doc)).toEqual(expectedJson)
     expect(stateVector(reloaded.doc)).toEqual(expectedVector)
     reloaded.destroy()
   })
 
   it('a fresh client gets exactly the server\'s state while edits and compactions interleave', async () => {
-    const writer = await connectSynced(server.collabUrl, ROOM, { token })
-    const live = (): Y.Doc => server.app.collab.registry.get(ROOM)!.doc
+    const writer = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
+    const live = (): Y.Doc => ctx.server.app.collab.registry.get(ctx.fx.canvas)!.doc
     for (let cycle = 0; cycle < 6; cycle++) {
       const stroke = addStroke(writer.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[cycle, 0]] })
       for (let i = 1; i <= 37; i++) appendPoints(stroke, [[cycle, i]]) // 38 updates: compactions start mid-burst
       if (cycle % 2 === 1) eraseStroke(writer.doc, readStrokes(writer.doc)[0]!.id)
       await waitFor(() => stateVector(live()) === stateVector(writer.doc) && JSON.stringify(docJson(live())) === JSON.stringify(docJson(writer.doc)))
-      const fresh = await connectSynced(server.collabUrl, ROOM, { token })
+      const fresh = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
       fresh.provider.disconnect() // what it has now came from the sync alone
       expect(docJson(fresh.doc)).toEqual(docJson(writer.doc))
       expect(stateVector(fresh.doc)).toEqual(stateVector(writer.doc))
@@ -58,20 +49,20 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   })
 
   it('a compaction starting while own writes are not yet behind the watermark loses none of them for fresh clients', async () => {
-    const writer = await connectSynced(server.collabUrl, ROOM, { token })
+    const writer = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     const stroke = addStroke(writer.doc, { author: 'a', color: '#336699', width: 2, tool: 'pen', points: [[0, 0]] })
     for (let i = 1; i <= 5; i++) appendPoints(stroke, [[i, i]])
-    const room = server.app.collab.registry.get(ROOM)!
+    const room = ctx.server.app.collab.registry.get(ctx.fx.canvas)!
     await waitFor(() => readStrokes(room.doc)[0]?.points.length === 6 && room.entriesSinceSnapshot > 0)
 
     let compaction: Promise<void> | undefined
     // Applied (logged) but not yet delivered back through the log: the watermark is behind it.
-    room.doc.once('update', () => { compaction = server.app.collab.compactor.compactHot(room) })
+    room.doc.once('update', () => { compaction = ctx.server.app.collab.compactor.compactHot(room) })
     appendPoints(stroke, [[99, 99]])
     await waitFor(() => compaction !== undefined)
     await compaction
 
-    const fresh = await connectSynced(server.collabUrl, ROOM, { token })
+    const fresh = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     fresh.provider.disconnect()
     expect(readStrokes(fresh.doc)[0]?.points.at(-1)).toEqual([99, 99])
     expect(stateVector(fresh.doc)).toEqual(stateVector(writer.doc))
@@ -86,13 +77,13 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
     source.on('update', (update: Uint8Array) => updates.push(update))
     const stroke = addStroke(source, { author: 'a', color: '#000000', width: 1, tool: 'pen' })
     for (let i = 0; i < 100; i++) appendPoints(stroke, [[i, -i]])
-    for (const update of updates) await server.app.updateLog.append(cold, [update])
-    expect(await server.app.updateLog.size(cold)).toBe(101)
+    for (const update of updates) await ctx.server.app.updateLog.append(cold, [update])
+    expect(await ctx.server.app.updateLog.size(cold)).toBe(101)
 
-    await server.app.collab.compactor.compactCold(cold)
+    await ctx.server.app.collab.compactor.compactCold(cold)
 
-    expect(await server.app.updateLog.size(cold)).toBe(0)
-    const snapshot = await server.app.storage.snapshots.load(cold)
+    expect(await ctx.server.app.updateLog.size(cold)).toBe(0)
+    const snapshot = await ctx.server.app.storage.snapshots.load(cold)
     const restored = snapshotDoc(snapshot!.update)
     expect(docJson(restored)).toEqual(docJson(source))
     expect(stateVector(restored)).toEqual(stateVector(source))
