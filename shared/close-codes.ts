@@ -6,7 +6,6 @@
  */
 export const CloseCode = {
   normal: 1000,
-  goingAway: 1001,
   unsupportedData: 1003,
   /** A frame that does not decode as the y-websocket protocol, or a malformed Yjs update. */
   invalidData: 1007,
