@@ -65,7 +65,7 @@ async function fold(storage: Storage, dir: string): Promise<{ perSecond: number;
   const log = await EmbeddedLog.open(path.join(dir, 'log'), { fsync: false })
   const room = 'AAAAAAAAAAAAAAAAAAAAAA/canvas'
   const all = smallUpdates(updates)
-  for (let i = 0; i < all.length; i += 500) await log.append(room, all.slice(i, i + 500))
+  for (let i = 0; i < all.length; i += 500) await log.append(room, all.slice(i, i + 500).map((update) => ({ writer: 'bench', update })))
   const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), folder, logger, everyUpdates: 1e9, idleMs: 1e9, batchSize: 500, observer: noObserver })
   const { ms, blockMs } = await longestBlock(() => compactor.compactCold(room))
   await log.close()

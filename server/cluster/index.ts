@@ -32,7 +32,7 @@ const LEASE_TTL_MS = 30_000
 export async function openCluster(config: Config, logger: Logger): Promise<Cluster> {
   const nodeId = newId()
   if (!config.redisUrl) {
-    const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync })
+    const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync, logger: logger.child({ module: 'log' }) })
     const bus = new LocalBus()
     return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, close: async () => { await bus.close(); await log.close() } }
   }

@@ -210,7 +210,7 @@ export class Compactor {
       const within = upTo === null ? entries : entries.filter((e) => compareLogIds(e.id, upTo) <= 0)
       if (within.length > 0) {
         last.id = (within.at(-1) as { id: LogId }).id
-        yield within.map((e) => e.update)
+        yield within.flatMap((e) => e.updates.map((u) => u.update))
       }
       if (within.length < entries.length || entries.length < this.deps.batchSize) return
       position = last.id

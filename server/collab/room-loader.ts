@@ -103,12 +103,14 @@ async function replayLog(doc: Y.Doc, room: string, start: LogId, deps: LoaderDep
   for (;;) {
     const entries = await deps.log.read(room, watermark, deps.batchSize)
     for (const entry of entries) {
-      applyLogged(doc, entry.update, LOAD, deps.logger, room)
+      for (const { update } of entry.updates) {
+        applyLogged(doc, update, LOAD, deps.logger, room)
+        bytes += update.length
+        updates?.push(update)
+      }
       watermark = entry.id
-      bytes += entry.update.length
-      updates?.push(entry.update)
+      replayed += entry.updates.length
     }
-    replayed += entries.length
     if (replayed > SINCE_BASE_LIMITS.maxUpdates || bytes > SINCE_BASE_LIMITS.maxBytes) updates = null
     if (entries.length < deps.batchSize) return { watermark, replayed, updates }
     await yieldToEventLoop()

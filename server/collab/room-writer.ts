@@ -11,14 +11,16 @@ import type { SERVER } from './origins.ts'
 
 export interface PendingWrite {
   update: Uint8Array
+  /** The user the update is attributed to. */
+  writer: string
   origin: Connection | typeof SERVER
   /** Server writes wait for the log; client writes do not. */
   settle?: (error?: unknown) => void
 }
 
 export interface WriterHooks {
-  /** The batch is durable under `ids`; apply and broadcast it. */
-  committed(batch: PendingWrite[], ids: LogId[]): void
+  /** The batch is durable as the entry `id`; apply and broadcast it. */
+  committed(batch: PendingWrite[], id: LogId): void
   /** The batch could not be logged; nothing of it was applied. */
   failed(batch: PendingWrite[], error: unknown): void
 }
@@ -74,13 +76,13 @@ export class RoomWriter {
   }
 
   private async commit(batch: PendingWrite[]): Promise<void> {
-    let ids: LogId[]
+    let id: LogId
     try {
-      ids = await this.log.append(this.room, batch.map((w) => w.update))
+      id = await this.log.append(this.room, batch.map(({ writer, update }) => ({ writer, update })))
     } catch (error) {
       this.hooks.failed(batch, error)
       return
     }
-    this.hooks.committed(batch, ids)
+    this.hooks.committed(batch, id)
   }
 }

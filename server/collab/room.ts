@@ -220,13 +220,13 @@ export class Room {
       conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
       return
     }
-    if (!this.writer.enqueue({ update, origin: conn })) conn.needsResync = true
+    if (!this.writer.enqueue({ update, writer: conn.principal.userId, origin: conn })) conn.needsResync = true
   }
 
   private logServerUpdate(update: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown): void => (error === undefined ? resolve() : reject(error))
-      if (!this.writer.enqueue({ update, origin: SERVER, settle })) {
+      if (!this.writer.enqueue({ update, writer: SERVER_WRITER, origin: SERVER, settle })) {
         this.unlogged.push(update)
         reject(new LogUnavailableError('update log unavailable'))
       }
@@ -256,8 +256,8 @@ export class Room {
     conn.send(awarenessFrame(encodeAwarenessUpdate(this.awareness, ids)))
   }
 
-  private readonly committed = (batch: PendingWrite[], ids: LogId[]): void => {
-    for (const id of ids) if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
+  private readonly committed = (batch: PendingWrite[], id: LogId): void => {
+    if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
     this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
     for (const group of groupByOrigin(batch)) this.applyCommitted(group)
     this.resyncRefused()
@@ -296,11 +296,11 @@ export class Room {
     for (const entry of entries) {
       if (compareLogIds(entry.id, this.watermark) <= 0) continue
       if (!this.ownApplied.delete(entry.id)) {
-        applyLogged(this.doc, entry.update, REMOTE, this.deps.logger, this.name)
+        for (const { update } of entry.updates) applyLogged(this.doc, update, REMOTE, this.deps.logger, this.name)
         this.deps.observer.remoteApplied(Date.now() - parseLogId(entry.id)[0])
       }
       this.watermark = entry.id
-      advanced++
+      advanced += entry.updates.length
     }
     if (advanced > 0) this.noteAdvanced(advanced)
   }
@@ -367,11 +367,13 @@ export class Room {
   private retryUnlogged(): void {
     while (this.unlogged.length > 0 && this.deps.log.isUp()) {
       const update = this.unlogged[0] as Uint8Array
-      if (!this.writer.enqueue({ update, origin: SERVER })) return
+      if (!this.writer.enqueue({ update, writer: SERVER_WRITER, origin: SERVER })) return
       this.unlogged.shift()
     }
   }
 }
+
+const SERVER_WRITER = 'server'
 
 const EMPTY_STEP2_FRAME = syncStep2Frame(Y.encodeStateAsUpdate(new Y.Doc()))
 

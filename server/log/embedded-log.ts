@@ -11,15 +11,22 @@
  */
 import { openLevel, prefixRange, type LevelDb } from '../storage/embedded/level.ts'
 import { LogIdClock, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
-import type { HealthListener, LogEntry, LogListener, Subscription, UpdateLog } from './types.ts'
+import type { Logger } from '../logger.ts'
+import { decodeRecordOrReport, encodeRecord } from './record-codec.ts'
+import type { HealthListener, LogEntry, LoggedUpdate, LogListener, Subscription, UpdateLog } from './types.ts'
 
 const SEPARATOR = '!'
 
 interface PendingAppend {
   room: string
-  entries: LogEntry[]
+  entry: LogEntry
   resolve(): void
   reject(error: unknown): void
+}
+
+export interface EmbeddedLogOptions {
+  fsync: boolean
+  logger?: Logger
 }
 
 export class EmbeddedLog implements UpdateLog {
@@ -31,14 +38,16 @@ export class EmbeddedLog implements UpdateLog {
 
   private readonly db: LevelDb
   private readonly fsync: boolean
+  private readonly logger: Logger | undefined
 
-  private constructor(db: LevelDb, fsync: boolean) {
+  private constructor(db: LevelDb, options: EmbeddedLogOptions) {
     this.db = db
-    this.fsync = fsync
+    this.fsync = options.fsync
+    this.logger = options.logger
   }
 
-  static async open(location: string, options: { fsync: boolean }): Promise<EmbeddedLog> {
-    const log = new EmbeddedLog(await openLevel(location), options.fsync)
+  static async open(location: string, options: EmbeddedLogOptions): Promise<EmbeddedLog> {
+    const log = new EmbeddedLog(await openLevel(location), options)
     await log.restoreClock()
     return log
   }
@@ -50,16 +59,16 @@ export class EmbeddedLog implements UpdateLog {
     }
   }
 
-  async append(room: string, updates: Uint8Array[]): Promise<LogId[]> {
-    const entries = updates.map((update) => ({ id: this.clock.next(), update }))
+  async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
+    const entry: LogEntry = { id: this.clock.next(), updates }
     await new Promise<void>((resolve, reject) => {
-      this.pending.push({ room, entries, resolve, reject })
+      this.pending.push({ room, entry, resolve, reject })
       if (!this.writing) {
         this.writing = true
         setImmediate(() => void this.writePending())
       }
     })
-    return entries.map((e) => e.id)
+    return entry.id
   }
 
   /** Writes everything pending as one batch, then whatever arrived meanwhile, and so on. */
@@ -67,7 +76,7 @@ export class EmbeddedLog implements UpdateLog {
     while (this.pending.length > 0) {
       const group = this.pending
       this.pending = []
-      const ops = group.flatMap(({ room, entries }) => entries.map((e) => ({ type: 'put' as const, key: this.key(room, e.id), value: e.update })))
+      const ops = group.map(({ room, entry }) => ({ type: 'put' as const, key: this.key(room, entry.id), value: encodeRecord(entry.updates) }))
       try {
         await this.db.batch(ops, { sync: this.fsync })
       } catch (error) {
@@ -76,7 +85,7 @@ export class EmbeddedLog implements UpdateLog {
       }
       for (const append of group) append.resolve()
       setImmediate(() => {
-        for (const { room, entries } of group) this.deliver(room, entries)
+        for (const { room, entry } of group) this.deliver(room, [entry])
       })
     }
     this.writing = false
@@ -90,7 +99,7 @@ export class EmbeddedLog implements UpdateLog {
     const entries: LogEntry[] = []
     const range = { gt: this.key(room, after), lt: `${room}${SEPARATOR}\xff`, limit }
     for await (const [key, value] of this.db.iterator(range)) {
-      entries.push({ id: fromSortableLogId(key.slice(room.length + 1)), update: value })
+      entries.push({ id: fromSortableLogId(key.slice(room.length + 1)), updates: this.decode(room, value) })
     }
     return entries
   }
@@ -150,6 +159,10 @@ export class EmbeddedLog implements UpdateLog {
   async close(): Promise<void> {
     this.listeners.clear()
     await this.db.close()
+  }
+
+  private decode(room: string, value: Uint8Array): LoggedUpdate[] {
+    return decodeRecordOrReport(value, (error) => this.logger?.error({ err: error, room }, 'skipping a damaged log record'))
   }
 
   private key(room: string, id: LogId): string {

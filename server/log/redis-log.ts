@@ -9,8 +9,9 @@
 import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
-import { StreamReader } from './stream-reader.ts'
-import type { HealthListener, LogEntry, LogListener, Subscription, UpdateLog } from './types.ts'
+import { decodeRecordOrReport, encodeRecord } from './record-codec.ts'
+import { StreamReader, type StreamMessage } from './stream-reader.ts'
+import type { HealthListener, LogEntry, LoggedUpdate, LogListener, Subscription, UpdateLog } from './types.ts'
 
 export interface RedisLogOptions {
   prefix: string
@@ -44,22 +45,21 @@ export class RedisLog implements UpdateLog {
         return threshold === null ? null : String(threshold)
       },
       logger: options.logger,
+      toEntry: (room, message) => this.toEntry(room, message),
       blockMs: BLOCK_MS,
       batch: READ_BATCH,
     }, clients.binaryReader)
   }
 
-  async append(room: string, updates: Uint8Array[]): Promise<LogId[]> {
-    const transaction = this.clients.cmd.multi()
-    for (const update of updates) transaction.xAdd(this.key(room), '*', { u: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
-    transaction.sAdd(this.roomsKey, room)
-    const replies = await transaction.exec()
-    return replies.slice(0, updates.length).map((id) => String(id))
+  async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
+    const record = Buffer.from(encodeRecord(updates))
+    const [id] = await this.clients.cmd.multi().xAdd(this.key(room), '*', { r: record }).sAdd(this.roomsKey, room).exec()
+    return String(id)
   }
 
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
     const messages = await this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit })
-    return (messages ?? []).flatMap((m) => (m.message.u ? [{ id: String(m.id), update: new Uint8Array(m.message.u) }] : []))
+    return (messages ?? []).map((m) => this.toEntry(room, m))
   }
 
   async trim(room: string, upTo: LogId): Promise<void> {
@@ -95,6 +95,13 @@ export class RedisLog implements UpdateLog {
 
   async close(): Promise<void> {
     await this.reader.stop()
+  }
+
+  /** Field `r` holds a record; `u`, a bare update from before records existed. */
+  private toEntry(room: string, message: StreamMessage): LogEntry {
+    const bytes = message.message.r ?? message.message.u
+    const report = (error: unknown): void => this.options.logger.error({ err: error, room, id: String(message.id) }, 'skipping a damaged log record')
+    return { id: String(message.id), updates: bytes ? decodeRecordOrReport(new Uint8Array(bytes), report) : [] }
   }
 
   /** Entries below the result go: those ≤ upTo, but none younger than the minimum age. */

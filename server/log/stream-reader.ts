@@ -29,11 +29,17 @@ export interface ReaderOptions {
   /** Entries below this id may have been trimmed (null: never trimmed). */
   trimmedBelow(room: string): Promise<LogId | null>
   logger: Logger
+  toEntry(room: string, message: StreamMessage): LogEntry
   blockMs: number
   batch: number
 }
 
-type StreamReply = Array<{ name: Buffer | string; messages: Array<{ id: Buffer | string; message: Record<string, Buffer> }> }> | null
+export interface StreamMessage {
+  id: Buffer | string
+  message: Record<string, Buffer | undefined>
+}
+
+type StreamReply = Array<{ name: Buffer | string; messages: StreamMessage[] }> | null
 
 export class StreamReader {
   private readonly options: ReaderOptions
@@ -138,9 +144,9 @@ export class StreamReader {
     return streams
   }
 
-  private deliver(room: string | undefined, messages: Array<{ id: Buffer | string; message: Record<string, Buffer> }>): void {
+  private deliver(room: string | undefined, messages: StreamMessage[]): void {
     if (room === undefined) return
-    const entries: LogEntry[] = messages.flatMap((m) => (m.message.u ? [{ id: String(m.id), update: new Uint8Array(m.message.u) }] : []))
+    const entries = messages.map((m) => this.options.toEntry(room, m))
     for (const follower of this.followers.get(room) ?? []) {
       if (follower.paused) continue
       const fresh = entries.filter((e) => compareLogIds(e.id, follower.position) > 0)

@@ -4,10 +4,14 @@
  * Implementations: Redis Streams (many nodes) and LevelDB (one node).
  */
 import type { LogId } from './log-id.ts'
+import type { LoggedUpdate } from './record-codec.ts'
 
+export type { LoggedUpdate }
+
+/** One record: a batch of updates a node accepted together, in order, under one id. */
 export interface LogEntry {
   id: LogId
-  update: Uint8Array
+  updates: LoggedUpdate[]
 }
 
 export interface LogListener {
@@ -34,8 +38,8 @@ export interface Subscription {
 
 export interface UpdateLog {
   readonly kind: 'embedded' | 'redis'
-  /** Appends in order; resolves with the entries' ids once they are durable. */
-  append(room: string, updates: Uint8Array[]): Promise<LogId[]>
+  /** Appends the batch as one entry; resolves with its id once it is durable. */
+  append(room: string, updates: LoggedUpdate[]): Promise<LogId>
   /** Entries with id > `after`, oldest first, at most `limit`. */
   read(room: string, after: LogId, limit: number): Promise<LogEntry[]>
   /** Removes entries with id ≤ `upTo`. */

@@ -134,7 +134,7 @@ describe('viewers are read-only', () => {
     const logged = await server.app.updateLog.read(canvas, '0-0', 10_000)
     for (const entry of logged) {
       const replay = new Y.Doc()
-      Y.applyUpdate(replay, entry.update)
+      for (const { update } of entry.updates) Y.applyUpdate(replay, update)
       expect(readStrokes(replay).some((s) => s.color === '#ff00ff')).toBe(false)
     }
     socket.ws.close()

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { compareLogIds, LOG_START } from '../../server/log/log-id.ts'
-import type { LogEntry, UpdateLog } from '../../server/log/types.ts'
+import type { LogEntry, LoggedUpdate, UpdateLog } from '../../server/log/types.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 export interface LogFixture {
@@ -15,6 +15,10 @@ export interface LogFixture {
 }
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values)
+/** A batch of one-byte updates, each written by `writer`. */
+const batch = (writer: string, ...values: number[]): LoggedUpdate[] => values.map((v) => ({ writer, update: bytes(v) }))
+/** The first byte of every update of every entry, in log order. */
+const firstBytes = (entries: LogEntry[]): number[] => entries.flatMap((e) => e.updates.map((u) => u.update[0]!))
 let roomCounter = 0
 const freshRoom = (): string => `conformance${Date.now().toString(36)}${roomCounter++}/canvas`
 
@@ -32,47 +36,57 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
       await fixture.cleanup()
     })
 
-    it('appends in order with increasing ids and reads them back', async () => {
+    it('appends batches as one entry each, with increasing ids, and reads them back', async () => {
       const room = freshRoom()
-      const first = await log.append(room, [bytes(1), bytes(2)])
-      const second = await log.append(room, [bytes(3)])
-      const ids = [...first, ...second]
-      for (let i = 1; i < ids.length; i++) expect(compareLogIds(ids[i - 1]!, ids[i]!)).toBeLessThan(0)
+      const first = await log.append(room, batch('ann', 1, 2))
+      const second = await log.append(room, batch('bob', 3))
+      expect(compareLogIds(first, second)).toBeLessThan(0)
       const entries = await log.read(room, LOG_START, 100)
-      expect(entries.map((e) => e.id)).toEqual(ids)
-      expect(entries.map((e) => [...e.update])).toEqual([[1], [2], [3]])
+      expect(entries.map((e) => e.id)).toEqual([first, second])
+      expect(entries.map((e) => e.updates.map((u) => [u.writer, [...u.update]]))).toEqual([[['ann', [1]], ['ann', [2]]], [['bob', [3]]]])
+    })
+
+    it('keeps each update\'s writer, in batch order, including mixed writers and empty names', async () => {
+      const room = freshRoom()
+      await log.append(room, [{ writer: 'ann', update: bytes(1, 2, 3) }, { writer: '', update: bytes(4) }, { writer: 'bob', update: new Uint8Array(70_000).fill(9) }])
+      const [entry] = await log.read(room, LOG_START, 10)
+      expect(entry!.updates.map((u) => u.writer)).toEqual(['ann', '', 'bob'])
+      expect(entry!.updates.map((u) => u.update.length)).toEqual([3, 1, 70_000])
+      expect(entry!.updates[2]!.update.every((b) => b === 9)).toBe(true)
     })
 
     it('reads after a position, bounded by the limit', async () => {
       const room = freshRoom()
-      const ids = await log.append(room, [bytes(1), bytes(2), bytes(3), bytes(4)])
-      expect((await log.read(room, ids[1]!, 100)).map((e) => [...e.update])).toEqual([[3], [4]])
-      expect((await log.read(room, LOG_START, 2)).map((e) => [...e.update])).toEqual([[1], [2]])
+      const ids = []
+      for (const value of [1, 2, 3, 4]) ids.push(await log.append(room, batch('ann', value)))
+      expect(firstBytes(await log.read(room, ids[1]!, 100))).toEqual([3, 4])
+      expect(firstBytes(await log.read(room, LOG_START, 2))).toEqual([1, 2])
       expect(await log.read(room, ids[3]!, 100)).toEqual([])
     })
 
     it('keeps rooms apart, including rooms whose names share a prefix', async () => {
       const room = freshRoom()
-      await log.append(room, [bytes(1)])
-      await log.append(`${room}x`, [bytes(2)])
-      expect((await log.read(room, LOG_START, 10)).map((e) => [...e.update])).toEqual([[1]])
+      await log.append(room, batch('ann', 1))
+      await log.append(`${room}x`, batch('ann', 2))
+      expect(firstBytes(await log.read(room, LOG_START, 10))).toEqual([1])
       expect(await log.size(room)).toBe(1)
     })
 
     it('trims entries up to and including an id', async () => {
       const room = freshRoom()
-      const ids = await log.append(room, [bytes(1), bytes(2), bytes(3)])
+      const ids = []
+      for (const value of [1, 2, 3]) ids.push(await log.append(room, batch('ann', value)))
       await log.trim(room, ids[1]!)
-      expect((await log.read(room, LOG_START, 10)).map((e) => [...e.update])).toEqual([[3]])
+      expect(firstBytes(await log.read(room, LOG_START, 10))).toEqual([3])
       expect(await log.size(room)).toBe(1)
     })
 
     it('lists rooms with entries for compaction', async () => {
       const a = freshRoom()
       const b = freshRoom()
-      const ids = await log.append(a, [bytes(1)])
-      await log.append(b, [bytes(2)])
-      await log.trim(a, ids[0]!)
+      const id = await log.append(a, batch('ann', 1))
+      await log.append(b, batch('ann', 2))
+      await log.trim(a, id)
       const rooms = await log.roomsWithEntries()
       expect(rooms).toContain(b)
       expect(rooms).not.toContain(a)
@@ -81,7 +95,7 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
     it('delivers every appended entry to subscribers once, in order', async () => {
       const room = freshRoom()
       const seen: LogEntry[] = []
-      let appended: string[] = []
+      const appended: string[] = []
       const subscription = log.subscribe(room, LOG_START, {
         entries: (_room, entries) => seen.push(...entries),
         gap: () => {
@@ -89,10 +103,10 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
         },
       })
       try {
-        for (let i = 0; i < 20; i++) appended = [...appended, ...(await log.append(room, [bytes(i)]))]
+        for (let i = 0; i < 20; i++) appended.push(await log.append(room, batch('ann', i)))
         await waitFor(() => seen.length >= 20)
         expect(seen.map((e) => e.id)).toEqual(appended)
-        expect(seen.map((e) => e.update[0])).toEqual(Array.from({ length: 20 }, (_, i) => i))
+        expect(firstBytes(seen)).toEqual(Array.from({ length: 20 }, (_, i) => i))
       } finally {
         subscription.close()
       }
@@ -100,10 +114,10 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
 
     it('keeps entries across a reopen', async () => {
       const room = freshRoom()
-      await log.append(room, [bytes(7)])
+      await log.append(room, batch('ann', 7))
       log = await fixture.reopen()
-      expect((await log.read(room, LOG_START, 10)).map((e) => [...e.update])).toEqual([[7]])
-      const [next] = await log.append(room, [bytes(8)])
+      expect(firstBytes(await log.read(room, LOG_START, 10))).toEqual([7])
+      const next = await log.append(room, batch('ann', 8))
       const entries = await log.read(room, LOG_START, 10)
       expect(entries.at(-1)?.id).toBe(next)
       expect(entries).toHaveLength(2)

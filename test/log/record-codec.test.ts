@@ -1,0 +1,37 @@
+/** Log records: batches of attributed updates, and entries from before records existed. */
+import * as Y from 'yjs'
+import { describe, expect, it } from 'vitest'
+import { DecodeError } from '../../server/collab/bounded-reader.ts'
+import { decodeRecord, decodeRecordOrReport, encodeRecord } from '../../server/log/record-codec.ts'
+
+function realUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+describe('log records', () => {
+  it('round-trip a batch with its writers in order', () => {
+    const updates = [{ writer: 'ann', update: realUpdate('a') }, { writer: 'bob', update: realUpdate('b') }, { writer: '', update: new Uint8Array(0) }]
+    expect(decodeRecord(encodeRecord(updates))).toEqual(updates)
+  })
+
+  it('read a bare update (written before records) as one update by an unknown writer', () => {
+    const bare = realUpdate('legacy')
+    expect(decodeRecord(bare)).toEqual([{ writer: '', update: bare }])
+  })
+
+  it('refuse damaged records without reading past their end', () => {
+    const record = encodeRecord([{ writer: 'ann', update: realUpdate('abc') }])
+    expect(() => decodeRecord(record.subarray(0, record.length - 2))).toThrow(DecodeError)
+    expect(() => decodeRecord(new Uint8Array([...record, 0]))).toThrow(DecodeError)
+    const huge = new Uint8Array([0x59, 0x4c, 0x52, 0x31, 0xff, 0xff, 0xff, 0x7f])
+    expect(() => decodeRecord(huge)).toThrow(DecodeError)
+  })
+
+  it('report a damaged record and read it as empty, so one bad entry cannot block a room', () => {
+    const reported: unknown[] = []
+    expect(decodeRecordOrReport(new Uint8Array([0x59, 0x4c, 0x52, 0x31, 3]), (e) => reported.push(e))).toEqual([])
+    expect(reported).toHaveLength(1)
+  })
+})
