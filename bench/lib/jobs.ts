@@ -108,3 +108,43 @@ export type WorkerMessage =
   | { type: 'error'; message: string }
 
 export type ParentMessage = { type: 'job'; job: Job } | { type: 'stop' }
+
+/** Lean load (precomputed frames, readers that do not apply updates); see bench/lean-worker.ts. */
+export interface LeanRoom {
+  name: string
+  /** Yjs client ids of the room's writers, unique within this job. */
+  writers: number[]
+}
+
+export interface LeanJob {
+  target: TargetSpec
+  rooms: LeanRoom[]
+  readersPerRoom: number
+  /** Edits per second per writer. */
+  rate: number
+  warmupMs: number
+  durationMs: number
+}
+
+export interface LeanResult {
+  /** Edits sent in the measured window. */
+  edits: number
+  /** Deliveries those edits owe (edits x readers in their room) and deliveries made. */
+  expectedDeliveries: number
+  deliveries: number
+  /** Counts of a LatencyHistogram over the deliveries made. */
+  latencyCounts: number[]
+  latencyMax: number
+  seconds: number
+  /** Why sockets closed during the run (empty when none did). */
+  closes: string[]
+  /** Edits a writer could not send because its precomputed frames ran out. */
+  starved: number
+}
+
+export type LeanParentMessage = { type: 'job'; job: LeanJob } | { type: 'go' }
+
+export type LeanWorkerMessage =
+  | { type: 'ready' }
+  | { type: 'result'; result: LeanResult }
+  | { type: 'error'; message: string }

@@ -25,7 +25,8 @@ function frame(write: (encoder: encoding.Encoder) => void): Uint8Array<ArrayBuff
   return encoding.toUint8Array(encoder) as Uint8Array<ArrayBuffer>
 }
 
-function openingFrames(target: TargetSpec, room: string): Uint8Array<ArrayBuffer>[] {
+/** The frames a client sends first: Hocuspocus's auth message, then sync step 1 with an empty state vector. */
+export function openingFrames(target: TargetSpec, room: string): Uint8Array<ArrayBuffer>[] {
   const step1 = (e: encoding.Encoder): void => {
     encoding.writeVarUint(e, 0)
     encoding.writeVarUint(e, 0)
@@ -47,7 +48,7 @@ function openingFrames(target: TargetSpec, room: string): Uint8Array<ArrayBuffer
   ]
 }
 
-function isStep2(target: TargetSpec, data: Uint8Array): boolean {
+export function isStep2(target: TargetSpec, data: Uint8Array): boolean {
   const decoder = decoding.createDecoder(data)
   if (target.name === 'hocuspocus') decoding.readVarString(decoder)
   return decoding.readVarUint(decoder) === 0 && decoding.readVarUint(decoder) === 1
