@@ -3,6 +3,7 @@ import { newId } from '../../shared/ids.ts'
 import { conflict, unauthorized } from '../errors.ts'
 import type { UserRecord } from '../storage/records.ts'
 import { DuplicateError, type UserStore } from '../storage/types.ts'
+import { canonicalEmail, normalizeEmail } from './email.ts'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.ts'
 import type { TokenPair, TokenService } from './tokens.ts'
 
@@ -15,10 +16,6 @@ export interface PublicUser {
 
 export interface Session extends TokenPair {
   user: PublicUser
-}
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase()
 }
 
 export function publicUser(user: UserRecord): PublicUser {
@@ -35,7 +32,7 @@ export class AccountService {
   }
 
   async register(input: { email: string; password: string; name: string }): Promise<Session> {
-    const email = normalizeEmail(input.email)
+    const email = canonicalEmail(input.email)
     if (await this.users.byEmail(email)) throw conflict('email already registered')
     const user: UserRecord = { id: newId(), email, name: input.name.trim(), passwordHash: await hashPassword(input.password), createdAt: Date.now() }
     try {
