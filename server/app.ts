@@ -14,6 +14,7 @@ import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
 import { SocketAuthorizer } from './groups/socket-authorizer.ts'
 import { registerHttp } from './http/index.ts'
+import { httpServerOptions } from './http/server-options.ts'
 import { metricsRoutes } from './http/metrics.ts'
 import { PrometheusMetrics } from './metrics/prometheus.ts'
 import { loggerOptions } from './logger.ts'
@@ -42,6 +43,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
     requestIdHeader: false,
     genReqId: requestId,
+    ...httpServerOptions(config),
   })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -71,7 +73,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await log.deleteRoom(room)
     }),
   }
-  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists })
+  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config })
   const stopFollowing = followAccessEvents(bus, { access, lists }, collab)
   app.decorate('config', config)
   app.decorate('storage', storage)

@@ -88,10 +88,20 @@ export const SETTINGS = {
   accessTokenTtlSec: setting('ACCESS_TOKEN_TTL_SEC', 'Access token lifetime in seconds', integer(60, 86_400), 900),
   refreshTokenTtlSec: setting('REFRESH_TOKEN_TTL_SEC', 'Refresh token lifetime in seconds', integer(300, 90 * 86_400), 30 * 86_400),
   authRateLimitPerMinute: setting('AUTH_RATE_LIMIT_PER_MINUTE', 'Requests per minute per client address to /auth routes', integer(1, 100_000), 30),
+  messageRateLimitPerMinute: setting('MESSAGE_RATE_LIMIT_PER_MINUTE', 'REST chat posts (POST /groups/:id/messages) per minute per user; more get 429', integer(1, 100_000), 60),
+  inviteAcceptRateLimitPerMinute: setting('INVITE_ACCEPT_RATE_LIMIT_PER_MINUTE', 'Invite accepts per minute per client address; more get 429', integer(1, 100_000), 20),
+  maxGroupsPerUser: setting('MAX_GROUPS_PER_USER', 'Groups a user may belong to, owned or joined; creating or joining more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
+  maxInvitesPerGroup: setting('MAX_INVITES_PER_GROUP', 'Live invites (unexpired, uses left) per group; creating more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   accessCacheTtlMs: setting('ACCESS_CACHE_TTL_MS', 'Longest a cached membership lookup is trusted (changes invalidate at once)', integer(0, 3_600_000), 60_000),
-  metricsToken: setting('METRICS_TOKEN', 'If set, GET /metrics requires `Authorization: Bearer <token>`', text, undefined as string | undefined),
+  metricsToken: setting('METRICS_TOKEN', 'If set, GET /metrics requires `Authorization: Bearer <token>`; required in production unless METRICS_PUBLIC', text, undefined as string | undefined),
+  metricsPublic: setting('METRICS_PUBLIC', 'Serve /metrics to anyone in production without METRICS_TOKEN (say so explicitly)', boolean, false),
   corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
   trustProxy: setting('TRUST_PROXY', 'Trust X-Forwarded-* headers (behind a load balancer)', boolean, false),
+  maxConnectionsPerAddress: setting('MAX_CONNECTIONS_PER_ADDRESS', 'Open TCP connections (HTTP and WebSocket) per peer address, IPv6 per /64; more are closed at once. Behind a proxy the peer is the proxy (0 = no cap)', integer(0, 1_000_000), 256),
+  httpHeadersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT_MS', 'Longest a client may take to send request headers, from connecting or its first byte; then 408 and closed', integer(100, 600_000), 10_000),
+  httpRequestTimeoutMs: setting('HTTP_REQUEST_TIMEOUT_MS', 'Longest a client may take to send a whole request, headers and body; then 408 and closed', integer(100, 3_600_000), 30_000),
+  httpKeepAliveTimeoutMs: setting('HTTP_KEEPALIVE_TIMEOUT_MS', 'How long an idle keep-alive connection waits for its next request (keep above the balancer\'s idle timeout)', integer(100, 600_000), 72_000),
+  httpIdleTimeoutMs: setting('HTTP_IDLE_TIMEOUT_MS', 'An HTTP connection with nothing sent or received this long is closed (not WebSockets: pings watch those)', integer(1_000, 3_600_000), 120_000),
   maxPayloadBytes: setting('MAX_PAYLOAD_BYTES', 'Largest WebSocket frame accepted; bigger frames close with 1009', integer(1024, 256 * MIB), 8 * MIB),
   maxBodyBytes: setting('MAX_BODY_BYTES', 'Largest REST request body; bigger bodies get 413', integer(1024, 16 * MIB), 64 * 1024),
   maxBufferedBytes: setting('MAX_BUFFERED_BYTES', 'Outgoing bytes a socket may have queued before it is dropped as too slow', integer(64 * 1024, 1024 * MIB), 16 * MIB),
@@ -132,6 +142,13 @@ function assertConsistent(config: Config): void {
   }
   if (config.nodeEnv === 'production' && (config.jwtSecret === undefined || config.jwtSecret === EXAMPLE_JWT_SECRET)) {
     throw new ConfigError('JWT_SECRET is required when NODE_ENV=production and must not be the example value (generate one: openssl rand -base64 48)')
+  }
+  if (config.nodeEnv === 'production' && config.metricsToken === undefined && !config.metricsPublic) {
+    throw new ConfigError('METRICS_TOKEN is required when NODE_ENV=production (or set METRICS_PUBLIC=true to serve /metrics to anyone)')
+  }
+  // Node refuses a headers deadline past the whole-request deadline.
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS')
   }
 }
 

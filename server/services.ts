@@ -11,6 +11,7 @@ import type { GroupResponse } from '../shared/api.ts'
 import { InviteService } from './groups/invite-service.ts'
 import { MemberService } from './groups/member-service.ts'
 import { MessageService } from './groups/message-service.ts'
+import { Quotas, type QuotaLimits } from './groups/quotas.ts'
 import { effectiveRole } from './groups/roles.ts'
 import type { RoomRegistry } from './collab/room-registry.ts'
 import type { Storage } from './storage/types.ts'
@@ -54,16 +55,18 @@ export function createServices(deps: {
   tokens: TokenService
   access: AccessCache
   lists: TaggedCache<GroupResponse[]>
+  limits: QuotaLimits
 }): Services {
   const { storage, bus, access, tokens, lists } = deps
+  const quotas = new Quotas(storage, deps.limits)
   return {
     tokens,
     access,
     lists,
     accounts: new AccountService(storage.users, tokens),
-    groups: new GroupService({ storage, access, lists, bus, rooms: deps.rooms }),
+    groups: new GroupService({ storage, access, lists, bus, rooms: deps.rooms, quotas }),
     members: new MemberService({ storage, access, bus }),
-    invites: new InviteService({ storage, access, bus }),
+    invites: new InviteService({ storage, access, bus, quotas }),
     messages: new MessageService({ access, registry: deps.registry }),
   }
 }

@@ -1,4 +1,8 @@
 /** One validated config object: every setting from the environment, bad values named. */
+import { execFile } from 'node:child_process'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, EXAMPLE_JWT_SECRET, loadConfig } from '../server/config.ts'
 
@@ -36,6 +40,10 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
     [{ MAX_PAYLOAD_BYTES: '12' }, 'MAX_PAYLOAD_BYTES'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ METRICS_PUBLIC: 'perhaps' }, 'METRICS_PUBLIC'],
+    [{ MAX_CONNECTIONS_PER_ADDRESS: '-1' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '0' }, 'HTTP_HEADERS_TIMEOUT_MS'],
+    [{ MAX_GROUPS_PER_USER: '0' }, 'MAX_GROUPS_PER_USER'],
   ])('names the bad variable in %o', (env, name) => {
     expect(error(env)).toContain(name)
   })
@@ -47,6 +55,27 @@ describe('loadConfig', () => {
   it('refuses to start in production without a real secret', () => {
     expect(error({ NODE_ENV: 'production' })).toMatch(/JWT_SECRET is required/)
     expect(error({ NODE_ENV: 'production', JWT_SECRET: EXAMPLE_JWT_SECRET })).toMatch(/example value/)
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).jwtSecret).toBe(SECRET)
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'scrape' }).jwtSecret).toBe(SECRET)
+  })
+
+  it('refuses to start in production with public metrics unless told so explicitly', () => {
+    expect(error({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toMatch(/METRICS_TOKEN is required/)
+    expect(error({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: '' })).toMatch(/METRICS_TOKEN/)
+    expect(error({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_PUBLIC: 'false' })).toMatch(/METRICS_TOKEN/)
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'scrape' }).metricsToken).toBe('scrape')
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_PUBLIC: 'true' })).toMatchObject({ metricsToken: undefined, metricsPublic: true })
+    expect(loadConfig({}).metricsPublic).toBe(false) // development serves them without a token
+  })
+
+  it('the process itself refuses to start in production with public metrics, naming METRICS_TOKEN', async () => {
+    const main = path.resolve(import.meta.dirname, '../server/main.ts')
+    // Were it to start, it would stay up until the timeout kills it (and keep its data out of the tree).
+    const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(os.tmpdir(), 'collab-config-test') }
+    const run = promisify(execFile)(process.execPath, [main], { env, timeout: 20_000 })
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/configuration error: METRICS_TOKEN is required/) })
+  })
+
+  it('refuses a headers deadline longer than the whole-request deadline', () => {
+    expect(error({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toMatch(/HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS/)
   })
 })

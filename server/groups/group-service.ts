@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.ts'
 import type { GroupRecord } from '../storage/records.ts'
 import type { Storage } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
+import type { Quotas } from './quotas.ts'
 import type { TaggedCache } from './tagged-cache.ts'
 import { requireRole } from './guard.ts'
 import { effectiveRole } from './roles.ts'
@@ -27,6 +28,8 @@ export interface GroupDeps {
   lists: TaggedCache<View[]>
   bus: EventBus
   rooms: GroupRooms
+  /** Groups per user: creating one takes a slot of the creator's. */
+  quotas: Quotas
 }
 
 export class GroupService {
@@ -39,7 +42,7 @@ export class GroupService {
   async create(actor: string, input: { name: string; description?: string }): Promise<View> {
     const now = Date.now()
     const group: GroupRecord = { id: newId(), name: input.name.trim(), description: input.description?.trim() ?? '', ownerId: actor, createdAt: now }
-    await this.deps.storage.groups.create(group, { groupId: group.id, userId: actor, role: 'editor', joinedAt: now })
+    await this.deps.quotas.withGroupSlot(actor, () => this.deps.storage.groups.create(group, { groupId: group.id, userId: actor, role: 'editor', joinedAt: now }))
     await this.deps.bus.publish({ type: 'membership', groupId: group.id, userId: actor, role: 'owner' })
     return groupView(group, 'owner', 1)
   }

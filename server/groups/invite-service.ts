@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.ts'
 import type { BaseRole, InviteRecord } from '../storage/records.ts'
 import type { Storage } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
+import type { Quotas } from './quotas.ts'
 import { requireRole } from './guard.ts'
 import { groupView, inviteView } from './views.ts'
 
@@ -14,6 +15,8 @@ export interface InviteDeps {
   storage: Storage
   access: AccessCache
   bus: EventBus
+  /** Live invites per group, and groups per user for the one accepting. */
+  quotas: Quotas
 }
 
 export const INVITE_DEFAULTS = { expiresInSec: 7 * 86_400, maxUses: 25 } as const
@@ -38,7 +41,7 @@ export class InviteService {
       maxUses: input.maxUses ?? INVITE_DEFAULTS.maxUses,
       uses: 0,
     }
-    await this.deps.storage.invites.create(invite)
+    await this.deps.quotas.withInviteSlot(groupId, () => this.deps.storage.invites.create(invite))
     return inviteView(invite)
   }
 
@@ -61,10 +64,13 @@ export class InviteService {
     const group = await this.deps.storage.groups.byId(invite.groupId)
     if (!group) throw notFound('the group no longer exists')
     if (await this.deps.storage.members.get(group.id, actor)) throw conflict('already a member')
-    if (!(await this.deps.storage.invites.consume(code, Date.now()))) throw gone('invite expired or used up')
-    if (!(await this.deps.storage.members.add({ groupId: group.id, userId: actor, role: invite.role, joinedAt: Date.now() }))) {
-      throw conflict('already a member')
-    }
+    // A use is spent only once the joiner is known to have a group to spare.
+    await this.deps.quotas.withGroupSlot(actor, async () => {
+      if (!(await this.deps.storage.invites.consume(code, Date.now()))) throw gone('invite expired or used up')
+      if (!(await this.deps.storage.members.add({ groupId: group.id, userId: actor, role: invite.role, joinedAt: Date.now() }))) {
+        throw conflict('already a member')
+      }
+    })
     await this.deps.bus.publish({ type: 'membership', groupId: group.id, userId: actor, role: invite.role })
     return groupView(group, invite.role, await this.deps.storage.members.countByGroup(group.id))
   }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.ts'
 import type { Services } from '../services.ts'
 import { authentication } from './authenticate.ts'
+import { ConnectionCap } from './connection-cap.ts'
 import { registerDocs } from './docs.ts'
 import { installErrorHandling } from './errors.ts'
 import { healthRoutes } from './health.ts'
@@ -18,6 +19,7 @@ import { canvasRoutes } from './routes/canvas-routes.ts'
 import { webClient } from './web.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
+  new ConnectionCap(app.server, config.maxConnectionsPerAddress, app.log.child({ module: 'connections' }))
   installErrorHandling(app)
   app.removeContentTypeParser('text/plain') // JSON only: anything else is a 415
   await app.register(helmet, {
@@ -44,8 +46,8 @@ export async function registerHttp(app: FastifyInstance, config: Config, service
   await app.register(authRoutes, { accounts: services.accounts, perMinute: config.authRateLimitPerMinute })
   await app.register(groupRoutes, { groups: services.groups })
   await app.register(memberRoutes, { members: services.members })
-  await app.register(inviteRoutes, { invites: services.invites })
-  await app.register(messageRoutes, { messages: services.messages })
+  await app.register(inviteRoutes, { invites: services.invites, acceptsPerMinute: config.inviteAcceptRateLimitPerMinute })
+  await app.register(messageRoutes, { messages: services.messages, postsPerMinute: config.messageRateLimitPerMinute })
   await app.register(canvasRoutes, { access: services.access, registry: app.collab.registry })
   await app.register(webClient)
 }

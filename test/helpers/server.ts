@@ -28,7 +28,7 @@ export async function tempDir(prefix = 'collab-test-'): Promise<{ path: string; 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789'
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const config = testConfig({ host: '127.0.0.1', roomGraceMs: 200, jwtSecret: TEST_JWT_SECRET, authRateLimitPerMinute: 10_000, ...overrides })
+  const config = testConfig({ host: '127.0.0.1', roomGraceMs: 200, jwtSecret: TEST_JWT_SECRET, authRateLimitPerMinute: 10_000, inviteAcceptRateLimitPerMinute: 10_000, ...overrides })
   const app = await buildApp(config)
   await app.listen({ host: config.host, port: 0 })
   const { port } = app.server.address() as AddressInfo

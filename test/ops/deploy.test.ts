@@ -78,7 +78,7 @@ describe('Dockerfile', () => {
   it('the compiled output starts with `node dist/server/main.js` and serves clients', async () => {
     await promisify(execFile)('npm', ['run', 'build'], { cwd: root })
     const dir = await tempDir()
-    const server = await spawnServer({ DATA_DIR: dir.path, NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' }, 20_000, path.join(root, 'dist/server/main.js'))
+    const server = await spawnServer({ DATA_DIR: dir.path, NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, METRICS_TOKEN: 'deploy-test-metrics', LOG_LEVEL: 'warn' }, 20_000, path.join(root, 'dist/server/main.js'))
     try {
       const fx = await groupFixture(fetchApi(server.url))
       const a = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })

@@ -13,7 +13,7 @@ export async function groupRoutes(app: FastifyInstance, options: { groups: Group
   app.addHook('onRequest', app.authenticate)
 
   api.post('/groups', {
-    schema: { ...base, body: CreateGroupBody, response: { 201: GroupView, ...errors(401, 413) } },
+    schema: { ...base, body: CreateGroupBody, response: { 201: GroupView, ...errors(401, 409, 413) } },
   }, async (request, reply) => reply.code(201).send(await groups.create(userOf(request).userId, request.body)))
 
   api.get('/groups', {
