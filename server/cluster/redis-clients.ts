@@ -1,9 +1,15 @@
 /**
  * The node's Redis connections: `cmd` for commands (offline queue disabled, so a command fails
  * at once while Redis is away instead of piling up), `reader` for the blocking stream read, and
- * `sub` for pub/sub. All reconnect by themselves; `isUp` and `onHealth` follow `cmd`.
+ * `sub` for pub/sub. All reconnect by themselves.
+ *
+ * A Redis that stops answering without closing (a silent network) is noticed too: every command
+ * fails after `timeoutMs`, `cmd` and `sub` are PINGed every `pingEveryMs` and must answer within
+ * `timeoutMs`, and the stream reader reports how its reads go (`reportReader`). `isUp` is true
+ * only while all three answer; `onHealth` tells every change.
  */
 import { createClient, RESP_TYPES } from '@redis/client'
+import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
 import type { Logger } from '../logger.ts'
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
@@ -12,10 +18,25 @@ const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
 const ERROR_LOG_INTERVAL_MS = 10_000
 const MAX_RECONNECT_DELAY_MS = 2_000
 
-function newClient(url: string) {
+export interface RedisLiveness {
+  /** A command, or a liveness PING, not answered within this fails (the connection counts as down). */
+  timeoutMs: number
+  /** How often `cmd` and `sub` are PINGed. */
+  pingEveryMs: number
+  /** Longest block of the stream reader's XREAD (its reads may take this plus `timeoutMs`). */
+  readBlockMs: number
+  failures: BackgroundFailures
+}
+
+export const DEFAULT_LIVENESS: Omit<RedisLiveness, 'failures'> = { timeoutMs: 5_000, pingEveryMs: 1_000, readBlockMs: 2_000 }
+
+type Connection = 'cmd' | 'reader' | 'sub'
+
+function newClient(url: string, timeoutMs = DEFAULT_LIVENESS.timeoutMs) {
   return createClient({
     url,
     disableOfflineQueue: true,
+    commandOptions: { timeout: timeoutMs },
     socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
   })
 }
@@ -34,34 +55,53 @@ export class RedisClients {
   readonly reader: RedisClient
   readonly binaryReader: BinaryRedisClient
   readonly sub: RedisClient
+  readonly liveness: RedisLiveness
   private readonly healthListeners = new Set<(up: boolean) => void>()
   private up = false
+  /** Whether each connection answered its last probe (or read) in time. */
+  private readonly answering: Record<Connection, boolean> = { cmd: false, reader: false, sub: false }
+  private readonly probes: BackgroundLoop[]
+  private readonly logger: Logger
 
-  private constructor(cmd: RedisClient, reader: RedisClient, sub: RedisClient) {
-    this.cmd = cmd
-    this.binary = binary(cmd)
-    this.reader = reader
-    this.binaryReader = binary(reader)
-    this.sub = sub
-    cmd.on('ready', () => this.setUp(true))
-    cmd.on('end', () => this.setUp(false))
-    cmd.on('reconnecting', () => this.setUp(false))
+  private constructor(clients: Record<Connection, RedisClient>, liveness: RedisLiveness, logger: Logger) {
+    this.cmd = clients.cmd
+    this.binary = binary(clients.cmd)
+    this.reader = clients.reader
+    this.binaryReader = binary(clients.reader)
+    this.sub = clients.sub
+    this.liveness = liveness
+    this.logger = logger
+    this.probes = (['cmd', 'sub'] as const).map((name) => this.probe(name, clients[name]))
+    for (const name of ['cmd', 'reader', 'sub'] as const) {
+      clients[name].on('end', () => this.report(name, false))
+      clients[name].on('reconnecting', () => this.report(name, false))
+    }
+    clients.reader.on('ready', () => this.report('reader', true))
   }
 
-  static async connect(url: string, logger: Logger): Promise<RedisClients> {
-    const cmd = newClient(url)
-    const reader = cmd.duplicate()
+  static async connect(url: string, logger: Logger, liveness: Partial<RedisLiveness> = {}): Promise<RedisClients> {
+    const options: RedisLiveness = { ...DEFAULT_LIVENESS, failures: new BackgroundFailures(), ...liveness }
+    const cmd = newClient(url, options.timeoutMs)
+    // The reader's XREAD blocks up to readBlockMs before Redis answers it.
+    const reader = cmd.duplicate({ commandOptions: { timeout: options.readBlockMs + options.timeoutMs } })
     const sub = cmd.duplicate({ disableOfflineQueue: false })
     logErrors(cmd, 'cmd', logger)
     logErrors(reader, 'reader', logger)
     logErrors(sub, 'sub', logger)
-    const clients = new RedisClients(cmd, reader, sub)
+    const clients = new RedisClients({ cmd, reader, sub }, options, logger)
     await Promise.all([cmd.connect(), reader.connect(), sub.connect()])
+    for (const name of ['cmd', 'reader', 'sub'] as const) clients.report(name, true)
+    for (const probe of clients.probes) probe.start()
     return clients
   }
 
   isUp(): boolean {
     return this.up && this.cmd.isReady
+  }
+
+  /** The stream reader's word on its connection: a read (or PING) answered in time, or not. */
+  reportReader(answering: boolean): void {
+    this.report('reader', answering)
   }
 
   onHealth(listener: (up: boolean) => void): () => void {
@@ -80,12 +120,35 @@ export class RedisClients {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.probes.map((probe) => probe.stop()))
     await Promise.allSettled([this.sub, this.reader, this.cmd].map((client) => client.isOpen ? client.close() : undefined))
   }
 
-  private setUp(up: boolean): void {
+  /** PINGs `client` on schedule; a PING that fails or outlasts `timeoutMs` marks it down. */
+  private probe(name: Connection, client: RedisClient): BackgroundLoop {
+    const loop = new BackgroundLoop(async () => {
+      if (!client.isReady) return // reconnecting: 'ready' brings the next probe at once
+      try {
+        await client.ping()
+        this.report(name, true)
+      } catch (error) {
+        this.report(name, false)
+        throw error
+      }
+    }, { name: `redis-ping-${name}`, everyMs: this.liveness.pingEveryMs, logger: this.logger, failures: this.liveness.failures })
+    client.on('ready', () => void loop.runNow())
+    return loop
+  }
+
+  private report(name: Connection, answering: boolean): void {
+    if (this.answering[name] !== answering) {
+      this.answering[name] = answering
+      if (!answering) this.logger.warn({ connection: name }, 'redis connection not answering')
+    }
+    const up = this.answering.cmd && this.answering.reader && this.answering.sub
     if (this.up === up) return
     this.up = up
+    this.logger.info({ up }, up ? 'redis answering again' : 'redis down')
     for (const listener of this.healthListeners) listener(up)
   }
 }

@@ -6,6 +6,7 @@
  * each trim also records its threshold, which is how a reader that fell further behind knows
  * it has a gap (Redis does not track ids removed by XTRIM).
  */
+import type { BackgroundFailures } from '../background-loop.ts'
 import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
@@ -17,12 +18,20 @@ export interface RedisLogOptions {
   prefix: string
   minEntryAgeMs: number
   logger: Logger
+  failures?: BackgroundFailures
 }
 
 /** Removes a room from the set of rooms with entries only if its stream is (still) empty. */
 const FORGET_IF_EMPTY = `if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`
 
-const BLOCK_MS = 10_000
+/**
+ * One batch, whole or not at all: XADD + mark the room as having entries. A script rather than
+ * MULTI because scripts are plain commands, which time out (MULTI in @redis/client does not).
+ */
+const APPEND = `local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1]) redis.call('SADD', KEYS[2], ARGV[2]) return id`
+/** Trim and record the threshold together (a reader compares its position with it). */
+const TRIM = `redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1]) redis.call('SET', KEYS[2], ARGV[1]) return 1`
+
 const READ_BATCH = 1_000
 
 export class RedisLog implements UpdateLog {
@@ -46,14 +55,16 @@ export class RedisLog implements UpdateLog {
       },
       logger: options.logger,
       toEntry: (room, message) => this.toEntry(room, message),
-      blockMs: BLOCK_MS,
+      blockMs: clients.liveness.readBlockMs,
       batch: READ_BATCH,
+      reportHealth: (answering) => clients.reportReader(answering),
+      failures: options.failures ?? clients.liveness.failures,
     }, clients.binaryReader)
   }
 
   async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
     const record = Buffer.from(encodeRecord(updates))
-    const [id] = await this.clients.cmd.multi().xAdd(this.key(room), '*', { r: record }).sAdd(this.roomsKey, room).exec()
+    const id = await this.clients.cmd.eval(APPEND, { keys: [this.key(room), this.roomsKey], arguments: [record, room] })
     return String(id)
   }
 
@@ -64,7 +75,7 @@ export class RedisLog implements UpdateLog {
 
   async trim(room: string, upTo: LogId): Promise<void> {
     const threshold = this.trimThreshold(upTo)
-    await this.clients.cmd.multi().xTrim(this.key(room), 'MINID', threshold).set(this.trimmedKey(room), threshold).exec()
+    await this.clients.cmd.eval(TRIM, { keys: [this.key(room), this.trimmedKey(room)], arguments: [threshold] })
     await this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] })
   }
 

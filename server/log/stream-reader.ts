@@ -8,6 +8,7 @@
  * it resumes from a position it reloaded to.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { BackgroundFailures } from '../background-loop.ts'
 import type { BinaryRedisClient, RedisClient } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, successorLogId, type LogId } from './log-id.ts'
@@ -30,14 +31,25 @@ export interface ReaderOptions {
   trimmedBelow(room: string): Promise<LogId | null>
   logger: Logger
   toEntry(room: string, message: StreamMessage): LogEntry
+  /** Longest XREAD block; also how often an idle reader PINGs its connection. */
   blockMs: number
   batch: number
+  /** Told after each read or PING whether the reader's connection answered in time. */
+  reportHealth(answering: boolean): void
+  failures: BackgroundFailures
 }
+
+/** Waits after failed reads: 100 ms, doubling, up to this. */
+const MAX_RETRY_MS = 2_000
 
 export interface StreamMessage {
   id: Buffer | string
   message: Record<string, Buffer | undefined>
 }
+
+/** CLIENT UNBLOCK retries while a just-sent read has not reached Redis yet. */
+const UNBLOCK_ATTEMPTS = 20
+const UNBLOCK_RETRY_MS = 5
 
 type StreamReply = Array<{ name: Buffer | string; messages: StreamMessage[] }> | null
 
@@ -47,11 +59,14 @@ export class StreamReader {
   private readonly followers = new Map<string, Set<Follower>>()
   private readerId: number | null = null
   private blocked = false
+  /** Counts reads sent, so a late unblock retry never interrupts a later read. */
+  private readSeq = 0
   /** Some follower is unchecked (saves scanning them all on every read). */
   private checkDue = false
   private stopped = false
   private wake: (() => void) | null = null
   private readonly loopDone: Promise<void>
+  private failuresInARow = 0
 
   constructor(options: ReaderOptions, binaryReader: BinaryRedisClient) {
     this.options = options
@@ -92,19 +107,30 @@ export class StreamReader {
     await this.loopDone
   }
 
+  /**
+   * Makes the loop pick up a changed set of followers now. A read not yet sent takes the set as
+   * it is when it is sent; one already sent is unblocked, retrying while Redis has not started
+   * blocking it yet (CLIENT UNBLOCK answers 0 then).
+   */
   private interrupt(): void {
     this.wake?.()
-    if (this.blocked && this.readerId !== null && this.options.cmd.isReady) {
-      this.options.cmd.sendCommand(['CLIENT', 'UNBLOCK', String(this.readerId)]).catch(() => undefined)
+    if (this.blocked) void this.unblock(this.readSeq, UNBLOCK_ATTEMPTS)
+  }
+
+  private async unblock(readSeq: number, attempts: number): Promise<void> {
+    const { cmd } = this.options
+    if (!this.blocked || this.readSeq !== readSeq || this.readerId === null || !cmd.isReady) return
+    const unblocked = await cmd.sendCommand(['CLIENT', 'UNBLOCK', String(this.readerId)]).catch(() => 0)
+    if (unblocked === 0 && attempts > 1) {
+      await sleep(UNBLOCK_RETRY_MS)
+      await this.unblock(readSeq, attempts - 1)
     }
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const streams = this.streams()
-      if (streams.length === 0) {
-        await new Promise<void>((resolve) => { this.wake = resolve })
-        this.wake = null
+      if (!this.hasWork()) {
+        await this.idle()
         continue
       }
       if (!this.options.reader.isReady) {
@@ -112,25 +138,67 @@ export class StreamReader {
         continue
       }
       try {
-        await this.readOnce(streams)
+        await this.readOnce()
+        this.failuresInARow = 0
       } catch (error) {
-        if (!this.stopped) this.options.logger.debug({ err: error }, 'stream read failed; retrying')
-        await sleep(100)
+        if (!this.stopped) await this.failed(error)
       }
     }
   }
 
-  private async readOnce(streams: Array<{ key: string; id: string }>): Promise<void> {
+  /** Nothing to read: wait to be woken, PINGing the connection meanwhile so its silence shows. */
+  private async idle(): Promise<void> {
+    const woken = new Promise<void>((resolve) => { this.wake = resolve })
+    const timer = setTimeout(() => this.wake?.(), this.options.blockMs)
+    await woken
+    clearTimeout(timer)
+    this.wake = null
+    if (this.stopped || this.hasWork() || !this.options.reader.isReady) return
+    try {
+      await this.options.reader.ping()
+      this.options.reportHealth(true)
+    } catch (error) {
+      await this.failed(error)
+    }
+  }
+
+  /**
+   * A read or PING failed (or outlasted its timeout: the connection may be silent). Counted,
+   * logged at the 1st, 2nd, 4th… failure in a row, and retried after a growing pause.
+   */
+  private async failed(error: unknown): Promise<void> {
+    this.failuresInARow++
+    this.options.reportHealth(false)
+    this.options.failures.record('stream-reader')
+    if ((this.failuresInARow & (this.failuresInARow - 1)) === 0) {
+      this.options.logger.warn({ err: error, failures: this.failuresInARow }, 'stream read failed; retrying')
+    }
+    await sleep(Math.min(MAX_RETRY_MS, 100 * 2 ** (this.failuresInARow - 1)))
+  }
+
+  private async readOnce(): Promise<void> {
     this.readerId ??= await this.options.reader.clientId()
     if (await this.checkGaps()) return
+    if (this.checkDue) return // a follower came while we checked: check it before reading
+    // Followers may have come or gone while we awaited: read the set as it is now.
+    const streams = this.streams()
+    if (streams.length === 0) return
     this.blocked = true
+    this.readSeq++
     let reply: StreamReply
     try {
       reply = (await this.binaryReader.xRead(streams, { BLOCK: this.options.blockMs, COUNT: this.options.batch })) as StreamReply
     } finally {
       this.blocked = false
     }
+    this.options.reportHealth(true)
     for (const stream of reply ?? []) this.deliver(roomOfKey(String(stream.name), streams, this.options.keyOf), stream.messages)
+  }
+
+  /** Some follower is not waiting for a reload. */
+  private hasWork(): boolean {
+    for (const set of this.followers.values()) for (const f of set) if (!f.paused) return true
+    return false
   }
 
   /** Each followed room once, from the lowest position any unpaused follower of it is at. */
@@ -138,7 +206,7 @@ export class StreamReader {
     const streams: Array<{ key: string; id: string }> = []
     for (const [room, set] of this.followers) {
       let lowest: LogId | null = null
-      for (const f of set) if (!f.paused && (lowest === null || compareLogIds(f.position, lowest) < 0)) lowest = f.position
+      for (const f of set) if (readable(f) && (lowest === null || compareLogIds(f.position, lowest) < 0)) lowest = f.position
       if (lowest !== null) streams.push({ key: this.options.keyOf(room), id: lowest })
     }
     return streams
@@ -148,7 +216,7 @@ export class StreamReader {
     if (room === undefined) return
     const entries = messages.map((m) => this.options.toEntry(room, m))
     for (const follower of this.followers.get(room) ?? []) {
-      if (follower.paused) continue
+      if (!readable(follower)) continue
       const fresh = entries.filter((e) => compareLogIds(e.id, follower.position) > 0)
       if (fresh.length === 0) continue
       follower.position = (fresh.at(-1) as LogEntry).id
@@ -160,10 +228,23 @@ export class StreamReader {
     }
   }
 
-  /** Checks unchecked followers; returns whether any had a gap (the stream set changed). */
+  /**
+   * Checks unchecked followers; returns whether any had a gap (the stream set changed). A
+   * follower stays unchecked, and the check due, until its room's threshold was read: if that
+   * fails, the next round checks again before anything is read for it.
+   */
   private async checkGaps(): Promise<boolean> {
     if (!this.checkDue) return false
     this.checkDue = false
+    try {
+      return await this.checkUnchecked()
+    } catch (error) {
+      this.checkDue = true
+      throw error
+    }
+  }
+
+  private async checkUnchecked(): Promise<boolean> {
     let found = false
     for (const [room, set] of this.followers) {
       const unchecked = [...set].filter((f) => f.unchecked && !f.paused)
@@ -179,6 +260,11 @@ export class StreamReader {
     }
     return found
   }
+}
+
+/** Not waiting for a reload, and checked for trimmed entries since it (re)started. */
+function readable(follower: Follower): boolean {
+  return !follower.paused && !follower.unchecked
 }
 
 function roomOfKey(key: string, streams: Array<{ key: string }>, keyOf: (room: string) => string): string | undefined {

@@ -1,10 +1,12 @@
 /** Redis-specific behaviour of the shared stream reader. */
 import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { BackgroundFailures } from '../../server/background-loop.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
 import { LOG_START } from '../../server/log/log-id.ts'
 import type { LoggedUpdate } from '../../server/log/types.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
+import { StreamReader } from '../../server/log/stream-reader.ts'
 import type { LogEntry } from '../../server/log/types.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -86,4 +88,64 @@ it('reads entries written before records existed (a bare update in field u) as o
   await clients.cmd.xAdd(`reader:log:${room}`, '*', { u: Buffer.from([7, 7]) })
   const [entry] = await log.read(room, LOG_START, 10)
   expect(entry!.updates).toEqual([{ writer: '', update: new Uint8Array([7, 7]) }])
+})
+
+it('reads nothing for a follower until its gap check succeeds: a failed check is retried, not skipped', async () => {
+  const failures = new BackgroundFailures()
+  const checked = new RedisLog(clients, { prefix: 'gapcheck:', minEntryAgeMs: 0, logger, failures })
+  const room = 'gap-check/canvas'
+  const trimmedKey = `gapcheck:trimmed:${room}`
+  const ids = [await checked.append(room, one(1)), await checked.append(room, one(2)), await checked.append(room, one(3))]
+  await checked.trim(room, ids[1]!)
+  const threshold = (await clients.cmd.get(trimmedKey))!
+  // The threshold cannot be read for now: a real Redis error (the key holds the wrong type).
+  await clients.cmd.del(trimmedKey)
+  await clients.cmd.hSet(trimmedKey, 'broken', '1')
+  const follower = collect()
+  const subscription = checked.subscribe(room, LOG_START, follower.listener)
+  await waitFor(() => failures.get('stream-reader') >= 2, 10_000, 'the gap check failing twice')
+  expect(follower.seen).toEqual([])
+  await clients.cmd.del(trimmedKey)
+  await clients.cmd.set(trimmedKey, threshold)
+  await waitFor(() => follower.gaps === 1, 10_000, 'the gap reported once the check can run')
+  expect(follower.seen).toEqual([]) // never entry 3 alone, past the trimmed 1 and 2
+  subscription.close()
+  await checked.close()
+})
+
+it('reads a room followed while the reader awaits its gap check, without waiting out the block', async () => {
+  // A block far longer than the test's wait: the new room must not wait for it to end.
+  const own = await RedisClients.connect(redis.url, logger, { readBlockMs: 30_000 })
+  const checking = Promise.withResolvers<void>()
+  const release = Promise.withResolvers<void>()
+  const reader = new StreamReader({
+    reader: own.reader,
+    cmd: own.cmd,
+    keyOf: (room) => `between:log:${room}`,
+    trimmedBelow: async (room) => {
+      if (room === 'first') {
+        checking.resolve()
+        await release.promise // hold the reader between reads, inside its gap check
+      }
+      return null
+    },
+    logger,
+    toEntry: (_room, message) => ({ id: String(message.id), updates: [] }),
+    blockMs: 30_000,
+    batch: 100,
+    reportHealth: () => {},
+    failures: new BackgroundFailures(),
+  }, own.binaryReader)
+  const first = collect()
+  const second = collect()
+  const a = reader.follow('first', LOG_START, first.listener)
+  await checking.promise
+  const b = reader.follow('second', LOG_START, second.listener)
+  release.resolve()
+  await own.cmd.xAdd('between:log:second', '*', { r: 'x' })
+  await waitFor(() => second.seen.length === 1, 5_000, 'the second room delivered long before the 30 s block ends')
+  a.close()
+  b.close()
+  await reader.stop()
+  await own.close()
 })
