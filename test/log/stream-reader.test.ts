@@ -30,6 +30,12 @@ afterAll(async () => {
 
 const one = (value: number): LoggedUpdate[] => [{ writer: 'test', update: new Uint8Array([value]) }]
 
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => {}
+  const promise = new Promise<void>((done) => { resolve = done })
+  return { promise, resolve }
+}
+
 function collect(): { seen: LogEntry[]; gaps: number; listener: { entries: (room: string, e: LogEntry[]) => void; gap: () => void } } {
   const state = {
     seen: [] as LogEntry[],
@@ -116,8 +122,8 @@ it('reads nothing for a follower until its gap check succeeds: a failed check is
 it('reads a room followed while the reader awaits its gap check, without waiting out the block', async () => {
   // A block far longer than the test's wait: the new room must not wait for it to end.
   const own = await RedisClients.connect(redis.url, logger, { readBlockMs: 30_000 })
-  const checking = Promise.withResolvers<void>()
-  const release = Promise.withResolvers<void>()
+  const checking = signal()
+  const release = signal()
   const reader = new StreamReader({
     reader: own.reader,
     cmd: own.cmd,
