@@ -39,6 +39,11 @@ export class TaggedCache<V> {
     return this.fill(key, tags, load, tagsOf)
   }
 
+  /** Tags currently indexed (bounded by the entries' tags: empty tags are removed). */
+  get tagCount(): number {
+    return this.byTag.size
+  }
+
   invalidate(tag: string): void {
     for (const key of this.byTag.get(tag) ?? []) this.drop(key)
     this.byTag.delete(tag)
@@ -74,7 +79,12 @@ export class TaggedCache<V> {
     const entry = this.entries.get(key)
     if (!entry) return
     this.entries.delete(key)
-    for (const tag of entry.tags) this.byTag.get(tag)?.delete(key)
+    for (const tag of entry.tags) {
+      const keys = this.byTag.get(tag)
+      keys?.delete(key)
+      // An empty tag would outlive its entries: one per random id anyone asks for.
+      if (keys?.size === 0) this.byTag.delete(tag)
+    }
   }
 
   private evictOverflow(): void {

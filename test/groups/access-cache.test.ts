@@ -1,18 +1,35 @@
 import { describe, expect, it } from 'vitest'
 import { AccessCache, type Access } from '../../server/groups/access-cache.ts'
+import { TaggedCache } from '../../server/groups/tagged-cache.ts'
 import { sleep } from '../helpers/wait.ts'
 
 const group = { id: 'g1', name: 'G', description: '', ownerId: 'o', createdAt: 0 }
 
-/** A loader over a table we can change, counting its reads (the cache's only job is to avoid them). */
-function table(): { roles: Map<string, Access['role']>; reads: number; load: (g: string, u: string) => Promise<Access | null> } {
+/**
+ * A loader over a table we can change, counting its reads (the cache's only job is to avoid
+ * them). Like a database, a read sees the table as it was when the read was made; `hold` keeps
+ * reads in flight until released, so a test can change the table while one is under way.
+ */
+function table(): {
+  roles: Map<string, Access['role']>
+  reads: number
+  hold(): () => void
+  load: (g: string, u: string) => Promise<Access | null>
+} {
+  let held: Promise<void> | null = null
   const state = {
     roles: new Map<string, Access['role']>(),
     reads: 0,
+    hold: () => {
+      let release = (): void => {}
+      held = new Promise((resolve) => { release = resolve })
+      return release
+    },
     load: async (groupId: string, userId: string): Promise<Access | null> => {
       state.reads++
-      await sleep(5)
-      return groupId === group.id ? { group: { ...group }, role: state.roles.get(userId) ?? null } : null
+      const found = groupId === group.id ? { group: { ...group }, role: state.roles.get(userId) ?? null } : null
+      await held
+      return found
     },
   }
   return state
@@ -50,11 +67,13 @@ describe('AccessCache', () => {
     const t = table()
     t.roles.set('u1', 'editor')
     const cache = new AccessCache(t.load, { ttlMs: 60_000, maxEntries: 100 })
-    const inFlight = cache.get('g1', 'u1')
+    const release = t.hold()
+    const inFlight = cache.get('g1', 'u1') // has read 'editor', not yet answered
     t.roles.set('u1', null)
     cache.invalidateMember('g1', 'u1')
-    await inFlight
-    expect((await cache.get('g1', 'u1'))?.role).toBeNull()
+    release()
+    expect((await inFlight)?.role).toBe('editor') // the raced load answers its caller...
+    expect((await cache.get('g1', 'u1'))?.role).toBeNull() // ...but is not kept
   })
 
   it('expires entries after the TTL', async () => {
@@ -64,6 +83,19 @@ describe('AccessCache', () => {
     await sleep(40)
     await cache.get('g1', 'u1')
     expect(t.reads).toBe(2)
+  })
+
+  it('keeps its tag index bounded: lookups of random ids leave no empty tags behind', async () => {
+    const t = table()
+    const cache = new TaggedCache<Access | null>({ ttlMs: 60_000, maxEntries: 50 })
+    for (let i = 0; i < 5_000; i++) {
+      const id = `random-${i}`
+      await cache.get(`${id}\u0000u1`, [`group:${id}`, `member:${id}:u1`], () => t.load(id, 'u1'))
+    }
+    expect(cache.tagCount).toBeLessThanOrEqual(2 * 50)
+    cache.invalidate('group:random-4999')
+    cache.invalidate('member:random-4998:u1')
+    expect(cache.tagCount).toBeLessThanOrEqual(2 * 50 - 3)
   })
 
   it('holds at most maxEntries, evicting the least recently used', async () => {
