@@ -14,6 +14,7 @@ import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
 import { SocketAuthorizer } from './groups/socket-authorizer.ts'
 import { registerHttp } from './http/index.ts'
+import { fastifyProxyTrust } from './http/proxy-trust.ts'
 import { httpServerOptions } from './http/server-options.ts'
 import { metricsRoutes } from './http/metrics.ts'
 import { PrometheusMetrics } from './metrics/prometheus.ts'
@@ -38,7 +39,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config),
     bodyLimit: config.maxBodyBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyProxyTrust(config.trustProxy),
     // Unknown properties are errors (the schemas say additionalProperties: false), not dropped.
     ajv: { customOptions: { removeAdditional: false } },
     requestIdHeader: false,

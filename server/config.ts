@@ -5,6 +5,7 @@
  * `SETTINGS` is also the source of the README's configuration table and `.env.example`
  * (a test keeps them in step).
  */
+import { isIP } from 'node:net'
 import path from 'node:path'
 
 export class ConfigError extends Error {
@@ -57,7 +58,8 @@ function url(...protocols: string[]): Parser<string> {
     try {
       parsed = new URL(raw)
     } catch {
-      throw new ConfigError(`${name} must be a URL, got "${raw}"`)
+      // Not echoed: a connection string carries its password.
+      throw new ConfigError(`${name} must be a URL (the value is not shown: it may hold a password)`)
     }
     if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must use ${protocols.join(' or ')}`)
     return raw
@@ -65,6 +67,32 @@ function url(...protocols: string[]): Parser<string> {
 }
 
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+
+/** Whose X-Forwarded-For to believe: nobody (false), the nearest N proxies, or these addresses. */
+export type ProxyTrust = false | number | string[]
+
+const proxyTrust: Parser<ProxyTrust> = (raw, name) => {
+  const value = raw.trim().toLowerCase()
+  if (['0', 'false', 'no'].includes(value)) return false
+  if (['true', 'yes'].includes(value)) {
+    throw new ConfigError(`${name}=true would let any client choose its address with X-Forwarded-For; give the balancer's address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24), or the number of proxies in front (e.g. 1)`)
+  }
+  if (/^\d+$/.test(value)) return integer(1, 10)(value, name)
+  const entries = list(raw, name)
+  for (const entry of entries) {
+    if (!isAddressOrCidr(entry)) throw new ConfigError(`${name} must be false, a hop count, or IP addresses / CIDRs, got "${entry}"`)
+  }
+  return entries
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128)
+}
 
 function setting<T>(env: string, description: string, parse: Parser<T>, fallback: T): Setting<T> {
   return { env, description, parse, fallback }
@@ -78,9 +106,10 @@ export const SETTINGS = {
   logLevel: setting('LOG_LEVEL', 'pino level: fatal, error, warn, info, debug, trace, silent', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'info' as string),
   mongodbUrl: setting('MONGODB_URL', 'MongoDB connection string; unset = embedded store', url('mongodb:', 'mongodb+srv:'), undefined as string | undefined),
   mongodbDb: setting('MONGODB_DB', 'MongoDB database name', text, 'collab'),
-  mongodbTimeoutMs: setting('MONGODB_TIMEOUT_MS', 'How long a MongoDB operation waits for a reachable server before failing', integer(100, 120_000), 5_000),
+  mongodbTimeoutMs: setting('MONGODB_TIMEOUT_MS', 'How long a MongoDB operation waits for a reachable server before failing; MongoDB is pinged every second and counts as down when a ping takes longer', integer(100, 120_000), 5_000),
   redisUrl: setting('REDIS_URL', 'Redis URL; set it to run several nodes (requires MONGODB_URL)', url('redis:', 'rediss:'), undefined as string | undefined),
   redisPrefix: setting('REDIS_PREFIX', 'Prefix of every Redis key and channel (several deployments can share a Redis)', text, 'collab:'),
+  redisTimeoutMs: setting('REDIS_TIMEOUT_MS', 'A Redis command, or the liveness PING each connection gets every second, not answered within this fails; Redis then counts as down (writes refused, /readyz 503)', integer(100, 120_000), 5_000),
   redisMinEntryAgeMs: setting('REDIS_MIN_ENTRY_AGE_MS', 'Compaction never trims stream entries younger than this (lets lagging nodes catch up)', integer(0, 3_600_000), 60_000),
   jwtSecret: setting('JWT_SECRET', 'HS256 signing secret, at least 32 characters; required in production', text, undefined as string | undefined),
   jwtIssuer: setting('JWT_ISSUER', 'JWT `iss` claim issued and required', text, 'collab-server'),
@@ -92,11 +121,12 @@ export const SETTINGS = {
   inviteAcceptRateLimitPerMinute: setting('INVITE_ACCEPT_RATE_LIMIT_PER_MINUTE', 'Invite accepts per minute per client address; more get 429', integer(1, 100_000), 20),
   maxGroupsPerUser: setting('MAX_GROUPS_PER_USER', 'Groups a user may belong to, owned or joined; creating or joining more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   maxInvitesPerGroup: setting('MAX_INVITES_PER_GROUP', 'Live invites (unexpired, uses left) per group; creating more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
+  revocationDeadlineMs: setting('REVOCATION_DEADLINE_MS', 'Longest a removed or downgraded member keeps access on any node if the change event was lost: open sockets are re-checked against storage at least this often (ACCESS_CACHE_TTL_MS may not exceed it)', integer(1_000, 3_600_000), 60_000),
   accessCacheTtlMs: setting('ACCESS_CACHE_TTL_MS', 'Longest a cached membership lookup is trusted (changes invalidate at once)', integer(0, 3_600_000), 60_000),
   metricsToken: setting('METRICS_TOKEN', 'If set, GET /metrics requires `Authorization: Bearer <token>`; required in production unless METRICS_PUBLIC', text, undefined as string | undefined),
   metricsPublic: setting('METRICS_PUBLIC', 'Serve /metrics to anyone in production without METRICS_TOKEN (say so explicitly)', boolean, false),
   corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
-  trustProxy: setting('TRUST_PROXY', 'Trust X-Forwarded-* headers (behind a load balancer)', boolean, false),
+  trustProxy: setting('TRUST_PROXY', 'Whose X-Forwarded-For to believe: `false`, the balancer\'s addresses or CIDRs (comma-separated), or the number of proxies in front (`1`); `true` is refused (clients could choose their address)', proxyTrust, false as ProxyTrust),
   maxConnectionsPerAddress: setting('MAX_CONNECTIONS_PER_ADDRESS', 'Open TCP connections (HTTP and WebSocket) per peer address, IPv6 per /64; more are closed at once. Behind a proxy the peer is the proxy (0 = no cap)', integer(0, 1_000_000), 256),
   httpHeadersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT_MS', 'Longest a client may take to send request headers, from connecting or its first byte; then 408 and closed', integer(100, 600_000), 10_000),
   httpRequestTimeoutMs: setting('HTTP_REQUEST_TIMEOUT_MS', 'Longest a client may take to send a whole request, headers and body; then 408 and closed', integer(100, 3_600_000), 30_000),
@@ -110,6 +140,7 @@ export const SETTINGS = {
   compactEveryUpdates: setting('COMPACT_EVERY_UPDATES', 'Compact a room once this many updates are in its log', integer(1, 1_000_000), 1000),
   compactIdleMs: setting('COMPACT_IDLE_MS', 'Compact a room this long after its last update', integer(10, 3_600_000), 30_000),
   compactSweepMs: setting('COMPACT_SWEEP_MS', 'How often logs of rooms not in memory here are folded into snapshots (also retries failed saves)', integer(100, 3_600_000), 60_000),
+  compactLeaseTtlMs: setting('COMPACT_LEASE_TTL_MS', 'A room\'s compaction lease lapses this long after its holder stops renewing it (e.g. died); then another node compacts', integer(300, 600_000), 30_000),
   compactBatchEntries: setting('COMPACT_BATCH_ENTRIES', 'Log entries read per batch when loading or compacting', integer(1, 100_000), 500),
   embeddedFsync: setting('EMBEDDED_FSYNC', 'fsync every embedded-log append (survives power loss, slower)', boolean, false),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', 'Longest graceful shutdown before exit', integer(100, 600_000), 10_000),
@@ -145,6 +176,10 @@ function assertConsistent(config: Config): void {
   }
   if (config.nodeEnv === 'production' && config.metricsToken === undefined && !config.metricsPublic) {
     throw new ConfigError('METRICS_TOKEN is required when NODE_ENV=production (or set METRICS_PUBLIC=true to serve /metrics to anyone)')
+  }
+  // A lookup cached past the deadline would let a revoked member back in after a lost event.
+  if (config.accessCacheTtlMs > config.revocationDeadlineMs) {
+    throw new ConfigError('ACCESS_CACHE_TTL_MS must not exceed REVOCATION_DEADLINE_MS')
   }
   // Node refuses a headers deadline past the whole-request deadline.
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {

@@ -48,6 +48,28 @@ describe('loadConfig', () => {
     expect(error(env)).toContain(name)
   })
 
+  it('never echoes a connection string it cannot parse: it may hold a password', () => {
+    for (const env of [{ MONGODB_URL: 'mongodb://admin:s3cr3t-pw@db:notaport/collab' }, { REDIS_URL: 'redis://:s3cr3t-pw@[::1' }]) {
+      const message = error(env)
+      expect(message).toContain(Object.keys(env)[0])
+      expect(message).not.toContain('s3cr3t')
+    }
+  })
+
+  it('TRUST_PROXY believes a hop count or the balancer\'s addresses, never anyone (true)', () => {
+    expect(loadConfig({}).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 172.16.0.0/12,::1' }).trustProxy).toEqual(['10.0.0.5', '172.16.0.0/12', '::1'])
+    expect(error({ TRUST_PROXY: 'true' })).toMatch(/TRUST_PROXY=true would let any client choose its address/)
+    expect(error({ TRUST_PROXY: '10.0.0.0/33' })).toContain('TRUST_PROXY')
+    expect(error({ TRUST_PROXY: 'balancer.local' })).toContain('TRUST_PROXY')
+  })
+
+  it('refuses a membership cache that outlives the revocation deadline', () => {
+    expect(error({ ACCESS_CACHE_TTL_MS: '90000', REVOCATION_DEADLINE_MS: '60000' })).toMatch(/ACCESS_CACHE_TTL_MS must not exceed REVOCATION_DEADLINE_MS/)
+  })
+
   it('refuses Redis without shared snapshot storage', () => {
     expect(error({ REDIS_URL: 'redis://r:6379' })).toMatch(/REDIS_URL requires MONGODB_URL/)
   })
