@@ -49,7 +49,8 @@ describe('loadConfig', () => {
   })
 
   it('never echoes a connection string it cannot parse: it may hold a password', () => {
-    for (const env of [{ MONGODB_URL: 'mongodb://admin:s3cr3t-pw@db:notaport/collab' }, { REDIS_URL: 'redis://:s3cr3t-pw@[::1' }]) {
+    const envs: Array<Record<string, string>> = [{ MONGODB_URL: 'mongodb://admin:s3cr3t-pw@db:notaport/collab' }, { REDIS_URL: 'redis://:s3cr3t-pw@[::1' }]
+    for (const env of envs) {
       const message = error(env)
       expect(message).toContain(Object.keys(env)[0])
       expect(message).not.toContain('s3cr3t')
