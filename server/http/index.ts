@@ -19,6 +19,7 @@ import { canvasRoutes } from './routes/canvas-routes.ts'
 import { webClient } from './web.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
+  // Listens on the server's 'connection' event from now on (before listen), for HTTP and WebSockets.
   new ConnectionCap(app.server, config.maxConnectionsPerAddress, app.log.child({ module: 'connections' }))
   installErrorHandling(app)
   app.removeContentTypeParser('text/plain') // JSON only: anything else is a 415
