@@ -4,7 +4,9 @@
  *
  * Admission (authorization and room load) runs before the handshake completes, so a socket that
  * is not allowed in never holds a room or buffers frames; it is then accepted only to be closed
- * with a named code, because browsers see close codes but not HTTP statuses.
+ * with a named code, because browsers see close codes but not HTTP statuses (a refused upgrade
+ * is a bare 1006 to them). That includes admission failing outright or taking too long (e.g.
+ * MongoDB down and the membership not cached): 1013, try again later.
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -19,7 +21,7 @@ export const COLLAB_PATH = '/collab/'
 export interface WsAdapterOptions {
   maxPayloadBytes: number
   pingIntervalMs: number
-  /** Longest admission (auth + room load) before the upgrade is refused with 503. */
+  /** Longest admission (auth + room load) before the socket is closed with 1013. */
   admissionTimeoutMs: number
 }
 
@@ -99,7 +101,7 @@ export class WsAdapter {
     } catch (error) {
       void pending.then((late) => this.collab.abandon(late), () => undefined)
       this.logger.warn({ err: error, room }, 'admission failed')
-      return refuse(socket, 503, 'Service Unavailable')
+      admission = { ok: false, code: CloseCode.tryAgainLater, reason: 'service unavailable, try again later' }
     }
     if (socket.destroyed) return letGo()
     const accepted = admission
