@@ -142,3 +142,21 @@ describe('invite accepts per minute per address (INVITE_ACCEPT_RATE_LIMIT_PER_MI
     expect((await acceptFrom(guests[2]!, invite.body.code, freshAddress())).status).toBe(200)
   })
 })
+
+describe('invite accepts behind a trusted balancer (TRUST_PROXY=10.9.0.1)', () => {
+  const proxied = useServer({ inviteAcceptRateLimitPerMinute: 1, trustProxy: ['10.9.0.1'] })
+
+  it('counts per forwarded client address, so clients behind one balancer do not share a budget', async () => {
+    const owner = await registerUser(proxied.api, 'Host')
+    const group = await createGroup(proxied.api, owner, 'behind nginx')
+    const invite = await proxied.api<InviteResponse>('POST', `/groups/${group.id}/invites`, { token: owner.token, body: { maxUses: 10 } })
+    const acceptVia = async (forwardedFor: string) => {
+      const guest = await registerUser(proxied.api, 'Guest')
+      const response = await proxied.server.app.inject({ method: 'POST', url: `/invites/${invite.body.code}/accept`, remoteAddress: '10.9.0.1', headers: { authorization: `Bearer ${guest.token}`, 'x-forwarded-for': forwardedFor } })
+      return { status: response.statusCode, body: response.json() }
+    }
+    expect((await acceptVia('203.0.113.1')).status).toBe(200)
+    expectError(await acceptVia('203.0.113.1'), 429, 'rate_limited')
+    expect((await acceptVia('203.0.113.2')).status).toBe(200)
+  })
+})
