@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --profile quick|full] [--only latency,throughput] [--targets ours,hocuspocus]`
+ * `npm run bench [-- --profile quick|full] [--only latency,throughput] [--targets ours,hocuspocus] [--generators N]`
  *
  * Runs each scenario against our server and its peers on this machine, servers pinned to one
  * core and load generators to another, and prints medians with ratios to each peer. Results are
@@ -18,8 +18,9 @@ import { latency } from './scenarios/latency.ts'
 import { memory } from './scenarios/memory.ts'
 import { restAuth } from './scenarios/rest-auth.ts'
 import { throughput } from './scenarios/throughput.ts'
+import { throughputStock } from './scenarios/throughput-stock.ts'
 
-const SCENARIOS: Scenario[] = [latency, throughput, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
+const SCENARIOS: Scenario[] = [latency, throughput, throughputStock, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
 const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus', 'raw-ws']
 
 const { values } = parseArgs({
@@ -27,12 +28,17 @@ const { values } = parseArgs({
     profile: { type: 'string', default: 'quick' },
     only: { type: 'string' },
     targets: { type: 'string' },
+    generators: { type: 'string' },
   },
 })
 
-const profile = PROFILES[values.profile as keyof typeof PROFILES]
-if (!profile) throw new Error(`unknown profile ${values.profile}; use quick or full`)
+const chosen = PROFILES[values.profile as keyof typeof PROFILES]
+if (!chosen) throw new Error(`unknown profile ${values.profile}; use quick or full`)
+const profile = values.generators ? { ...chosen, generators: Number(values.generators) } : chosen
+if (!(profile.generators >= 1)) throw new Error('--generators must be a number >= 1')
 const only = values.only?.split(',')
+const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? []
+if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`)
 const targets = (values.targets?.split(',') as TargetName[] | undefined) ?? ALL_TARGETS
 const log = (message: string): void => void process.stdout.write(`${message}\n`)
 

@@ -120,6 +120,8 @@ export interface LeanJob {
   target: TargetSpec
   rooms: LeanRoom[]
   readersPerRoom: number
+  /** Strokes' author: the user the target knows the writers as (servers with content rules check it). */
+  author: string
   /** Edits per second per writer. */
   rate: number
   warmupMs: number

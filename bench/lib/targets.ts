@@ -86,6 +86,7 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       MAX_PAYLOAD_BYTES: String(256 * 1024 * 1024),
       AUTH_RATE_LIMIT_PER_MINUTE: '100000',
       ACCESS_TOKEN_TTL_SEC: '86400',
+      METRICS_PUBLIC: 'true', // the bench scrapes /metrics (cold-load figures)
       ...options.env,
     },
   })
@@ -103,6 +104,14 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** The user a target knows our clients as: the token's subject for our server, a name for peers. */
+export function userOf(spec: TargetSpec): string {
+  if (!spec.token) return 'bench'
+  const payload = JSON.parse(Buffer.from(spec.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }
+  if (typeof payload.sub !== 'string') throw new Error('bench token has no subject')
+  return payload.sub
 }
 
 /** Registers the bench user (or logs in when a shared store already has it). */

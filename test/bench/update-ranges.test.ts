@@ -66,7 +66,7 @@ describe('readUpdateRanges', () => {
   })
 
   it('skips a Hocuspocus document name first when told to', () => {
-    const frames = makeWriterFrames(9, 3, 'room-7')
+    const frames = makeWriterFrames(9, 3, 'bench', 'room-7')
     expect(rangesOf(messageOf(frames, 2), true)).toEqual([[9, frames.clocks[2], frames.clocks[2]! + 2]])
   })
 

@@ -67,7 +67,7 @@ export class LeanLoad {
     for (const spec of this.job.rooms) {
       const room: Room = { writers: new Map(), readers: [] }
       spec.writers.forEach((client, slot) => {
-        const frames = makeWriterFrames(client, framesPerWriter, this.prefixed ? spec.name : undefined)
+        const frames = makeWriterFrames(client, framesPerWriter, this.job.author, this.prefixed ? spec.name : undefined)
         const writer: Writer = { frames, slot, socket: null, sentAt: new Float64Array(frames.count).fill(Number.NaN), sent: 0, due: 0 }
         room.writers.set(client, writer)
         this.writers.push(writer)
@@ -144,10 +144,14 @@ export class LeanLoad {
     this.window.start = started + this.job.warmupMs
     this.window.end = this.window.start + this.job.durationMs
     let edits = 0
-    while (performance.now() < this.window.end) {
-      edits += this.tick(started)
-      await sleep(TICK_MS)
-    }
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        edits += this.tick(started)
+        if (performance.now() < this.window.end) return
+        clearInterval(timer)
+        resolve()
+      }, TICK_MS)
+    })
     await this.drain()
     this.stopping = true
     for (const room of this.rooms) for (const reader of room.readers) reader.destroy()

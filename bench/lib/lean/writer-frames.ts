@@ -34,7 +34,7 @@ export function updateMessage(update: Uint8Array, docName?: string): Uint8Array 
 }
 
 /** `count` consecutive edits by `client`; each is a valid update given the ones before it. */
-export function makeWriterFrames(client: number, count: number, docName?: string): WriterFrames {
+export function makeWriterFrames(client: number, count: number, author = 'bench', docName?: string): WriterFrames {
   const doc = new Y.Doc()
   doc.clientID = client
   const updates: Uint8Array[] = []
@@ -53,7 +53,7 @@ export function makeWriterFrames(client: number, count: number, docName?: string
   }
   let stroke: Y.Map<unknown> | null = null
   for (let i = 0; i < count; i++) {
-    if (i % POINTS_PER_STROKE === 0) stroke = addStroke(doc, { author: 'bench', color: '#336699', width: 2, tool: 'pen', points: [point()] })
+    if (i % POINTS_PER_STROKE === 0) stroke = addStroke(doc, { author, color: '#336699', width: 2, tool: 'pen', points: [point()] })
     else appendPoints(stroke!, [point()])
   }
   doc.destroy()

@@ -129,12 +129,38 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
+/**
+ * Every socket reads into this one buffer (net's `onread`): no allocation and no stream event per
+ * read. Safe because each read is handled synchronously and the decoder copies what it keeps.
+ */
+const READ_BUFFER = new Uint8Array(256 * 1024)
+
 export class WireSocket {
   private readonly socket: net.Socket
+  private readonly options: WireOptions
+  private decoder: FrameDecoder | null = null
   private closed = false
 
-  private constructor(socket: net.Socket) {
-    this.socket = socket
+  private constructor(target: URL, options: WireOptions, onHead: (head: string, rest: Uint8Array) => void) {
+    this.options = options
+    let head: Uint8Array = new Uint8Array(0)
+    this.socket = net.connect({
+      host: target.hostname,
+      port: Number(target.port),
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (nread: number, buffer: Uint8Array): boolean => {
+          const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, nread)
+          if (this.decoder) return this.read(chunk)
+          head = concat(head, chunk)
+          const end = Buffer.from(head.buffer, head.byteOffset, head.length).indexOf('\r\n\r\n')
+          if (end >= 0) onHead(Buffer.from(head.subarray(0, end)).toString('latin1'), head.subarray(end + 4))
+          else if (head.length > MAX_HANDSHAKE_BYTES) onHead('', head)
+          return true
+        },
+      },
+    })
   }
 
   /** Opens a socket and completes the upgrade; rejects on anything but 101 with the right accept key. */
@@ -142,58 +168,48 @@ export class WireSocket {
     const target = new URL(url)
     const key = randomBytes(16).toString('base64')
     const expectedAccept = createHash('sha1').update(key + GUID).digest('base64')
-    const socket = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true })
     return new Promise((resolve, reject) => {
-      let head = Buffer.alloc(0)
-      const onData = (chunk: Buffer): void => {
-        head = Buffer.concat([head, chunk])
-        const end = head.indexOf('\r\n\r\n')
-        if (end < 0) {
-          if (head.length > MAX_HANDSHAKE_BYTES) fail(new Error('handshake response too long'))
-          return
-        }
-        const lines = head.subarray(0, end).toString('latin1').split('\r\n')
-        const accept = lines.find((l) => l.toLowerCase().startsWith('sec-websocket-accept:'))?.slice(21).trim()
-        if (!lines[0]?.startsWith('HTTP/1.1 101') || accept !== expectedAccept) return fail(new Error(`upgrade refused: ${lines[0]}`))
-        socket.off('data', onData)
-        socket.off('error', fail)
-        const wire = new WireSocket(socket)
-        wire.attach(options, head.subarray(end + 4))
-        resolve(wire)
-      }
       const fail = (error: Error): void => {
-        socket.destroy()
+        wire.socket.destroy()
         reject(error)
       }
-      socket.on('data', onData)
-      socket.on('error', fail)
-      socket.on('connect', () => socket.write(upgradeRequest(target, key)))
+      const wire: WireSocket = new WireSocket(target, options, (head, rest) => {
+        const lines = head.split('\r\n')
+        const accept = lines.find((l) => l.toLowerCase().startsWith('sec-websocket-accept:'))?.slice(21).trim()
+        if (!lines[0]?.startsWith('HTTP/1.1 101') || accept !== expectedAccept) return fail(new Error(`upgrade refused: ${lines[0] || 'no response'}`))
+        wire.socket.off('error', fail)
+        wire.attach()
+        resolve(wire)
+        if (rest.length > 0) wire.read(rest.slice())
+      })
+      wire.socket.on('error', fail)
+      wire.socket.on('connect', () => wire.socket.write(upgradeRequest(target, key)))
     })
   }
 
-  private attach(options: WireOptions, rest: Buffer): void {
-    const decoder = new FrameDecoder(options.maxMessageBytes, options.onMessage, (opcode, payload) => {
+  private attach(): void {
+    this.decoder = new FrameDecoder(this.options.maxMessageBytes, this.options.onMessage, (opcode, payload) => {
       if (opcode === OP_PING) this.socket.write(controlFrame(0xa, payload))
-      else if (opcode === OP_CLOSE) this.end(`closed by server${payload.length >= 2 ? ` (${(payload[0]! << 8) | payload[1]!})` : ''}`, options)
+      else if (opcode === OP_CLOSE) this.end(`closed by server${payload.length >= 2 ? ` (${(payload[0]! << 8) | payload[1]!})` : ''}`)
     })
-    const onData = (chunk: Uint8Array): void => {
-      try {
-        decoder.push(chunk, performance.now())
-      } catch (error) {
-        this.end(String((error as Error).message), options)
-      }
-    }
-    this.socket.on('data', onData)
-    this.socket.on('error', (error) => this.end(error.message, options))
-    this.socket.on('close', () => this.end('socket closed', options))
-    if (rest.length > 0) onData(rest)
+    this.socket.on('error', (error) => this.end(error.message))
+    this.socket.on('close', () => this.end('socket closed'))
   }
 
-  private end(reason: string, options: WireOptions): void {
+  private read(chunk: Uint8Array): boolean {
+    try {
+      this.decoder!.push(chunk, performance.now())
+    } catch (error) {
+      this.end(String((error as Error).message))
+    }
+    return true
+  }
+
+  private end(reason: string): void {
     if (this.closed) return
     this.closed = true
     this.socket.destroy()
-    options.onClose(reason)
+    this.options.onClose(reason)
   }
 
   get isClosed(): boolean {
