@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { openStorage } from './backends.ts'
+import { BackgroundFailures, BackgroundLoop } from './background-loop.ts'
 import { openCluster, type Cluster } from './cluster/index.ts'
 import { createCollab, type CollabCore } from './collab/index.ts'
 import { WsAdapter } from './collab/ws-adapter.ts'
@@ -21,6 +22,7 @@ import { PrometheusMetrics } from './metrics/prometheus.ts'
 import { loggerOptions } from './logger.ts'
 import type { UpdateLog } from './log/types.ts'
 import { createAuth, createServices, type Services } from './services.ts'
+import { StorageMonitor } from './storage/storage-monitor.ts'
 import type { Storage } from './storage/types.ts'
 
 declare module 'fastify' {
@@ -32,6 +34,8 @@ declare module 'fastify' {
     services: Services
     bus: EventBus
     cluster: Cluster
+    /** What /readyz reports: each dependency's health as its monitor last saw it. */
+    readiness: { storage(): boolean; log(): boolean }
   }
 }
 
@@ -49,14 +53,19 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  const storage = await openStorage(config, app.log)
-  const cluster = await openCluster(config, app.log)
+  const failures = new BackgroundFailures()
+  const storage = await openStorage(config, app.log, failures)
+  const storageHealth = new StorageMonitor(storage, { everyMs: LIVENESS_PROBE_MS, timeoutMs: config.mongodbTimeoutMs, logger: app.log.child({ module: 'storage-monitor' }), failures })
+  await storageHealth.start()
+  const cluster = await openCluster(config, app.log, failures)
   const { log, bus } = cluster
   const { tokens, access, lists } = await createAuth(config, storage)
   const metrics = new PrometheusMetrics({
     connections: () => collab.server.connectionCount,
     rooms: () => collab.registry.all(),
     logUp: () => log.isUp(),
+    storageUp: () => storageHealth.isUp(),
+    backgroundFailures: () => failures.entries(),
   })
   const collab = createCollab({
     config,
@@ -75,7 +84,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     }),
   }
   const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config })
-  const stopFollowing = followAccessEvents(bus, { access, lists }, collab)
+  const stopFollowing = followAccessEvents(bus, { access, lists }, collab, {
+    deadlineMs: config.revocationDeadlineMs,
+    storageUp: () => storageHealth.isUp(),
+    logger: app.log.child({ module: 'access' }),
+    failures,
+  })
   app.decorate('config', config)
   app.decorate('storage', storage)
   app.decorate('updateLog', log)
@@ -83,6 +97,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.decorate('services', services)
   app.decorate('bus', bus)
   app.decorate('cluster', cluster)
+  app.decorate('readiness', { storage: () => storageHealth.isUp(), log: () => log.isUp() })
 
   const ws = new WsAdapter(app.server, collab.server, {
     maxPayloadBytes: config.maxPayloadBytes,
@@ -90,16 +105,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     admissionTimeoutMs: config.shutdownTimeoutMs,
   }, app.log.child({ module: 'ws' }))
 
-  const sweep = (): Promise<void> => collab.compactor.sweep((room) => collab.registry.isHot(room))
-  const sweepTimer = setInterval(() => void sweep(), config.compactSweepMs)
-  sweepTimer.unref()
-  app.addHook('onReady', async () => void sweep())
+  const sweep = new BackgroundLoop(() => collab.compactor.sweep((room) => collab.registry.isHot(room)), {
+    name: 'compaction-sweep', everyMs: config.compactSweepMs, retryMs: SWEEP_RETRY_MS, logger: app.log.child({ module: 'sweep' }), failures,
+  })
+  app.addHook('onReady', async () => void sweep.start().runNow())
   app.addHook('preClose', async () => {
-    clearInterval(sweepTimer)
+    await sweep.stop()
     await ws.close(config.shutdownTimeoutMs / 2)
   })
   app.addHook('onClose', async () => {
-    stopFollowing()
+    await stopFollowing()
+    await storageHealth.stop()
     await collab.registry.evictAll()
     await collab.folder.close()
     await cluster.close()
@@ -112,6 +128,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+/** Storage is pinged this often (a ping not answered within MONGODB_TIMEOUT_MS marks it down). */
+const LIVENESS_PROBE_MS = 1_000
+/** A failed sweep is retried this soon (doubling up to COMPACT_SWEEP_MS). */
+const SWEEP_RETRY_MS = 1_000
 
 /** A caller's (or load balancer's) X-Request-Id when it is safe to log, else a fresh one. */
 function requestId(request: IncomingMessage): string {

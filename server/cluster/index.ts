@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 import { newId } from '../../shared/ids.ts'
+import type { BackgroundFailures } from '../background-loop.ts'
 import { LocalLease, type CompactionLease } from '../collab/compaction-lease.ts'
 import type { Config } from '../config.ts'
 import { LocalBus, type EventBus } from '../events/bus.ts'
@@ -26,10 +27,7 @@ export interface Cluster {
   close(): Promise<void>
 }
 
-/** A compaction lease lapses this long after its holder stops renewing it (e.g. died). */
-const LEASE_TTL_MS = 30_000
-
-export async function openCluster(config: Config, logger: Logger): Promise<Cluster> {
+export async function openCluster(config: Config, logger: Logger, failures: BackgroundFailures): Promise<Cluster> {
   const nodeId = newId()
   if (!config.redisUrl) {
     const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync, logger: logger.child({ module: 'log' }) })
@@ -37,16 +35,16 @@ export async function openCluster(config: Config, logger: Logger): Promise<Clust
     return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, close: async () => { await bus.close(); await log.close() } }
   }
   const redisLogger = logger.child({ module: 'redis', node: nodeId })
-  const clients = await RedisClients.connect(config.redisUrl, redisLogger)
+  const clients = await RedisClients.connect(config.redisUrl, redisLogger, { timeoutMs: config.redisTimeoutMs, failures })
   const prefix = config.redisPrefix
   const log = new RedisLog(clients, { prefix, minEntryAgeMs: config.redisMinEntryAgeMs, logger: redisLogger })
-  const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger })
+  const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger, failures })
   const relay = new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix, nodeId, logger: redisLogger })
   return {
     nodeId,
     log,
     bus,
-    lease: new RedisLease(clients.cmd, { prefix, ttlMs: LEASE_TTL_MS }),
+    lease: new RedisLease(clients.cmd, { prefix, ttlMs: config.compactLeaseTtlMs, logger: redisLogger, failures }),
     relay,
     close: async () => {
       await relay.close()

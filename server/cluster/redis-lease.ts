@@ -1,10 +1,13 @@
 /**
  * The compaction lease on Redis: `SET NX PX` with a token, renewed while the compaction runs and
  * released only by its holder. If the holder dies the lease lapses after its TTL and another
- * node compacts the room.
+ * node compacts the room. A renewal that fails (Redis away) or finds the lease gone is logged
+ * and counted; the compaction goes on, which is safe: a snapshot never replaces a newer one.
  */
 import { newId } from '../../shared/ids.ts'
+import type { BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction-lease.ts'
+import type { Logger } from '../logger.ts'
 import type { RedisClient } from './redis-clients.ts'
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
@@ -14,11 +17,15 @@ export class RedisLease implements CompactionLease {
   private readonly cmd: RedisClient
   private readonly prefix: string
   private readonly ttlMs: number
+  private readonly logger: Logger
+  private readonly failures: BackgroundFailures
 
-  constructor(cmd: RedisClient, options: { prefix: string; ttlMs: number }) {
+  constructor(cmd: RedisClient, options: { prefix: string; ttlMs: number; logger: Logger; failures: BackgroundFailures }) {
     this.cmd = cmd
     this.prefix = options.prefix
     this.ttlMs = options.ttlMs
+    this.logger = options.logger
+    this.failures = options.failures
   }
 
   async withLease<T>(room: string, task: () => Promise<T>): Promise<T | undefined> {
@@ -26,15 +33,24 @@ export class RedisLease implements CompactionLease {
     const token = newId()
     const taken = await this.cmd.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: this.ttlMs } })
     if (taken !== 'OK') return undefined
-    const renewal = setInterval(() => {
-      this.cmd.eval(RENEW, { keys: [key], arguments: [token, String(this.ttlMs)] }).catch(() => undefined)
-    }, this.ttlMs / 3)
+    const renewal = setInterval(() => void this.renew(room, key, token), this.ttlMs / 3)
     renewal.unref()
     try {
       return await task()
     } finally {
       clearInterval(renewal)
-      await this.cmd.eval(RELEASE, { keys: [key], arguments: [token] }).catch(() => undefined)
+      // Unreleased, it lapses after its TTL.
+      await this.cmd.eval(RELEASE, { keys: [key], arguments: [token] }).catch(() => this.failures.record('lease-release'))
+    }
+  }
+
+  private async renew(room: string, key: string, token: string): Promise<void> {
+    try {
+      const renewed = await this.cmd.eval(RENEW, { keys: [key], arguments: [token, String(this.ttlMs)] })
+      if (renewed === 0) this.logger.warn({ room }, 'compaction lease lapsed while compacting; another node may compact too')
+    } catch (error) {
+      this.failures.record('lease-renewal')
+      this.logger.warn({ err: error, room }, 'could not renew a compaction lease')
     }
   }
 }

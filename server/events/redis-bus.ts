@@ -1,8 +1,15 @@
 /**
  * Access events across nodes over Redis pub/sub. The publishing node handles its own event at
- * once; the others hear it through Redis. Pub/sub is lossy while a connection is down, so after
- * the subscriber reconnects every `onGap` handler runs (drop caches, re-check open sockets).
+ * once; the others hear it through Redis. Delivery is best effort, and two things make it
+ * reliable enough to bound revocation:
+ * - an event that cannot be published (Redis away or silent) is kept, in order, and published
+ *   again until Redis takes it; later events queue behind it so they never overtake it;
+ * - every node re-checks its open sockets against storage at least every REVOCATION_DEADLINE_MS
+ *   (groups/access-events.ts), which covers what pub/sub still loses (a subscriber that was
+ *   away, a publisher that died with events queued).
+ * After the subscriber reconnects every `onGap` handler runs (drop caches, re-check sockets).
  */
+import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
 import type { RedisClient, RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import type { AccessEvent, AccessEventHandler, EventBus } from './bus.ts'
@@ -12,6 +19,18 @@ interface Envelope {
   event: AccessEvent
 }
 
+export interface RedisBusOptions {
+  prefix: string
+  nodeId: string
+  logger: Logger
+  failures: BackgroundFailures
+}
+
+/** Events kept for republishing at most; older ones are dropped (the socket re-check covers them). */
+const MAX_UNPUBLISHED = 10_000
+const REPUBLISH_EVERY_MS = 1_000
+const REPUBLISH_RETRY_MS = 100
+
 export class RedisBus implements EventBus {
   private readonly handlers = new Set<AccessEventHandler>()
   private readonly gapHandlers = new Set<() => void>()
@@ -20,30 +39,49 @@ export class RedisBus implements EventBus {
   private readonly channel: string
   private readonly nodeId: string
   private readonly logger: Logger
+  /** Serialized envelopes not yet taken by Redis, oldest first. */
+  private readonly unpublished: string[] = []
+  private readonly republisher: BackgroundLoop
 
-  private constructor(clients: RedisClients, options: { prefix: string; nodeId: string; logger: Logger }) {
+  private constructor(clients: RedisClients, options: RedisBusOptions) {
     this.cmd = clients.cmd
     this.sub = clients.sub
     this.channel = `${options.prefix}events`
     this.nodeId = options.nodeId
     this.logger = options.logger
+    this.republisher = new BackgroundLoop(() => this.flush(), {
+      name: 'access-event-publish', everyMs: REPUBLISH_EVERY_MS, retryMs: REPUBLISH_RETRY_MS, logger: options.logger, failures: options.failures,
+    })
     clients.onReconnect(clients.sub, () => this.gap())
+    clients.cmd.on('ready', () => void this.republisher.runNow())
   }
 
-  static async start(clients: RedisClients, options: { prefix: string; nodeId: string; logger: Logger }): Promise<RedisBus> {
+  static async start(clients: RedisClients, options: RedisBusOptions): Promise<RedisBus> {
     const bus = new RedisBus(clients, options)
     await bus.sub.subscribe(bus.channel, (message: string) => bus.receive(message))
+    bus.republisher.start()
     return bus
   }
 
+  /** Delivered here at once; to the other nodes now or, if Redis does not take it, on a retry. */
   async publish(event: AccessEvent): Promise<void> {
     this.deliver(event)
-    const envelope: Envelope = { node: this.nodeId, event }
-    try {
-      await this.cmd.publish(this.channel, JSON.stringify(envelope))
-    } catch (error) {
-      // Other nodes learn of it through their TTLs and their own reconnect re-checks.
-      this.logger.warn({ err: error, event: event.type }, 'could not publish an access event to other nodes')
+    this.unpublished.push(JSON.stringify({ node: this.nodeId, event } satisfies Envelope))
+    if (this.unpublished.length > MAX_UNPUBLISHED) {
+      this.unpublished.shift()
+      this.logger.warn('dropped an unpublished access event; other nodes catch up by re-checking sockets')
+    }
+    if (this.unpublished.length === 1) await this.flush().catch((error: unknown) => {
+      this.logger.warn({ err: error, event: event.type }, 'could not publish an access event to other nodes yet; retrying')
+    })
+  }
+
+  /** Publishes the kept events in order; stops at the first Redis refuses (retried by the loop). */
+  private async flush(): Promise<void> {
+    while (this.unpublished.length > 0) {
+      const next = this.unpublished[0] as string
+      await this.cmd.publish(this.channel, next)
+      if (this.unpublished[0] === next) this.unpublished.shift()
     }
   }
 
@@ -58,6 +96,7 @@ export class RedisBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    await this.republisher.stop()
     this.handlers.clear()
     this.gapHandlers.clear()
   }

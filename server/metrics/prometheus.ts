@@ -11,6 +11,9 @@ export interface MetricSources {
   connections(): number
   rooms(): Iterable<Room>
   logUp(): boolean
+  storageUp(): boolean
+  /** Failures of background work (sweeps, probes, retries) so far, by loop name. */
+  backgroundFailures(): Iterable<[string, number]>
 }
 
 const MS = 1_000
@@ -65,6 +68,17 @@ export class PrometheusMetrics implements CollabObserver {
     new Gauge({ name: 'collab_connections', help: 'Open collaboration sockets', registers, collect() { this.set(sources.connections()) } })
     new Gauge({ name: 'collab_rooms_loaded', help: 'Rooms in memory', registers, collect() { this.set([...sources.rooms()].length) } })
     new Gauge({ name: 'collab_log_up', help: '1 when the update log (Redis or embedded) is reachable', registers, collect() { this.set(sources.logUp() ? 1 : 0) } })
+    new Gauge({ name: 'collab_storage_up', help: '1 when storage (MongoDB or embedded) answered its last ping in time', registers, collect() { this.set(sources.storageUp() ? 1 : 0) } })
+    new Counter({
+      name: 'collab_background_failures_total',
+      help: 'Failed runs of background work (compaction sweep, liveness probes, stream reads, lease renewals, purges, event republishing), by loop',
+      labelNames: ['loop'],
+      registers,
+      collect() {
+        this.reset()
+        for (const [loop, count] of sources.backgroundFailures()) this.inc({ loop }, count)
+      },
+    })
     new Gauge({
       name: 'collab_unsnapshotted_age_seconds',
       help: 'Time since the last snapshot of rooms holding updates not yet snapshotted, summarised over rooms',

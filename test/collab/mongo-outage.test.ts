@@ -73,6 +73,8 @@ it('keeps serving through a MongoDB outage and snapshots everything once it is b
   draw(alice, '#222222', 30)
   draw(bob, '#333333', 30)
   await waitFor(() => readStrokes(alice.doc).length === 90 && readStrokes(bob.doc).length === 90, 10_000, 'edits keep flowing')
+  // Storage is pinged every second; a ping that fails or outlasts MONGODB_TIMEOUT_MS marks it down.
+  await waitFor(async () => (await readyz()).status === 503, 10_000, 'readyz reports storage down')
   expect(await readyz()).toMatchObject({ status: 503, body: { storage: 'down' } })
 
   const refused = connectClient(server.collabUrl, quiet.rooms.chat, { token: owner.token })

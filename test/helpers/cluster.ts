@@ -53,9 +53,11 @@ export async function startCluster(size: number, env: Record<string, string> = {
     },
     live: () => nodes.filter((n): n is ServerProcess => n !== null),
     close: async () => {
-      await Promise.all(nodes.map((node) => node?.kill('SIGKILL')))
+      const stopped = await Promise.allSettled(nodes.map((node) => node?.kill('SIGKILL')))
       await redis.destroy()
       await Promise.all(dirs.map((dir) => dir.remove()))
+      const crashed = stopped.find((result) => result.status === 'rejected')
+      if (crashed) throw crashed.reason // a node printed an unhandled error or died on its own
     },
   }
   try {

@@ -1,4 +1,8 @@
-/** The real server as a child process (`node server/main.ts`), for crash and multi-node tests. */
+/**
+ * The real server as a child process (`node server/main.ts`), for crash and multi-node tests.
+ * It runs with `--unhandled-rejections=strict`, and `kill` fails the test if the process ever
+ * printed an unhandled rejection or uncaught exception, or exited before it was told to.
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -12,7 +16,21 @@ export interface ServerProcess {
   /** Everything the process logged (pino JSON lines). */
   logs: string[]
   exited: Promise<number | null>
+  /** Stops the process; throws if it crashed or printed an unhandled error before. */
   kill(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * What Node prints for an unhandled rejection or an uncaught exception: the stack, then its
+ * version on a line of its own (Node 24 prints no other marker when the reason is an Error).
+ */
+const CRASH_LINE = /^Node\.js v\d+\.\d+\.\d+$|UnhandledPromiseRejection|triggerUncaughtException/
+
+/** Fails if `logs` show a crash, or the process exited without being told to. */
+export function assertNoCrash(logs: string[], exitedOnItsOwn: boolean): void {
+  const crash = logs.findIndex((line) => CRASH_LINE.test(line))
+  if (crash >= 0) throw new Error(`server printed an unhandled error:\n${logs.slice(Math.max(0, crash - 5), crash + 20).join('\n')}`)
+  if (exitedOnItsOwn) throw new Error(`server exited before it was stopped:\n${logs.slice(-30).join('\n')}`)
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -21,16 +39,18 @@ const MAIN = path.join(ROOT, 'server/main.ts')
 /** Starts `entry` (the TypeScript entry by default; the compiled one as the image runs it). */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000, entry = MAIN): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, ['--unhandled-rejections=strict', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: string[] = []
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close', not 'exit': by then every line the process printed has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
   createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line))
   const url = `http://127.0.0.1:${port}`
+  let told = false
   await waitUntilHealthy(url, exited, logs, timeoutMs)
   return {
     child,
@@ -39,9 +59,13 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 20_00
     url,
     collabUrl: `ws://127.0.0.1:${port}/collab`,
     exited,
-    kill: (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
+    kill: async (signal = 'SIGTERM') => {
+      const running = child.exitCode === null && child.signalCode === null
+      if (running) child.kill(signal)
+      const code = await exited
+      assertNoCrash(logs, !running && !told)
+      told = true
+      return code
     },
   }
 }

@@ -1,9 +1,12 @@
 /**
- * Storage on MongoDB through the official driver. Opening connects, creates the collections'
- * indexes and fails fast if the server cannot be reached. Operations fail after
- * `timeoutMs` of not finding a server rather than hanging, so callers can degrade.
+ * Storage on MongoDB through the official driver. Opening never fails for want of a server: the
+ * client connects on first use, and the collections' indexes are built by a background loop
+ * that retries until MongoDB answers (so a node starts while MongoDB is down, reports storage
+ * down, and becomes ready once MongoDB appears). `ping` fails until the indexes exist.
+ * Operations fail after `timeoutMs` of not finding a server rather than hanging.
  */
 import { MongoClient, type Db } from 'mongodb'
+import { BackgroundFailures, BackgroundLoop } from '../../background-loop.ts'
 import type { Logger } from '../../logger.ts'
 import type { Storage } from '../types.ts'
 import { MongoGroups } from './groups.ts'
@@ -19,7 +22,12 @@ export interface MongoOptions {
   dbName: string
   timeoutMs: number
   logger: Logger
+  failures?: BackgroundFailures
 }
+
+/** Index building is retried this soon after a failure, doubling up to PREPARE_EVERY_MS. */
+const PREPARE_RETRY_MS = 250
+const PREPARE_EVERY_MS = 5_000
 
 export class MongoStorage implements Storage {
   readonly kind = 'mongodb' as const
@@ -31,12 +39,18 @@ export class MongoStorage implements Storage {
   readonly sessions: MongoSessions
   private readonly client: MongoClient
   private readonly db: Db
-  private readonly timers: NodeJS.Timeout[]
+  /** Collections whose expiry is handled (TTL index, or a purge loop: the value). */
+  private readonly expiring = new Map<string, BackgroundLoop | null>()
+  private readonly preparing: BackgroundLoop
+  private prepared = false
 
-  private constructor(client: MongoClient, db: Db, timers: NodeJS.Timeout[]) {
+  private constructor(client: MongoClient, db: Db, options: MongoOptions) {
     this.client = client
     this.db = db
-    this.timers = timers
+    const failures = options.failures ?? new BackgroundFailures()
+    this.preparing = new BackgroundLoop(() => this.prepare(options.logger, failures), {
+      name: 'mongodb-indexes', everyMs: PREPARE_EVERY_MS, retryMs: PREPARE_RETRY_MS, logger: options.logger, failures,
+    })
     this.snapshots = new MongoSnapshots(db)
     this.users = new MongoUsers(db)
     this.members = new MongoMembers(db)
@@ -45,30 +59,37 @@ export class MongoStorage implements Storage {
     this.sessions = new MongoSessions(db)
   }
 
+  /** Resolves after one attempt at building the indexes (bounded by `timeoutMs`), even if it failed. */
   static async open(options: MongoOptions): Promise<MongoStorage> {
     const client = new MongoClient(options.url, {
       serverSelectionTimeoutMS: options.timeoutMs,
       connectTimeoutMS: options.timeoutMs,
       appName: 'canvas-collab-server',
     })
-    await client.connect()
-    const db = client.db(options.dbName)
-    try {
-      await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions].map((store) => store.ensureIndexes(db)))
-      const timers = await Promise.all(['invites', 'invite_uses', 'sessions'].map((name) => ensureTtl(db, name, options.logger)))
-      return new MongoStorage(client, db, timers.filter((t): t is NodeJS.Timeout => t !== null))
-    } catch (error) {
-      await client.close()
-      throw error
-    }
+    const storage = new MongoStorage(client, client.db(options.dbName), options)
+    storage.preparing.start()
+    await storage.preparing.runNow()
+    return storage
   }
 
   async ping(): Promise<void> {
     await this.db.command({ ping: 1 })
+    if (!this.prepared) throw new Error('MongoDB answers but the indexes are not built yet')
   }
 
   async close(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer)
+    await this.preparing.stop()
+    await Promise.all([...this.expiring.values()].map((purge) => purge?.stop()))
     await this.client.close()
+  }
+
+  private async prepare(logger: Logger, failures: BackgroundFailures): Promise<void> {
+    if (this.prepared) return
+    await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions].map((store) => store.ensureIndexes(this.db)))
+    for (const name of ['invites', 'invite_uses', 'sessions']) {
+      if (!this.expiring.has(name)) this.expiring.set(name, await ensureTtl(this.db, name, logger, failures))
+    }
+    this.prepared = true
+    void this.preparing.stop() // done for good
   }
 }
