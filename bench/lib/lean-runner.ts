@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process'
 import { GENERATOR_CPU_LIMIT } from './generator.ts'
 import { LatencyHistogram } from './histogram.ts'
 import type { LeanJob, LeanParentMessage, LeanResult, LeanWorkerMessage } from './jobs.ts'
-import { cpuSeconds, LOAD_CORE, spawnPinned } from './proc.ts'
+import { cpuSeconds, LOAD_CORE, runQueueWaitSeconds, spawnPinned } from './proc.ts'
 import { ROOT } from './targets.ts'
 
 const READY_TIMEOUT_MS = 180_000
@@ -27,6 +27,11 @@ export interface LeanRun {
   generatorCpu: number
   /** Server CPU seconds over the window. */
   serverCpuSeconds: number
+  /**
+   * Largest share of the window that the server's or a generator's main thread spent waiting
+   * for its core while ready to run: time taken by processes outside the bench.
+   */
+  disturbed: number
   /** False when the generators passed GENERATOR_CPU_LIMIT: the figure is then theirs. */
   valid: boolean
 }
@@ -83,11 +88,14 @@ interface Sample {
   at: number
   generators: number
   server: number
+  /** Run-queue wait in seconds: the server's, then each generator's. */
+  waits: number[]
 }
 
 function sample(workers: Worker[], serverPid: number): Sample {
   const generators = workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0)
-  return { at: performance.now(), generators, server: cpuSeconds(serverPid) }
+  const waits = [serverPid, ...workers.map((w) => w.child.pid!)].map(runQueueWaitSeconds)
+  return { at: performance.now(), generators, server: cpuSeconds(serverPid), waits }
 }
 
 function combine(results: LeanResult[], from: Sample, to: Sample): LeanRun {
@@ -98,7 +106,9 @@ function combine(results: LeanResult[], from: Sample, to: Sample): LeanRun {
     latency.merge(h)
   }
   const sum = (key: 'edits' | 'expectedDeliveries' | 'deliveries' | 'starved'): number => results.reduce((s, r) => s + r[key], 0)
-  const generatorCpu = (to.generators - from.generators) / ((to.at - from.at) / 1000)
+  const seconds = (to.at - from.at) / 1000
+  const generatorCpu = (to.generators - from.generators) / seconds
+  const disturbed = Math.max(0, ...to.waits.map((wait, i) => (wait - from.waits[i]!) / seconds).filter(Number.isFinite))
   return {
     edits: sum('edits'),
     expectedDeliveries: sum('expectedDeliveries'),
@@ -109,6 +119,7 @@ function combine(results: LeanResult[], from: Sample, to: Sample): LeanRun {
     starved: sum('starved'),
     generatorCpu,
     serverCpuSeconds: to.server - from.server,
+    disturbed,
     valid: generatorCpu <= GENERATOR_CPU_LIMIT,
   }
 }

@@ -32,6 +32,18 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Seconds the process's main thread was ready to run but waited for its core (other processes
+ * on it): the sign that a measurement was disturbed from outside. NaN where schedstat is missing.
+ */
+export function runQueueWaitSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
+  } catch {
+    return Number.NaN
+  }
+}
+
 export function rssBytes(pid: number): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))
