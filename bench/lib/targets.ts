@@ -87,6 +87,9 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       AUTH_RATE_LIMIT_PER_MINUTE: '100000',
       ACCESS_TOKEN_TTL_SEC: '86400',
       METRICS_PUBLIC: 'true', // the bench scrapes /metrics (cold-load figures)
+      // One bench user on one address opens every socket and creates every room.
+      MAX_GROUPS_PER_USER: '100000',
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
       ...options.env,
     },
   })
