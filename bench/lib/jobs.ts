@@ -134,6 +134,8 @@ export interface LeanResult {
   /** Deliveries those edits owe (edits x readers in their room) and deliveries made. */
   expectedDeliveries: number
   deliveries: number
+  /** Update messages readers received in the window (fewer than deliveries where a server merges updates). */
+  frames: number
   /** Counts of a LatencyHistogram over the deliveries made. */
   latencyCounts: number[]
   latencyMax: number

@@ -19,6 +19,7 @@ export interface LeanRun {
   edits: number
   expectedDeliveries: number
   deliveries: number
+  frames: number
   latency: LatencyHistogram
   seconds: number
   closes: string[]
@@ -105,7 +106,7 @@ function combine(results: LeanResult[], from: Sample, to: Sample): LeanRun {
     h.max = r.latencyMax
     latency.merge(h)
   }
-  const sum = (key: 'edits' | 'expectedDeliveries' | 'deliveries' | 'starved'): number => results.reduce((s, r) => s + r[key], 0)
+  const sum = (key: 'edits' | 'expectedDeliveries' | 'deliveries' | 'frames' | 'starved'): number => results.reduce((s, r) => s + r[key], 0)
   const seconds = (to.at - from.at) / 1000
   const generatorCpu = (to.generators - from.generators) / seconds
   const disturbed = Math.max(0, ...to.waits.map((wait, i) => (wait - from.waits[i]!) / seconds).filter(Number.isFinite))
@@ -113,6 +114,7 @@ function combine(results: LeanResult[], from: Sample, to: Sample): LeanRun {
     edits: sum('edits'),
     expectedDeliveries: sum('expectedDeliveries'),
     deliveries: sum('deliveries'),
+    frames: sum('frames'),
     latency,
     seconds: results[0]!.seconds,
     closes: results.flatMap((r) => r.closes),

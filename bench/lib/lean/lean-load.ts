@@ -51,6 +51,7 @@ export class LeanLoad {
   private readonly window: Window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY }
   private readonly closes: string[] = []
   private deliveries = 0
+  private frames = 0
   private received = 0
   private lastReceivedAt = 0
   private stopping = false
@@ -134,7 +135,8 @@ export class LeanLoad {
     return (bytes, start, end, receivedAt) => {
       at = receivedAt
       this.lastReceivedAt = receivedAt
-      readUpdateRanges(bytes, start, end, this.prefixed, credit)
+      const isUpdate = readUpdateRanges(bytes, start, end, this.prefixed, credit)
+      if (isUpdate && receivedAt >= this.window.start && receivedAt < this.window.end) this.frames++
     }
   }
 
@@ -160,6 +162,7 @@ export class LeanLoad {
       edits,
       expectedDeliveries: edits * this.job.readersPerRoom,
       deliveries: this.deliveries,
+      frames: this.frames,
       latencyCounts: this.histogram.counts,
       latencyMax: this.histogram.max,
       seconds: this.job.durationMs / 1000,
