@@ -43,7 +43,7 @@ function groupTable(rows: Row[], columns: string[]): string {
   const header = ['Fig', 'Metric', ...columns, ...peers.map((p) => `ours/${p}`)]
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
   for (const row of rows) {
-    const cells = columns.map((c) => `${format(row.values[c], row.unit)}${row.valid?.[c] === false ? ' (generator-bound)' : ''}`)
+    const cells = columns.map((c) => `${row.atLeast?.[c] ? '≥ ' : ''}${format(row.values[c], row.unit)}${row.valid?.[c] === false ? ' (generator-bound)' : ''}`)
     const ratios = peers.map((p) => ratio(row.values.ours, row.values[p], row.lowerIsBetter))
     lines.push(`| ${[row.figure, `${row.metric}${row.note ? ` (${row.note})` : ''}`, ...cells, ...ratios].join(' | ')} |`)
   }

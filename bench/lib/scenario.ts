@@ -48,6 +48,8 @@ export interface Row {
   values: Partial<Record<string, number>>
   /** False where the load generator passed 80% CPU (the figure is then not the server's). */
   valid?: Partial<Record<string, boolean>>
+  /** True where the figure is a lower bound because the measurement stopped before a limit was found. */
+  atLeast?: Partial<Record<string, boolean>>
   note?: string
 }
 
