@@ -44,7 +44,7 @@ export async function openCluster(config: Config, logger: Logger, failures: Back
     nodeId,
     log,
     bus,
-    lease: new RedisLease(clients.cmd, { prefix, ttlMs: config.compactLeaseTtlMs, logger: redisLogger, failures }),
+    lease: new RedisLease(clients, { prefix, ttlMs: config.compactLeaseTtlMs, logger: redisLogger, failures }),
     relay,
     close: async () => {
       await relay.close()

@@ -3,10 +3,13 @@
  * at once while Redis is away instead of piling up), `reader` for the blocking stream read, and
  * `sub` for pub/sub. All reconnect by themselves.
  *
- * A Redis that stops answering without closing (a silent network) is noticed too: every command
- * fails after `timeoutMs`, `cmd` and `sub` are PINGed every `pingEveryMs` and must answer within
- * `timeoutMs`, and the stream reader reports how its reads go (`reportReader`). `isUp` is true
- * only while all three answer; `onHealth` tells every change.
+ * A Redis that stops answering without closing (a silent network) is noticed too: commands on
+ * the write and read paths are bounded by `timeoutMs` (`timed`; @redis/client's own command
+ * timeout stops counting once a command is written, so it cannot see a silent server), `cmd`
+ * and `sub` are PINGed every `pingEveryMs` and must answer within `timeoutMs`, and the stream
+ * reader reports how its reads go (`reportReader`). `isUp` is true only while all three answer;
+ * `onHealth` tells every change. A command that timed out stays queued on its connection and
+ * its late answer is dropped, so after a silent spell heals the connection carries on in step.
  */
 import { createClient, RESP_TYPES } from '@redis/client'
 import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
@@ -31,6 +34,20 @@ export interface RedisLiveness {
 export const DEFAULT_LIVENESS: Omit<RedisLiveness, 'failures'> = { timeoutMs: 5_000, pingEveryMs: 1_000, readBlockMs: 2_000 }
 
 type Connection = 'cmd' | 'reader' | 'sub'
+
+export class RedisTimeoutError extends Error {
+  override name = 'RedisTimeoutError'
+}
+
+/** `promise`, or a RedisTimeoutError if it has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisTimeoutError(`${what}: no answer from Redis within ${ms} ms`)), ms)
+  })
+  promise.catch(() => undefined) // a late failure after the deadline is nobody's business
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
 
 function newClient(url: string, timeoutMs = DEFAULT_LIVENESS.timeoutMs) {
   return createClient({
@@ -99,6 +116,11 @@ export class RedisClients {
     return this.up && this.cmd.isReady
   }
 
+  /** `command`, failing with RedisTimeoutError if Redis has not answered within `timeoutMs`. */
+  timed<T>(command: Promise<T>, what = 'redis command'): Promise<T> {
+    return withDeadline(command, this.liveness.timeoutMs, what)
+  }
+
   /** The stream reader's word on its connection: a read (or PING) answered in time, or not. */
   reportReader(answering: boolean): void {
     this.report('reader', answering)
@@ -124,12 +146,17 @@ export class RedisClients {
     await Promise.allSettled([this.sub, this.reader, this.cmd].map((client) => client.isOpen ? client.close() : undefined))
   }
 
-  /** PINGs `client` on schedule; a PING that fails or outlasts `timeoutMs` marks it down. */
+  /**
+   * PINGs `client` on schedule; a PING that fails or outlasts `timeoutMs` marks it down. While a
+   * PING is unanswered no other is sent (a silent connection would queue one per tick).
+   */
   private probe(name: Connection, client: RedisClient): BackgroundLoop {
+    let inFlight: Promise<unknown> | null = null
     const loop = new BackgroundLoop(async () => {
       if (!client.isReady) return // reconnecting: 'ready' brings the next probe at once
+      inFlight ??= client.ping().finally(() => { inFlight = null })
       try {
-        await client.ping()
+        await this.timed(inFlight, `PING on ${name}`)
         this.report(name, true)
       } catch (error) {
         this.report(name, false)

@@ -8,20 +8,22 @@ import { newId } from '../../shared/ids.ts'
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction-lease.ts'
 import type { Logger } from '../logger.ts'
-import type { RedisClient } from './redis-clients.ts'
+import type { RedisClient, RedisClients } from './redis-clients.ts'
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 export class RedisLease implements CompactionLease {
   private readonly cmd: RedisClient
+  private readonly clients: RedisClients
   private readonly prefix: string
   private readonly ttlMs: number
   private readonly logger: Logger
   private readonly failures: BackgroundFailures
 
-  constructor(cmd: RedisClient, options: { prefix: string; ttlMs: number; logger: Logger; failures: BackgroundFailures }) {
-    this.cmd = cmd
+  constructor(clients: RedisClients, options: { prefix: string; ttlMs: number; logger: Logger; failures: BackgroundFailures }) {
+    this.clients = clients
+    this.cmd = clients.cmd
     this.prefix = options.prefix
     this.ttlMs = options.ttlMs
     this.logger = options.logger
@@ -31,7 +33,7 @@ export class RedisLease implements CompactionLease {
   async withLease<T>(room: string, task: () => Promise<T>): Promise<T | undefined> {
     const key = `${this.prefix}lease:${room}`
     const token = newId()
-    const taken = await this.cmd.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: this.ttlMs } })
+    const taken = await this.clients.timed(this.cmd.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: this.ttlMs } }), 'lease')
     if (taken !== 'OK') return undefined
     const renewal = setInterval(() => void this.renew(room, key, token), this.ttlMs / 3)
     renewal.unref()
@@ -40,13 +42,13 @@ export class RedisLease implements CompactionLease {
     } finally {
       clearInterval(renewal)
       // Unreleased, it lapses after its TTL.
-      await this.cmd.eval(RELEASE, { keys: [key], arguments: [token] }).catch(() => this.failures.record('lease-release'))
+      await this.clients.timed(this.cmd.eval(RELEASE, { keys: [key], arguments: [token] }), 'lease release').catch(() => this.failures.record('lease-release'))
     }
   }
 
   private async renew(room: string, key: string, token: string): Promise<void> {
     try {
-      const renewed = await this.cmd.eval(RENEW, { keys: [key], arguments: [token, String(this.ttlMs)] })
+      const renewed = await this.clients.timed(this.cmd.eval(RENEW, { keys: [key], arguments: [token, String(this.ttlMs)] }), 'lease renewal')
       if (renewed === 0) this.logger.warn({ room }, 'compaction lease lapsed while compacting; another node may compact too')
     } catch (error) {
       this.failures.record('lease-renewal')

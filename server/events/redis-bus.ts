@@ -35,6 +35,7 @@ export class RedisBus implements EventBus {
   private readonly handlers = new Set<AccessEventHandler>()
   private readonly gapHandlers = new Set<() => void>()
   private readonly cmd: RedisClient
+  private readonly clients: RedisClients
   private readonly sub: RedisClient
   private readonly channel: string
   private readonly nodeId: string
@@ -44,6 +45,7 @@ export class RedisBus implements EventBus {
   private readonly republisher: BackgroundLoop
 
   private constructor(clients: RedisClients, options: RedisBusOptions) {
+    this.clients = clients
     this.cmd = clients.cmd
     this.sub = clients.sub
     this.channel = `${options.prefix}events`
@@ -80,7 +82,7 @@ export class RedisBus implements EventBus {
   private async flush(): Promise<void> {
     while (this.unpublished.length > 0) {
       const next = this.unpublished[0] as string
-      await this.cmd.publish(this.channel, next)
+      await this.clients.timed(this.cmd.publish(this.channel, next), 'publish')
       if (this.unpublished[0] === next) this.unpublished.shift()
     }
   }

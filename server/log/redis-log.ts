@@ -50,12 +50,13 @@ export class RedisLog implements UpdateLog {
       cmd: clients.cmd,
       keyOf: (room) => this.key(room),
       trimmedBelow: async (room) => {
-        const threshold = await this.clients.cmd.get(this.trimmedKey(room))
+        const threshold = await this.clients.timed(this.clients.cmd.get(this.trimmedKey(room)))
         return threshold === null ? null : String(threshold)
       },
       logger: options.logger,
       toEntry: (room, message) => this.toEntry(room, message),
       blockMs: clients.liveness.readBlockMs,
+      timeoutMs: clients.liveness.timeoutMs,
       batch: READ_BATCH,
       reportHealth: (answering) => clients.reportReader(answering),
       failures: options.failures ?? clients.liveness.failures,
@@ -64,28 +65,28 @@ export class RedisLog implements UpdateLog {
 
   async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
     const record = Buffer.from(encodeRecord(updates))
-    const id = await this.clients.cmd.eval(APPEND, { keys: [this.key(room), this.roomsKey], arguments: [record, room] })
+    const id = await this.clients.timed(this.clients.cmd.eval(APPEND, { keys: [this.key(room), this.roomsKey], arguments: [record, room] }), 'append')
     return String(id)
   }
 
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
-    const messages = await this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit })
+    const messages = await this.clients.timed(this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit }), 'read')
     return (messages ?? []).map((m) => this.toEntry(room, m))
   }
 
   async trim(room: string, upTo: LogId): Promise<void> {
     const threshold = this.trimThreshold(upTo)
-    await this.clients.cmd.eval(TRIM, { keys: [this.key(room), this.trimmedKey(room)], arguments: [threshold] })
-    await this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] })
+    await this.clients.timed(this.clients.cmd.eval(TRIM, { keys: [this.key(room), this.trimmedKey(room)], arguments: [threshold] }), 'trim')
+    await this.clients.timed(this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] }), 'trim')
   }
 
   async deleteRoom(room: string): Promise<void> {
-    await this.clients.cmd.del([this.key(room), this.trimmedKey(room)])
-    await this.clients.cmd.sRem(this.roomsKey, room)
+    await this.clients.timed(this.clients.cmd.del([this.key(room), this.trimmedKey(room)]))
+    await this.clients.timed(this.clients.cmd.sRem(this.roomsKey, room))
   }
 
   size(room: string): Promise<number> {
-    return this.clients.cmd.xLen(this.key(room))
+    return this.clients.timed(this.clients.cmd.xLen(this.key(room)))
   }
 
   subscribe(room: string, after: LogId, listener: LogListener): Subscription {
@@ -93,7 +94,7 @@ export class RedisLog implements UpdateLog {
   }
 
   roomsWithEntries(): Promise<string[]> {
-    return this.clients.cmd.sMembers(this.roomsKey)
+    return this.clients.timed(this.clients.cmd.sMembers(this.roomsKey))
   }
 
   isUp(): boolean {

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BackgroundFailures } from '../background-loop.ts'
-import type { BinaryRedisClient, RedisClient } from '../cluster/redis-clients.ts'
+import { RedisTimeoutError, withDeadline, type BinaryRedisClient, type RedisClient } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, successorLogId, type LogId } from './log-id.ts'
 import type { LogEntry, LogListener, Subscription } from './types.ts'
@@ -33,6 +33,8 @@ export interface ReaderOptions {
   toEntry(room: string, message: StreamMessage): LogEntry
   /** Longest XREAD block; also how often an idle reader PINGs its connection. */
   blockMs: number
+  /** How long past its block a read (or a PING) may go unanswered before the connection counts as silent. */
+  timeoutMs: number
   batch: number
   /** Told after each read or PING whether the reader's connection answered in time. */
   reportHealth(answering: boolean): void
@@ -73,8 +75,7 @@ export class StreamReader {
     this.binaryReader = binaryReader
     options.reader.on('reconnecting', () => {
       this.readerId = null
-      for (const set of this.followers.values()) for (const follower of set) follower.unchecked = true
-      this.checkDue = true
+      this.recheckAll()
     })
     this.loopDone = this.loop()
   }
@@ -155,10 +156,32 @@ export class StreamReader {
     this.wake = null
     if (this.stopped || this.hasWork() || !this.options.reader.isReady) return
     try {
-      await this.options.reader.ping()
+      await withDeadline(this.options.reader.ping(), this.options.timeoutMs, 'PING on reader')
       this.options.reportHealth(true)
     } catch (error) {
       await this.failed(error)
+    }
+  }
+
+  /** Entries may have been trimmed while we could not read: check every follower again. */
+  private recheckAll(): void {
+    for (const set of this.followers.values()) for (const follower of set) follower.unchecked = true
+    this.checkDue = true
+  }
+
+  /**
+   * After a read or PING went unanswered: the commands sent stay queued on the connection, so
+   * send nothing more until one PING comes back (else a healed connection would first work
+   * through every XREAD queued meanwhile, each blocking up to `blockMs`). The connection never
+   * closed, but we were as cut off as after a reconnect: entries we had not read may have been
+   * trimmed meanwhile, so every follower is checked for a gap before reading on.
+   */
+  private async awaitAnswer(): Promise<void> {
+    this.recheckAll()
+    let answered = false
+    const pong = this.options.reader.ping().then(() => { answered = true }, () => { answered = true })
+    while (!answered && !this.stopped && this.options.reader.isReady) {
+      await Promise.race([pong, sleep(this.options.blockMs)])
     }
   }
 
@@ -173,11 +196,12 @@ export class StreamReader {
     if ((this.failuresInARow & (this.failuresInARow - 1)) === 0) {
       this.options.logger.warn({ err: error, failures: this.failuresInARow }, 'stream read failed; retrying')
     }
-    await sleep(Math.min(MAX_RETRY_MS, 100 * 2 ** (this.failuresInARow - 1)))
+    if (error instanceof RedisTimeoutError) await this.awaitAnswer()
+    else await sleep(Math.min(MAX_RETRY_MS, 100 * 2 ** (this.failuresInARow - 1)))
   }
 
   private async readOnce(): Promise<void> {
-    this.readerId ??= await this.options.reader.clientId()
+    this.readerId ??= await withDeadline(this.options.reader.clientId(), this.options.timeoutMs, 'CLIENT ID')
     if (await this.checkGaps()) return
     if (this.checkDue) return // a follower came while we checked: check it before reading
     // Followers may have come or gone while we awaited: read the set as it is now.
@@ -187,7 +211,8 @@ export class StreamReader {
     this.readSeq++
     let reply: StreamReply
     try {
-      reply = (await this.binaryReader.xRead(streams, { BLOCK: this.options.blockMs, COUNT: this.options.batch })) as StreamReply
+      const read = this.binaryReader.xRead(streams, { BLOCK: this.options.blockMs, COUNT: this.options.batch })
+      reply = (await withDeadline(read, this.options.blockMs + this.options.timeoutMs, 'XREAD')) as StreamReply
     } finally {
       this.blocked = false
     }

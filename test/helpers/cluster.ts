@@ -24,8 +24,18 @@ export interface TestCluster {
   close(): Promise<void>
 }
 
-export async function startCluster(size: number, env: Record<string, string> = {}): Promise<TestCluster> {
-  const redis = await startRedis()
+export interface ClusterOptions {
+  /** Settings for one node only (e.g. its REDIS_URL through a proxy). */
+  nodeEnv?: (index: number) => Record<string, string>
+  /** false: a Redis without persistence (a restart empties it). */
+  persistentRedis?: boolean
+  /** Runs once Redis is up, before any node starts (e.g. to put a proxy in front of it). */
+  beforeNodes?: (redis: RedisServer) => Promise<void>
+}
+
+export async function startCluster(size: number, env: Record<string, string> = {}, options: ClusterOptions = {}): Promise<TestCluster> {
+  const redis = await startRedis({ persistent: options.persistentRedis ?? true })
+  await options.beforeNodes?.(redis)
   const dirs = await Promise.all(Array.from({ length: size }, () => tempDir('collab-node-')))
   const shared: Record<string, string> = {
     REDIS_URL: redis.url,
@@ -43,7 +53,7 @@ export async function startCluster(size: number, env: Record<string, string> = {
     env: shared,
     api: (node = 0) => fetchApi((nodes[node] ?? cluster.live()[0]!).url),
     startNode: async (index) => {
-      const node = await spawnServer({ ...shared, DATA_DIR: dirs[index]!.path })
+      const node = await spawnServer({ ...shared, ...options.nodeEnv?.(index), DATA_DIR: dirs[index]!.path })
       nodes[index] = node
       return node
     },

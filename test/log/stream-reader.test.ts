@@ -9,6 +9,7 @@ import { RedisLog } from '../../server/log/redis-log.ts'
 import { StreamReader } from '../../server/log/stream-reader.ts'
 import type { LogEntry } from '../../server/log/types.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 let redis: RedisServer
@@ -138,6 +139,7 @@ it('reads a room followed while the reader awaits its gap check, without waiting
     logger,
     toEntry: (_room, message) => ({ id: String(message.id), updates: [] }),
     blockMs: 30_000,
+    timeoutMs: 5_000,
     batch: 100,
     reportHealth: () => {},
     failures: new BackgroundFailures(),
@@ -154,4 +156,31 @@ it('reads a room followed while the reader awaits its gap check, without waiting
   b.close()
   await reader.stop()
   await own.close()
+})
+
+it('after a silent spell on the reader\'s path, checks for trimmed entries before reading on (the connection never closed)', async () => {
+  const proxy = await startTcpProxy(redis.port)
+  const failures = new BackgroundFailures()
+  const silentClients = await RedisClients.connect(proxy.url(redis.url), logger, { timeoutMs: 500, readBlockMs: 300, failures })
+  const follower = new RedisLog(silentClients, { prefix: 'silent:', minEntryAgeMs: 0, logger, failures })
+  const writer = new RedisLog(clients, { prefix: 'silent:', minEntryAgeMs: 0, logger })
+  const room = 'silent-reader/canvas'
+  const seen = collect()
+  const subscription = follower.subscribe(room, LOG_START, seen.listener)
+  await writer.append(room, one(1))
+  await waitFor(() => seen.seen.length === 1)
+  proxy.blackhole()
+  await waitFor(() => failures.get('stream-reader') >= 1, 10_000, 'the reader noticing the silence')
+  expect(silentClients.isUp()).toBe(false)
+  const second = await writer.append(room, one(2))
+  await writer.append(room, one(3))
+  await writer.trim(room, second) // entry 2 is gone before the follower could read it
+  proxy.heal()
+  await waitFor(() => seen.gaps === 1, 10_000, 'the gap reported')
+  expect(seen.seen.map((e) => e.updates[0]!.update[0])).toEqual([1]) // never 3 without 2
+  await waitFor(() => silentClients.isUp(), 10_000, 'up again after the heal')
+  subscription.close()
+  await follower.close()
+  await silentClients.close()
+  await proxy.close()
 })
