@@ -29,8 +29,9 @@ export class Api {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const attempt = (): Promise<Response> => send(() => fetch(path, this.init(method, body)))
+    const used = this.session.accessToken ?? undefined
     let response = await attempt()
-    if (response.status === 401 && (await this.session.refresh()) === 'ok') response = await attempt()
+    if (response.status === 401 && (await this.session.refresh(used)) === 'ok') response = await attempt()
     return parse<T>(response)
   }
 

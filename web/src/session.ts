@@ -69,8 +69,14 @@ export class Session {
     if (ending) void fetch('/auth/logout', jsonPost({ refreshToken: ending.refreshToken })).catch(() => undefined)
   }
 
-  /** One refresh at a time; concurrent callers share it. Unreachable servers are retried. */
-  refresh(): Promise<RefreshResult> {
+  /**
+   * One refresh at a time; concurrent callers share it. Unreachable servers are retried.
+   * `rejected` is the access token the server just refused: if the session already holds a newer
+   * one (another socket's or the timer's refresh got there first), that one is the answer and the
+   * single-use refresh token is not spent again.
+   */
+  refresh(rejected?: string): Promise<RefreshResult> {
+    if (rejected !== undefined && this.current !== null && this.current.accessToken !== rejected) return Promise.resolve('ok')
     this.refreshing ??= this.refreshExclusively().catch((): RefreshResult => 'offline').then((result) => {
       this.refreshing = null
       if (result === 'offline') this.retryLater()

@@ -25,6 +25,8 @@ export class RoomConnection {
   private readonly cleanups: Array<() => void> = []
   private refreshedAfter401 = false
   private awaitingToken = false
+  /** The token the current (or last) socket was opened with: the one a 4401 refers to. */
+  private openedWith = ''
 
   constructor(room: string, session: Session) {
     this.session = session
@@ -35,7 +37,7 @@ export class RoomConnection {
       connect: navigator.onLine,
     })
     this.provider.on('closed', (event) => void this.onRefused(event.code))
-    this.provider.on('status', () => this.changed())
+    this.provider.on('status', ({ status }) => this.onStatus(status))
     this.provider.on('sync', (synced: boolean) => this.onSync(synced))
     this.cleanups.push(session.onChange(() => this.onSession()))
     // The browser knows it is offline: drop the socket now instead of waiting for y-websocket's
@@ -72,11 +74,22 @@ export class RoomConnection {
     this.changed()
   }
 
-  /** A bad or expired token: refresh once and reconnect; a second 4401 in a row is final. */
+  /**
+   * A bad or expired token. If the session already has a newer token than the one this socket
+   * was opened with (the canvas and chat sockets are refused together after being offline, and
+   * the other one's refresh may be done already), reconnect with it: refresh tokens are single
+   * use, so a second refresh would rotate the pair again and leave the sockets on different
+   * tokens. Otherwise refresh (shared with any refresh in flight) and reconnect; a second 4401
+   * in a row for a fresh token is final.
+   */
   private async onUnauthorized(): Promise<void> {
-    if (this.refreshedAfter401) return this.signedOut()
-    this.refreshedAfter401 = true
-    const result = await this.session.refresh()
+    const rejected = this.openedWith
+    const renewed = this.session.accessToken !== null && this.session.accessToken !== rejected
+    if (!renewed) {
+      if (this.refreshedAfter401) return this.signedOut()
+      this.refreshedAfter401 = true
+    }
+    const result = await this.session.refresh(rejected)
     if (result === 'invalid') return this.signedOut()
     if (result === 'offline') {
       // The session retries by itself; its next token reconnects us (see onSession).
@@ -92,6 +105,12 @@ export class RoomConnection {
     this.problem = 'signed-out'
     this.changed()
     this.session.signOut()
+  }
+
+  private onStatus(status: 'connected' | 'disconnected' | 'connecting'): void {
+    // y-websocket emits 'connecting' right after opening a socket on `provider.url`.
+    if (status === 'connecting') this.openedWith = this.provider.params.token ?? ''
+    this.changed()
   }
 
   private onSync(synced: boolean): void {
