@@ -81,6 +81,18 @@ export interface SessionStore {
   revokeUser(userId: string): Promise<void>
 }
 
+/**
+ * Small named values that every node sharing the store must agree on (e.g. the development JWT
+ * secret). Written once, by whichever node gets there first, and never changed.
+ */
+export interface SettingsStore {
+  /**
+   * The value stored under `key`; if there is none, stores `create()` unless another writer
+   * stored one first. Every caller, on every node, gets the one stored value.
+   */
+  getOrCreate(key: string, create: () => string): Promise<string>
+}
+
 export interface Storage {
   readonly kind: 'embedded' | 'mongodb'
   readonly snapshots: SnapshotStore
@@ -89,6 +101,7 @@ export interface Storage {
   readonly members: MembershipStore
   readonly invites: InviteStore
   readonly sessions: SessionStore
+  readonly settings: SettingsStore
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -6,6 +6,7 @@ import { EmbeddedInvites } from './invites.ts'
 import { openLevel, type LevelDb } from './level.ts'
 import { EmbeddedMembers } from './members.ts'
 import { EmbeddedSessions } from './sessions.ts'
+import { EmbeddedSettings } from './settings.ts'
 import { EmbeddedSnapshots } from './snapshots.ts'
 import { EmbeddedUsers } from './users.ts'
 
@@ -17,6 +18,7 @@ export class EmbeddedStorage implements Storage {
   readonly members: EmbeddedMembers
   readonly invites: EmbeddedInvites
   readonly sessions: EmbeddedSessions
+  readonly settings: EmbeddedSettings
   private readonly db: LevelDb
 
   private constructor(db: LevelDb) {
@@ -27,6 +29,7 @@ export class EmbeddedStorage implements Storage {
     this.invites = new EmbeddedInvites(db)
     this.groups = new EmbeddedGroups(db, this.members, this.invites)
     this.sessions = new EmbeddedSessions(db)
+    this.settings = new EmbeddedSettings(db)
   }
 
   static async open(dataDir: string): Promise<EmbeddedStorage> {

@@ -13,6 +13,7 @@ import { MongoGroups } from './groups.ts'
 import { MongoInvites } from './invites.ts'
 import { MongoMembers } from './members.ts'
 import { MongoSessions } from './sessions.ts'
+import { MongoSettings } from './settings.ts'
 import { MongoSnapshots } from './snapshots.ts'
 import { ensureTtl } from './ttl.ts'
 import { MongoUsers } from './users.ts'
@@ -37,6 +38,7 @@ export class MongoStorage implements Storage {
   readonly members: MongoMembers
   readonly invites: MongoInvites
   readonly sessions: MongoSessions
+  readonly settings: MongoSettings
   private readonly client: MongoClient
   private readonly db: Db
   /** Collections whose expiry is handled (TTL index, or a purge loop: the value). */
@@ -57,6 +59,7 @@ export class MongoStorage implements Storage {
     this.invites = new MongoInvites(db)
     this.groups = new MongoGroups(db, this.members, this.invites)
     this.sessions = new MongoSessions(db)
+    this.settings = new MongoSettings(db)
   }
 
   /** Resolves after one attempt at building the indexes (bounded by `timeoutMs`), even if it failed. */
@@ -85,6 +88,10 @@ export class MongoStorage implements Storage {
 
   private async prepare(logger: Logger, failures: BackgroundFailures): Promise<void> {
     if (this.prepared) return
+    // Explicitly: the driver's connect-on-first-use closes the client for good if MongoDB is down
+    // then ("Topology is closed"), while a failed connect() can be retried. Once connected, the
+    // driver rides out later outages by itself.
+    await this.client.connect()
     await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions].map((store) => store.ensureIndexes(this.db)))
     for (const name of ['invites', 'invite_uses', 'sessions']) {
       if (!this.expiring.has(name)) this.expiring.set(name, await ensureTtl(this.db, name, logger, failures))
