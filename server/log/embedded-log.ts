@@ -152,6 +152,10 @@ export class EmbeddedLog implements UpdateLog {
     return this.db.status === 'open'
   }
 
+  onReset(_listener: () => void): () => void {
+    return () => {}
+  }
+
   onHealth(_listener: HealthListener): () => void {
     return () => {}
   }

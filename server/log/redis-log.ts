@@ -40,11 +40,18 @@ export class RedisLog implements UpdateLog {
   private readonly options: RedisLogOptions
   private readonly reader: StreamReader
   private readonly roomsKey: string
+  /** Set once per Redis lifetime; a Redis that comes back without it lost our entries. */
+  private readonly epochKey: string
+  private epoch: string | null = null
+  private readonly resetListeners = new Set<() => void>()
 
   constructor(clients: RedisClients, options: RedisLogOptions) {
     this.clients = clients
     this.options = options
     this.roomsKey = `${options.prefix}rooms`
+    this.epochKey = `${options.prefix}epoch`
+    clients.cmd.on('ready', () => void this.checkEpoch())
+    void this.checkEpoch()
     this.reader = new StreamReader({
       reader: clients.reader,
       cmd: clients.cmd,
@@ -97,6 +104,11 @@ export class RedisLog implements UpdateLog {
     return this.clients.timed(this.clients.cmd.sMembers(this.roomsKey))
   }
 
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener)
+    return () => this.resetListeners.delete(listener)
+  }
+
   isUp(): boolean {
     return this.clients.isUp()
   }
@@ -107,6 +119,25 @@ export class RedisLog implements UpdateLog {
 
   async close(): Promise<void> {
     await this.reader.stop()
+  }
+
+  /**
+   * Marks this Redis with an epoch (kept if one is there). If the epoch we knew is gone or
+   * changed, Redis lost its data (restarted without persistence, or flushed): tell listeners.
+   */
+  private async checkEpoch(): Promise<void> {
+    const mine = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+    try {
+      await this.clients.timed(this.clients.cmd.set(this.epochKey, mine, { condition: 'NX' }), 'epoch')
+      const current = await this.clients.timed(this.clients.cmd.get(this.epochKey), 'epoch')
+      const lost = this.epoch !== null && current !== this.epoch
+      this.epoch = current
+      if (!lost) return
+      this.options.logger.error({ epoch: current }, 'redis lost its data (restarted without persistence?): rooms log again what they hold')
+      for (const listener of this.resetListeners) listener()
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not check the redis epoch; will on the next reconnect')
+    }
   }
 
   /** Field `r` holds a record; `u`, a bare update from before records existed. */

