@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { useFreshServer } from '../helpers/server.ts'
-import { sleep, waitFor } from '../helpers/wait.ts'
+import { waitFor } from '../helpers/wait.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
@@ -28,9 +28,14 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
     const first = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     const room = ctx.server.app.collab.registry.get(ctx.fx.canvas)
     first.destroy()
-    await sleep(50)
+    // The server saw it leave: the room's grace timer is running.
+    await waitFor(() => ctx.server.app.collab.server.connectionCount === 0, 5_000, 'the first socket gone')
     const second = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
-    await sleep(300)
+    // A probe room left after that, with the same grace: once it is evicted, the canvas's grace
+    // timer (started earlier) would have fired too, had the second socket not stopped it.
+    const probe = await connectSynced(ctx.server.collabUrl, ctx.fx.chat, { token: ctx.fx.token })
+    probe.destroy()
+    await waitFor(() => !ctx.server.app.collab.registry.isHot(ctx.fx.chat), 5_000, 'the probe room evicted')
     expect(ctx.server.app.collab.registry.get(ctx.fx.canvas)).toBe(room)
     second.destroy()
     await waitFor(() => ctx.server.app.collab.registry.size === 0, 5_000, 'eviction')
