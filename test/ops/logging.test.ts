@@ -8,6 +8,7 @@ import { fetchApi, groupFixture } from '../helpers/api.ts'
 import { connectSynced, rawSocket } from '../helpers/clients.ts'
 import { spawnServer, type ServerProcess } from '../helpers/process.ts'
 import { tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 let server: ServerProcess
 let dir: Awaited<ReturnType<typeof tempDir>>
@@ -38,8 +39,10 @@ it('logs requests with ids (echoing a safe X-Request-Id) and never a password, t
   const tagged = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'trace-abc-123' } })
   expect(tagged.headers.get('x-request-id')).toBe('trace-abc-123')
   const untagged = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } })
-  expect(untagged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  const lastId = untagged.headers.get('x-request-id')!
+  expect(lastId).toMatch(/^[0-9a-f-]{36}$/)
+  // The last request's completion is logged last: once it is there, everything before it is too.
+  await waitFor(() => server.logs.some((line) => line.includes(lastId) && line.includes('"request completed"')), 5_000, 'the last request logged')
 
   const logs = server.logs.join('\n')
   const secrets = [password, 'wrong password here', fx.owner.token, login.body.accessToken, login.body.refreshToken, refreshed.body.accessToken, refreshed.body.refreshToken, TEST_JWT_SECRET, 'not-a-valid-token-but-secret-looking', 'garbage.token.value']
