@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
+import { prettyDestination } from './pretty-log.ts'
 
 export type Logger = FastifyBaseLogger
 
@@ -17,8 +18,14 @@ export const REDACTED_PATHS = [
   '*.jwtSecret',
 ]
 
-export function loggerOptions(config: Pick<Config, 'logLevel'>): NonNullable<FastifyServerOptions['logger']> {
+/**
+ * JSON lines (for machines: log shippers, `docker logs`, tests), or one readable line per event
+ * when `LOG_FORMAT=pretty`, or `auto` and stdout is a terminal.
+ */
+export function loggerOptions(config: Pick<Config, 'logLevel' | 'logFormat'>, out: NodeJS.WriteStream = process.stdout): NonNullable<FastifyServerOptions['logger']> {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && out.isTTY === true)
   return {
+    ...(pretty && { stream: prettyDestination(out, { color: out.isTTY === true }) }),
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {

@@ -1,6 +1,8 @@
 /** Process entry: config, listen, signals, graceful shutdown. */
+import type { AddressInfo } from 'node:net'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { startupLine } from './startup-line.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig()
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   await app.listen({ host: config.host, port: config.port })
+  const { msg, url, mode } = startupLine(config, app.server.address() as AddressInfo)
+  app.log.info({ url, mode }, msg)
 }
 
 main().catch((error: unknown) => {
