@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MessagePageResponse } from '../../shared/api.ts'
 import { createGroup, registerUser, type TestUser } from '../helpers/api.ts'
-import { sleep } from '../helpers/wait.ts'
+import type { Page } from 'playwright-core'
 import {
   canvasSvg, chatTexts, drawStroke, expectStrokeCount, logInViaUi, openUserPage, postChat, svgStrokeColors, useBrowserEnv,
   waitForStatus, type UserPage,
@@ -47,7 +47,9 @@ describe('edits without a connection', () => {
     await expectStrokeCount(page, 2)
     expect(svgStrokeColors(await canvasSvg(env, groupId, page))).toEqual([])
 
-    await sleep(300) // let IndexedDB commit the last update before the page goes away
+    // Reload only once IndexedDB holds what the test checks after it: both strokes and the message.
+    await expect.poll(() => storedUpdates(page, 'written without a connection')).toBeGreaterThan(0)
+    await expect.poll(() => storedUpdates(page, 'tool')).toBeGreaterThanOrEqual(2)
     await page.reload()
     await page.locator('[data-testid="group-page"][data-group-id]').waitFor()
     await expectStrokeCount(page, 2)
@@ -61,3 +63,34 @@ describe('edits without a connection', () => {
     expect(messages.body.messages.map((m) => m.text)).toEqual(['written without a connection'])
   })
 })
+
+/** How many updates the page's IndexedDB (y-indexeddb's `updates` stores) holds that contain `text`. */
+function storedUpdates(page: Page, text: string): Promise<number> {
+  return page.evaluate(async (needle) => {
+    const wanted = new TextEncoder().encode(needle)
+    const contains = (bytes: Uint8Array): boolean => {
+      outer: for (let i = 0; i + wanted.length <= bytes.length; i++) {
+        for (let j = 0; j < wanted.length; j++) if (bytes[i + j] !== wanted[j]) continue outer
+        return true
+      }
+      return false
+    }
+    const request = <T>(r: IDBRequest<T>): Promise<T> => new Promise((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result)
+      r.onerror = () => reject(r.error)
+    })
+    let count = 0
+    for (const { name } of await indexedDB.databases()) {
+      if (!name) continue
+      const db = await request(indexedDB.open(name))
+      try {
+        if (!db.objectStoreNames.contains('updates')) continue
+        const stored = await request(db.transaction('updates').objectStore('updates').getAll())
+        count += stored.filter((value) => value instanceof Uint8Array && contains(value)).length
+      } finally {
+        db.close()
+      }
+    }
+    return count
+  }, text)
+}
