@@ -1,19 +1,23 @@
 /**
  * No Docker engine runs here, so the deployment files are checked for what can be checked: the
- * compose file parses and wires what the README promises, the balancer passes WebSocket
- * upgrades, .env.example lists every setting, the Dockerfile's commands exist, and the compiled
- * output starts and serves clients when run with Node the way the image runs it.
+ * compose file parses, wires what the README promises and gives the nodes a configuration the
+ * server accepts; the balancer's config passes `nginx -t` and, run by a real nginx in front of
+ * two real nodes, passes WebSockets and never lets a client choose its address; .env.example
+ * lists every setting; the Dockerfile's commands exist; the compiled output starts and serves
+ * clients when run with Node the way the image runs it.
  */
-import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { execFile, spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
-import { SETTINGS } from '../../server/config.ts'
+import { loadConfig, SETTINGS } from '../../server/config.ts'
 import { fetchApi, groupFixture } from '../helpers/api.ts'
 import { connectSynced } from '../helpers/clients.ts'
+import { startCluster, type TestCluster } from '../helpers/cluster.ts'
+import { freePort, waitForPort } from '../helpers/ports.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -21,34 +25,68 @@ import { waitFor } from '../helpers/wait.ts'
 const root = path.resolve(import.meta.dirname, '../..')
 const read = (file: string): Promise<string> => readFile(path.join(root, file), 'utf8')
 
+interface Service {
+  image?: string
+  build?: string
+  pull_policy?: string
+  command?: string[]
+  environment?: Record<string, string>
+  volumes?: string[]
+  ports?: string[]
+  healthcheck?: unknown
+  depends_on?: Record<string, unknown>
+}
+
 interface Compose {
-  services: Record<string, { image?: string; build?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; healthcheck?: unknown }>
+  services: Record<string, Service>
+}
+
+/** The compose file's `${VAR:-default}` and `${VAR:?message}` as an operator's .env would fill them. */
+function interpolate(value: string): string {
+  return value.replace(/\$\{(\w+)(:-([^}]*)|:\?[^}]*)?\}/g, (_all, name: string, _rest, fallback?: string) => {
+    if (name === 'JWT_SECRET') return 'x'.repeat(48)
+    if (name === 'METRICS_TOKEN') return 'scrape-token'
+    return fallback ?? ''
+  })
+}
+
+async function compose(): Promise<Compose> {
+  return parse(await read('docker-compose.yml'), { merge: true }) as Compose
 }
 
 describe('docker-compose.yml', () => {
-  it('runs MongoDB 7, Redis 7 with AOF and no eviction, two nodes and a balancer', async () => {
-    const compose = parse(await read('docker-compose.yml'), { merge: true }) as Compose
-    const { mongo, redis, app1, app2, lb } = compose.services
+  it('runs MongoDB 7, Redis 7 with AOF and no eviction, two nodes of one image built once, and a balancer', async () => {
+    const { mongo, redis, app1, app2, lb } = (await compose()).services
     expect(mongo?.image).toBe('mongo:7')
     expect(redis?.image).toBe('redis:7')
     expect(redis?.command?.join(' ')).toMatch(/--appendonly yes/)
     expect(redis?.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/)
-    for (const app of [app1, app2]) {
-      expect(app?.build).toBe('.')
-      expect(app?.environment).toMatchObject({ NODE_ENV: 'production', MONGODB_URL: 'mongodb://mongo:27017', REDIS_URL: 'redis://redis:6379', TRUST_PROXY: 'true' })
-      expect(app?.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/)
-    }
+    expect(app1?.build).toBe('.')
+    expect(app2?.build).toBeUndefined() // built once: app2 runs app1's image
+    expect(app2?.image).toBe(app1?.image)
+    expect(app2?.pull_policy).toBe('never')
     expect(lb?.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro')
     expect(mongo?.healthcheck && redis?.healthcheck).toBeTruthy()
   })
 
-  it('balances over both nodes and passes WebSocket upgrades', async () => {
-    const nginx = await read('deploy/nginx.conf')
-    expect(nginx).toMatch(/server app1:8080/)
-    expect(nginx).toMatch(/server app2:8080/)
-    expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/)
-    expect(nginx).toMatch(/proxy_set_header Connection \$connection_upgrade/)
-    expect(nginx).toMatch(/proxy_http_version 1\.1/)
+  it('lets nodes come and go: the balancer does not depend on them, and only it is reachable from outside', async () => {
+    const { services } = await compose()
+    expect(Object.keys(services.lb?.depends_on ?? {})).not.toContain('app2') // `--scale app2=0` would be refused
+    expect(Object.keys(services.lb?.depends_on ?? {})).not.toContain('app1')
+    // TRUST_PROXY=1 believes whichever peer connects: that must only ever be nginx.
+    const published = Object.entries(services).filter(([, service]) => (service.ports ?? []).length > 0).map(([name]) => name)
+    expect(published).toEqual(['lb'])
+  })
+
+  it('gives every node a configuration the server accepts, trusting exactly one proxy', async () => {
+    const { app1, app2 } = (await compose()).services
+    const known = new Set(Object.values(SETTINGS).map((setting) => setting.env))
+    for (const app of [app1, app2]) {
+      const env = Object.fromEntries(Object.entries(app?.environment ?? {}).map(([name, value]) => [name, interpolate(String(value))]))
+      for (const name of Object.keys(env)) expect(known, `${name} is a setting`).toContain(name)
+      const config = loadConfig(env)
+      expect(config).toMatchObject({ nodeEnv: 'production', mongodbUrl: 'mongodb://mongo:27017', redisUrl: 'redis://redis:6379', trustProxy: 1 })
+    }
   })
 
   it('.env.example lists every setting', async () => {
@@ -56,6 +94,125 @@ describe('docker-compose.yml', () => {
     for (const setting of Object.values(SETTINGS)) expect(example, setting.env).toMatch(new RegExp(`^(# )?${setting.env}=`, 'm'))
   })
 })
+
+describe('deploy/nginx.conf', () => {
+  it('names every node of the compose file, found again by DNS, and overwrites X-Forwarded-For', async () => {
+    const nginx = await read('deploy/nginx.conf')
+    const apps = Object.keys((await compose()).services).filter((name) => name.startsWith('app'))
+    const servers = [...nginx.matchAll(/^\s*server (\S+):8080 (.*);$/gm)].map((m) => ({ host: m[1], params: m[2] }))
+    expect(servers.map((s) => s.host).sort()).toEqual(apps.sort())
+    for (const server of servers) expect(server.params).toMatch(/\bresolve\b/)
+    expect(nginx).toMatch(/^\s*zone collab \d+k;$/m) // `resolve` needs the group in shared memory
+    expect(nginx).toMatch(/^\s*resolver 127\.0\.0\.11 valid=\d+s/m)
+    expect(nginx).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/)
+    expect(nginx).not.toMatch(/proxy_add_x_forwarded_for/)
+    expect((await compose()).services.lb?.image).toMatch(/^nginx:1\.(2[89]|[3-9]\d|27)/) // resolve: open source since 1.27.3
+  })
+
+  it('passes `nginx -t`, and in front of two real nodes passes WebSockets and never a client-chosen address', async () => {
+    const nginx = await runNginx()
+    try {
+      const api = fetchApi(nginx.url)
+      const fx = await groupFixture(api, 'Balanced')
+      const a = await connectSynced(nginx.collabUrl, fx.canvas, { token: fx.token })
+      const b = await connectSynced(nginx.collabUrl, fx.canvas, { token: fx.token })
+      addStroke(a.doc, { author: fx.owner.id, color: '#0a0b0c', width: 2, tool: 'pen', points: [[1, 2]] })
+      await waitFor(() => readStrokes(b.doc).length === 1, 10_000, 'the stroke through nginx')
+      a.destroy()
+      b.destroy()
+
+      // Every attempt claims another address; the nodes still count them all as one client.
+      const statuses: number[] = []
+      for (let i = 0; i < 2 * (AUTH_LIMIT + 1); i++) {
+        const response = await fetch(`${nginx.url}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i + 1}` },
+          body: JSON.stringify({ email: 'nobody@example.test', password: 'not the password' }),
+        })
+        statuses.push(response.status)
+        await response.body?.cancel()
+      }
+      expect(statuses).toContain(429)
+      const logged = nginx.cluster.live().flatMap((node) => node.logs).filter((line) => line.includes('"incoming request"'))
+      expect(logged.length).toBeGreaterThan(0)
+      for (const line of logged) expect(line).not.toMatch(/203\.0\.113\./)
+    } finally {
+      await nginx.close()
+    }
+  }, 120_000)
+})
+
+/** Per node and minute: the forged-address run above sends more than twice this through two nodes. */
+const AUTH_LIMIT = 3
+
+interface RunningNginx {
+  url: string
+  collabUrl: string
+  cluster: TestCluster
+  close(): Promise<void>
+}
+
+/**
+ * deploy/nginx.conf as shipped, run by the machine's nginx in front of a real two-node cluster:
+ * only the node addresses (the compose service names → 127.0.0.1 ports), the listen address and
+ * the resolver (Docker's DNS does not exist here) are changed. Debian's nginx is 1.22, older than
+ * the `resolve` parameter (open source since 1.27.3): on an nginx that old it is dropped here,
+ * and its presence is checked by the test above instead.
+ */
+async function runNginx(): Promise<RunningNginx> {
+  const version = await nginxVersion()
+  const cluster = await startCluster(2, { AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_LIMIT), TRUST_PROXY: '1', LOG_LEVEL: 'info' })
+  const dir = await tempDir('nginx-')
+  try {
+    const port = await freePort()
+    const [one, two] = cluster.live()
+    let conf = (await read('deploy/nginx.conf'))
+      .replace('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace('server app1:8080', `server 127.0.0.1:${one!.port}`)
+      .replace('server app2:8080', `server 127.0.0.1:${two!.port}`)
+      .replace('resolver 127.0.0.11', 'resolver 127.0.0.1')
+    if (compareVersions(version, [1, 27, 3]) < 0) conf = conf.replace(/ resolve(?= )/g, '')
+    const file = path.join(dir.path, 'nginx.conf')
+    await writeFile(file, conf)
+    const globals = `pid ${dir.path}/nginx.pid; error_log ${dir.path}/error.log;`
+    await promisify(execFile)('nginx', ['-t', '-q', '-p', dir.path, '-c', file, '-g', globals])
+    const child = spawn('nginx', ['-p', dir.path, '-c', file, '-g', `daemon off; ${globals}`], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    await waitForPort(port, 10_000)
+    return {
+      url: `http://127.0.0.1:${port}`,
+      collabUrl: `ws://127.0.0.1:${port}/collab`,
+      cluster,
+      close: async () => {
+        child.kill('SIGTERM')
+        await exited
+        await cluster.close()
+        await dir.remove()
+      },
+    }
+  } catch (error) {
+    await cluster.close()
+    await dir.remove()
+    throw error
+  }
+}
+
+async function nginxVersion(): Promise<number[]> {
+  let output: string
+  try {
+    output = (await promisify(execFile)('nginx', ['-v'])).stderr
+  } catch {
+    throw new Error('nginx is not installed: apt-get install nginx-light (.ci/run does)')
+  }
+  const match = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(output)
+  if (!match) throw new Error(`unexpected nginx -v output: ${output}`)
+  return match.slice(1).map(Number)
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0)
+  return 0
+}
 
 describe('Dockerfile', () => {
   it('builds on Node 24 slim, runs compiled code as non-root with a healthcheck, bakes no secrets', async () => {
