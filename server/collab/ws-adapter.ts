@@ -82,7 +82,10 @@ export class WsAdapter {
     if (!url.pathname.startsWith(COLLAB_PATH)) return refuse(socket, 404, 'Not Found')
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable')
     const room = url.pathname.slice(COLLAB_PATH.length)
-    void this.admitAndUpgrade(req, socket, head, room, url.searchParams.get('token') ?? undefined)
+    this.admitAndUpgrade(req, socket, head, room, url.searchParams.get('token') ?? undefined).catch((error: unknown) => {
+      this.logger.error({ err: error, room }, 'upgrade failed')
+      socket.destroy()
+    })
   }
 
   private async admitAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, room: string, token: string | undefined): Promise<void> {
@@ -108,8 +111,15 @@ export class WsAdapter {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (settled) return ws.terminate()
       settled = true
-      if (!accepted.ok) ws.close(accepted.code, accepted.reason)
-      else this.attach(ws, this.collab.connect(accepted, transportOf(ws)))
+      if (!accepted.ok) return ws.close(accepted.code, accepted.reason)
+      try {
+        this.attach(ws, this.collab.connect(accepted, transportOf(ws)))
+      } catch (error) {
+        // An event callback: a throw here would be an uncaught exception.
+        this.logger.error({ err: error, room }, 'could not attach an admitted socket')
+        this.collab.abandon(accepted)
+        ws.close(CloseCode.internalError, 'internal error')
+      }
     })
   }
 
