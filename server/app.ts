@@ -118,6 +118,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await storageHealth.stop()
     await collab.registry.evictAll()
     await collab.folder.close()
+    await collab.worker.close()
     await cluster.close()
     await storage.close()
   })

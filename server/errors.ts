@@ -12,4 +12,5 @@ export const forbidden = (message: string): HttpError => new HttpError(403, 'for
 export const notFound = (message: string): HttpError => new HttpError(404, 'not_found', message)
 export const conflict = (message: string): HttpError => new HttpError(409, 'conflict', message)
 export const gone = (message: string): HttpError => new HttpError(410, 'gone', message)
-export const unavailable = (message: string): HttpError => new HttpError(503, 'unavailable', message)
+export const unavailable = (message: string, retryAfterSeconds?: number): HttpError => new HttpError(503, 'unavailable', message, retryAfterSeconds)
+export const payloadTooLarge = (message: string): HttpError => new HttpError(413, 'payload_too_large', message)

@@ -67,6 +67,6 @@ export function createServices(deps: {
     groups: new GroupService({ storage, access, lists, bus, rooms: deps.rooms, quotas }),
     members: new MemberService({ storage, access, bus }),
     invites: new InviteService({ storage, access, bus, quotas }),
-    messages: new MessageService({ access, registry: deps.registry }),
+    messages: new MessageService({ access, registry: deps.registry, users: storage.users }),
   }
 }

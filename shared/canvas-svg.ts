@@ -64,7 +64,9 @@ function strokeElement(stroke: Stroke): string {
   const d = `M${num(first[0])} ${num(first[1])}` + rest.map(([x, y]) => `L${num(x)} ${num(y)}`).join('')
   const color = isColor(stroke.color) ? stroke.color : FALLBACK_COLOR
   const opacity = stroke.tool === 'highlighter' ? ` stroke-opacity="${HIGHLIGHTER_OPACITY}"` : ''
-  return `<path data-id="${escapeAttribute(stroke.id.slice(0, CANVAS_LIMITS.maxIdLength))}" d="${d}" fill="none" stroke="${color}" stroke-width="${num(safeWidth(stroke.width))}"${opacity} stroke-linecap="round" stroke-linejoin="round"/>`
+  const id = escapeAttribute(stroke.id.slice(0, CANVAS_LIMITS.maxIdLength))
+  const author = escapeAttribute(stroke.author.slice(0, CANVAS_LIMITS.maxIdLength))
+  return `<path data-id="${id}" data-author="${author}" d="${d}" fill="none" stroke="${color}" stroke-width="${num(safeWidth(stroke.width))}"${opacity} stroke-linecap="round" stroke-linejoin="round"/>`
 }
 
 function safeWidth(width: number): number {

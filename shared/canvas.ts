@@ -19,6 +19,8 @@ export const CANVAS_LIMITS = {
   maxWidth: 200,
   maxCoordinate: 1_000_000,
   maxIdLength: 64,
+  /** The server refuses points beyond this; a client starts a new stroke instead. */
+  maxPointsPerStroke: 50_000,
 } as const
 
 export type Point = readonly [x: number, y: number]
@@ -101,10 +103,14 @@ export function addStroke(doc: Y.Doc, stroke: NewStroke): Y.Map<unknown> {
   return map
 }
 
-/** Appends points to a stroke being drawn. Returns false if the stroke is gone (erased meanwhile). */
+/**
+ * Appends points to a stroke being drawn. Returns false if the stroke is gone (erased meanwhile)
+ * or full (CANVAS_LIMITS.maxPointsPerStroke): the caller then starts a new stroke.
+ */
 export function appendPoints(stroke: Y.Map<unknown>, points: readonly Point[]): boolean {
   const list = stroke.get('points')
   if (!(list instanceof Y.Array) || stroke.doc === null) return false
+  if (list.length / 2 + points.length > CANVAS_LIMITS.maxPointsPerStroke) return false
   list.push(flatten(points))
   return true
 }

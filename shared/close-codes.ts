@@ -23,6 +23,17 @@ export const CloseCode = {
   forbidden: 4403,
   /** The room name does not name a group document. Terminal for y-websocket clients. */
   notFound: 4404,
+  /** The document has reached its size limit (MAX_DOC_BYTES). Terminal. */
+  documentTooLarge: 4413,
+  /**
+   * An update broke the document's rules (shape, authorship, deleting what one may not) or used
+   * a Yjs client id that belongs to another user. Nothing of it was kept. Terminal.
+   */
+  updateRefused: 4422,
+  /** The socket spent its presence or sync budget (a flood, not an honest client). Terminal. */
+  rateLimited: 4429,
+  /** The user wrote more than their per-minute share of this document; reconnect later. */
+  writeQuotaExceeded: 4529,
 } as const
 
 export type CloseCodeName = keyof typeof CloseCode

@@ -13,7 +13,9 @@ import * as Y from 'yjs'
 import { LocalLease } from '../../server/collab/compaction-lease.ts'
 import { Compactor } from '../../server/collab/compactor.ts'
 import { Folder } from '../../server/collab/folder.ts'
+import { DocWorker } from '../../server/collab/doc-worker-client.ts'
 import { encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { updateInfo } from '../../server/collab/update-info.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
 import { noObserver } from '../../server/collab/observer.ts'
 import { EmbeddedLog } from '../../server/log/embedded-log.ts'
@@ -66,8 +68,10 @@ async function fold(storage: Storage, dir: string): Promise<{ perSecond: number;
   const room = 'AAAAAAAAAAAAAAAAAAAAAA/canvas'
   const all = smallUpdates(updates)
   for (let i = 0; i < all.length; i += 500) await log.append(room, all.slice(i, i + 500).map((update) => ({ writer: 'bench', update })))
-  const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), folder, logger, everyUpdates: 1e9, idleMs: 1e9, batchSize: 500, observer: noObserver })
+  const worker = new DocWorker()
+  const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), folder, worker, logger, everyUpdates: 1e9, idleMs: 1e9, batchSize: 500, observer: noObserver })
   const { ms, blockMs } = await longestBlock(() => compactor.compactCold(room))
+  await worker.close()
   await log.close()
   return { perSecond: updates / (ms / 1000), blockMs, ms }
 }
@@ -82,8 +86,10 @@ async function hotSnapshot(storage: Storage, mode: 'full' | 'delta', watermark: 
   const stateVector = Y.encodeStateVector(big)
   const recent = smallUpdates(1_000)
   const { result: bytes, ms, blockMs } = await longestBlock(async () => {
-    const folded = await folder.fold(mode, { pieces: base, stateVector }, (async function* () { yield recent })())
-    const snapshot = mode === 'full' ? encodeSnapshot(folded.pieces) : encodeSnapshot([...base, ...folded.pieces], base.length)
+    const folded = await folder.fold(mode, { pieces: base, stateVector, bindings: new Map() }, (async function* () { yield recent.map((update) => ({ writer: 'bench', update })) })())
+    const pieces = mode === 'full' ? folded.pieces : [...base, ...folded.pieces]
+    const infos = mode === 'full' ? folded.infos : [...base.map(updateInfo), ...folded.infos]
+    const snapshot = encodeSnapshot(pieces, mode === 'full' ? pieces.length : base.length, { infos, stateVector: folded.stateVector, bindings: folded.bindings })
     await storage.snapshots.save('BBBBBBBBBBBBBBBBBBBBBB/canvas', snapshot, watermark)
     return snapshot.length
   })

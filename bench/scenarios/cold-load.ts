@@ -16,6 +16,7 @@ import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
 import type { Storage } from '../../server/storage/types.ts'
 import { PIECE_BYTES } from '../../server/collab/folder.ts'
 import { encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { updateInfo } from '../../server/collab/update-info.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
 import { canvasOfSize } from '../lib/fixtures.ts'
 import { runJob } from '../lib/generator.ts'
@@ -63,7 +64,9 @@ async function coldLoads(ctx: ScenarioContext, target: RunningTarget, room: stri
 /** Stores the document as compaction would: in pieces. */
 async function store(storage: Storage, room: string, doc: Y.Doc): Promise<number> {
   const update = Y.encodeStateAsUpdate(doc)
-  await storage.snapshots.save(room, encodeSnapshot(splitUpdate(update, PIECE_BYTES)), '1-0')
+  const pieces = splitUpdate(update, PIECE_BYTES)
+  const meta = { infos: pieces.map(updateInfo), stateVector: Y.encodeStateVector(doc), bindings: new Map<number, string>() }
+  await storage.snapshots.save(room, encodeSnapshot(pieces, pieces.length, meta), '1-0')
   return update.length
 }
 

@@ -9,12 +9,13 @@
  * Frame: [kind (0 update, 1 query)][sender node id][awareness update].
  */
 import { DecodeError } from '../collab/bounded-reader.ts'
-import { parseAwarenessUpdate } from '../collab/inbound.ts'
+import { parseAwarenessUpdate, type RawPresence } from '../collab/inbound.ts'
 import type { Logger } from '../logger.ts'
 import type { RedisClient } from './redis-clients.ts'
 
 export interface RoomPresence {
-  apply(update: Uint8Array): void
+  /** States relayed from `node` (stamped with their owner there). */
+  apply(node: string, entries: RawPresence[]): void
   /** Drops states of clients whose node died. */
   remove(clientIds: number[]): void
   /** This node's own sockets' states, or null if none. */
@@ -95,19 +96,27 @@ export class RedisAwarenessRelay implements AwarenessRelay {
       const states = joined.presence.local()
       if (states) this.send(room, UPDATE, states)
     } else if (message[0] === UPDATE) {
-      this.remember(joined, sender, payload)
-      joined.presence.apply(payload)
+      const entries = this.parse(payload, room)
+      if (!entries) return
+      this.remember(joined, sender, entries)
+      joined.presence.apply(sender, entries)
     }
   }
 
-  private remember(joined: Joined, sender: string, update: Uint8Array): void {
+  private parse(payload: Uint8Array, room: string): RawPresence[] | null {
     try {
-      for (const { clientId, state } of parseAwarenessUpdate(update)) {
-        if (state === null) joined.origins.delete(clientId)
-        else joined.origins.set(clientId, sender)
-      }
+      return parseAwarenessUpdate(payload)
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
+      this.logger.warn({ err: error, room }, 'ignoring a malformed presence relay')
+      return null
+    }
+  }
+
+  private remember(joined: Joined, sender: string, entries: RawPresence[]): void {
+    for (const { clientId, json } of entries) {
+      if (json.length === 4 && json[0] === 0x6e) joined.origins.delete(clientId) // "null": removed
+      else joined.origins.set(clientId, sender)
     }
   }
 

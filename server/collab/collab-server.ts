@@ -14,7 +14,7 @@ import type { CollabObserver } from './observer.ts'
 import type { Principal, Role } from './principal.ts'
 import { ProtocolError } from './protocol-error.ts'
 import type { Room } from './room.ts'
-import type { RoomRegistry } from './room-registry.ts'
+import { RoomGoneError, type RoomRegistry } from './room-registry.ts'
 import type { Transport } from './transport.ts'
 
 export type Admission =
@@ -26,6 +26,7 @@ export interface CollabDeps {
   authorizer: Authorizer
   logger: Logger
   limits: ConnectionLimits
+  maxPresenceStateBytes: number
   observer: CollabObserver
 }
 
@@ -56,6 +57,7 @@ export class CollabServer {
     try {
       return { ok: true, room: await this.deps.registry.acquire(name), principal: auth.principal }
     } catch (error) {
+      if (error instanceof RoomGoneError) return { ok: false, code: CloseCode.notFound, reason: 'group deleted' }
       this.deps.observer.roomLoadFailed()
       this.deps.logger.error({ err: error, room: name }, 'room could not be loaded')
       return { ok: false, code: CloseCode.tryAgainLater, reason: 'room unavailable, try again later' }
@@ -71,7 +73,8 @@ export class CollabServer {
     const { room, principal } = admission
     const conn = new Connection(transport, principal, this.deps.limits, this.deps.observer)
     this.connections.set(conn, room)
-    room.join(conn)
+    if (room.discarded || room.isClosed) conn.close(CloseCode.notFound, 'group deleted') // deleted while this socket was admitted
+    else room.join(conn)
     return {
       receive: (frame, isBinary) => this.receive(conn, room, frame, isBinary),
       closed: () => this.disconnect(conn, room),
@@ -120,7 +123,7 @@ export class CollabServer {
     this.deps.observer.frameIn(frame.length)
     try {
       if (!isBinary) throw new ProtocolError(CloseCode.unsupportedData, 'binary frames only')
-      room.handle(conn, decodeInbound(frame))
+      room.handle(conn, decodeInbound(frame, this.deps.maxPresenceStateBytes))
     } catch (error) {
       this.reject(conn, room, error)
     }

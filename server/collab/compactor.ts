@@ -1,31 +1,39 @@
 /**
- * Compaction: fold a room's log into a snapshot tagged with the log id it covers, then trim the
- * log up to that id. The folding (apply, encode, split into pieces) runs in a worker thread fed in
- * bounded batches, so the main thread only reads and writes: no room stalls while a big document
- * is compacted. A hot room folds from the base it already holds, unless another node has stored
- * a newer snapshot meanwhile; rooms with log entries but no hot doc here fold from storage.
+ * Compaction: fold a room's updates into a snapshot tagged with the log id it covers, then trim
+ * the log up to that id. The folding (apply, encode, split into pieces; carry each piece's
+ * coverage, the state vector and the client-id bindings along) runs in a worker thread fed in
+ * bounded batches, so the main thread only reads and writes: no room stalls while a big
+ * document is compacted.
+ *
+ * A hot room folds its own bytes (base + every update it kept), so a snapshot holds everything
+ * the room has even if the log lost entries (a Redis restarted empty). Rooms with log entries
+ * but not hot here fold from storage and the log.
  *
  * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update,
  * eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
- * data is safe in the log meanwhile.
+ * data is safe in the log (and in the hot room) meanwhile.
  */
+import * as Y from 'yjs'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
+import type { LoggedUpdate } from '../log/record-codec.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { CompactionLease } from './compaction-lease.ts'
-import type { Folder } from './folder.ts'
+import type { StoredBase } from './doc-bytes.ts'
+import type { DocWorker } from './doc-worker-client.ts'
+import type { Folder, FoldResult } from './folder.ts'
 import type { CollabObserver } from './observer.ts'
 import type { Room } from './room.ts'
-import { loadBase, type Base } from './room-loader.ts'
+import { loadBase } from './room-loader.ts'
 import { encodeSnapshot } from './snapshot-codec.ts'
-import { stateVectorOf } from './state-vectors.ts'
 
 export interface CompactorDeps {
   snapshots: SnapshotStore
   log: UpdateLog
   lease: CompactionLease
   folder: Folder
+  worker: DocWorker
   logger: Logger
   everyUpdates: number
   idleMs: number
@@ -44,19 +52,17 @@ export class Compactor {
   private readonly failures = new Map<string, number>()
   /** Rooms that left memory: nothing more is scheduled for them. */
   private readonly forgotten = new WeakSet<Room>()
-
   private readonly deps: CompactorDeps
 
   constructor(deps: CompactorDeps) {
-
     this.deps = deps
   }
 
-  /** Called after updates were applied to a hot room. */
+  /** Called after updates were kept by a hot room. */
   noteApplied(room: Room): void {
-    if (this.running.has(room.name) || this.failures.has(room.name)) return // a timer is armed
-    if (room.entriesSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
-    else if (!this.timers.has(room)) this.arm(room, this.deps.idleMs)
+    if (this.running.has(room.name) || this.forgotten.has(room)) return // followUp looks again after it
+    if (room.entriesSinceSnapshot >= this.deps.everyUpdates && !this.failures.has(room.name)) void this.compactHot(room).catch(() => undefined)
+    else if (!this.timers.has(room)) this.arm(room, this.failures.has(room.name) ? this.backoffMs(room.name) : this.deps.idleMs)
   }
 
   /** Snapshots a hot room now (after any compaction already running for it). */
@@ -68,18 +74,10 @@ export class Compactor {
     try {
       leased = await this.track(room.name, () => this.snapshotHot(room))
     } catch (error) {
-      this.arm(room, this.backoffMs(room.name))
+      if (!this.forgotten.has(room)) this.arm(room, this.backoffMs(room.name))
       throw error
     }
     this.followUp(room, leased)
-  }
-
-  /** Entries that arrived during the compaction may already call for the next one. */
-  private followUp(room: Room, leased: boolean): void {
-    if (this.forgotten.has(room)) return
-    if (!leased) this.arm(room, this.deps.idleMs) // another node compacts; look again later
-    else if (room.entriesSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
-    else if (room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
   }
 
   /** Folds a room that is not hot on this node. */
@@ -87,9 +85,20 @@ export class Compactor {
     await this.track(room, () => this.foldCold(room))
   }
 
-  /** Compacts every room with log entries that `isHot` says this node does not hold. */
+  /**
+   * Compacts every room with log entries that `isHot` says this node does not hold. Never
+   * rejects: a log that cannot list its rooms (Redis away) is logged and tried next sweep.
+   */
   async sweep(isHot: (room: string) => boolean): Promise<void> {
-    for (const room of await this.deps.log.roomsWithEntries()) {
+    let rooms: string[]
+    try {
+      rooms = await this.deps.log.roomsWithEntries()
+    } catch (error) {
+      this.deps.observer.compactionFailed()
+      this.deps.logger.warn({ err: error }, 'compaction sweep could not list rooms; next sweep retries')
+      return
+    }
+    for (const room of rooms) {
       if (!isHot(room) && !this.running.has(room)) await this.compactCold(room).catch(() => undefined)
     }
   }
@@ -99,6 +108,14 @@ export class Compactor {
     this.forgotten.add(room)
     this.disarm(room)
     this.failures.delete(room.name)
+  }
+
+  /** Entries that arrived during the compaction may already call for the next one. */
+  private followUp(room: Room, leased: boolean): void {
+    if (this.forgotten.has(room)) return
+    if (!leased) this.arm(room, this.deps.idleMs) // another node compacts; look again later
+    else if (room.entriesSinceSnapshot >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
+    else if (room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
   }
 
   private arm(room: Room, delayMs: number): void {
@@ -149,25 +166,42 @@ export class Compactor {
       const started = performance.now()
       const watermark = room.watermark
       const covered = room.entriesSinceSnapshot // taken with the watermark, in the same tick
-      const mark = room.compactionMark()
-      const base = await this.freshestBase(room.name, room.base)
-      const next = await this.fold(await this.withStateVector(base), this.entries(room.name, base.watermark, watermark))
+      const current = room.bytes.base()
+      const { since } = room.bytes.contents()
+      const newer = await this.newerStoredBase(room, watermark)
+      if (newer === 'adopted') return
+      const next = await this.fold(newer ?? current, batchesOf(since, this.deps.batchSize))
       const bytes = await this.persist(room.name, next, watermark)
-      room.rebase({ ...next, watermark }, mark)
+      room.bytes.rebase({ ...next, watermark })
+      room.rebased()
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
       this.deps.observer.compacted(bytes, performance.now() - started)
-      return true
     })
-    return done === true
+    return done !== undefined
+  }
+
+  /**
+   * Another node may have stored a snapshot past this room's base. At or past `watermark`, the
+   * room takes it as its base and nothing is folded ('adopted'); below it, the fold starts from it.
+   */
+  private async newerStoredBase(room: Room, watermark: LogId): Promise<StoredBase | 'adopted' | null> {
+    const stored = await this.deps.snapshots.watermark(room.name)
+    if (stored === null || compareLogIds(stored, room.bytes.baseWatermark) <= 0) return null
+    const { stored: _, ...base } = await loadBase(room.name, this.deps)
+    if (compareLogIds(base.watermark, watermark) < 0) return base
+    room.bytes.rebase(base)
+    room.gates.build()
+    room.rebased()
+    return 'adopted'
   }
 
   private async foldCold(room: string): Promise<void> {
     await this.deps.lease.withLease(room, async () => {
       const started = performance.now()
-      const base = await loadBase(room, this.deps.snapshots)
+      const { stored: _, ...base } = await loadBase(room, this.deps)
       const last = { id: base.watermark }
-      const next = await this.fold(await this.withStateVector(base), this.entries(room, base.watermark, null, last))
+      const next = await this.fold(base, this.logBatches(room, base.watermark, last))
       if (last.id === base.watermark) return // nothing to fold
       const bytes = await this.persist(room, next, last.id)
       this.deps.observer.compacted(bytes, performance.now() - started)
@@ -175,55 +209,50 @@ export class Compactor {
   }
 
   /**
-   * Appends the entries as a delta while the deltas stay under a quarter of the document, else
+   * Appends the updates as a delta while the deltas stay under a quarter of the document, else
    * folds everything into a fresh full snapshot (which also drops content deleted since).
    */
-  private async fold(base: Base, batches: AsyncIterable<Uint8Array[]>): Promise<Omit<Base, 'watermark'>> {
+  private async fold(base: Omit<StoredBase, 'watermark'>, batches: AsyncIterable<LoggedUpdate[]> | Iterable<LoggedUpdate[]>): Promise<Omit<StoredBase, 'watermark'>> {
     const fullBytes = sizeOf(base.pieces.slice(0, base.full))
     const deltaBytes = sizeOf(base.pieces.slice(base.full))
+    const foldBase = { pieces: base.pieces, stateVector: Y.encodeStateVector(new Map(base.stateVector)), bindings: base.bindings }
     if (base.pieces.length === 0 || deltaBytes * DELTA_SHARE > fullBytes) {
-      const { pieces, stateVector } = await this.deps.folder.fold('full', base, batches)
-      return { pieces, full: pieces.length, stateVector }
+      const folded = await this.deps.folder.fold('full', foldBase, batches)
+      return { ...asBase(folded), full: folded.pieces.length }
     }
-    const delta = await this.deps.folder.fold('delta', base, batches)
-    return { pieces: [...base.pieces, ...delta.pieces], full: base.full, stateVector: delta.stateVector }
+    const delta = await this.deps.folder.fold('delta', foldBase, batches)
+    return { ...asBase(delta), pieces: [...base.pieces, ...delta.pieces], infos: [...base.infos, ...delta.infos], full: base.full }
   }
 
-  /** The room's base, or the stored snapshot if another node compacted past it meanwhile. */
-  private async freshestBase(room: string, base: Base): Promise<Base | Omit<Base, 'stateVector'>> {
-    const stored = await this.deps.snapshots.watermark(room)
-    if (stored === null || compareLogIds(stored, base.watermark) <= 0) return base
-    return loadBase(room, this.deps.snapshots)
-  }
-
-  /** A base read from storage has no state vector yet; a delta fold extends it. */
-  private async withStateVector(base: Base | Omit<Base, 'stateVector'>): Promise<Base> {
-    if ('stateVector' in base) return base
-    return { ...base, stateVector: stateVectorOf(base.pieces) }
-  }
-
-  /** Log entries after `after` (up to `upTo` if given), in bounded batches; `last` tracks the newest. */
-  private async *entries(room: string, after: LogId, upTo: LogId | null, last = { id: after }): AsyncIterable<Uint8Array[]> {
+  /** Log entries after `after`, in bounded batches; `last` tracks the newest. */
+  private async *logBatches(room: string, after: LogId, last: { id: LogId }): AsyncIterable<LoggedUpdate[]> {
     let position = after
     for (;;) {
       const entries = await this.deps.log.read(room, position, this.deps.batchSize)
-      const within = upTo === null ? entries : entries.filter((e) => compareLogIds(e.id, upTo) <= 0)
-      if (within.length > 0) {
-        last.id = (within.at(-1) as { id: LogId }).id
-        yield within.flatMap((e) => e.updates.map((u) => u.update))
+      if (entries.length > 0) {
+        last.id = entries.at(-1)!.id
+        yield entries.flatMap((e) => e.updates)
       }
-      if (within.length < entries.length || entries.length < this.deps.batchSize) return
+      if (entries.length < this.deps.batchSize) return
       position = last.id
     }
   }
 
   /** Save, then trim: after `save` a snapshot covering ≥ watermark exists, whichever writer won. */
-  private async persist(room: string, next: Omit<Base, 'watermark'>, watermark: LogId): Promise<number> {
-    const snapshot = encodeSnapshot(next.pieces, next.full)
+  private async persist(room: string, next: Omit<StoredBase, 'watermark'>, watermark: LogId): Promise<number> {
+    const snapshot = encodeSnapshot(next.pieces, next.full, { infos: next.infos, stateVector: Y.encodeStateVector(new Map(next.stateVector)), bindings: next.bindings })
     await this.deps.snapshots.save(room, snapshot, watermark)
     await this.deps.log.trim(room, watermark)
     return snapshot.length
   }
+}
+
+function asBase(folded: FoldResult): Omit<StoredBase, 'watermark' | 'full'> {
+  return { pieces: folded.pieces, infos: folded.infos, stateVector: Y.decodeStateVector(folded.stateVector), bindings: folded.bindings }
+}
+
+function* batchesOf(updates: readonly LoggedUpdate[], size: number): Iterable<LoggedUpdate[]> {
+  for (let i = 0; i < updates.length; i += size) yield updates.slice(i, i + size).map(({ writer, update }) => ({ writer, update }))
 }
 
 function sizeOf(pieces: Uint8Array[]): number {

@@ -1,8 +1,10 @@
 /**
- * One client socket in one room: its principal, the awareness client ids it introduced, and a
- * send path that drops the socket instead of buffering without bound.
+ * One client socket in one room: its principal, the awareness client ids it introduced, its
+ * budgets, the updates it sent that wait for content nobody has yet, and a send path that drops
+ * the socket instead of buffering without bound.
  */
 import { CloseCode } from '../../shared/close-codes.ts'
+import { Budget, type BudgetRate } from './budget.ts'
 import type { CollabObserver } from './observer.ts'
 import { canWrite, type Principal, type Role } from './principal.ts'
 import type { Transport } from './transport.ts'
@@ -11,6 +13,14 @@ export interface ConnectionLimits {
   maxBufferedBytes: number
   /** Awareness client ids one socket may introduce (a Yjs client normally uses one). */
   maxAwarenessIds: number
+  /** Presence changes that take effect: messages and bytes. */
+  presenceMessages: BudgetRate
+  presenceBytes: BudgetRate
+  /** Bytes of sync answers (work and reply) after the socket's first sync. */
+  syncBytes: BudgetRate
+  /** Updates held for missing dependencies, per socket. */
+  maxHeldUpdates: number
+  maxHeldBytes: number
 }
 
 const MAX_REASON_BYTES = 120
@@ -22,10 +32,18 @@ export class Connection {
   /** An update from this socket could not be logged; ask it to resend when the log is back. */
   needsResync = false
   lastSentAt = Date.now()
+  /** Sync step 1 messages answered so far (the first is free of the sync budget). */
+  syncs = 0
+  /** Updates that need content the room does not have yet, in arrival order. */
+  held: Uint8Array[] = []
+  heldBytes = 0
+  readonly presenceMessages: Budget
+  readonly presenceBytes: Budget
+  readonly syncBudget: Budget
   private closed = false
   private readonly transport: Transport
   readonly principal: Principal
-  private readonly limits: ConnectionLimits
+  readonly limits: ConnectionLimits
   private readonly observer: CollabObserver
 
   constructor(transport: Transport, principal: Principal, limits: ConnectionLimits, observer: CollabObserver) {
@@ -33,6 +51,9 @@ export class Connection {
     this.principal = principal
     this.limits = limits
     this.observer = observer
+    this.presenceMessages = new Budget(limits.presenceMessages)
+    this.presenceBytes = new Budget(limits.presenceBytes)
+    this.syncBudget = new Budget(limits.syncBytes)
   }
 
   get role(): Role {
@@ -45,10 +66,6 @@ export class Connection {
 
   get isClosed(): boolean {
     return this.closed
-  }
-
-  get awarenessIdLimit(): number {
-    return this.limits.maxAwarenessIds
   }
 
   setRole(role: Role): void {

@@ -3,13 +3,19 @@
  * thread. One session per compaction, fed in batches:
  *   - full: apply the base pieces and the entries, encode the state, split it into pieces;
  *   - delta: merge only the entries into one update and split it (the base stays as it is).
+ * It also carries forward what a snapshot stores beside its pieces: each piece's coverage, the
+ * state vector, and the client-id bindings (the first writer of each client id keeps it).
  */
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import * as Y from 'yjs'
+import type { LoggedUpdate } from '../log/record-codec.ts'
 import { splitUpdate } from './split-update.ts'
 import { stateVectorOf } from './state-vectors.ts'
+import { updateInfo, type UpdateInfo } from './update-info.ts'
+import { validateUpdateV1 } from './update-validator.ts'
+import { serveRequests } from './worker-channel.ts'
 
 /**
  * Compaction is background work: on Linux this thread alone (its thread id, from
@@ -23,23 +29,27 @@ function lowerThisThreadsPriority(): void {
   }
 }
 
-lowerThisThreadsPriority()
-
 export type FoldMode = 'full' | 'delta'
 
 export type FoldRequest =
-  | { id: number; type: 'begin'; mode: FoldMode; pieces: Uint8Array[]; stateVector: Uint8Array }
-  | { id: number; type: 'add'; updates: Uint8Array[] }
+  | { id: number; type: 'begin'; mode: FoldMode; pieces: Uint8Array[]; stateVector: Uint8Array; bindings: Array<[number, string]> }
+  | { id: number; type: 'add'; updates: LoggedUpdate[] }
   | { id: number; type: 'finish'; pieceBytes: number }
   | { id: number; type: 'abort' }
 
-export type FoldReply = { id: number; pieces: Uint8Array[]; stateVector: Uint8Array } | { id: number; error: string } | { id: number; ok: true }
+export interface FoldResult {
+  pieces: Uint8Array[]
+  infos: UpdateInfo[]
+  stateVector: Uint8Array
+  bindings: Map<number, string>
+}
 
 interface Session {
   doc: Y.Doc | null
   /** Delta mode: the entries merged so far, and the base's state vector to extend. */
   merged: Uint8Array | null
   stateVector: Uint8Array
+  bindings: Map<number, string>
 }
 
 const sessions = new Map<number, Session>()
@@ -52,45 +62,60 @@ function apply(doc: Y.Doc, update: Uint8Array): void {
   }
 }
 
-function handle(request: FoldRequest): FoldReply {
+/** Binds the client ids an update writes under to its writer, unless bound already. */
+function bind(bindings: Map<number, string>, { writer, update }: LoggedUpdate): void {
+  if (writer === '') return
+  try {
+    validateUpdateV1(update, { struct(client) { if (!bindings.has(client)) bindings.set(client, writer) } })
+  } catch {
+    // skipped above as well
+  }
+}
+
+function handle(request: FoldRequest): { value: unknown; transfer?: ArrayBuffer[] } {
   switch (request.type) {
     case 'begin': {
       const doc = request.mode === 'full' ? new Y.Doc() : null
       if (doc) for (const piece of request.pieces) apply(doc, piece)
-      sessions.set(request.id, { doc, merged: null, stateVector: request.stateVector })
-      return { id: request.id, ok: true }
+      sessions.set(request.id, { doc, merged: null, stateVector: request.stateVector, bindings: new Map(request.bindings) })
+      return { value: null }
     }
     case 'add': {
-      const session = sessions.get(request.id)
-      if (!session) return { id: request.id, error: 'no such fold session' }
-      if (session.doc) for (const update of request.updates) apply(session.doc, update)
-      else session.merged = Y.mergeUpdates(session.merged ? [session.merged, ...request.updates] : request.updates)
-      return { id: request.id, ok: true }
+      const session = sessionOf(request.id)
+      for (const logged of request.updates) bind(session.bindings, logged)
+      const updates = request.updates.map((u) => u.update)
+      if (session.doc) for (const update of updates) apply(session.doc, update)
+      else session.merged = Y.mergeUpdates(session.merged ? [session.merged, ...updates] : updates)
+      return { value: null }
     }
     case 'finish': {
-      const session = sessions.get(request.id)
+      const session = sessionOf(request.id)
       sessions.delete(request.id)
-      if (!session) return { id: request.id, error: 'no such fold session' }
-      const state = session.doc ? Y.encodeStateAsUpdate(session.doc) : session.merged
-      const pieces = state ? splitUpdate(state, request.pieceBytes) : []
-      const stateVector = session.doc ? Y.encodeStateVector(session.doc) : stateVectorOf(pieces, session.stateVector)
-      session.doc?.destroy()
-      return { id: request.id, pieces, stateVector }
+      const result = finish(session, request.pieceBytes)
+      return { value: result, transfer: result.pieces.map((p) => p.buffer as ArrayBuffer) }
     }
     case 'abort':
       sessions.get(request.id)?.doc?.destroy()
       sessions.delete(request.id)
-      return { id: request.id, ok: true }
+      return { value: null }
   }
 }
 
-parentPort?.on('message', (request: FoldRequest) => {
-  let reply: FoldReply
-  try {
-    reply = handle(request)
-  } catch (error) {
-    reply = { id: request.id, error: error instanceof Error ? error.message : String(error) }
-  }
-  const transfer = 'pieces' in reply ? reply.pieces.map((p) => p.buffer as ArrayBuffer) : []
-  parentPort?.postMessage(reply, transfer)
-})
+function finish(session: Session, pieceBytes: number): FoldResult {
+  const state = session.doc ? Y.encodeStateAsUpdate(session.doc) : session.merged
+  const pieces = state ? splitUpdate(state, pieceBytes).map((p) => p.slice()) : [] // own buffers, to transfer
+  const stateVector = session.doc ? Y.encodeStateVector(session.doc) : stateVectorOf(pieces, session.stateVector)
+  session.doc?.destroy()
+  return { pieces, infos: pieces.map(updateInfo), stateVector, bindings: session.bindings }
+}
+
+function sessionOf(id: number): Session {
+  const session = sessions.get(id)
+  if (!session) throw new Error('no such fold session')
+  return session
+}
+
+if (parentPort) {
+  lowerThisThreadsPriority()
+  serveRequests(parentPort, handle)
+}

@@ -5,28 +5,31 @@
 import { MessageType, SyncType } from '../../shared/protocol.ts'
 import { BoundedReader, DecodeError } from './bounded-reader.ts'
 import { ProtocolError } from './protocol-error.ts'
-import { validateUpdateV1, type UpdateSummary } from './update-validator.ts'
 
-export interface AwarenessEntry {
+/** One awareness entry as sent: its state's JSON is left as bytes until it matters. */
+export interface RawPresence {
   clientId: number
   clock: number
-  /** null removes the client's state. */
-  state: unknown
+  json: Uint8Array
 }
 
+/**
+ * Sync payloads are not decoded here: an update is validated as part of its content check
+ * (content/update-analysis.ts walks it once), and a viewer's update is refused unread.
+ */
 export type Inbound =
   | { kind: 'sync-step1'; stateVector: Uint8Array }
-  | { kind: 'sync-step2' | 'update'; update: Uint8Array; summary: UpdateSummary }
-  | { kind: 'awareness'; update: Uint8Array; entries: AwarenessEntry[] }
+  | { kind: 'sync-step2' | 'update'; update: Uint8Array }
+  | { kind: 'awareness'; entries: RawPresence[] }
   | { kind: 'query-awareness' }
   | { kind: 'auth' }
 
 export const MAX_AWARENESS_STATE_BYTES = 64 * 1024
 
-export function decodeInbound(frame: Uint8Array): Inbound {
+export function decodeInbound(frame: Uint8Array, maxStateBytes = MAX_AWARENESS_STATE_BYTES): Inbound {
   try {
     const reader = new BoundedReader(frame)
-    const message = readMessage(reader)
+    const message = readMessage(reader, maxStateBytes)
     if (!reader.done) throw new DecodeError(`${reader.remaining} trailing bytes`)
     return message
   } catch (error) {
@@ -35,11 +38,11 @@ export function decodeInbound(frame: Uint8Array): Inbound {
   }
 }
 
-function readMessage(reader: BoundedReader): Inbound {
+function readMessage(reader: BoundedReader, maxStateBytes: number): Inbound {
   const type = reader.varUint()
   switch (type) {
     case MessageType.sync: return readSync(reader)
-    case MessageType.awareness: return readAwareness(reader.varBytes())
+    case MessageType.awareness: return { kind: 'awareness', entries: parseAwarenessUpdate(reader.varBytes(), maxStateBytes) }
     case MessageType.queryAwareness: return { kind: 'query-awareness' }
     case MessageType.auth: reader.skip(reader.remaining); return { kind: 'auth' }
     default: throw new DecodeError(`unknown message type ${type}`)
@@ -51,8 +54,8 @@ function readSync(reader: BoundedReader): Inbound {
   const payload = reader.varBytes()
   switch (syncType) {
     case SyncType.step1: validateStateVector(payload); return { kind: 'sync-step1', stateVector: payload }
-    case SyncType.step2: return { kind: 'sync-step2', update: payload, summary: validateUpdateV1(payload) }
-    case SyncType.update: return { kind: 'update', update: payload, summary: validateUpdateV1(payload) }
+    case SyncType.step2: return { kind: 'sync-step2', update: payload }
+    case SyncType.update: return { kind: 'update', update: payload }
     default: throw new DecodeError(`unknown sync message type ${syncType}`)
   }
 }
@@ -67,30 +70,24 @@ function validateStateVector(bytes: Uint8Array): void {
   if (!reader.done) throw new DecodeError('trailing bytes after state vector')
 }
 
-function readAwareness(update: Uint8Array): Inbound {
-  return { kind: 'awareness', update, entries: parseAwarenessUpdate(update) }
-}
-
 /** The entries of an awareness update, bounded like every inbound decode; throws DecodeError. */
-export function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
+export function parseAwarenessUpdate(update: Uint8Array, maxStateBytes = MAX_AWARENESS_STATE_BYTES): RawPresence[] {
   const reader = new BoundedReader(update)
   const count = reader.count(3)
-  const entries: AwarenessEntry[] = []
+  const entries: RawPresence[] = []
   for (let i = 0; i < count; i++) {
     const clientId = reader.varUint()
+    if (clientId > 0xffffffff) throw new DecodeError('client id out of range')
     const clock = reader.varUint()
-    const json = reader.varString()
-    if (json.length > MAX_AWARENESS_STATE_BYTES) throw new DecodeError('awareness state too large')
-    entries.push({ clientId, clock, state: parseJson(json) })
+    const json = reader.varBytes()
+    if (json.length > maxStateBytes) throw new DecodeError('awareness state too large')
+    entries.push({ clientId, clock, json })
   }
   if (!reader.done) throw new DecodeError('trailing bytes after awareness update')
   return entries
 }
 
-function parseJson(json: string): unknown {
-  try {
-    return JSON.parse(json)
-  } catch {
-    throw new DecodeError('awareness state is not JSON')
-  }
+/** The empty update Yjs writes (no structs, no deletions): what a client with nothing new sends. */
+export function isEmptyUpdateBytes(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0
 }

@@ -7,10 +7,13 @@ import type { Storage } from '../storage/types.ts'
 import type { Authorizer } from './authorizer.ts'
 import { LocalLease, type CompactionLease } from './compaction-lease.ts'
 import { Compactor } from './compactor.ts'
+import type { ConnectionLimits } from './connection.ts'
+import { DocWorker } from './doc-worker-client.ts'
 import { Folder } from './folder.ts'
 import { CollabServer } from './collab-server.ts'
 import { noObserver, type CollabObserver } from './observer.ts'
-import { loadRoomState } from './room-loader.ts'
+import type { RoomLimits } from './room.ts'
+import { loadRoom } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
 
 export interface CollabCore {
@@ -18,6 +21,7 @@ export interface CollabCore {
   registry: RoomRegistry
   compactor: Compactor
   folder: Folder
+  worker: DocWorker
 }
 
 export interface CollabWiring {
@@ -33,12 +37,43 @@ export interface CollabWiring {
 
 /** Awareness ids one socket may introduce; a y-websocket client uses one. */
 const MAX_AWARENESS_IDS = 4
+/** y-protocols drops a peer's state after 30 s without renewal (clients renew every 15 s). */
+const PRESENCE_OUTDATED_MS = 30_000
+/** Content indexes of documents up to this size are built right on the main thread. */
+const INDEX_INLINE_BYTES = 128 * 1024
+/** A stock client never sends updates with missing dependencies; a few are held, no more. */
+const HELD = { maxHeldUpdates: 64, maxHeldBytes: 1024 * 1024 }
+const VIEW = { idleMs: 30_000, maxBacklogBytes: 8 * 1024 * 1024 }
+const MINUTE = 60
+
+export function roomLimits(config: Config): RoomLimits {
+  return {
+    maxQueuedBytes: 4 * config.maxPayloadBytes,
+    maxDocBytes: config.maxDocBytes,
+    writeBytesPerMinute: config.writeBytesPerMinute,
+    indexInlineBytes: INDEX_INLINE_BYTES,
+    view: VIEW,
+    presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },
+  }
+}
+
+export function connectionLimits(config: Config): ConnectionLimits {
+  return {
+    maxBufferedBytes: config.maxBufferedBytes,
+    maxAwarenessIds: MAX_AWARENESS_IDS,
+    presenceMessages: { capacity: 2 * config.presenceMessagesPerSecond, perSecond: config.presenceMessagesPerSecond },
+    presenceBytes: { capacity: 4 * config.presenceBytesPerSecond, perSecond: config.presenceBytesPerSecond },
+    syncBytes: { capacity: config.syncBytesPerMinute, perSecond: config.syncBytesPerMinute / MINUTE },
+    ...HELD,
+  }
+}
 
 export function createCollab(wiring: CollabWiring): CollabCore {
   const { config, logger, storage, log } = wiring
   const relay = wiring.relay ?? noRelay
   const observer = wiring.observer ?? noObserver
-  const loader = { snapshots: storage.snapshots, log, batchSize: config.compactBatchEntries, logger }
+  const worker = new DocWorker()
+  const loader = { snapshots: storage.snapshots, log, worker, batchSize: config.compactBatchEntries, logger }
   const folder = new Folder()
   const compactor = new Compactor({
     ...loader,
@@ -54,10 +89,12 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     room: {
       log,
       logger,
-      maxQueuedBytes: 4 * config.maxPayloadBytes,
-      publishAwareness: (room, update) => relay.publish(room, update),
-      reload: (room) => loadRoomState(room, loader),
       observer,
+      worker,
+      rules: { offlineWindowMs: config.offlineWindowMs, maxFutureMs: 2 * 60_000 },
+      limits: roomLimits(config),
+      publishAwareness: (room, update) => relay.publish(room, update),
+      reload: (room) => loadRoom(room, loader),
     },
     compactor,
     relay,
@@ -66,15 +103,19 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     finalCompactionMs: config.shutdownTimeoutMs,
     observer,
   })
+  worker.onRestart(() => {
+    for (const room of registry.all()) room.view.lost()
+  })
   const server = new CollabServer({
     registry,
     authorizer: wiring.authorizer,
     logger,
-    limits: { maxBufferedBytes: config.maxBufferedBytes, maxAwarenessIds: MAX_AWARENESS_IDS },
+    limits: connectionLimits(config),
+    maxPresenceStateBytes: config.maxPresenceStateBytes,
     observer,
   })
   log.onHealth((up) => {
     if (up) for (const room of registry.all()) room.onLogUp()
   })
-  return { server, registry, compactor, folder }
+  return { server, registry, compactor, folder, worker }
 }

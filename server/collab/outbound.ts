@@ -1,6 +1,5 @@
 /** Encoding outbound y-websocket frames (trusted data, so lib0's encoder is used directly). */
 import * as encoding from 'lib0/encoding'
-import * as Y from 'yjs'
 import { AuthType, MessageType, SyncType } from '../../shared/protocol.ts'
 
 function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
@@ -9,8 +8,8 @@ function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
-export function syncStep1Frame(doc: Y.Doc): Uint8Array {
-  return syncFrame(SyncType.step1, Y.encodeStateVector(doc))
+export function syncStep1Frame(stateVector: Uint8Array): Uint8Array {
+  return syncFrame(SyncType.step1, stateVector)
 }
 
 export function syncStep2Frame(update: Uint8Array): Uint8Array {

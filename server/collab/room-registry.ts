@@ -1,18 +1,24 @@
 /**
  * The rooms hot on this node. Concurrent joins of one room share one load; a room with no
  * holders is evicted after the grace period (always: a failed final save leaves the data in the
- * log); a join during eviction waits for it and then loads afresh.
+ * log); a join during eviction waits for it and then loads afresh. A room whose group was
+ * deleted is refused from then on, so a socket admitted meanwhile cannot bring it back.
  */
+import { parseRoomName } from '../../shared/rooms.ts'
 import type { AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Logger } from '../logger.ts'
 import type { Compactor } from './compactor.ts'
 import type { CollabObserver } from './observer.ts'
-import { loadRoomState, type LoaderDeps } from './room-loader.ts'
+import { loadRoom, type LoaderDeps } from './room-loader.ts'
 import { Room, type RoomDeps } from './room.ts'
+
+export class RoomGoneError extends Error {
+  override name = 'RoomGoneError'
+}
 
 export interface RegistryDeps {
   loader: LoaderDeps
-  room: Omit<RoomDeps, 'onApplied'>
+  room: Omit<RoomDeps, 'onApplied' | 'kind'>
   compactor: Compactor
   relay: AwarenessRelay
   logger: Logger
@@ -27,6 +33,8 @@ export class RoomRegistry {
   private readonly loading = new Map<string, Promise<Room>>()
   private readonly closing = new Map<string, Promise<void>>()
   private readonly relays = new Map<Room, () => void>()
+  /** Rooms of deleted groups (never loaded again by this process). */
+  private readonly deleted = new Set<string>()
 
   private readonly deps: RegistryDeps
 
@@ -38,6 +46,7 @@ export class RoomRegistry {
   /** The room, loaded if needed, held until `release`. Rejects if it cannot be loaded. */
   async acquire(name: string): Promise<Room> {
     for (;;) {
+      if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
       const closing = this.closing.get(name)
       if (closing) {
         await closing
@@ -79,6 +88,7 @@ export class RoomRegistry {
    * final snapshot. Resolves when it has left memory.
    */
   async discard(name: string, code: number, reason: string): Promise<void> {
+    this.deleted.add(name)
     await this.loading.get(name)?.catch(() => undefined)
     const room = this.rooms.get(name)
     if (room) {
@@ -89,10 +99,13 @@ export class RoomRegistry {
     await this.closing.get(name)
   }
 
-  /** Shutdown: evict every room now (callers closed the sockets first). */
+  /**
+   * Shutdown: evict every room now (callers closed the sockets first), one at a time, so the
+   * final compactions do not all hold their documents in memory at once.
+   */
   async evictAll(): Promise<void> {
     await Promise.allSettled([...this.loading.values()])
-    await Promise.all([...this.rooms.values()].map((room) => this.evict(room, true)))
+    for (const room of [...this.rooms.values()]) await this.evict(room, true)
     await Promise.all([...this.closing.values()])
   }
 
@@ -107,17 +120,20 @@ export class RoomRegistry {
 
   private async load(name: string): Promise<Room> {
     const started = performance.now()
-    const state = await loadRoomState(name, this.deps.loader)
-    const room = new Room(name, state, { ...this.deps.room, onApplied: (r) => this.deps.compactor.noteApplied(r) })
+    const kind = parseRoomName(name)?.kind
+    if (!kind) throw new RoomGoneError(`not a room: ${name}`)
+    const loaded = await loadRoom(name, this.deps.loader)
+    if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
+    const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r) })
     room.start()
     this.relays.set(room, this.deps.relay.join(name, {
-      apply: (update) => room.applyRemoteAwareness(update),
+      apply: (node, entries) => room.applyRemoteAwareness(node, entries),
       remove: (ids) => room.removeRemoteAwareness(ids),
       local: () => room.localAwareness(),
     }))
     this.rooms.set(name, room)
     this.scheduleEviction(room) // until someone holds it
-    if (state.replayed > 0) this.deps.compactor.noteApplied(room)
+    if (loaded.since.length > 0) this.deps.compactor.noteApplied(room)
     this.deps.observer.roomLoaded(performance.now() - started)
     return room
   }

@@ -1,16 +1,18 @@
 /**
- * The durable write path of one room: updates queue here, go to the log in batches (one append
+ * The durable write path of one room: updates queue here, go to the log in batches (one entry
  * per batch, so a busy room costs one round trip per batch, not per update), and only once the
- * log holds them does the room apply and broadcast them. Nothing is ever broadcast, or served to
+ * log holds them does the room keep and broadcast them. Nothing is ever broadcast, or served to
  * a new client, before it is durable.
  */
 import type { LogId } from '../log/log-id.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Connection } from './connection.ts'
 import type { SERVER } from './origins.ts'
+import type { UpdateInfo } from './update-info.ts'
 
 export interface PendingWrite {
   update: Uint8Array
+  info: UpdateInfo
   /** The user the update is attributed to. */
   writer: string
   origin: Connection | typeof SERVER
@@ -27,6 +29,7 @@ export interface WriterHooks {
 
 export class RoomWriter {
   private queue: PendingWrite[] = []
+  private committing: PendingWrite[] = []
   private queuedBytes = 0
   private flushing: Promise<void> | null = null
   private readonly room: string
@@ -46,9 +49,19 @@ export class RoomWriter {
     this.maxQueuedBytes = maxQueuedBytes
   }
 
+  /** Whether a write of `bytes` would be queued now (the log is up and the queue has room). */
+  accepts(bytes: number): boolean {
+    return this.log.isUp() && this.queuedBytes + bytes <= this.maxQueuedBytes
+  }
+
+  /** Writes queued or being logged, in order. */
+  inFlight(): PendingWrite[] {
+    return [...this.committing, ...this.queue]
+  }
+
   /** Queues a write; false when refused (log down or queue full), in which case nothing happens. */
   enqueue(write: PendingWrite): boolean {
-    if (!this.log.isUp() || this.queuedBytes + write.update.length > this.maxQueuedBytes) return false
+    if (!this.accepts(write.update.length)) return false
     this.queue.push(write)
     this.queuedBytes += write.update.length
     this.flushing ??= this.flush()
@@ -70,7 +83,9 @@ export class RoomWriter {
       const batch = this.queue
       this.queue = []
       this.queuedBytes = 0
+      this.committing = batch
       await this.commit(batch)
+      this.committing = []
     }
     this.flushing = null
   }

@@ -1,190 +1,194 @@
 /**
- * A hot room: one Y.Doc + Awareness shared by this node's sockets in that room.
- *
- * Writes from sockets go through the RoomWriter (log first, then apply and broadcast). Entries
- * written by other nodes arrive through the log subscription. `watermark` is the position of
- * that subscription: every log entry ≤ watermark is in the doc; compaction folds the log up to
- * it into the next snapshot (`base`), which is also what fresh clients are sent first.
+ * A hot room: the document as bytes (DocBytes), its presence, its sockets. No Y.Doc on the hot
+ * path: an update from a socket is checked on its bytes (content gate), logged (RoomWriter, one
+ * log entry per batch), and only then kept and relayed, framed once. Other nodes' entries arrive
+ * through the log subscription (room-follower.ts), which is where `watermark` moves: every log
+ * entry ≤ watermark is in `bytes`. A Y.Doc exists only in the doc worker, on demand (DocView).
  */
-import * as Y from 'yjs'
-import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { CloseCode } from '../../shared/close-codes.ts'
-import { compareLogIds, parseLogId, type LogId } from '../log/log-id.ts'
-import type { LogEntry, Subscription, UpdateLog } from '../log/types.ts'
+import type { RoomKind } from '../../shared/rooms.ts'
+import { compareLogIds, type LogId } from '../log/log-id.ts'
+import type { LogEntry, UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
-import { AwarenessOwners } from './awareness-guard.ts'
+import { Budget } from './budget.ts'
 import type { Connection } from './connection.ts'
+import type { Author } from './content/content-gate.ts'
+import type { RuleOptions } from './content/document-rules.ts'
+import { DocBytes, type Accepted } from './doc-bytes.ts'
+import { DocView, type DocViewOptions } from './doc-view.ts'
+import type { DocWorker } from './doc-worker-client.ts'
 import type { Inbound } from './inbound.ts'
 import type { CollabObserver } from './observer.ts'
-import { LOAD, REMOTE, SERVER } from './origins.ts'
-import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, syncStep2Frame, updateFrame } from './outbound.ts'
+import { SERVER } from './origins.ts'
+import { awarenessFrame, syncStep1Frame, updateFrame } from './outbound.ts'
+import { Presence, encodePresence, type PresenceChange } from './presence.ts'
 import type { Role } from './principal.ts'
-import { applyLogged, type Base, type LoadedState } from './room-loader.ts'
+import { ProtocolError } from './protocol-error.ts'
+import { RoomFollower } from './room-follower.ts'
+import { GateKeeper } from './room-gate.ts'
+import type { LoadedRoom } from './room-loader.ts'
+import { RoomIntake } from './room-intake.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
-import { isEmptyUpdate } from './update-validator.ts'
-import { SINCE_BASE_LIMITS, UpdatesSinceBase, type SinceBaseMark } from './updates-since-base.ts'
+import { answerSync } from './sync-answer.ts'
+import type { ViewAnswer, ViewOp } from './view-ops.ts'
+
+export interface RoomLimits {
+  maxQueuedBytes: number
+  maxDocBytes: number
+  /** Bytes one user may write into one document per minute. */
+  writeBytesPerMinute: number
+  /** Documents up to this size get their content index built on the main thread. */
+  indexInlineBytes: number
+  view: DocViewOptions
+  presence: { maxIdsPerSocket: number; outdatedMs: number }
+}
 
 export interface RoomDeps {
+  kind: RoomKind
   log: UpdateLog
   logger: Logger
-  maxQueuedBytes: number
-  /** Updates were applied (for compaction scheduling). */
-  onApplied(room: Room, count: number): void
-  /** Awareness changed locally; other nodes should hear it (no-op on a single node). */
-  publishAwareness(room: string, update: Uint8Array): void
-  /** Snapshot + log, as a fresh load would see them (used to recover from a log gap). */
-  reload(room: string): Promise<LoadedState>
   observer: CollabObserver
+  worker: DocWorker
+  rules: RuleOptions
+  limits: RoomLimits
+  /** Updates were kept (for compaction scheduling). */
+  onApplied(room: Room): void
+  /** Presence changed here; other nodes should hear it (no-op on a single node). */
+  publishAwareness(room: string, update: Uint8Array): void
+  /** Snapshot + log, as a fresh load would see them (after a log gap). */
+  reload(room: string): Promise<LoadedRoom>
 }
 
 export class LogUnavailableError extends Error {
   override name = 'LogUnavailableError'
 }
 
-type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
+const PRESENCE_SWEEP_MS = 5_000
 
 export class Room {
-  readonly doc: Y.Doc
-  readonly awareness: Awareness
+  readonly name: string
+  readonly kind: RoomKind
+  readonly bytes: DocBytes
   readonly conns = new Set<Connection>()
+  readonly view: DocView
+  readonly gates: GateKeeper
   /** Sockets plus server-side users currently holding the room in memory. */
   holders = 0
-  watermark: LogId
-  /** Log entries at or below `watermark` that the last snapshot does not cover. */
+  /** Updates kept since the last snapshot (compaction's trigger). */
   entriesSinceSnapshot: number
   lastAppliedAt = Date.now()
   lastSnapshotAt = Date.now()
   evictTimer: NodeJS.Timeout | undefined
   /** Its group was deleted: leave memory without a final snapshot. */
   discarded = false
-  private readonly ownApplied = new Set<LogId>()
-  private readonly owners = new AwarenessOwners()
+  private closed = false
+  private readonly presence: Presence
   private readonly writer: RoomWriter
-  private readonly unlogged: Uint8Array[] = []
-  private subscription: Subscription | null = null
-  /** The stored snapshot this room loaded from (or last compacted to), as pieces. */
-  base: Base
-  /** What the doc holds beyond `base`. */
-  private readonly sinceBase: UpdatesSinceBase
-  /** The frames that bring a client with an empty document up to date (until the next change). */
-  private freshFrames: Uint8Array[] | null = null
-  readonly name: string
-  private readonly deps: RoomDeps
+  private readonly intake: RoomIntake
+  private readonly follower: RoomFollower
+  private readonly writeBudgets = new Map<string, Budget>()
+  private readonly serverClients = new Map<string, number>()
+  private svgCache: { version: number; maxBytes: number; svg: string | null } | null = null
+  private presenceTimer: NodeJS.Timeout | undefined
+  readonly deps: RoomDeps
 
-  constructor(
-    name: string,
-    state: LoadedState,
-    deps: RoomDeps,
-  ) {
+  constructor(name: string, loaded: LoadedRoom, deps: RoomDeps) {
     this.name = name
+    this.kind = deps.kind
     this.deps = deps
-    this.doc = state.doc
-    this.watermark = state.watermark
-    this.entriesSinceSnapshot = state.replayed
-    this.base = state.base
-    this.sinceBase = new UpdatesSinceBase(state.sinceBase, SINCE_BASE_LIMITS)
-    this.awareness = new Awareness(this.doc)
-    this.awareness.setLocalState(null)
-    this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.maxQueuedBytes)
-    this.doc.on('update', this.onDocUpdate)
-    this.awareness.on('update', this.onAwarenessUpdate)
+    this.bytes = new DocBytes(loaded.base)
+    for (const accepted of loaded.since) this.bytes.add(accepted)
+    this.entriesSinceSnapshot = loaded.since.length
+    this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.limits.maxQueuedBytes)
+    this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.bindings.get(client) })
+    this.gates = new GateKeeper({
+      kind: deps.kind,
+      room: name,
+      worker: deps.worker,
+      rules: deps.rules,
+      options: { claimedBy: (client) => this.presence.claimedBy(client) },
+      source: () => this.gateSource(),
+      inlineBytes: deps.limits.indexInlineBytes,
+      logger: deps.logger,
+    })
+    this.intake = new RoomIntake(this, this.writer)
+    this.view = new DocView(name, deps.worker, () => this.allUpdates(), deps.limits.view)
+    this.follower = new RoomFollower(this, loaded.watermark)
   }
 
-  /** Starts following the log from the loaded position. */
+  /** Position of the log subscription: every entry ≤ it is in `bytes`. */
+  get watermark(): LogId {
+    return this.follower.position
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Starts following the log and building the content index. */
   start(): void {
-    this.subscription = this.deps.log.subscribe(this.name, this.watermark, { entries: this.onLogEntries, gap: this.onGap })
+    this.gates.build()
+    this.follower.start()
+    this.presenceTimer = setInterval(() => this.sweepPresence(), PRESENCE_SWEEP_MS)
+    this.presenceTimer.unref()
   }
 
   join(conn: Connection): void {
     this.conns.add(conn)
-    conn.send(syncStep1Frame(this.doc))
-    const states = [...this.awareness.getStates().keys()]
-    if (states.length > 0) conn.send(awarenessFrame(encodeAwarenessUpdate(this.awareness, states)))
+    conn.send(syncStep1Frame(this.bytes.stateVector()))
+    const states = this.presence.states()
+    if (states) conn.send(awarenessFrame(states))
   }
 
   leave(conn: Connection): void {
     if (!this.conns.delete(conn)) return
-    const ids = this.owners.release(conn)
-    if (ids.length > 0) removeAwarenessStates(this.awareness, ids, conn)
+    conn.held = []
+    this.spreadPresence(this.presence.release(conn, Date.now()), null)
   }
 
   /** Handles one decoded message; throws ProtocolError for messages the socket may not send. */
   handle(conn: Connection, message: Inbound): void {
     switch (message.kind) {
-      case 'sync-step1': conn.sendAll(this.syncFrames(message.stateVector)); return
+      case 'sync-step1': void this.answer(conn, message.stateVector); return
       case 'sync-step2':
-      case 'update':
-        if (!isEmptyUpdate(message.summary)) this.receiveUpdate(conn, message.update)
-        return
-      case 'awareness':
-        applyAwarenessUpdate(this.awareness, this.owners.admit(conn, message.entries, message.update, this.awareness), conn)
-        return
-      case 'query-awareness': this.sendAwareness(conn); return
+      case 'update': this.intake.receive(conn, message.update); return
+      case 'awareness': this.receivePresence(conn, message.entries); return
+      case 'query-awareness': conn.send(awarenessFrame(this.presence.states() ?? encodePresence([]))); return
       case 'auth': return
     }
   }
 
-  /**
-   * Runs a server-side edit (e.g. a chat message posted over REST) and resolves once it is in
-   * the log. Refused up front when the log is down.
-   */
-  async serverWrite<T>(edit: (doc: Y.Doc) => T): Promise<T> {
-    if (!this.deps.log.isUp()) throw new LogUnavailableError('update log unavailable')
-    const updates: Uint8Array[] = []
-    const capture = (update: Uint8Array, origin: unknown): void => {
-      if (origin === SERVER) updates.push(update)
-    }
-    this.doc.on('update', capture)
-    let result: T
-    try {
-      result = this.doc.transact(() => edit(this.doc), SERVER)
-    } finally {
-      this.doc.off('update', capture)
-    }
-    if (updates.length > 0) await this.logServerUpdate(Y.mergeUpdates(updates))
+  /** Reads through the room's materialized document (in the doc worker). */
+  async read<K extends 'messages' | 'message' | 'strokes'>(op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>['result']> {
+    return (await this.view.run(op)).result
+  }
+
+  /** The canvas as SVG, cached per version of the document; null when larger than `maxBytes`. */
+  async svg(maxBytes: number): Promise<string | null> {
+    const version = this.bytes.version
+    const cached = this.svgCache
+    if (cached && cached.version === version && cached.maxBytes === maxBytes) return cached.svg
+    const { result } = await this.view.run({ kind: 'svg', maxBytes })
+    this.svgCache = { version, maxBytes, svg: result }
     return result
+  }
+
+  /**
+   * A server-side edit on behalf of `author` (e.g. a chat message posted over REST): made in the
+   * room's materialized document under a client id bound to the author, checked like any update,
+   * and resolved once it is in the log. Refused up front when the log is down.
+   */
+  async edit<K extends 'post'>(author: Author, op: Omit<Extract<ViewOp, { kind: K }>, 'clientId'>): Promise<ViewAnswer<K>['result']> {
+    if (!this.deps.log.isUp()) throw new LogUnavailableError('update log unavailable')
+    await this.gates.ready()
+    const withClient = { ...op, clientId: this.serverClientFor(author.userId) } as unknown as Extract<ViewOp, { kind: K }>
+    const answer = await this.view.run(withClient, (made) => (made.update ? this.intake.serverWrite(author, made.update) : Promise.resolve()))
+    return answer.result
   }
 
   /** Closes every socket in the room. */
   closeAll(code: number, reason: string): void {
     for (const conn of this.conns) conn.close(code, reason)
-  }
-
-  /** Presence from another node (already validated there). */
-  applyRemoteAwareness(update: Uint8Array): void {
-    try {
-      applyAwarenessUpdate(this.awareness, update, REMOTE)
-    } catch (error) {
-      this.deps.logger.warn({ err: error, room: this.name }, 'ignoring a malformed awareness relay')
-    }
-  }
-
-  /** Drops relayed states of clients whose node died (never states of this node's sockets). */
-  removeRemoteAwareness(ids: number[]): void {
-    const own = new Set([...this.conns].flatMap((conn) => [...conn.awarenessIds]))
-    const foreign = ids.filter((id) => !own.has(id))
-    if (foreign.length > 0) removeAwarenessStates(this.awareness, foreign, REMOTE)
-  }
-
-  /** The states of this node's own sockets, for another node that just loaded the room. */
-  localAwareness(): Uint8Array | null {
-    const ids = [...this.conns].flatMap((conn) => [...conn.awarenessIds]).filter((id) => this.awareness.states.has(id))
-    return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : null
-  }
-
-  /**
-   * Taken with the watermark a compaction folds up to. Everything applied so far is covered by
-   * it unless own writes are applied but not yet behind the watermark (or still being logged).
-   */
-  compactionMark(): SinceBaseMark {
-    return this.sinceBase.mark(this.ownApplied.size === 0 && this.writer.idle && this.unlogged.length === 0)
-  }
-
-  /** A compaction stored `base`: fresh clients get it (plus what came after) from now on. */
-  rebase(base: Base, mark?: SinceBaseMark): void {
-    this.base = base
-    this.freshFrames = null
-    if (mark) this.sinceBase.rebase(mark)
   }
 
   /** Changes a member's role on every socket they hold here; null closes those sockets. */
@@ -196,151 +200,71 @@ export class Room {
     }
   }
 
-  /** The log is reachable again: resend what failed and ask refused sockets to resync. */
+  /** Presence from another node (stamped there). */
+  applyRemoteAwareness(node: string, entries: Parameters<Presence['fromRemote']>[1]): void {
+    this.spreadPresence(this.presence.fromRemote(node, entries, Date.now()), null)
+  }
+
+  /** Drops relayed states of clients whose node died. */
+  removeRemoteAwareness(ids: number[]): void {
+    this.spreadPresence(this.presence.dropRemote(ids, Date.now()), null)
+  }
+
+  /** Whether a client id has a present state here (for probes and tests). */
+  hasPresence(clientId: number): boolean {
+    return this.presence.has(clientId)
+  }
+
+  /** The states of this node's own sockets, for another node that just loaded the room. */
+  localAwareness(): Uint8Array | null {
+    return this.presence.states(true)
+  }
+
+  /** The log is reachable again: ask sockets whose writes were refused to resync. */
   onLogUp(): void {
-    this.retryUnlogged()
     this.resyncRefused()
   }
 
-  /** Resolves once every queued write has been logged and applied (or has failed). */
+  /** Resolves once every queued write has been logged (or has failed). */
   drain(): Promise<void> {
     return this.writer.drain()
   }
 
   async close(): Promise<void> {
     await this.writer.drain()
-    this.subscription?.close()
-    this.subscription = null
-    this.awareness.destroy()
-    this.doc.destroy()
+    this.closed = true
+    clearInterval(this.presenceTimer)
+    this.follower.stop()
+    this.gates.close()
+    this.view.close()
   }
 
-  private receiveUpdate(conn: Connection, update: Uint8Array): void {
-    if (!conn.canWrite) {
-      conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
-      return
+  // --- used by the intake and the follower ------------------------------------------------------
+
+  /** The user's per-minute write budget in this room. */
+  writeBudget(userId: string): Budget {
+    let budget = this.writeBudgets.get(userId)
+    if (!budget) {
+      const perMinute = this.deps.limits.writeBytesPerMinute
+      this.writeBudgets.set(userId, budget = new Budget({ capacity: perMinute, perSecond: perMinute / 60 }))
     }
-    if (!this.writer.enqueue({ update, writer: conn.principal.userId, origin: conn })) conn.needsResync = true
+    return budget
   }
 
-  private logServerUpdate(update: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const settle = (error?: unknown): void => (error === undefined ? resolve() : reject(error))
-      if (!this.writer.enqueue({ update, writer: SERVER_WRITER, origin: SERVER, settle })) {
-        this.unlogged.push(update)
-        reject(new LogUnavailableError('update log unavailable'))
-      }
-    })
-  }
-
-  /**
-   * The answer to a sync step 1. A client that has nothing gets the stored pieces and the doc's
-   * diff to them as update frames, then an empty step 2 (so `synced` still means it has
-   * everything): no full encode of a big document on the main thread. Others get their diff.
-   */
-  private syncFrames(stateVector: Uint8Array): Uint8Array[] {
-    const isEmpty = stateVector.length === 1 && stateVector[0] === 0
-    if (!isEmpty) return [syncStep2Frame(Y.encodeStateAsUpdate(this.doc, stateVector))]
-    this.freshFrames ??= this.buildFreshFrames()
-    return this.freshFrames
-  }
-
-  private buildFreshFrames(): Uint8Array[] {
-    const since = this.sinceBase.asUpdate()
-    const rest = since === null ? [] : [updateFrame(since ?? Y.encodeStateAsUpdate(this.doc, this.base.stateVector))]
-    return [...this.base.pieces.map(updateFrame), ...rest, EMPTY_STEP2_FRAME]
-  }
-
-  private sendAwareness(conn: Connection): void {
-    const ids = [...this.awareness.getStates().keys()]
-    conn.send(awarenessFrame(encodeAwarenessUpdate(this.awareness, ids)))
-  }
-
-  private readonly committed = (batch: PendingWrite[], id: LogId): void => {
-    if (compareLogIds(id, this.watermark) > 0) this.ownApplied.add(id)
-    this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
-    for (const group of groupByOrigin(batch)) this.applyCommitted(group)
-    this.resyncRefused()
-    this.retryUnlogged()
-  }
-
-  private applyCommitted(group: PendingWrite[]): void {
-    const origin = group[0]?.origin
-    if (origin === SERVER) {
-      for (const write of group) {
-        this.broadcast(updateFrame(write.update), null)
-        write.settle?.()
-      }
-      return
+  /** Keeps updates that are in the log, relays them, feeds the view. */
+  keep(accepted: Accepted[], except: Connection | null): void {
+    for (const update of accepted) {
+      this.bytes.add(update)
+      this.view.feed(update.update)
+      this.broadcast(updateFrame(update.update), except)
     }
-    this.doc.transact(() => {
-      for (const write of group) applyLogged(this.doc, write.update, origin, this.deps.logger, this.name)
-    }, origin)
+    this.entriesSinceSnapshot += accepted.length
+    this.lastAppliedAt = Date.now()
+    this.deps.onApplied(this)
   }
 
-  private readonly failed = (batch: PendingWrite[], error: unknown): void => {
-    this.deps.observer.appendFailed(batch.length)
-    this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
-    for (const write of batch) {
-      if (write.origin !== SERVER) write.origin.needsResync = true
-      else {
-        this.unlogged.push(write.update)
-        write.settle?.(error)
-      }
-    }
-  }
-
-  /** Every entry (ours included) passes here in log order; this is where the watermark moves. */
-  private readonly onLogEntries = (_room: string, entries: LogEntry[]): void => {
-    let advanced = 0
-    for (const entry of entries) {
-      if (compareLogIds(entry.id, this.watermark) <= 0) continue
-      if (!this.ownApplied.delete(entry.id)) {
-        for (const { update } of entry.updates) applyLogged(this.doc, update, REMOTE, this.deps.logger, this.name)
-        this.deps.observer.remoteApplied(Date.now() - parseLogId(entry.id)[0])
-      }
-      this.watermark = entry.id
-      advanced += entry.updates.length
-    }
-    if (advanced > 0) this.noteAdvanced(advanced)
-  }
-
-  /**
-   * We missed trimmed log entries: merge in the snapshot and log as they are now (Yjs merges
-   * idempotently, so only what we lacked changes), then continue after the reloaded position.
-   */
-  private readonly onGap = (): void => {
-    this.deps.logger.warn({ room: this.name, watermark: this.watermark }, 'log gap; reloading the room from its snapshot')
-    this.deps.reload(this.name).then((state) => {
-      Y.applyUpdate(this.doc, Y.encodeStateAsUpdate(state.doc), REMOTE)
-      state.doc.destroy()
-      this.rebase(state.base) // a gap is rare: one full encode here is acceptable
-      this.sinceBase.drop()
-      if (compareLogIds(state.watermark, this.watermark) > 0) this.watermark = state.watermark
-      for (const id of this.ownApplied) if (compareLogIds(id, this.watermark) <= 0) this.ownApplied.delete(id)
-      this.subscription?.resume(this.watermark)
-    }, (error: unknown) => {
-      this.deps.logger.error({ err: error, room: this.name }, 'reload after a log gap failed; retrying')
-      setTimeout(this.onGap, 1_000).unref()
-    })
-  }
-
-  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.freshFrames = null
-    this.sinceBase.add(update)
-    if (origin === SERVER || origin === LOAD) return // server edits broadcast once logged
-    this.broadcast(updateFrame(update), origin)
-  }
-
-  private readonly onAwarenessUpdate = (change: AwarenessChange, origin: unknown): void => {
-    const changed = [...change.added, ...change.updated, ...change.removed]
-    const update = encodeAwarenessUpdate(this.awareness, changed)
-    this.broadcast(awarenessFrame(update), origin)
-    if (origin !== REMOTE) this.deps.publishAwareness(this.name, update)
-  }
-
-  /** Encoded once, sent to every socket but the one it came from. */
-  private broadcast(frame: Uint8Array, except: unknown): void {
+  /** Encoded once, sent to every socket but `except`. */
+  broadcast(frame: Uint8Array, except: Connection | null): void {
     let sent = 0
     for (const conn of this.conns) {
       if (conn === except) continue
@@ -350,40 +274,113 @@ export class Room {
     if (sent > 0) this.deps.observer.framesOut(sent, frame.length)
   }
 
-  private noteAdvanced(count: number): void {
-    this.entriesSinceSnapshot += count
-    this.lastAppliedAt = Date.now()
-    this.deps.onApplied(this, count)
+  /** A compaction stored a snapshot: rebuild the content index if the base holds what it never saw. */
+  rebased(): void {
+    this.svgCache = null
   }
 
-  private resyncRefused(): void {
+  resyncRefused(): void {
     for (const conn of this.conns) {
       if (!conn.needsResync) continue
       conn.needsResync = false
-      conn.send(syncStep1Frame(this.doc))
+      conn.send(syncStep1Frame(this.bytes.stateVector()))
     }
   }
 
-  private retryUnlogged(): void {
-    while (this.unlogged.length > 0 && this.deps.log.isUp()) {
-      const update = this.unlogged[0] as Uint8Array
-      if (!this.writer.enqueue({ update, writer: SERVER_WRITER, origin: SERVER })) return
-      this.unlogged.shift()
+  // --- internals ---------------------------------------------------------------------------------
+
+  private async answer(conn: Connection, stateVector: Uint8Array): Promise<void> {
+    const first = conn.syncs++ === 0
+    try {
+      const { frames, cost } = await answerSync(this.bytes, stateVector, this.deps.worker)
+      if (!first && !conn.syncBudget.charge(cost)) {
+        conn.close(CloseCode.rateLimited, 'sync budget spent: too many or too costly sync requests')
+        return
+      }
+      conn.sendAll(frames)
+    } catch (error) {
+      this.deps.logger.error({ err: error, room: this.name }, 'answering a sync failed')
+      conn.close(CloseCode.tryAgainLater, 'sync failed, try again later')
     }
   }
-}
 
-const SERVER_WRITER = 'server'
-
-const EMPTY_STEP2_FRAME = syncStep2Frame(Y.encodeStateAsUpdate(new Y.Doc()))
-
-/** Consecutive writes with the same origin, so each socket's burst is one transaction. */
-function groupByOrigin(batch: PendingWrite[]): PendingWrite[][] {
-  const groups: PendingWrite[][] = []
-  for (const write of batch) {
-    const last = groups.at(-1)
-    if (last && last[0]?.origin === write.origin) last.push(write)
-    else groups.push([write])
+  private receivePresence(conn: Connection, entries: Parameters<Presence['fromSocket']>[1]): void {
+    const bytes = entries.reduce((sum, e) => sum + e.json.length + 8, 0)
+    const changes = this.presence.fromSocket(conn, entries, Date.now())
+    if (changes.length === 0) return
+    if (!conn.presenceMessages.charge(1) || !conn.presenceBytes.charge(bytes)) {
+      throw new ProtocolError(CloseCode.rateLimited, 'presence budget spent: too many or too large presence updates')
+    }
+    this.spreadPresence(changes, conn)
   }
-  return groups
+
+  /** Sends presence changes to this node's sockets (not `from`), and this node's own to the others. */
+  private spreadPresence(changes: PresenceChange[], from: Connection | null): void {
+    if (changes.length === 0) return
+    this.broadcast(awarenessFrame(encodePresence(changes)), from)
+    const local = changes.filter((c) => c.local)
+    if (local.length > 0) this.deps.publishAwareness(this.name, encodePresence(local))
+  }
+
+  private sweepPresence(): void {
+    this.spreadPresence(this.presence.expire(Date.now()), null)
+  }
+
+  /** A client id no one has used in this document, for the author's server-side edits here. */
+  private serverClientFor(userId: string): number {
+    let client = this.serverClients.get(userId)
+    while (client === undefined || (this.gates.current?.index.bindings.get(client) ?? userId) !== userId) {
+      client = (Math.random() * 0xffffffff) >>> 0
+      if (this.bytes.vectorMap.has(client) || this.gates.current?.index.bindings.has(client)) client = undefined
+    }
+    this.serverClients.set(userId, client)
+    return client
+  }
+
+  private gateSource(): { pieces: Uint8Array[]; bindings: ReadonlyMap<number, string>; updates: Array<{ writer: string; update: Uint8Array }> } {
+    const { pieces, since } = this.bytes.contents()
+    const inFlight = this.writer.inFlight().map(({ writer, update }) => ({ writer, update }))
+    return { pieces, bindings: this.bytes.bindings, updates: [...since.map(({ writer, update }) => ({ writer, update })), ...inFlight] }
+  }
+
+  private allUpdates(): Uint8Array[] {
+    const { pieces, since } = this.bytes.contents()
+    return [...pieces, ...since.map((a) => a.update)]
+  }
+
+  private readonly committed = (batch: PendingWrite[], id: LogId): void => {
+    this.follower.ownEntry(id)
+    this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
+    for (const write of batch) {
+      this.keep([{ id, writer: write.writer, update: write.update, info: write.info }], write.origin === SERVER ? null : write.origin)
+      write.settle?.()
+    }
+    this.resyncRefused()
+    this.intake.retryHeld()
+  }
+
+  private readonly failed = (batch: PendingWrite[], error: unknown): void => {
+    this.deps.observer.appendFailed(batch.length)
+    this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
+    for (const write of batch) {
+      if (write.origin !== SERVER) write.origin.needsResync = true
+      write.settle?.(new LogUnavailableError('update log unavailable'))
+    }
+    this.gates.build() // it took in what the log refused
+  }
+
+  /** Other nodes' entries, in log order (own ones are already kept). */
+  keepRemote(entries: LogEntry[]): void {
+    const accepted: Accepted[] = []
+    for (const entry of entries) {
+      if (compareLogIds(entry.id, this.bytes.baseWatermark) <= 0) continue // already in the base
+      for (const { writer, update } of entry.updates) {
+        const info = this.follower.infoOf(update)
+        if (info) accepted.push({ id: entry.id, writer, update, info })
+      }
+    }
+    if (accepted.length === 0) return
+    this.gates.trust(accepted.map(({ writer, update }) => ({ writer, update })))
+    this.keep(accepted, null)
+  }
 }

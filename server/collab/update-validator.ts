@@ -13,11 +13,41 @@
  */
 import { BoundedReader, DecodeError } from './bounded-reader.ts'
 
-/** Optional observer of the walk: where each client's structs lie (used to split updates). */
+/** Optional observer of the walk (splitting updates, state vectors, content rules). */
 export interface StructVisitor {
   /** A struct of `client` covering clocks [clock, clock + length), at bytes [start, end). */
-  struct(client: number, clock: number, length: number, start: number, end: number): void
-  deleteSet(start: number): void
+  struct?(client: number, clock: number, length: number, start: number, end: number): void
+  /** An item (not a GC or skip range), with what it points at and where its content lies. */
+  item?(item: ItemStruct): void
+  deleteSet?(start: number): void
+  /** One range of the delete set: clocks [clock, clock + length) of `client`. */
+  deleteRange?(client: number, clock: number, length: number): void
+}
+
+export interface StructId {
+  client: number
+  clock: number
+}
+
+/**
+ * An item as encoded. Only an item with neither origin sets `parent` (a root type's name, or the
+ * id of the item holding the parent type) and `parentSub`; any other takes both from its origin
+ * (or, lacking one, its right origin) when Yjs integrates it.
+ */
+export interface ItemStruct {
+  client: number
+  clock: number
+  length: number
+  origin: StructId | null
+  rightOrigin: StructId | null
+  parent: string | StructId | null
+  parentSub: string | null
+  contentRef: number
+  /** For type content: which type (see TYPE_REFS). */
+  typeRef: number | null
+  /** The content's bytes within the update (for reading values of `any` content). */
+  contentStart: number
+  contentEnd: number
 }
 
 export interface UpdateSummary {
@@ -33,7 +63,7 @@ const BIT7 = 0x40
 const BIT8 = 0x80
 const CONTENT_REF_MASK = 0x1f
 
-const CONTENT = {
+export const CONTENT = {
   gc: 0,
   deleted: 1,
   json: 2,
@@ -47,7 +77,9 @@ const CONTENT = {
   skip: 10,
 } as const
 
-const TYPE_REF = { xmlElement: 3, xmlHook: 5, max: 6 } as const
+/** yjs 13 type refs (ContentType). */
+export const TYPE_REFS = { array: 0, map: 1, text: 2, xmlElement: 3, xmlFragment: 4, xmlHook: 5, xmlText: 6 } as const
+const TYPE_REF = { xmlElement: TYPE_REFS.xmlElement, xmlHook: TYPE_REFS.xmlHook, max: TYPE_REFS.xmlText } as const
 
 /** Throws DecodeError unless `update` is a well-formed V1 update. */
 export function validateUpdateV1(update: Uint8Array, visitor?: StructVisitor): UpdateSummary {
@@ -55,8 +87,8 @@ export function validateUpdateV1(update: Uint8Array, visitor?: StructVisitor): U
   const summary: UpdateSummary = { structs: 0, deletes: 0, clients: [] }
   const clientCount = reader.count(3)
   for (let i = 0; i < clientCount; i++) readClientStructs(reader, summary, visitor)
-  visitor?.deleteSet(reader.position)
-  summary.deletes = readDeleteSet(reader)
+  visitor?.deleteSet?.(reader.position)
+  summary.deletes = readDeleteSet(reader, visitor)
   if (!reader.done) throw new DecodeError(`${reader.remaining} trailing bytes after update`)
   return summary
 }
@@ -78,10 +110,10 @@ function readClientStructs(reader: BoundedReader, summary: UpdateSummary, visito
   for (let i = 0; i < structCount; i++) {
     const start = reader.position
     const clock = cursor.clock
-    const length = readStruct(reader, cursor)
+    const length = readStruct(reader, cursor, visitor)
     cursor.clock += length
     if (cursor.clock > Number.MAX_SAFE_INTEGER) throw new DecodeError('clock out of range')
-    visitor?.struct(cursor.client, clock, length, start, reader.position)
+    visitor?.struct?.(cursor.client, clock, length, start, reader.position)
   }
   summary.structs += structCount
 }
@@ -93,25 +125,31 @@ function readClientId(reader: BoundedReader): number {
 }
 
 /** Reads one struct; returns its length in clock units. */
-function readStruct(reader: BoundedReader, cursor: Cursor): number {
+function readStruct(reader: BoundedReader, cursor: Cursor, visitor?: StructVisitor): number {
   const info = reader.uint8()
   const ref = info & CONTENT_REF_MASK
   if (ref === CONTENT.gc || ref === CONTENT.skip) return readLength(reader)
-  if (info & BIT8) readId(reader, cursor) // left origin
-  if (info & BIT7) readId(reader, cursor) // right origin
+  const origin = info & BIT8 ? readId(reader, cursor) : null
+  const rightOrigin = info & BIT7 ? readId(reader, cursor) : null
+  let parent: string | StructId | null = null
+  let parentSub: string | null = null
   if ((info & (BIT7 | BIT8)) === 0) {
-    if (reader.varUint() === 1) reader.varString() // parent is a root type, by name
-    else readId(reader, cursor) // parent is an item, by id
-    if (info & BIT6) reader.varString() // parentSub (map key)
+    parent = reader.varUint() === 1 ? reader.varString() : readId(reader, cursor) // a root type by name, or an item by id
+    if (info & BIT6) parentSub = reader.varString() // map key
   }
-  return readContent(reader, ref)
+  const contentStart = reader.position
+  const typeRef = ref === CONTENT.type ? reader.varUint() : null
+  const length = readContent(reader, ref, typeRef)
+  visitor?.item?.({ client: cursor.client, clock: cursor.clock, length, origin, rightOrigin, parent, parentSub, contentRef: ref, typeRef, contentStart, contentEnd: reader.position })
+  return length
 }
 
 /** An id a struct points at; references into its own client must point backwards. */
-function readId(reader: BoundedReader, cursor: Cursor): void {
+function readId(reader: BoundedReader, cursor: Cursor): StructId {
   const client = readClientId(reader)
   const clock = reader.varUint()
   if (client === cursor.client && clock >= cursor.clock) throw new DecodeError('struct refers forward into its own client')
+  return { client, clock }
 }
 
 function readLength(reader: BoundedReader): number {
@@ -120,8 +158,8 @@ function readLength(reader: BoundedReader): number {
   return length
 }
 
-/** Reads item content; returns its length as yjs counts it. */
-function readContent(reader: BoundedReader, ref: number): number {
+/** Reads item content (type content: after its type ref); returns its length as yjs counts it. */
+function readContent(reader: BoundedReader, ref: number, typeRef: number | null): number {
   switch (ref) {
     case CONTENT.deleted: return readLength(reader)
     case CONTENT.json: return readList(reader, () => readJsonString(reader))
@@ -129,7 +167,7 @@ function readContent(reader: BoundedReader, ref: number): number {
     case CONTENT.string: return nonEmpty(reader.varString().length)
     case CONTENT.embed: readJsonString(reader); return 1
     case CONTENT.format: reader.varString(); readJsonString(reader); return 1
-    case CONTENT.type: readTypeRef(reader); return 1
+    case CONTENT.type: readTypeRefTail(reader, typeRef ?? -1); return 1
     case CONTENT.any: return readList(reader, () => readAny(reader, 0))
     case CONTENT.doc: reader.varString(); readAny(reader, 0); return 1
     default: throw new DecodeError(`unknown content ref ${ref}`)
@@ -158,9 +196,8 @@ function readJsonString(reader: BoundedReader): void {
   }
 }
 
-function readTypeRef(reader: BoundedReader): void {
-  const typeRef = reader.varUint()
-  if (typeRef > TYPE_REF.max) throw new DecodeError(`unknown type ref ${typeRef}`)
+function readTypeRefTail(reader: BoundedReader, typeRef: number): void {
+  if (typeRef < 0 || typeRef > TYPE_REF.max) throw new DecodeError(`unknown type ref ${typeRef}`)
   if (typeRef === TYPE_REF.xmlElement || typeRef === TYPE_REF.xmlHook) reader.varString()
 }
 
@@ -181,15 +218,17 @@ function readAny(reader: BoundedReader, depth: number): void {
   }
 }
 
-function readDeleteSet(reader: BoundedReader): number {
+function readDeleteSet(reader: BoundedReader, visitor?: StructVisitor): number {
   let ranges = 0
   const clientCount = reader.count(2)
   for (let i = 0; i < clientCount; i++) {
-    readClientId(reader)
+    const client = readClientId(reader)
     const rangeCount = reader.count(2)
     for (let j = 0; j < rangeCount; j++) {
-      reader.varUint() // clock
-      readLength(reader) // yjs' pending-delete encoder throws on 0
+      const clock = reader.varUint()
+      const length = readLength(reader) // yjs' pending-delete encoder throws on 0
+      if (clock + length > Number.MAX_SAFE_INTEGER) throw new DecodeError('delete range out of range')
+      visitor?.deleteRange?.(client, clock, length)
     }
     ranges += rangeCount
   }

@@ -1,21 +1,28 @@
 /**
- * Chat over REST, read from and written to the group's chat document through its hot room, so
- * connected clients see a posted message live. Posting with a client-chosen id is idempotent,
- * which makes retrying after a 503 safe.
+ * Chat over REST, read from and written to the group's chat document through its hot room (in the
+ * doc worker), so connected clients see a posted message live. A post is logged before it is
+ * applied, served or acknowledged, exactly like a socket's update; posting with a client-chosen
+ * id is idempotent, which makes retrying after a 503 safe. Authors are shown by the names the
+ * server knows, never by a name written into the document.
  */
-import { postMessage, readAllMessages, readMessages, type ChatMessage, type MessagePage } from '../../shared/chat.ts'
+import type { ChatMessage, MessagePage } from '../../shared/chat.ts'
+import { newId } from '../../shared/ids.ts'
 import { roomName } from '../../shared/rooms.ts'
-import type { Room } from '../collab/room.ts'
-import { LogUnavailableError } from '../collab/room.ts'
+import { LogUnavailableError, type Room } from '../collab/room.ts'
 import type { RoomRegistry } from '../collab/room-registry.ts'
 import { unavailable } from '../errors.ts'
+import type { UserStore } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
 import { requireRole } from './guard.ts'
 
 export interface MessageDeps {
   access: AccessCache
   registry: RoomRegistry
+  users: UserStore
 }
+
+/** How long a 503 tells the client to wait before retrying. */
+export const RETRY_AFTER_SECONDS = 2
 
 export class MessageService {
   private readonly deps: MessageDeps
@@ -26,23 +33,30 @@ export class MessageService {
 
   async page(actor: string, groupId: string, query: { limit?: number; before?: string }): Promise<MessagePage> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
-    return this.withChat(groupId, async (room) => readMessages(room.doc, query))
+    const page = await this.withChat(groupId, (room) => room.read({ kind: 'messages', ...query }))
+    return { ...page, messages: await this.withServerNames(page.messages) }
   }
 
   /** Returns the message and whether it was created now (false: the id was already posted). */
   async post(actor: { userId: string; name: string }, groupId: string, input: { text: string; id?: string }): Promise<{ message: ChatMessage; created: boolean }> {
-    await requireRole(this.deps.access, groupId, actor.userId, 'editor')
-    return this.withChat(groupId, async (room) => {
-      const existing = input.id === undefined ? undefined : readAllMessages(room.doc).find((m) => m.id === input.id)
-      if (existing) return { message: existing, created: false }
+    const access = await requireRole(this.deps.access, groupId, actor.userId, 'editor')
+    const message = { author: actor.userId, authorName: actor.name, text: input.text, id: input.id ?? newId(), time: Date.now() }
+    const posted = await this.withChat(groupId, async (room) => {
       try {
-        const message = await room.serverWrite((doc) => postMessage(doc, { author: actor.userId, authorName: actor.name, text: input.text, ...(input.id !== undefined && { id: input.id }) }))
-        return { message, created: true }
+        return await room.edit({ userId: actor.userId, role: access.role ?? 'editor' }, { kind: 'post', message })
       } catch (error) {
-        if (error instanceof LogUnavailableError) throw unavailable('the message could not be stored; retry with the same id')
+        if (error instanceof LogUnavailableError) throw unavailable('the message could not be stored; retry with the same id', RETRY_AFTER_SECONDS)
         throw error
       }
     })
+    const [named] = await this.withServerNames([posted.message])
+    return { message: named!, created: posted.created }
+  }
+
+  private async withServerNames(messages: ChatMessage[]): Promise<ChatMessage[]> {
+    const authors = [...new Set(messages.map((m) => m.author))]
+    const names = new Map((await this.deps.users.byIds(authors)).map((u) => [u.id, u.name]))
+    return messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? '' }))
   }
 
   private async withChat<T>(groupId: string, use: (room: Room) => Promise<T>): Promise<T> {
@@ -50,7 +64,7 @@ export class MessageService {
     try {
       room = await this.deps.registry.acquire(roomName(groupId, 'chat'))
     } catch {
-      throw unavailable('chat history is unavailable right now')
+      throw unavailable('chat history is unavailable right now', RETRY_AFTER_SECONDS)
     }
     try {
       return await use(room)

@@ -22,7 +22,10 @@ const CODES: Record<number, string> = {
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) return reply.code(error.status).send({ error: error.code, message: error.message })
+    if (error instanceof AppError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+      return reply.code(error.status).send({ error: error.code, message: error.message })
+    }
     if ('validation' in error && error.validation) return reply.code(400).send({ error: 'bad_request', message: error.message })
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) return reply.code(status).send({ error: CODES[status] ?? 'client_error', message: error.message })

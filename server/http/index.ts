@@ -49,6 +49,6 @@ export async function registerHttp(app: FastifyInstance, config: Config, service
   await app.register(memberRoutes, { members: services.members })
   await app.register(inviteRoutes, { invites: services.invites, acceptsPerMinute: config.inviteAcceptRateLimitPerMinute })
   await app.register(messageRoutes, { messages: services.messages, postsPerMinute: config.messageRateLimitPerMinute })
-  await app.register(canvasRoutes, { access: services.access, registry: app.collab.registry })
+  await app.register(canvasRoutes, { access: services.access, registry: app.collab.registry, maxSvgBytes: config.maxSvgBytes })
   await app.register(webClient)
 }

@@ -10,6 +10,7 @@ import { connectClient, connectSynced, rawSocket, type Client } from '../helpers
 import { syncUpdateFrame } from '../helpers/frames.ts'
 import { startServer, tempDir, TEST_JWT_SECRET, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { roomDoc } from '../helpers/docs.ts'
 
 let server: TestServer
 let dir: Awaited<ReturnType<typeof tempDir>>
@@ -120,7 +121,7 @@ describe('viewers are read-only', () => {
     const editor = await connectSynced(server.collabUrl, canvas, { token: owner.token })
     clients.push(editor)
     addStroke(editor.doc, { author: owner.id, color: '#010101', width: 2, tool: 'pen', points: [[1, 1]] })
-    await waitFor(() => readStrokes(server.app.collab.registry.get(canvas)!.doc).some((s) => s.color === '#010101'))
+    await waitFor(() => readStrokes(roomDoc(server.app.collab.registry.get(canvas)!)).some((s) => s.color === '#010101'))
     const logBefore = await server.app.updateLog.size(canvas)
 
     const socket = rawSocket(`${server.collabUrl}/${canvas}?token=${viewer.token}`)
@@ -131,7 +132,7 @@ describe('viewers are read-only', () => {
     const denial = await waitFor(() => socket.frames.find((frame) => frame[0] === 2))
     expect(new TextDecoder().decode(denial.subarray(3))).toMatch(/read-only/)
 
-    expect(readStrokes(server.app.collab.registry.get(canvas)!.doc).some((s) => s.color === '#ff00ff')).toBe(false)
+    expect(readStrokes(roomDoc(server.app.collab.registry.get(canvas)!)).some((s) => s.color === '#ff00ff')).toBe(false)
     expect(readStrokes(editor.doc).some((s) => s.color === '#ff00ff')).toBe(false)
     expect(await server.app.updateLog.size(canvas)).toBe(logBefore)
     const logged = await server.app.updateLog.read(canvas, '0-0', 10_000)
@@ -176,7 +177,7 @@ describe('changes while connected', () => {
     const client = await connectSynced(server.collabUrl, canvas, { token: member.token })
     clients.push(client)
     addStroke(client.doc, { author: member.id, color: '#0b0b0b', width: 2, tool: 'pen', points: [[3, 3]] })
-    await waitFor(() => readStrokes(server.app.collab.registry.get(canvas)!.doc).some((s) => s.color === '#0b0b0b'))
+    await waitFor(() => readStrokes(roomDoc(server.app.collab.registry.get(canvas)!)).some((s) => s.color === '#0b0b0b'))
 
     const changed = await api('PATCH', `/groups/${groupId}/members/${member.id}`, { token: owner.token, body: { role: 'viewer' } })
     expect(changed.status).toBe(200)
@@ -190,7 +191,7 @@ describe('changes while connected', () => {
       console.warn = original
     }
     expect(String(warnings[0])).toMatch(/Permission denied/)
-    expect(readStrokes(server.app.collab.registry.get(canvas)!.doc).some((s) => s.color === '#0c0c0c')).toBe(false)
+    expect(readStrokes(roomDoc(server.app.collab.registry.get(canvas)!)).some((s) => s.color === '#0c0c0c')).toBe(false)
     expect(client.provider.wsconnected).toBe(true)
   })
 

@@ -8,7 +8,7 @@ import { validateUpdateV1 } from '../../server/collab/update-validator.ts'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { CloseCode } from '../../shared/close-codes.ts'
 import { connectSynced, rawSocket, type Client } from '../helpers/clients.ts'
-import { docJson, sameContent } from '../helpers/docs.ts'
+import { docJson, sameContent, roomDoc } from '../helpers/docs.ts'
 import { amplificationUpdate, awarenessFrame, syncUpdateFrame } from '../helpers/frames.ts'
 import { prng, randomBytes, randomInt } from '../helpers/random.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
@@ -17,6 +17,7 @@ import { groupFixture, injectApi } from '../helpers/api.ts'
 
 let ROOM: string
 let token: string
+let userId: string
 const MAX_PAYLOAD = 64 * 1024
 
 let server: TestServer
@@ -28,11 +29,11 @@ let contentBefore: unknown
 beforeAll(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, maxPayloadBytes: MAX_PAYLOAD })
-  ;({ canvas: ROOM, token } = await groupFixture(injectApi(server.app)))
+  ;({ canvas: ROOM, token, owner: { id: userId } } = await groupFixture(injectApi(server.app)))
   alice = await connectSynced(server.collabUrl, ROOM, { token })
   bob = await connectSynced(server.collabUrl, ROOM, { token })
   alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
-  for (let i = 0; i < 5; i++) addStroke(alice.doc, { author: 'alice', color: '#abcdef', width: 3, tool: 'pen', points: [[i, i]] })
+  for (let i = 0; i < 5; i++) addStroke(alice.doc, { author: userId, color: '#abcdef', width: 3, tool: 'pen', points: [[i, i]] })
   await waitFor(() => readStrokes(bob.doc).length === 5)
   await waitFor(() => bob.provider.awareness.getStates().has(alice.doc.clientID))
   contentBefore = docJson(alice.doc)
@@ -102,7 +103,9 @@ describe('bad frames', () => {
     const clock = alice.provider.awareness.meta.get(aliceId)!.clock
     const { code } = await sendAndClose(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: { user: { name: 'Mallory' } } }]))
     expect(code).toBe(CloseCode.policyViolation)
-    expect(bob.provider.awareness.getStates().get(aliceId)).toEqual({ user: { name: 'Alice' } })
+    const before = bob.provider.awareness.getStates().get(aliceId)
+    expect(before).toMatchObject({ user: { id: userId } }) // Alice's own state, stamped by the server
+    expect(JSON.stringify(before)).not.toMatch(/Mallory/)
   })
 
   it('removing awareness of a foreign client id is never applied', async () => {
@@ -113,7 +116,7 @@ describe('bad frames', () => {
     socket.send(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: null }]))
     socket.send(new Uint8Array([3])) // query awareness: answered only after the removal was handled
     await waitFor(() => socket.frames.some((f) => f[0] === 1 && f.length > 3))
-    expect(server.app.collab.registry.get(ROOM)!.awareness.getStates().has(aliceId)).toBe(true)
+    expect(server.app.collab.registry.get(ROOM)!.hasPresence(aliceId)).toBe(true)
     expect(bob.provider.awareness.getStates().has(aliceId)).toBe(true)
     socket.ws.close()
   })
@@ -123,8 +126,8 @@ describe('bad frames', () => {
     expect(alice.closeEvents).toEqual([])
     expect(bob.closeEvents).toEqual([])
     expect(docJson(alice.doc)).toEqual(contentBefore)
-    expect(docJson(server.app.collab.registry.get(ROOM)!.doc)).toEqual(contentBefore)
-    addStroke(bob.doc, { author: 'bob', color: '#fedcba', width: 3, tool: 'pen', points: [[9, 9]] })
+    expect(docJson(roomDoc(server.app.collab.registry.get(ROOM)!))).toEqual(contentBefore)
+    addStroke(bob.doc, { author: userId, color: '#fedcba', width: 3, tool: 'pen', points: [[9, 9]] })
     await waitFor(() => readStrokes(alice.doc).length === 6)
     await waitFor(() => sameContent(alice.doc, bob.doc))
   })

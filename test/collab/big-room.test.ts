@@ -9,7 +9,7 @@ import { decodeSnapshot } from '../../server/collab/snapshot-codec.ts'
 import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { groupFixture, injectApi } from '../helpers/api.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
-import { docJson, stateVector } from '../helpers/docs.ts'
+import { docJson, stateVector, roomDoc } from '../helpers/docs.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -44,10 +44,10 @@ it('stores, loads and serves a multi-piece room exactly', async () => {
   fill(writer.doc, 1_500, fx.owner.id) // ~1 MiB: several 256 KiB pieces
   await waitFor(async () => {
     const snapshot = await server.app.storage.snapshots.load(fx.canvas)
-    return snapshot !== null && decodeSnapshot(snapshot.update).length > 2 && readStrokes(server.app.collab.registry.get(fx.canvas)!.doc).length === 1_500
+    return snapshot !== null && decodeSnapshot(snapshot.update).length > 2 && readStrokes(roomDoc(server.app.collab.registry.get(fx.canvas)!)).length === 1_500
   }, 20_000, 'compacted into pieces')
   fill(writer.doc, 10, fx.owner.id) // changes after the base
-  await waitFor(() => readStrokes(server.app.collab.registry.get(fx.canvas)!.doc).length === 1_510)
+  await waitFor(() => readStrokes(roomDoc(server.app.collab.registry.get(fx.canvas)!)).length === 1_510)
 
   const hot = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
   clients.push(hot)

@@ -4,6 +4,7 @@ import { connectSynced } from '../helpers/clients.ts'
 import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { BACKENDS } from '../helpers/backends.ts'
+import { roomDoc } from '../helpers/docs.ts'
 
 describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   const ctx = useFreshServer(() => ({ ...fresh(), roomGraceMs: 150 }))
@@ -11,8 +12,8 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   it('a room leaves memory after its last client leaves, and comes back intact', async () => {
     const client = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     client.provider.awareness.setLocalStateField('user', { name: 'Alice' })
-    addStroke(client.doc, { author: 'a', color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
-    await waitFor(() => readStrokes(ctx.server.app.collab.registry.get(ctx.fx.canvas)!.doc).length === 1)
+    addStroke(client.doc, { author: ctx.fx.owner.id, color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
+    await waitFor(() => readStrokes(roomDoc(ctx.server.app.collab.registry.get(ctx.fx.canvas)!)).length === 1)
     client.destroy()
 
     await waitFor(() => ctx.server.app.collab.registry.size === 0, 5_000, 'eviction')
@@ -43,8 +44,8 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
 
   it('a room is evicted even when its final snapshot cannot be saved (the log keeps the data)', async () => {
     const client = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
-    addStroke(client.doc, { author: 'a', color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
-    await waitFor(() => readStrokes(ctx.server.app.collab.registry.get(ctx.fx.canvas)!.doc).length === 1)
+    addStroke(client.doc, { author: ctx.fx.owner.id, color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
+    await waitFor(() => readStrokes(roomDoc(ctx.server.app.collab.registry.get(ctx.fx.canvas)!)).length === 1)
     await ctx.server.app.storage.close() // every save now fails
     client.destroy()
     await waitFor(() => ctx.server.app.collab.registry.size === 0, 5_000, 'eviction despite failed save')

@@ -5,6 +5,7 @@
 import { afterEach, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
+import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -43,20 +44,22 @@ it('cuts a socket that stops answering pings', async () => {
 
 it('drops a socket that cannot keep up instead of buffering without bound', async () => {
   dir = await tempDir()
-  server = await startServer({ dataDir: dir.path, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 2 * 1024 * 1024 })
-  ;({ canvas: ROOM, token } = await groupFixture(injectApi(server.app)))
+  server = await startServer({ dataDir: dir.path, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 2 * 1024 * 1024, writeBytesPerMinute: 256 * 1024 * 1024 })
+  let owner: string
+  ;({ canvas: ROOM, token, owner: { id: owner } } = await groupFixture(injectApi(server.app)))
   const writer = await connectSynced(server.collabUrl, ROOM, { token })
   const slow = await pausedSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
   await waitFor(() => server!.app.collab.server.connectionCount === 2)
-  const text = writer.doc.getText('bulk')
-  for (let i = 0; i < 60 && server.app.collab.server.connectionCount === 2; i++) {
-    text.insert(text.length, 'x'.repeat(512 * 1024))
+  const points = Array.from({ length: 20_000 }, (_, i) => [i * 1.25, i * 0.75] as const) // ~360 KB a stroke
+  let strokes = 0
+  for (; strokes < 60 && server.app.collab.server.connectionCount === 2; strokes++) {
+    addStroke(writer.doc, { author: owner, color: '#123456', width: 2, tool: 'pen', points })
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   await waitFor(() => server!.app.collab.server.connectionCount === 1, 10_000, 'slow socket dropped')
   expect(writer.provider.wsconnected).toBe(true)
   const reader = await connectSynced(server.collabUrl, ROOM, { token })
-  expect(reader.doc.getText('bulk').length).toBe(text.length)
+  expect(readStrokes(reader.doc)).toHaveLength(strokes)
   expect(Y.encodeStateVector(reader.doc)).toEqual(Y.encodeStateVector(writer.doc))
   writer.destroy()
   reader.destroy()

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { postMessage, readAllMessages } from '../../shared/chat.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
-import { docJson, sameContent, stateVector } from '../helpers/docs.ts'
+import { docJson, sameContent, stateVector, roomDoc } from '../helpers/docs.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { startServer, tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
 import type { Config } from '../../server/config.ts'
@@ -22,9 +22,9 @@ afterEach(async () => {
   await dir.remove()
 })
 
-function draw(client: Client, strokes: number): void {
+function draw(client: Client, strokes: number, author: string): void {
   for (let i = 0; i < strokes; i++) {
-    const stroke = addStroke(client.doc, { author: 'alice', color: '#00aa00', width: 4, tool: 'pen', points: [[i, 0]] })
+    const stroke = addStroke(client.doc, { author, color: '#00aa00', width: 4, tool: 'pen', points: [[i, 0]] })
     appendPoints(stroke, [[i, 1], [i, 2]])
   }
 }
@@ -39,14 +39,14 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   it('a fresh client sees everything after a graceful restart on the same DATA_DIR', async () => {
     const backend = backendConfig()
     const first = await startServer({ dataDir: dir.path, ...backend })
-    const { canvas: CANVAS, chat: CHAT, token } = await groupFixture(injectApi(first.app))
+    const { canvas: CANVAS, chat: CHAT, token, owner } = await groupFixture(injectApi(first.app))
     const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
     const chat = await connectSynced(first.collabUrl, CHAT, { token })
     clients.push(canvas, chat)
-    draw(canvas, 25)
-    postMessage(chat.doc, { author: 'alice', authorName: 'Alice', text: 'before restart' })
-    await waitFor(() => readStrokes(first.app.collab.registry.get(CANVAS)!.doc).length === 25)
-    await waitFor(() => readAllMessages(first.app.collab.registry.get(CHAT)!.doc).length === 1)
+    draw(canvas, 25, owner.id)
+    postMessage(chat.doc, { author: owner.id, authorName: 'Alice', text: 'before restart' })
+    await waitFor(() => readStrokes(roomDoc(first.app.collab.registry.get(CANVAS)!)).length === 25)
+    await waitFor(() => readAllMessages(roomDoc(first.app.collab.registry.get(CHAT)!)).length === 1)
     await first.close()
 
     const second = await startServer({ dataDir: dir.path, ...backend })
@@ -65,12 +65,12 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
   it('nothing accepted is lost when the process is killed with SIGKILL (the log is the durability point)', async () => {
     const env = processEnv(backendConfig())
     const first = await spawnServer({ DATA_DIR: dir.path, JWT_SECRET: TEST_JWT_SECRET, ...env })
-    const { canvas: CANVAS, token } = await groupFixture(fetchApi(first.url))
+    const { canvas: CANVAS, token, owner } = await groupFixture(fetchApi(first.url))
     const canvas = await connectSynced(first.collabUrl, CANVAS, { token })
     clients.push(canvas)
     const observer = await connectSynced(first.collabUrl, CANVAS, { token })
     clients.push(observer)
-    draw(canvas, 40)
+    draw(canvas, 40, owner.id)
     // Accepted = seen by another client (the server broadcasts only what is in the log). Wait for
     // all of it, the last stroke's points included: counting strokes alone let the observer
     // disconnect before the last points reached it, and the restarted server then held more.

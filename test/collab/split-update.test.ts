@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { decodeSnapshot, encodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { decodeSnapshot, decodeSnapshotParts, encodeSnapshot, encodeSnapshotV1 } from '../../server/collab/snapshot-codec.ts'
+import { updateInfo } from '../../server/collab/update-info.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
 import { validateUpdateV1 } from '../../server/collab/update-validator.ts'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
@@ -68,9 +69,22 @@ describe('splitUpdate', () => {
 })
 
 describe('snapshot codec', () => {
-  it('round-trips pieces and reads unframed bytes as one update', () => {
+  it('round-trips pieces with their coverage, the state vector and the bindings', () => {
+    const doc = busyDoc(20)
+    const pieces = splitUpdate(Y.encodeStateAsUpdate(doc), 64)
+    const infos = pieces.map(updateInfo)
+    const bindings = new Map([[doc.clientID, 'ann'], [7, 'bøb']])
+    const parts = decodeSnapshotParts(encodeSnapshot(pieces, pieces.length - 1, { infos, stateVector: Y.encodeStateVector(doc), bindings }))
+    expect(parts.pieces).toEqual(pieces)
+    expect(parts.full).toBe(pieces.length - 1)
+    expect(parts.infos).toEqual(infos)
+    expect(parts.stateVector).toEqual(Y.encodeStateVector(doc))
+    expect(parts.bindings).toEqual(bindings)
+  })
+
+  it('reads version-1 snapshots (pieces only) and unframed bytes as one update', () => {
     const pieces = [new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])]
-    expect(decodeSnapshot(encodeSnapshot(pieces))).toEqual(pieces)
+    expect(decodeSnapshotParts(encodeSnapshotV1(pieces))).toMatchObject({ pieces, infos: null, stateVector: null })
     const plain = Y.encodeStateAsUpdate(busyDoc(5))
     expect(decodeSnapshot(plain)).toEqual([plain])
   })

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import { STROKES_KEY } from '../../shared/canvas.ts'
 import { MESSAGES_KEY } from '../../shared/chat.ts'
+import type { Room } from '../../server/collab/room.ts'
 
 /** The canvas and chat roots as JSON (root types must be named to be read from a Y.Doc). */
 export function docJson(doc: Y.Doc): unknown {
@@ -14,4 +15,12 @@ export function stateVector(doc: Y.Doc): string {
 /** Same JSON and same state vector: nothing is missing on either side. */
 export function sameContent(a: Y.Doc, b: Y.Doc): boolean {
   return JSON.stringify(docJson(a)) === JSON.stringify(docJson(b)) && stateVector(a) === stateVector(b)
+}
+
+/** What a hot room holds, as a document (rooms keep bytes; this builds one, for assertions). */
+export function roomDoc(room: Room): Y.Doc {
+  const doc = new Y.Doc()
+  const { pieces, since } = room.bytes.contents()
+  for (const update of [...pieces, ...since.map((a) => a.update)]) Y.applyUpdate(doc, update)
+  return doc
 }

@@ -3,10 +3,11 @@
  * read with the server's own loader (as a node loading the room would).
  */
 import pino from 'pino'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { snapshotDoc } from './snapshot-doc.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
-import { loadRoomState } from '../../server/collab/room-loader.ts'
+import { DocWorker } from '../../server/collab/doc-worker-client.ts'
+import { loadRoom } from '../../server/collab/room-loader.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
 import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
 
@@ -25,8 +26,14 @@ export async function durableView(env: Record<string, string>): Promise<DurableV
   const storage = await MongoStorage.open({ url: env.MONGODB_URL!, dbName: env.MONGODB_DB!, timeoutMs: 5_000, logger: silent })
   const clients = await RedisClients.connect(env.REDIS_URL!, silent)
   const log = new RedisLog(clients, { prefix: env.REDIS_PREFIX ?? 'collab:', minEntryAgeMs: 60_000, logger: silent })
+  const worker = new DocWorker()
   return {
-    load: async (room) => (await loadRoomState(room, { snapshots: storage.snapshots, log, batchSize: 1000, logger: silent })).doc,
+    load: async (room) => {
+      const loaded = await loadRoom(room, { snapshots: storage.snapshots, log, worker, batchSize: 1000, logger: silent })
+      const doc = new Y.Doc()
+      for (const update of [...loaded.base.pieces, ...loaded.since.map((a) => a.update)]) Y.applyUpdate(doc, update)
+      return doc
+    },
     snapshot: async (room) => {
       const stored = await storage.snapshots.load(room)
       if (!stored) return null
@@ -34,6 +41,7 @@ export async function durableView(env: Record<string, string>): Promise<DurableV
     },
     streamLength: (room) => log.size(room),
     close: async () => {
+      await worker.close()
       await log.close()
       await clients.close()
       await storage.close()

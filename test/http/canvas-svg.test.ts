@@ -29,11 +29,11 @@ describe('renderCanvasSvg', () => {
     expect(paths(svg)).toEqual([])
   })
 
-  it('draws one round-capped path per stroke, in paint order, with its colour and width', () => {
-    const svg = renderCanvasSvg([stroke({ id: 'a', color: '#ff0000', width: 3 }), stroke({ id: 'b', color: '#00aa00', width: 7, points: [[5, 5], [6, 7], [8, 9]] })])
+  it('draws one round-capped path per stroke, in paint order, with its colour, width and author', () => {
+    const svg = renderCanvasSvg([stroke({ id: 'a', color: '#ff0000', width: 3 }), stroke({ id: 'b', author: 'bo"b', color: '#00aa00', width: 7, points: [[5, 5], [6, 7], [8, 9]] })])
     expect(paths(svg)).toEqual([
-      { 'data-id': 'a', d: 'M0 0L10 20', fill: 'none', stroke: '#ff0000', 'stroke-width': '3', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' },
-      { 'data-id': 'b', d: 'M5 5L6 7L8 9', fill: 'none', stroke: '#00aa00', 'stroke-width': '7', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' },
+      { 'data-id': 'a', 'data-author': 'a', d: 'M0 0L10 20', fill: 'none', stroke: '#ff0000', 'stroke-width': '3', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' },
+      { 'data-id': 'b', 'data-author': 'bo&quot;b', d: 'M5 5L6 7L8 9', fill: 'none', stroke: '#00aa00', 'stroke-width': '7', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' },
     ])
   })
 
@@ -83,12 +83,12 @@ describe('GET /groups/:id/canvas.svg', () => {
   const get = (groupId: string, token?: string) => ctx.server.app.inject({ method: 'GET', url: `/groups/${groupId}/canvas.svg`, headers: token ? { authorization: `Bearer ${token}` } : {} })
 
   it('renders the live canvas: one path per stroke a client drew, with its colour', async () => {
-    const { group, canvas, token } = await groupFixture(ctx.api, 'Painter')
+    const { group, canvas, token, owner } = await groupFixture(ctx.api, 'Painter')
     const client = await connectSynced(ctx.server.collabUrl, canvas, { token })
     clients.push(client)
-    const red = addStroke(client.doc, { author: 'me', color: '#ff0000', width: 3, tool: 'pen', points: [[10, 10]] })
+    const red = addStroke(client.doc, { author: owner.id, color: '#ff0000', width: 3, tool: 'pen', points: [[10, 10]] })
     appendPoints(red, [[20, 15], [30, 25]])
-    addStroke(client.doc, { author: 'me', color: '#00aa00', width: 12, tool: 'highlighter', points: [[40, 40], [80, 40]] })
+    addStroke(client.doc, { author: owner.id, color: '#00aa00', width: 12, tool: 'highlighter', points: [[40, 40], [80, 40]] })
     const svg = await waitFor(async () => {
       const response = await get(group.id, token)
       return paths(response.body).length === 2 && response.body.includes('L30 25') ? response : null
@@ -129,5 +129,46 @@ describe('GET /groups/:id/canvas.svg', () => {
     const user = await registerUser(ctx.api, 'Someone')
     expectError(await ctx.api('GET', `/groups/${UNKNOWN_GROUP_ID}/canvas.svg`, { token: user.token }), 404, 'not_found')
     expectError(await ctx.api('GET', '/groups/bad!id/canvas.svg', { token: user.token }), 400, 'bad_request')
+  })
+})
+
+describe('GET /groups/:id/canvas.svg, attributed and bounded', () => {
+  const ctx = useServer({ maxSvgBytes: 64 * 1024 })
+  const clients: Client[] = []
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.destroy()
+  })
+
+  it('says who drew each stroke (data-author is the user the stroke is bound to)', async () => {
+    const { owner, group, canvas } = await groupFixture(ctx.api, 'Ann')
+    const bob = await registerUser(ctx.api, 'Bob')
+    await addMember(ctx.api, owner, group.id, bob)
+    const ann = await connectSynced(ctx.server.collabUrl, canvas, { token: owner.token })
+    const bobs = await connectSynced(ctx.server.collabUrl, canvas, { token: bob.token })
+    clients.push(ann, bobs)
+    addStroke(ann.doc, { author: owner.id, color: '#ff0000', width: 3, tool: 'pen', points: [[1, 1]] })
+    await waitFor(() => bobs.doc.getArray('strokes').length === 1)
+    addStroke(bobs.doc, { author: bob.id, color: '#0000ff', width: 3, tool: 'pen', points: [[2, 2]] })
+    const svg = await waitFor(async () => {
+      const body = (await ctx.server.app.inject({ url: `/groups/${group.id}/canvas.svg`, headers: { authorization: `Bearer ${bob.token}` } })).body
+      return paths(body).length === 2 ? body : null
+    })
+    expect(paths(svg).map((p) => [p.stroke, p['data-author']])).toEqual([['#ff0000', owner.id], ['#0000ff', bob.id]])
+  })
+
+  it('answers 413 instead of rendering a picture larger than MAX_SVG_BYTES, and serves it again once erased', async () => {
+    const { owner, group, canvas } = await groupFixture(ctx.api)
+    const client = await connectSynced(ctx.server.collabUrl, canvas, { token: owner.token })
+    clients.push(client)
+    const points = Array.from({ length: 20_000 }, (_, i) => [i, i % 100] as const)
+    addStroke(client.doc, { author: owner.id, color: '#123456', width: 2, tool: 'pen', points })
+    const get = (): Promise<{ statusCode: number; body: string }> => ctx.server.app.inject({ url: `/groups/${group.id}/canvas.svg`, headers: { authorization: `Bearer ${owner.token}` } })
+    const refused = await waitFor(async () => {
+      const response = await get()
+      return response.statusCode === 413 ? response : null
+    }, 10_000, 'the picture refused as too large')
+    expect(refused.body).toMatch(/payload_too_large/)
+    client.doc.getArray('strokes').delete(0, 1)
+    await waitFor(async () => (await get()).statusCode === 200, 10_000, 'served again once small')
   })
 })

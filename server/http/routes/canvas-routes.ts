@@ -1,16 +1,16 @@
 /**
- * The canvas as a picture: GET /groups/:id/canvas.svg, rendered from the group's canvas document
- * read through its hot room (as the chat routes read the chat), so it shows live strokes too.
+ * The canvas as a picture: GET /groups/:id/canvas.svg, rendered in the doc worker from the group's
+ * canvas read through its hot room (so it shows live strokes too), cached per version of the
+ * document, and refused with 413 when the picture would be bigger than MAX_SVG_BYTES. Each path
+ * carries its stroke's id and author (`data-id`, `data-author`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { GroupParams } from '../../../shared/api.ts'
-import { readStrokes } from '../../../shared/canvas.ts'
-import { renderCanvasSvg } from '../../../shared/canvas-svg.ts'
 import { roomName } from '../../../shared/rooms.ts'
 import type { Room } from '../../collab/room.ts'
 import type { RoomRegistry } from '../../collab/room-registry.ts'
-import { unavailable } from '../../errors.ts'
+import { payloadTooLarge, unavailable } from '../../errors.ts'
 import type { AccessCache } from '../../groups/access-cache.ts'
 import { requireRole } from '../../groups/guard.ts'
 import { userOf } from '../authenticate.ts'
@@ -19,10 +19,11 @@ import { bearer, errors } from './common.ts'
 export interface CanvasRouteOptions {
   access: AccessCache
   registry: RoomRegistry
+  maxSvgBytes: number
 }
 
 const SvgResponse = {
-  description: 'the canvas as an SVG picture: one path per stroke, in paint order',
+  description: 'the canvas as an SVG picture: one path per stroke, in paint order, with data-id and data-author',
   content: { 'image/svg+xml': { schema: { type: 'string' } } },
 }
 
@@ -31,24 +32,25 @@ export async function canvasRoutes(app: FastifyInstance, options: CanvasRouteOpt
   app.addHook('onRequest', app.authenticate)
 
   api.get('/groups/:id/canvas.svg', {
-    schema: { tags: ['canvas'], security: bearer, params: GroupParams, response: { 200: SvgResponse, ...errors(401, 403, 404, 503) } },
+    schema: { tags: ['canvas'], security: bearer, params: GroupParams, response: { 200: SvgResponse, ...errors(401, 403, 404, 413, 503) } },
   }, async (request, reply) => {
     await requireRole(options.access, request.params.id, userOf(request).userId, 'viewer')
-    const strokes = await withCanvas(options.registry, request.params.id, (room) => readStrokes(room.doc))
-    return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').send(renderCanvasSvg(strokes))
+    const svg = await withCanvas(options.registry, request.params.id, (room) => room.svg(options.maxSvgBytes))
+    if (svg === null) throw payloadTooLarge(`the canvas picture is larger than ${options.maxSvgBytes} bytes`)
+    return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').send(svg)
   })
 }
 
 /** Holds the canvas room only while reading it; an unloadable room is a 503, never an empty picture. */
-async function withCanvas<T>(registry: RoomRegistry, groupId: string, use: (room: Room) => T): Promise<T> {
+async function withCanvas<T>(registry: RoomRegistry, groupId: string, use: (room: Room) => Promise<T>): Promise<T> {
   let room: Room
   try {
     room = await registry.acquire(roomName(groupId, 'canvas'))
   } catch {
-    throw unavailable('the canvas is unavailable right now')
+    throw unavailable('the canvas is unavailable right now', 2)
   }
   try {
-    return use(room)
+    return await use(room)
   } finally {
     registry.release(room)
   }

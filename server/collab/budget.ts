@@ -1,0 +1,41 @@
+/**
+ * A token bucket: `capacity` units, refilled at `perSecond`. What a socket, a user or an address
+ * may spend; the offender runs dry, never anyone else.
+ */
+export interface BudgetRate {
+  capacity: number
+  perSecond: number
+}
+
+export class Budget {
+  private tokens: number
+  private updatedAt: number
+  private readonly rate: BudgetRate
+
+  constructor(rate: BudgetRate, now = performance.now()) {
+    this.rate = rate
+    this.tokens = rate.capacity
+    this.updatedAt = now
+  }
+
+  /** Takes `units` if there are enough; false (and nothing taken) otherwise. */
+  spend(units: number, now = performance.now()): boolean {
+    this.refill(now)
+    if (units > this.tokens) return false
+    this.tokens -= units
+    return true
+  }
+
+  /** Takes `units` even past zero (work already done must be paid for); false once in debt. */
+  charge(units: number, now = performance.now()): boolean {
+    this.refill(now)
+    this.tokens -= units
+    return this.tokens >= 0
+  }
+
+  private refill(now: number): void {
+    const seconds = Math.max(0, now - this.updatedAt) / 1000
+    this.tokens = Math.min(this.rate.capacity, this.tokens + seconds * this.rate.perSecond)
+    this.updatedAt = now
+  }
+}

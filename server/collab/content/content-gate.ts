@@ -1,0 +1,188 @@
+/**
+ * Decides whether a member's update may enter a document, on the update's bytes and the room's
+ * structural index (no Y.Doc):
+ *   1. identity: every struct it creates is under a client id bound to the writer (or unbound,
+ *      and then bound to the writer by accepting it) and not claimed by another user's presence;
+ *   2. content: each new item satisfies the document's rules (rules.ts);
+ *   3. deletions: deleting one's own content is always allowed; anyone else's only as the rules
+ *      say, and never content the document does not have.
+ * An update whose dependencies are missing is `pending`: the caller holds it until they arrive.
+ *
+ * Accepting (or trusting, for content already in the log) updates the index and the rules'
+ * state, so the next check sees everything accepted before it.
+ */
+import type { LoggedUpdate } from '../../log/record-codec.ts'
+import type { Role } from '../principal.ts'
+import type { StructId } from '../update-validator.ts'
+import type { DocumentRules, RuleContext } from './rules.ts'
+import { COLLECTED, StructIndex, type PlainIndex } from './struct-index.ts'
+import { analyzeTrusted, analyzeUpdate, typeKey, type DeleteRange, type ReadyUpdate } from './update-analysis.ts'
+
+export interface Author {
+  userId: string
+  role: Role
+}
+
+export type Verdict =
+  | { kind: 'accept'; update: ReadyUpdate }
+  | { kind: 'pending'; missing: StructId }
+  | { kind: 'refuse'; reason: string }
+
+export interface GateOptions {
+  /** The user whose socket holds a presence claim on a client id (such ids are theirs to write with). */
+  claimedBy(client: number): string | undefined
+  now?(): number
+}
+
+/** A gate's knowledge as plain data: built in a worker thread for big documents, used here. */
+export interface SavedGate {
+  index: PlainIndex
+  rules: unknown
+}
+
+export class ContentGate {
+  readonly index: StructIndex
+  private readonly rules: DocumentRules
+  private readonly options: GateOptions
+
+  constructor(rules: DocumentRules, options: GateOptions, index = new StructIndex()) {
+    this.rules = rules
+    this.options = options
+    this.index = index
+  }
+
+  save(): SavedGate {
+    return { index: this.index.toPlain(), rules: this.rules.saveState() }
+  }
+
+  static restore(rules: DocumentRules, options: GateOptions, saved: SavedGate): ContentGate {
+    rules.loadState(saved.rules)
+    return new ContentGate(rules, options, StructIndex.fromPlain(saved.index))
+  }
+
+  /** Throws DecodeError for malformed updates (the validator runs as part of the check). */
+  check(update: Uint8Array, author: Author): Verdict {
+    const analysis = analyzeUpdate(update, this.index)
+    const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
+    const identity = this.identityProblem(clients, author.userId)
+    if (identity !== null) return { kind: 'refuse', reason: identity }
+    if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
+    analysis.deletes = mergeRanges(analysis.deletes)
+    const context = this.context(analysis, author)
+    const reason = this.itemProblem(analysis, context)
+      ?? this.deleteProblem(analysis.deletes, context)
+    return reason === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason }
+  }
+
+  /** Takes an accepted update into the index and the rules' state. */
+  accept(update: ReadyUpdate, author: Author): void {
+    const context = this.context(update, author)
+    for (const struct of update.structs) {
+      this.index.place(struct.client, struct.clock + struct.offset, struct.clock + struct.length, struct.container)
+      this.index.bind(struct.client, author.userId)
+      const item = struct.item
+      if (item?.typeRef !== null && item !== null && struct.offset === 0 && struct.container !== COLLECTED) {
+        this.index.addType(item, { typeRef: item.typeRef, container: struct.container })
+      }
+      if (item) this.rules.observe(struct, context)
+    }
+    for (const range of update.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
+  }
+
+  /** Takes updates already in the document (snapshot pieces, other nodes' entries) without checks. */
+  trust(updates: readonly LoggedUpdate[]): void {
+    const writers = new Map(updates.map((u) => [u.update, u.writer]))
+    const ready = analyzeTrusted(updates.map((u) => u.update), this.index)
+    const byWriter = new Map<string, ReadyUpdate>()
+    for (const struct of ready.structs) {
+      const writer = writers.get(struct.bytes) ?? ''
+      let part = byWriter.get(writer)
+      if (!part) byWriter.set(writer, part = { ...ready, structs: [], deletes: [] })
+      part.structs.push(struct)
+    }
+    for (const [writer, part] of byWriter) this.accept(part, { userId: writer, role: 'editor' })
+    for (const range of ready.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
+  }
+
+  private context(update: ReadyUpdate, author: Author): RuleContext {
+    const introduced = new Set(update.structs.map((s) => s.client).filter((c) => !this.index.bindings.has(c)))
+    const deletedNow = deleteLookup(update.deletes)
+    return {
+      index: this.index,
+      writer: author.userId,
+      role: author.role,
+      now: this.options.now?.() ?? Date.now(),
+      typeAt: (id) => update.types.get(typeKey(id)) ?? this.index.typeAt(id),
+      creatorOf: (client) => this.index.bindings.get(client) ?? (introduced.has(client) ? author.userId : undefined),
+      isDeleted: (id) => this.index.isDeleted(id.client, id.clock) || deletedNow(id),
+      tally: new Map(),
+    }
+  }
+
+  /** Every client id the update writes under is the writer's, or free. */
+  private identityProblem(clients: number[], writer: string): string | null {
+    for (const client of new Set(clients)) {
+      const owner = this.index.bindings.get(client) ?? this.options.claimedBy(client)
+      if (owner !== undefined && owner !== writer) return `client id ${client} belongs to another user`
+    }
+    return null
+  }
+
+  private itemProblem(update: ReadyUpdate, context: RuleContext): string | null {
+    for (const struct of update.structs) {
+      if (struct.item === null) continue
+      const reason = this.rules.checkItem(struct, context)
+      if (reason !== null) return reason
+    }
+    return null
+  }
+
+  private deleteProblem(deletes: DeleteRange[], context: RuleContext): string | null {
+    for (const { client, clock, length } of deletes) {
+      if (context.creatorOf(client) === context.writer) continue // one's own content
+      const parts = this.index.placedParts(client, clock, length)
+      const known = parts.reduce((sum, [from, to]) => sum + to - from, 0)
+      if (known < length) return 'deletes content the document does not have'
+      for (const [from, to, container] of parts) {
+        if (this.index.undeleted(client, from, to - from).length === 0) continue // already deleted: no effect
+        const reason = this.rules.checkDelete(container, context)
+        if (reason !== null) return reason
+      }
+    }
+    return null
+  }
+}
+
+/**
+ * Sorted, overlapping and adjacent ranges of a client merged: each deleted clock is looked at
+ * once, however many times a hostile delete set repeats it.
+ */
+function mergeRanges(deletes: DeleteRange[]): DeleteRange[] {
+  const sorted = [...deletes].sort((a, b) => a.client - b.client || a.clock - b.clock)
+  const merged: DeleteRange[] = []
+  for (const range of sorted) {
+    const last = merged.at(-1)
+    if (last && last.client === range.client && range.clock <= last.clock + last.length) {
+      last.length = Math.max(last.length, range.clock + range.length - last.clock)
+    } else {
+      merged.push({ ...range })
+    }
+  }
+  return merged
+}
+
+/** Whether this update's (merged) delete set covers an id: a binary search. */
+function deleteLookup(deletes: DeleteRange[]): (id: StructId) => boolean {
+  return (id) => {
+    let low = 0
+    let high = deletes.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      const d = deletes[mid]!
+      if (d.client < id.client || (d.client === id.client && d.clock + d.length <= id.clock)) low = mid + 1
+      else high = mid
+    }
+    const found = deletes[low]
+    return found !== undefined && found.client === id.client && found.clock <= id.clock
+  }
+}

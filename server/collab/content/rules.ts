@@ -1,0 +1,37 @@
+/**
+ * A document's content rules, checked on update bytes against the structural index: who may
+ * create, change or delete what. One implementation per document kind (canvas, chat).
+ */
+import type { Role } from '../principal.ts'
+import type { StructId } from '../update-validator.ts'
+import type { StructIndex, TypeItem } from './struct-index.ts'
+import type { NewStruct } from './update-analysis.ts'
+
+/** What rules may ask about the document and the update being checked. */
+export interface RuleContext {
+  index: StructIndex
+  /** The user writing the update. */
+  writer: string
+  role: Role
+  now: number
+  /** The type held by the item at `id`, from the index or created by this update. */
+  typeAt(id: StructId): TypeItem | undefined
+  /** The user a client id is bound to (the writer, for client ids this update introduces). */
+  creatorOf(client: number): string | undefined
+  /** The item at `id` is deleted, in the document or by this update. */
+  isDeleted(id: StructId): boolean
+  /** Scratch counts for the update being checked (what its earlier items added). */
+  tally: Map<string, number>
+}
+
+export interface DocumentRules {
+  /** Why the writer may not add this new item (null: allowed). Garbage ranges are never checked. */
+  checkItem(struct: NewStruct, context: RuleContext): string | null
+  /** Why the writer may not delete another user's content in `container` (null: allowed). */
+  checkDelete(container: number, context: RuleContext): string | null
+  /** Records what an accepted (or trusted) item adds to the rules' own state. */
+  observe(struct: NewStruct, context: RuleContext): void
+  /** The rules' own state as plain data (to pass between threads), and back. */
+  saveState(): unknown
+  loadState(state: unknown): void
+}

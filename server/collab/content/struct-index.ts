@@ -1,0 +1,164 @@
+/**
+ * What a room knows of its document's structure, without a Y.Doc: for every struct id, the
+ * container its item lives in (a root type, or a type held by another item, with a map key or
+ * none); which items hold types; what is deleted; and which user each Yjs client id is bound to.
+ * Content rules (canvas-rules.ts, chat-rules.ts) are checked against this, on update bytes.
+ *
+ * It is small next to the document: ranges merge per client and container, so a stroke drawn
+ * point by point costs a few ranges, whatever its number of points.
+ */
+import type { StructId } from '../update-validator.ts'
+import { RangeMap } from './range-map.ts'
+
+/** Where items live: a root type by name, or the type held by the item `owner`; `key` for map entries. */
+export interface Container {
+  root: string | null
+  owner: StructId | null
+  key: string | null
+}
+
+/** An item holding a type, and the container that item itself lives in. */
+export interface TypeItem {
+  typeRef: number
+  container: number
+}
+
+/**
+ * The container of garbage-collected ranges. Yjs turns an item into garbage when a neighbour it
+ * was inserted next to, or its parent, is garbage: whatever is written there is discarded.
+ */
+export const COLLECTED = 0
+/** The container of trusted content whose place could not be worked out (no rule allows writing there). */
+export const UNPLACED = 1
+const DELETED_TAG = 1
+
+/** The index as plain data, for passing between threads. */
+export interface PlainIndex {
+  containers: Container[]
+  placed: Array<[number, [number[], number[], number[]]]>
+  deleted: Array<[number, [number[], number[], number[]]]>
+  types: Array<[number, Array<[number, TypeItem]>]>
+  bindings: Array<[number, string]>
+}
+
+export class StructIndex {
+  private readonly containers: Container[] = [{ root: null, owner: null, key: null }, { root: null, owner: null, key: null }]
+  private readonly containerIds = new Map<string, number>()
+  private readonly placed = new Map<number, RangeMap>()
+  private readonly deleted = new Map<number, RangeMap>()
+  private readonly types = new Map<number, Map<number, TypeItem>>()
+  /** Yjs client id → the user who first wrote with it (for good). */
+  readonly bindings = new Map<number, string>()
+
+  toPlain(): PlainIndex {
+    return {
+      containers: this.containers,
+      placed: [...this.placed].map(([client, ranges]) => [client, ranges.toArrays()]),
+      deleted: [...this.deleted].map(([client, ranges]) => [client, ranges.toArrays()]),
+      types: [...this.types].map(([client, clocks]) => [client, [...clocks]]),
+      bindings: [...this.bindings],
+    }
+  }
+
+  static fromPlain(plain: PlainIndex): StructIndex {
+    const index = new StructIndex()
+    index.containers.splice(0, index.containers.length, ...plain.containers)
+    plain.containers.forEach((c, id) => {
+      if (id > UNPLACED) index.containerIds.set(containerName(c.root ?? c.owner!, c.key), id)
+    })
+    for (const [client, arrays] of plain.placed) index.placed.set(client, new RangeMap(...arrays))
+    for (const [client, arrays] of plain.deleted) index.deleted.set(client, new RangeMap(...arrays))
+    for (const [client, clocks] of plain.types) index.types.set(client, new Map(clocks))
+    for (const [client, user] of plain.bindings) index.bindings.set(client, user)
+    return index
+  }
+
+  /** The next clock expected from `client` (everything before it is known). */
+  state(client: number): number {
+    return this.placed.get(client)?.end ?? 0
+  }
+
+  stateVector(): Map<number, number> {
+    const vector = new Map<number, number>()
+    for (const [client, ranges] of this.placed) vector.set(client, ranges.end)
+    return vector
+  }
+
+  /** The container of the item holding `id`, or undefined when that id is not known. */
+  containerAt(id: StructId): number | undefined {
+    return this.placed.get(id.client)?.tagAt(id.clock)
+  }
+
+  container(id: number): Container {
+    const container = this.containers[id]
+    if (!container) throw new Error(`no container ${id}`)
+    return container
+  }
+
+  /** The id of the container (root or type item, key), registering it on first use. */
+  containerFor(parent: string | StructId, key: string | null): number {
+    const name = containerName(parent, key)
+    let id = this.containerIds.get(name)
+    if (id === undefined) {
+      id = this.containers.length
+      this.containers.push(typeof parent === 'string' ? { root: parent, owner: null, key } : { root: null, owner: parent, key })
+      this.containerIds.set(name, id)
+    }
+    return id
+  }
+
+  typeAt(id: StructId): TypeItem | undefined {
+    return this.types.get(id.client)?.get(id.clock)
+  }
+
+  /** Every clock of `[clock, clock + length)` of `client` is deleted. */
+  isDeleted(client: number, clock: number, length = 1): boolean {
+    const ranges = this.deleted.get(client)
+    return ranges !== undefined && ranges.uncovered(clock, clock + length).length === 0
+  }
+
+  /** The parts of a range that are not deleted yet. */
+  undeleted(client: number, clock: number, length: number): Array<[number, number]> {
+    const ranges = this.deleted.get(client)
+    return ranges ? ranges.uncovered(clock, clock + length) : [[clock, clock + length]]
+  }
+
+  /** The parts of a range of `client` the index does not know. */
+  unknownParts(client: number, clock: number, length: number): Array<[number, number]> {
+    return this.placed.get(client)?.uncovered(clock, clock + length) ?? [[clock, clock + length]]
+  }
+
+  /** The known parts of a range with their containers (unknown parts are left out). */
+  placedParts(client: number, clock: number, length: number): Array<[number, number, number]> {
+    return this.placed.get(client)?.covered(clock, clock + length) ?? []
+  }
+
+  place(client: number, start: number, end: number, container: number): void {
+    rangesOf(this.placed, client).add(start, end, container)
+  }
+
+  addType(id: StructId, type: TypeItem): void {
+    let clocks = this.types.get(id.client)
+    if (!clocks) this.types.set(id.client, clocks = new Map())
+    if (!clocks.has(id.clock)) clocks.set(id.clock, type)
+  }
+
+  markDeleted(client: number, start: number, end: number): void {
+    rangesOf(this.deleted, client).add(start, end, DELETED_TAG)
+  }
+
+  /** Binds a client id to a user unless it is bound already (the first writer keeps it). */
+  bind(client: number, user: string): void {
+    if (user !== '' && !this.bindings.has(client)) this.bindings.set(client, user)
+  }
+}
+
+function containerName(parent: string | StructId, key: string | null): string {
+  return typeof parent === 'string' ? `r\u0000${parent}\u0000${key ?? '\u0001'}` : `t\u0000${parent.client}\u0000${parent.clock}\u0000${key ?? '\u0001'}`
+}
+
+function rangesOf(map: Map<number, RangeMap>, client: number): RangeMap {
+  let ranges = map.get(client)
+  if (!ranges) map.set(client, ranges = new RangeMap())
+  return ranges
+}

@@ -1,0 +1,54 @@
+/**
+ * The main thread's side of the doc worker (doc-worker.ts): typed calls over one lazily started
+ * worker per process. Inputs are copied to it (they are views into room buffers).
+ */
+import type { RoomKind } from '../../shared/rooms.ts'
+import type { LoggedUpdate } from '../log/record-codec.ts'
+import type { SavedGate } from './content/content-gate.ts'
+import type { RuleOptions } from './content/document-rules.ts'
+import type { DocReplies, DocRequest } from './doc-worker.ts'
+import type { UpdateInfo } from './update-info.ts'
+import type { ViewAnswer, ViewOp } from './view-ops.ts'
+import { WorkerChannel } from './worker-channel.ts'
+
+// Running from TypeScript sources (node, vitest) or from compiled dist/: same folder, own extension.
+const WORKER_URL = new URL(`./doc-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+
+export class DocWorker {
+  private readonly channel = new WorkerChannel<DocRequest>(WORKER_URL)
+
+  buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: LoggedUpdate[], rules: RuleOptions): Promise<SavedGate> {
+    return this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
+  }
+
+  /** What pieces stored without metadata cover, and the state vector they hold together. */
+  infos(pieces: Uint8Array[]): Promise<{ infos: UpdateInfo[]; stateVector: Uint8Array }> {
+    return this.call('infos', { type: 'infos', pieces })
+  }
+
+  diff(updates: Uint8Array[], stateVector: Uint8Array): Promise<Uint8Array[]> {
+    return this.call('diff', { type: 'diff', updates, stateVector })
+  }
+
+  /** Runs `op` on the room's view, (re)building it from `load` when given, after applying `feed`. */
+  view<K extends ViewOp['kind']>(room: string, load: Uint8Array[] | null, feed: Uint8Array[], op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>> {
+    return this.call('view', { type: 'view', room, load, feed, op }) as Promise<ViewAnswer<K>>
+  }
+
+  async drop(room: string): Promise<void> {
+    await this.call('drop', { type: 'drop', room })
+  }
+
+  /** Views held by a worker that died are gone. */
+  onRestart(listener: () => void): () => void {
+    return this.channel.onRestart(listener)
+  }
+
+  close(): Promise<void> {
+    return this.channel.close()
+  }
+
+  private call<K extends keyof DocReplies>(_kind: K, request: DocRequest): Promise<DocReplies[K]> {
+    return this.channel.call<DocReplies[K]>(request)
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The worker thread that does what would stall the event loop on big documents: building a
+ * room's structural index, analysing snapshot pieces stored without their metadata, diffing
+ * pieces against a peer's state vector, and holding materialized Y.Docs ("views") for
+ * server-side reads and writes. Views are fed the room's accepted updates by the main thread, so
+ * they stay current while they live; the main thread drops them when unused.
+ */
+import { parentPort } from 'node:worker_threads'
+import * as Y from 'yjs'
+import type { RoomKind } from '../../shared/rooms.ts'
+import type { LoggedUpdate } from '../log/record-codec.ts'
+import { ContentGate, type SavedGate } from './content/content-gate.ts'
+import { rulesFor, type RuleOptions } from './content/document-rules.ts'
+import { stateVectorOf } from './state-vectors.ts'
+import { updateInfo, type UpdateInfo } from './update-info.ts'
+import { runViewOp, type ViewAnswer, type ViewOp } from './view-ops.ts'
+import { serveRequests } from './worker-channel.ts'
+
+export type DocRequest =
+  | { type: 'index'; kind: RoomKind; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: LoggedUpdate[]; rules: RuleOptions }
+  | { type: 'infos'; pieces: Uint8Array[] }
+  | { type: 'diff'; updates: Uint8Array[]; stateVector: Uint8Array }
+  | { type: 'view'; room: string; load: Uint8Array[] | null; feed: Uint8Array[]; op: ViewOp }
+  | { type: 'drop'; room: string }
+
+export interface DocReplies {
+  index: SavedGate
+  infos: { infos: UpdateInfo[]; stateVector: Uint8Array }
+  diff: Uint8Array[]
+  view: ViewAnswer<ViewOp['kind']>
+  drop: null
+}
+
+const views = new Map<string, Y.Doc>()
+
+function handle(request: DocRequest): { value: unknown; transfer?: ArrayBuffer[] } {
+  switch (request.type) {
+    case 'index': return { value: buildIndex(request) }
+    case 'infos': return { value: { infos: request.pieces.map(updateInfo), stateVector: stateVectorOf(request.pieces) } }
+    case 'diff': return { value: request.updates.map((update) => Y.diffUpdate(update, request.stateVector)) }
+    case 'view': return { value: view(request) }
+    case 'drop':
+      views.get(request.room)?.destroy()
+      views.delete(request.room)
+      return { value: null }
+  }
+}
+
+function buildIndex(request: DocRequest & { type: 'index' }): SavedGate {
+  const gate = new ContentGate(rulesFor(request.kind, request.rules), { claimedBy: () => undefined })
+  for (const [client, user] of request.bindings) gate.index.bind(client, user) // the snapshot's, first
+  gate.trust(request.pieces.map((update) => ({ writer: '', update })))
+  gate.trust(request.updates)
+  return gate.save()
+}
+
+function view(request: DocRequest & { type: 'view' }): ViewAnswer<ViewOp['kind']> {
+  let doc = views.get(request.room)
+  if (request.load) {
+    doc?.destroy()
+    doc = new Y.Doc()
+    views.set(request.room, doc)
+    for (const piece of request.load) applyQuietly(doc, piece)
+  }
+  if (!doc) throw new Error(`no view of ${request.room}`)
+  for (const update of request.feed) applyQuietly(doc, update)
+  return runViewOp(doc, request.op)
+}
+
+/** Stored and accepted updates were validated; one Yjs still rejects is skipped, as a load would. */
+function applyQuietly(doc: Y.Doc, update: Uint8Array): void {
+  try {
+    Y.applyUpdate(doc, update)
+  } catch {
+    // skipped
+  }
+}
+
+if (parentPort) serveRequests(parentPort, handle)

@@ -1,0 +1,229 @@
+/**
+ * A room's presence (awareness), held as JSON text by client id, with y-protocols' rules:
+ * an entry takes effect only with a newer clock (or as the removal of a present state at the
+ * same clock), and states not renewed for 30 s lapse.
+ *
+ * Every id has at most one owner: the local socket that introduced it, or the node another
+ * socket lives on. A socket sets or removes only states of ids it owns; it introduces ids up to
+ * a small limit, and never one owned elsewhere, bound in the document to another user, or
+ * claimed earlier by another user in this room: such a claim closes the offender (1008) and
+ * leaves the owner untouched. Entries that change nothing (stock clients echo every change they
+ * receive) are dropped before their JSON is even decoded. The name in `user.name` is the
+ * server's, and `user.id` says who it is.
+ */
+import * as encoding from 'lib0/encoding'
+import { CloseCode } from '../../shared/close-codes.ts'
+import type { Connection } from './connection.ts'
+import type { RawPresence } from './inbound.ts'
+import { ProtocolError } from './protocol-error.ts'
+
+export interface RemoteOwner {
+  node: string
+  userId: string
+}
+
+interface Entry {
+  clock: number
+  /** The state as JSON text; null once removed. */
+  json: string | null
+  updatedAt: number
+  owner: Connection | RemoteOwner | null
+}
+
+export interface PresenceChange {
+  clientId: number
+  clock: number
+  json: string | null
+  /** Owned by a socket of this node (other nodes must hear of it). */
+  local: boolean
+}
+
+export interface PresenceOptions {
+  /** The user a client id is bound to in the document, if any. */
+  boundTo(clientId: number): string | undefined
+  maxIdsPerSocket: number
+  /** A state not renewed for this long lapses (y-protocols: 30 s). */
+  outdatedMs: number
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+/** Claims are remembered for the room's life, up to this many. */
+const MAX_CLAIMS = 10_000
+
+export class Presence {
+  private readonly entries = new Map<number, Entry>()
+  private readonly claims = new Map<number, string>()
+  private readonly options: PresenceOptions
+
+  constructor(options: PresenceOptions) {
+    this.options = options
+  }
+
+  has(clientId: number): boolean {
+    return (this.entries.get(clientId)?.json ?? null) !== null
+  }
+
+  /** The user who claimed an id in this room (the document's writes under it are theirs). */
+  claimedBy(clientId: number): string | undefined {
+    return this.claims.get(clientId)
+  }
+
+  /** A socket's awareness message; throws ProtocolError for ids it may not claim or bad states. */
+  fromSocket(conn: Connection, raw: RawPresence[], now: number): PresenceChange[] {
+    const changes: PresenceChange[] = []
+    for (const entry of latestPerClient(raw)) {
+      const current = this.entries.get(entry.clientId)
+      const removal = isNullJson(entry.json)
+      if (!takesEffect(current, entry.clock, removal)) continue
+      if (removal) {
+        if (current?.owner === conn) changes.push(this.set(entry.clientId, entry.clock, null, conn, now))
+        continue
+      }
+      if (current?.owner !== conn) this.claim(conn, entry.clientId, current)
+      changes.push(this.set(entry.clientId, entry.clock, stampedState(entry.json, conn), conn, now))
+    }
+    return changes
+  }
+
+  /** States relayed by another node (stamped there); ids owned here are left alone. */
+  fromRemote(node: string, raw: RawPresence[], now: number): PresenceChange[] {
+    const changes: PresenceChange[] = []
+    for (const entry of latestPerClient(raw)) {
+      const current = this.entries.get(entry.clientId)
+      const removal = isNullJson(entry.json)
+      if (!takesEffect(current, entry.clock, removal) || isLocal(current?.owner)) continue
+      const json = removal ? null : textDecoder.decode(entry.json)
+      const owner = json === null ? null : { node, userId: userIdOf(json) }
+      changes.push(this.set(entry.clientId, entry.clock, json, owner, now))
+    }
+    return changes
+  }
+
+  /** A socket left: its states are removed and its ids released (claims stay with its user). */
+  release(conn: Connection, now: number): PresenceChange[] {
+    const changes: PresenceChange[] = []
+    for (const id of conn.awarenessIds) {
+      const entry = this.entries.get(id)
+      if (!entry || entry.owner !== conn) continue
+      if (entry.json !== null) changes.push(this.set(id, entry.clock + 1, null, conn, now))
+      entry.owner = null
+    }
+    conn.awarenessIds.clear()
+    return changes
+  }
+
+  /** Drops states relayed from other nodes (theirs died, or they removed them). */
+  dropRemote(clientIds: number[], now: number): PresenceChange[] {
+    const changes: PresenceChange[] = []
+    for (const id of clientIds) {
+      const entry = this.entries.get(id)
+      if (!entry || entry.json === null || isLocal(entry.owner)) continue
+      changes.push(this.set(id, entry.clock + 1, null, null, now))
+    }
+    return changes
+  }
+
+  /** States not renewed in time lapse; long-removed entries are forgotten. */
+  expire(now: number): PresenceChange[] {
+    const changes: PresenceChange[] = []
+    for (const [id, entry] of this.entries) {
+      const age = now - entry.updatedAt
+      if (entry.json !== null && age >= this.options.outdatedMs) changes.push(this.set(id, entry.clock + 1, null, entry.owner, now))
+      else if (entry.json === null && entry.owner === null && age >= 2 * this.options.outdatedMs) this.entries.delete(id)
+    }
+    return changes
+  }
+
+  /** Every present state (for a socket that joins or asks), or null if none. */
+  states(onlyLocal = false): Uint8Array | null {
+    const present: PresenceChange[] = []
+    for (const [clientId, entry] of this.entries) {
+      if (entry.json === null || (onlyLocal && !isLocal(entry.owner))) continue
+      present.push({ clientId, clock: entry.clock, json: entry.json, local: isLocal(entry.owner) })
+    }
+    return present.length > 0 ? encodePresence(present) : null
+  }
+
+  /** Ids owned by other nodes' sockets whose node is `node`. */
+  idsOfNode(node: string): number[] {
+    return [...this.entries].filter(([, e]) => e.owner !== null && !isLocal(e.owner) && e.owner.node === node).map(([id]) => id)
+  }
+
+  private claim(conn: Connection, clientId: number, current: Entry | undefined): void {
+    const userId = conn.principal.userId
+    const owner = current?.owner
+    const holder = owner ? (isLocal(owner) ? owner.principal.userId : owner.userId) : undefined
+    if (owner || (this.options.boundTo(clientId) ?? this.claims.get(clientId) ?? userId) !== userId) {
+      throw new ProtocolError(CloseCode.policyViolation, `awareness client ${clientId} belongs to ${holder === userId ? 'another socket' : 'another user'}`)
+    }
+    if (conn.awarenessIds.size >= this.options.maxIdsPerSocket) throw new ProtocolError(CloseCode.policyViolation, 'too many awareness client ids')
+    conn.awarenessIds.add(clientId)
+    if (this.claims.size >= MAX_CLAIMS) this.claims.delete(this.claims.keys().next().value!)
+    this.claims.set(clientId, userId)
+  }
+
+  private set(clientId: number, clock: number, json: string | null, owner: Entry['owner'], now: number): PresenceChange {
+    this.entries.set(clientId, { clock, json, updatedAt: now, owner })
+    return { clientId, clock, json, local: isLocal(owner) }
+  }
+}
+
+export function encodePresence(changes: readonly PresenceChange[]): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, changes.length)
+  for (const { clientId, clock, json } of changes) {
+    encoding.writeVarUint(encoder, clientId)
+    encoding.writeVarUint(encoder, clock)
+    encoding.writeVarString(encoder, json ?? 'null')
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+/** y-protocols' rule: a newer clock, or the removal of a present state at the same clock. */
+function takesEffect(current: Entry | undefined, clock: number, removal: boolean): boolean {
+  const known = current?.clock ?? 0
+  return known < clock || (known === clock && removal && current !== undefined && current.json !== null)
+}
+
+/** One entry per client id (a message may repeat one thousands of times): the newest clock wins. */
+function latestPerClient(raw: RawPresence[]): RawPresence[] {
+  const latest = new Map<number, RawPresence>()
+  for (const entry of raw) {
+    const seen = latest.get(entry.clientId)
+    if (!seen || entry.clock >= seen.clock) latest.set(entry.clientId, entry)
+  }
+  return [...latest.values()]
+}
+
+const NULL_JSON = [0x6e, 0x75, 0x6c, 0x6c] // "null"
+
+function isNullJson(json: Uint8Array): boolean {
+  return json.length === 4 && NULL_JSON.every((byte, i) => json[i] === byte)
+}
+
+function isLocal(owner: Entry['owner'] | undefined): owner is Connection {
+  return owner !== null && owner !== undefined && !('node' in owner)
+}
+
+/** The client's state with `user.name` and `user.id` from the server's record of the user. */
+function stampedState(json: Uint8Array, conn: Connection): string {
+  let state: unknown
+  try {
+    state = JSON.parse(textDecoder.decode(json))
+  } catch {
+    throw ProtocolError.invalid('awareness state is not JSON')
+  }
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw ProtocolError.invalid('awareness state must be an object')
+  const record = state as Record<string, unknown>
+  const user = typeof record.user === 'object' && record.user !== null && !Array.isArray(record.user) ? record.user : {}
+  return JSON.stringify({ ...record, user: { ...user, name: conn.principal.name, id: conn.principal.userId } })
+}
+
+function userIdOf(json: string): string {
+  try {
+    const id = (JSON.parse(json) as { user?: { id?: unknown } }).user?.id
+    return typeof id === 'string' ? id : ''
+  } catch {
+    return ''
+  }
+}

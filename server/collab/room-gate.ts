@@ -1,0 +1,108 @@
+/**
+ * Keeps a room's content gate: built from the room's bytes when the room loads (in the doc worker
+ * for big documents, so the event loop never walks megabytes), rebuilt when it may hold what the
+ * log refused (a failed append), and fed other nodes' entries. Until it is ready, writes wait.
+ */
+import type { RoomKind } from '../../shared/rooms.ts'
+import type { LoggedUpdate } from '../log/record-codec.ts'
+import type { Logger } from '../logger.ts'
+import { ContentGate, type GateOptions } from './content/content-gate.ts'
+import { rulesFor, type RuleOptions } from './content/document-rules.ts'
+import type { DocWorker } from './doc-worker-client.ts'
+
+export interface GateSource {
+  pieces: Uint8Array[]
+  bindings: ReadonlyMap<number, string>
+  /** Updates since the pieces, in order, including any still on their way to the log. */
+  updates: LoggedUpdate[]
+}
+
+export interface GateKeeperDeps {
+  kind: RoomKind
+  room: string
+  worker: DocWorker
+  rules: RuleOptions
+  options: GateOptions
+  source(): GateSource
+  /** Documents up to this size are indexed right here (a few milliseconds). */
+  inlineBytes: number
+  logger: Logger
+}
+
+const RETRY_MS = 1_000
+
+export class GateKeeper {
+  private gate: ContentGate | null = null
+  private generation = 0
+  private queued: LoggedUpdate[] = []
+  private waiters: Array<() => void> = []
+  private closed = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private readonly deps: GateKeeperDeps
+
+  constructor(deps: GateKeeperDeps) {
+    this.deps = deps
+  }
+
+  /** The gate, or null while it is being built. */
+  get current(): ContentGate | null {
+    return this.gate
+  }
+
+  /** Resolves once a gate is ready (at once if it is). */
+  ready(): Promise<void> {
+    if (this.gate) return Promise.resolve()
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** (Re)builds from the room's bytes; what arrives meanwhile is queued and applied after. */
+  build(): void {
+    this.gate = null
+    this.queued = []
+    const generation = ++this.generation
+    const source = this.deps.source()
+    const bytes = source.pieces.reduce((sum, p) => sum + p.length, 0) + source.updates.reduce((sum, u) => sum + u.update.length, 0)
+    if (bytes <= this.deps.inlineBytes) return this.install(generation, this.buildHere(source))
+    this.deps.worker.buildIndex(this.deps.kind, source.pieces, source.bindings, source.updates, this.deps.rules).then(
+      (saved) => this.install(generation, ContentGate.restore(rulesFor(this.deps.kind, this.deps.rules), this.deps.options, saved)),
+      (error: unknown) => this.retry(generation, error),
+    )
+  }
+
+  /** Other nodes' entries (already checked there). */
+  trust(updates: LoggedUpdate[]): void {
+    if (this.gate) this.gate.trust(updates)
+    else this.queued.push(...updates)
+  }
+
+  close(): void {
+    this.closed = true
+    clearTimeout(this.retryTimer)
+    this.generation++
+  }
+
+  private buildHere(source: GateSource): ContentGate {
+    const gate = new ContentGate(rulesFor(this.deps.kind, this.deps.rules), this.deps.options)
+    for (const [client, user] of source.bindings) gate.index.bind(client, user)
+    gate.trust(source.pieces.map((update) => ({ writer: '', update })))
+    gate.trust(source.updates)
+    return gate
+  }
+
+  private install(generation: number, gate: ContentGate): void {
+    if (generation !== this.generation || this.closed) return
+    if (this.queued.length > 0) gate.trust(this.queued)
+    this.queued = []
+    this.gate = gate
+    const waiters = this.waiters
+    this.waiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  private retry(generation: number, error: unknown): void {
+    if (generation !== this.generation || this.closed) return
+    this.deps.logger.error({ err: error, room: this.deps.room }, 'building the content index failed; retrying')
+    this.retryTimer = setTimeout(() => this.build(), RETRY_MS)
+    this.retryTimer.unref()
+  }
+}

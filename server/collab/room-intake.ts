@@ -1,0 +1,131 @@
+/**
+ * Where a room takes in updates, from sockets and from server-side edits: each is checked on its
+ * bytes by the content gate (after the gate is built), charged to the writer's per-minute budget,
+ * held while content it depends on is missing, and queued for the log. The sender of a refused
+ * update gets y-protocols' permission-denied and a named close code; nobody else sees anything.
+ */
+import { CloseCode } from '../../shared/close-codes.ts'
+import { DecodeError } from './bounded-reader.ts'
+import type { Connection } from './connection.ts'
+import type { Author, ContentGate } from './content/content-gate.ts'
+import type { ReadyUpdate } from './content/update-analysis.ts'
+import { isEmptyUpdateBytes } from './inbound.ts'
+import { SERVER } from './origins.ts'
+import { permissionDeniedFrame } from './outbound.ts'
+import type { Room } from './room.ts'
+import type { RoomWriter } from './room-writer.ts'
+
+export class RoomIntake {
+  private readonly queue: Array<{ conn: Connection; update: Uint8Array }> = []
+  private waitingForGate = false
+  private readonly room: Room
+  private readonly writer: RoomWriter
+
+  constructor(room: Room, writer: RoomWriter) {
+    this.room = room
+    this.writer = writer
+  }
+
+  /** An update from a socket (sync step 2 or update message), in the socket's order. */
+  receive(conn: Connection, update: Uint8Array): void {
+    if (isEmptyUpdateBytes(update)) return
+    if (!conn.canWrite) {
+      conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
+      return
+    }
+    this.queue.push({ conn, update })
+    this.drain()
+  }
+
+  /** A server-side edit's update; resolves once it is logged. */
+  serverWrite(author: Author, update: Uint8Array): Promise<void> {
+    const gate = this.room.gates.current
+    if (!gate) return Promise.reject(new Error('content index not ready'))
+    const verdict = gate.check(update, author)
+    if (verdict.kind !== 'accept') return Promise.reject(new Error(`server edit refused: ${verdict.kind === 'refuse' ? verdict.reason : 'missing content'}`))
+    return new Promise<void>((resolve, reject) => {
+      const queued = this.enqueue(verdict.update, update, author, SERVER, (error) => (error === undefined ? resolve() : reject(error)))
+      if (!queued) reject(new Error('update log unavailable'))
+    })
+  }
+
+  /** Content arrived: held updates whose missing piece is now known are tried again, in order. */
+  retryHeld(): void {
+    const gate = this.room.gates.current
+    if (!gate) return
+    for (const conn of this.room.conns) {
+      if (conn.held.length === 0) continue
+      const held = conn.held
+      conn.held = []
+      conn.heldBytes = 0
+      for (const update of held) this.admit(conn, update, gate, false)
+    }
+  }
+
+  private drain(): void {
+    const gate = this.room.gates.current
+    if (!gate) return this.waitForGate()
+    while (this.queue.length > 0) {
+      const { conn, update } = this.queue.shift()!
+      if (!conn.isClosed) this.admit(conn, update, gate)
+    }
+  }
+
+  private waitForGate(): void {
+    if (this.waitingForGate) return
+    this.waitingForGate = true
+    void this.room.gates.ready().then(() => {
+      this.waitingForGate = false
+      if (!this.room.isClosed) this.drain()
+    })
+  }
+
+  /** Checks one update from a socket and logs, holds or refuses it. */
+  private admit(conn: Connection, update: Uint8Array, gate: ContentGate, charge = true): void {
+    const author = { userId: conn.principal.userId, role: conn.role }
+    if (charge && !this.room.writeBudget(author.userId).spend(update.length)) return conn.close(CloseCode.writeQuotaExceeded, 'write quota for this document exceeded; reconnect later')
+    let verdict
+    try {
+      verdict = gate.check(update, author)
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error
+      this.room.deps.observer.frameRejected('invalidData')
+      return conn.close(CloseCode.invalidData, error.message)
+    }
+    if (verdict.kind === 'refuse') return this.refuse(conn, verdict.reason)
+    if (verdict.kind === 'pending') return this.hold(conn, update)
+    if (!isEffective(verdict.update, gate)) return // nothing the document lacks: not logged, not relayed
+    if (verdict.update.structs.length > 0 && this.room.bytes.bytes + update.length > this.room.deps.limits.maxDocBytes) {
+      conn.send(permissionDeniedFrame('document is full'))
+      return conn.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
+    }
+    if (!this.enqueue(verdict.update, update, author, conn)) conn.needsResync = true // the client keeps it and resends
+  }
+
+  private enqueue(ready: ReadyUpdate, update: Uint8Array, author: Author, origin: Connection | typeof SERVER, settle?: (error?: unknown) => void): boolean {
+    if (!this.writer.accepts(update.length)) return false
+    this.room.gates.current!.accept(ready, author)
+    return this.writer.enqueue({ update, info: ready.info, writer: author.userId, origin, ...(settle && { settle }) })
+  }
+
+  private refuse(conn: Connection, reason: string): void {
+    this.room.deps.observer.frameRejected('updateRefused')
+    this.room.deps.logger.info({ room: this.room.name, user: conn.principal.userId, reason }, 'refused an update')
+    conn.send(permissionDeniedFrame(reason))
+    conn.close(CloseCode.updateRefused, reason)
+  }
+
+  private hold(conn: Connection, update: Uint8Array): void {
+    const { maxHeldUpdates, maxHeldBytes } = conn.limits
+    if (conn.held.length >= maxHeldUpdates || conn.heldBytes + update.length > maxHeldBytes) {
+      return conn.close(CloseCode.policyViolation, 'too many updates waiting for content nobody has sent')
+    }
+    conn.held.push(update)
+    conn.heldBytes += update.length
+  }
+}
+
+/** New structs, or deletions of something not deleted yet. */
+function isEffective(update: ReadyUpdate, gate: ContentGate): boolean {
+  return update.structs.length > 0 || update.deletes.some((d) => gate.index.undeleted(d.client, d.clock, d.length).length > 0)
+}

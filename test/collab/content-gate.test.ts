@@ -1,0 +1,296 @@
+/**
+ * Content rules and client-id bindings checked on update bytes (no Y.Doc on the server side):
+ * every update here is made by a real Yjs document, honest or forged.
+ */
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import { addStroke, appendPoints, CANVAS_LIMITS, eraseStroke, strokesOf } from '../../shared/canvas.ts'
+import { messagesOf, postMessage } from '../../shared/chat.ts'
+import { CanvasRules } from '../../server/collab/content/canvas-rules.ts'
+import { ChatRules } from '../../server/collab/content/chat-rules.ts'
+import { ContentGate, type Author, type Verdict } from '../../server/collab/content/content-gate.ts'
+import { splitUpdate } from '../../server/collab/split-update.ts'
+
+const ANN: Author = { userId: 'ann', role: 'editor' }
+const BOB: Author = { userId: 'bob', role: 'editor' }
+const OWNER: Author = { userId: 'olga', role: 'owner' }
+const DAY = 24 * 60 * 60 * 1000
+
+/** A client's document that records its updates; `apply` syncs it with what others did. */
+class Peer {
+  readonly doc: Y.Doc
+  private updates: Uint8Array[] = []
+
+  constructor(clientId: number) {
+    this.doc = new Y.Doc()
+    this.doc.clientID = clientId
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== 'remote') this.updates.push(update)
+    })
+  }
+
+  /** The updates made since the last call, merged into one. */
+  take(): Uint8Array {
+    const taken = Y.mergeUpdates(this.updates)
+    this.updates = []
+    return taken
+  }
+
+  apply(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, 'remote')
+  }
+}
+
+function canvasGate(claims: Record<number, string> = {}): ContentGate {
+  return new ContentGate(new CanvasRules(), { claimedBy: (client) => claims[client] })
+}
+
+function chatGate(now = Date.now()): ContentGate {
+  return new ContentGate(new ChatRules({ offlineWindowMs: 7 * DAY, maxFutureMs: 120_000 }), { claimedBy: () => undefined, now: () => now })
+}
+
+/** Checks and, when accepted, takes the update in (as the room does before logging it). */
+function submit(gate: ContentGate, update: Uint8Array, author: Author): Verdict {
+  const verdict = gate.check(update, author)
+  if (verdict.kind === 'accept') gate.accept(verdict.update, author)
+  return verdict
+}
+
+function expectRefused(verdict: Verdict, reason: RegExp): void {
+  expect(verdict.kind).toBe('refuse')
+  if (verdict.kind === 'refuse') expect(verdict.reason).toMatch(reason)
+}
+
+const stroke = (author: string) => ({ author, color: '#112233', width: 3, tool: 'pen' as const, points: [[1, 2], [3, 4]] as const })
+
+describe('canvas rules', () => {
+  it('accept honest drawing, point streaming, own edits and erasing by anyone', () => {
+    const gate = canvasGate()
+    const ann = new Peer(1)
+    const bob = new Peer(2)
+    const map = addStroke(ann.doc, stroke('ann'))
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+    for (let i = 0; i < 20; i++) appendPoints(map, [[i, i]])
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+    map.set('color', '#abcdef')
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+    bob.apply(Y.encodeStateAsUpdate(ann.doc))
+    eraseStroke(bob.doc, map.get('id') as string)
+    expect(submit(gate, bob.take(), BOB).kind).toBe('accept')
+  })
+
+  it('refuse points, field changes and single-point deletes on someone else\'s stroke', () => {
+    const gate = canvasGate()
+    const ann = new Peer(1)
+    const bob = new Peer(2)
+    addStroke(ann.doc, stroke('ann'))
+    submit(gate, ann.take(), ANN)
+    bob.apply(Y.encodeStateAsUpdate(ann.doc))
+    const hers = strokesOf(bob.doc).get(0)
+    appendPoints(hers, [[9, 9]])
+    expectRefused(gate.check(bob.take(), BOB), /author/)
+
+    const bob2 = new Peer(3)
+    bob2.apply(Y.encodeStateAsUpdate(ann.doc))
+    strokesOf(bob2.doc).get(0).set('color', '#000000')
+    expectRefused(gate.check(bob2.take(), BOB), /author/)
+
+    const bob3 = new Peer(4)
+    bob3.apply(Y.encodeStateAsUpdate(ann.doc))
+    ;(strokesOf(bob3.doc).get(0).get('points') as Y.Array<number>).delete(0, 2)
+    expectRefused(gate.check(bob3.take(), BOB), /erase it whole/)
+  })
+
+  it('refuse a stroke attributed to someone else, bad fields, other roots and too many points', () => {
+    const gate = canvasGate()
+    const forger = new Peer(7)
+    addStroke(forger.doc, stroke('ann'))
+    expectRefused(gate.check(forger.take(), BOB), /author must be the user/)
+
+    const cases: Array<[(doc: Y.Doc) => void, RegExp]> = [
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); m.set('color', 'red') }, /colour/],
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); m.set('width', 1e9) }, /width/],
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); m.set('tool', 'laser') }, /tool/],
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); m.set('extra', 'x'.repeat(2_000_000)) }, /unknown stroke field/],
+      [(doc) => { doc.getMap('junk').set('x', 'y'.repeat(100_000)) }, /not part of the canvas/],
+      [(doc) => { strokesOf(doc).push(['a string, not a map' as unknown as Y.Map<unknown>]) }, /must be a map/],
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); const p = new Y.Array(); m.set('points', p); p.push([Number.POSITIVE_INFINITY]) }, /coordinates/],
+      [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); const n = new Y.Map(); m.set('points', n) }, /points must be an array/],
+    ]
+    let client = 100
+    for (const [edit, reason] of cases) {
+      const peer = new Peer(client++)
+      edit(peer.doc)
+      expectRefused(gate.check(peer.take(), BOB), reason)
+    }
+
+    const big = new Peer(client++)
+    const map = addStroke(big.doc, stroke('bob'))
+    ;(map.get('points') as Y.Array<number>).push(new Array(2 * CANVAS_LIMITS.maxPointsPerStroke).fill(1))
+    expectRefused(gate.check(big.take(), BOB), /at most/)
+  })
+
+  it('refuse structs under a client id bound to another user or claimed by her presence (the hijack)', () => {
+    const gate = canvasGate({ 55: 'ann' })
+    const ann = new Peer(1)
+    addStroke(ann.doc, stroke('ann'))
+    submit(gate, ann.take(), ANN)
+    // Bob writes a garbage range under Ann's client id, ahead of her clock, covering 1,000,000 clocks.
+    expectRefused(gate.check(gcRange(1, Y.getState(ann.doc.store, 1) + 3, 1_000_000), BOB), /belongs to another user/)
+    // …or under the id her connected socket claimed in presence before she wrote anything.
+    expectRefused(gate.check(gcRange(55, 0, 10), BOB), /belongs to another user/)
+    // Ann keeps drawing.
+    appendPoints(strokesOf(ann.doc).get(0), [[5, 5]])
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+  })
+
+  it('refuse deleting content the document does not have yet (it would erase her future strokes)', () => {
+    const gate = canvasGate()
+    const ann = new Peer(1)
+    addStroke(ann.doc, stroke('ann'))
+    submit(gate, ann.take(), ANN)
+    expectRefused(gate.check(deleteOnly(1, 0, 1_000_000), BOB), /does not have/)
+  })
+
+  it('hold updates whose dependencies are missing, then accept them once they arrive', () => {
+    const gate = canvasGate()
+    const ann = new Peer(1)
+    const map = addStroke(ann.doc, stroke('ann'))
+    const first = ann.take()
+    appendPoints(map, [[7, 7]])
+    const second = ann.take()
+    expect(gate.check(second, ANN).kind).toBe('pending')
+    expect(submit(gate, first, ANN).kind).toBe('accept')
+    expect(submit(gate, second, ANN).kind).toBe('accept')
+  })
+
+  it('know the document again from its pieces (a restart) and keep every rule', () => {
+    const ann = new Peer(1)
+    const bob = new Peer(2)
+    let map = addStroke(ann.doc, stroke('ann'))
+    for (let i = 0; i < 40; i++) {
+      map = addStroke(ann.doc, stroke('ann'))
+      appendPoints(map, [[i, -i]])
+      Y.applyUpdate(bob.doc, ann.take())
+      addStroke(bob.doc, stroke('bob'))
+      Y.applyUpdate(ann.doc, bob.take())
+    }
+    const state = Y.encodeStateAsUpdate(ann.doc)
+    const pieces = splitUpdate(state, 512)
+    expect(pieces.length).toBeGreaterThan(4)
+    const gate = canvasGate()
+    gate.trust(pieces.slice().reverse().map((update) => ({ writer: '', update }))) // pieces point at each other both ways
+    expect([1, 2].map((client) => gate.index.state(client))).toEqual([Y.getState(ann.doc.store, 1), Y.getState(ann.doc.store, 2)])
+    const eraser = new Peer(3)
+    eraser.apply(Y.encodeStateAsUpdate(ann.doc))
+    for (let i = 0; i < 10; i++) eraseStroke(eraser.doc, strokesOf(eraser.doc).get(i * 7).get('id') as string)
+    expect(submit(gate, eraser.take(), BOB).kind).toBe('accept') // every stroke was placed in the root
+
+    const gate2 = canvasGate()
+    gate2.trust([{ writer: 'bob', update: onlyClient(bob.doc, 2) }, { writer: 'ann', update: onlyClient(ann.doc, 1) }])
+    appendPoints(map, [[1, 1]])
+    const more = ann.take()
+    expect(submit(gate2, more, ANN).kind).toBe('accept')
+    const thief = new Peer(9)
+    thief.apply(Y.encodeStateAsUpdate(ann.doc))
+    appendPoints(strokesOf(thief.doc).get(0), [[2, 2]])
+    expectRefused(gate2.check(thief.take(), BOB), /author/)
+  })
+})
+
+describe('chat rules', () => {
+  const now = Date.UTC(2026, 10, 29, 12)
+
+  it('accept honest messages, including one written offline days ago', () => {
+    const gate = chatGate(now)
+    const ann = new Peer(1)
+    postMessage(ann.doc, { author: 'ann', authorName: 'Ann', text: 'hello', time: now - 6 * DAY })
+    postMessage(ann.doc, { author: 'ann', authorName: 'Ann', text: 'again', time: now })
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+  })
+
+  it('refuse forged authors, taken ids, bad times, oversized text or names and extra fields', () => {
+    const gate = chatGate(now)
+    const ann = new Peer(1)
+    postMessage(ann.doc, { author: 'ann', authorName: 'Ann', text: 'hello', time: now, id: 'taken-id' })
+    submit(gate, ann.take(), ANN)
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ id: 'm1', author: 'ann', authorName: 'Ann', text: 'I am Ann', time: now }, /author must be the user/],
+      [{ id: 'taken-id', author: 'bob', text: 'dup', time: now }, /taken/],
+      [{ id: 'm2', author: 'bob', text: 'far future', time: 8.64e15 }, /future/],
+      [{ id: 'm3', author: 'bob', text: 'huge', time: 1e300 }, /future/],
+      [{ id: 'm4', author: 'bob', text: 'ancient', time: -1e15 }, /offline window/],
+      [{ id: 'm5', author: 'bob', text: 'x'.repeat(1_000_000), time: now }, /text/],
+      [{ id: 'm6', author: 'bob', authorName: 'n'.repeat(100_000), text: 'hi', time: now }, /name/],
+      [{ id: 'm7', author: 'bob', text: 'hi', time: now, html: '<b>' }, /only id/],
+      [{ id: 'm8', author: 'bob', text: '   ', time: now }, /text/],
+    ]
+    let client = 10
+    for (const [message, reason] of cases) {
+      const peer = new Peer(client++)
+      messagesOf(peer.doc).push([message])
+      expectRefused(gate.check(peer.take(), BOB), reason)
+    }
+    const twice = new Peer(client++)
+    messagesOf(twice.doc).push([{ id: 'same', author: 'bob', text: 'a', time: now }, { id: 'same', author: 'bob', text: 'b', time: now }])
+    expectRefused(gate.check(twice.take(), BOB), /taken/)
+    const twiceApart = new Peer(client++)
+    messagesOf(twiceApart.doc).push([{ id: 'apart', author: 'bob', text: 'a', time: now }])
+    messagesOf(twiceApart.doc).insert(0, [{ id: 'apart', author: 'bob', text: 'b', time: now }])
+    expectRefused(gate.check(twiceApart.take(), BOB), /taken/)
+    const other = new Peer(client++)
+    other.doc.getMap('evil').set('x', 1)
+    expectRefused(gate.check(other.take(), BOB), /not part of the chat/)
+  })
+
+  it('let authors and the owner delete messages, and nobody else', () => {
+    const gate = chatGate(now)
+    const ann = new Peer(1)
+    postMessage(ann.doc, { author: 'ann', authorName: 'Ann', text: 'one', time: now })
+    postMessage(ann.doc, { author: 'ann', authorName: 'Ann', text: 'two', time: now })
+    submit(gate, ann.take(), ANN)
+    const bob = new Peer(2)
+    bob.apply(Y.encodeStateAsUpdate(ann.doc))
+    messagesOf(bob.doc).delete(0, 1)
+    expectRefused(gate.check(bob.take(), BOB), /author or the group owner/)
+    const olga = new Peer(3)
+    olga.apply(Y.encodeStateAsUpdate(ann.doc))
+    messagesOf(olga.doc).delete(0, 1)
+    expect(submit(gate, olga.take(), OWNER).kind).toBe('accept')
+    messagesOf(ann.doc).delete(messagesOf(ann.doc).length - 1, 1)
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
+  })
+})
+
+/** The structs of one client of `doc` (its state as an update, minus every other client). */
+function onlyClient(doc: Y.Doc, client: number): Uint8Array {
+  const others = Y.decodeStateVector(Y.encodeStateVector(doc))
+  others.delete(client)
+  return Y.encodeStateAsUpdate(doc, Y.encodeStateVector(others))
+}
+
+/** An update holding one garbage range of `client`: [clock, clock + length). */
+function gcRange(client: number, clock: number, length: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 1) // one client
+  encoding.writeVarUint(encoder, 1) // one struct
+  encoding.writeVarUint(encoder, client)
+  encoding.writeVarUint(encoder, clock)
+  encoding.writeUint8(encoder, 0) // GC
+  encoding.writeVarUint(encoder, length)
+  encoding.writeVarUint(encoder, 0) // empty delete set
+  return encoding.toUint8Array(encoder)
+}
+
+/** An update with no structs and one delete range. */
+function deleteOnly(client: number, clock: number, length: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0)
+  encoding.writeVarUint(encoder, 1)
+  encoding.writeVarUint(encoder, client)
+  encoding.writeVarUint(encoder, 1)
+  encoding.writeVarUint(encoder, clock)
+  encoding.writeVarUint(encoder, length)
+  return encoding.toUint8Array(encoder)
+}
