@@ -1,18 +1,24 @@
 /**
- * The drawing board: a <canvas> repainted from the document (`readStrokes`) whenever it changes,
- * pointer input for drawing and erasing, other people's cursors, and the toolbar.
+ * The drawing board: a <canvas> repainted from the document (`readStrokes`) whenever it or the
+ * view changes, pointer input for drawing, erasing, panning and zooming (gestures.ts), other
+ * people's cursors, the toolbar and the view controls (zoom, fit to drawing).
  *
  * For tests and tools that should not read pixels, the canvas carries `data-stroke-count`
- * (strokes painted by the last render).
+ * (strokes painted by the last render) and the view: `data-view-scale`, `data-view-x`,
+ * `data-view-y` (screen = document × scale + (x, y), in CSS pixels from the canvas corner).
  */
 import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
 import { readStrokes, type Point } from '../../../shared/canvas.ts'
+import { strokeBounds } from '../../../shared/canvas-svg.ts'
 import { Disposer, frameScheduler, h, type View } from '../dom.ts'
 import { CanvasEditor } from './editor.ts'
+import { wireGestures } from './gestures.ts'
 import { cursorLayer, cursorPublisher } from './presence.ts'
 import { paint } from './render.ts'
 import { toolbar, type ToolState } from './toolbar.ts'
+import { viewControls } from './view-controls.ts'
+import { Viewport, type ViewState } from './viewport.ts'
 
 export interface BoardOptions {
   doc: Y.Doc
@@ -25,14 +31,28 @@ export interface BoardOptions {
 export function board(options: BoardOptions): View {
   const disposer = new Disposer()
   const canvas = h('canvas', { class: 'board-canvas', 'data-testid': 'canvas', 'data-stroke-count': 0 })
-  const cursors = cursorLayer(options.awareness)
+  const viewport = new Viewport()
+  const cursors = cursorLayer(options.awareness, viewport)
   disposer.add(() => cursors.dispose())
-  const surface = h('div', { class: 'board-surface' }, canvas, cursors.element)
-  const redraw = frameScheduler(() => render(canvas, options.doc))
+  const redraw = frameScheduler(() => render(canvas, options.doc, viewport))
   disposer.add(() => redraw.cancel())
+  const controls = viewControls(viewport, {
+    zoom: (factor) => viewport.zoomAt(center(canvas), factor),
+    fit: () => {
+      const { width, height } = canvas.getBoundingClientRect()
+      viewport.fit(strokeBounds(readStrokes(options.doc)), width, height)
+    },
+  })
+  disposer.add(() => controls.dispose())
+  const surface = h('div', { class: 'board-surface' }, canvas, cursors.element, controls.element)
   const onUpdate = (): void => redraw.schedule()
   options.doc.on('update', onUpdate)
   disposer.add(() => options.doc.off('update', onUpdate))
+  disposer.add(viewport.onChange(() => {
+    showView(canvas, viewport.view)
+    redraw.schedule()
+  }))
+  showView(canvas, viewport.view)
   const resize = new ResizeObserver(() => redraw.schedule())
   resize.observe(surface)
   disposer.add(() => resize.disconnect())
@@ -43,13 +63,15 @@ export function board(options: BoardOptions): View {
   disposer.add(() => editor.destroy())
   const bar = toolbar(tools, { undo: () => editor.undo(), redo: () => editor.redo() })
   trackHistory(editor, bar.setHistory, disposer)
-  wirePointer(canvas, editor, tools, options, disposer)
+  const cursor = cursorPublisher(options.awareness)
+  disposer.add(() => cursor.cancel())
+  wireGestures({ canvas, editor, tools, viewport, cursor, readOnly: options.readOnly }, disposer)
   if (!options.readOnly) wireKeys(editor, disposer)
   const element = h('section', { class: 'board', 'aria-label': 'Canvas' }, options.readOnly ? h('p', { class: 'note' }, 'You are a viewer: you can watch, not draw.') : bar.element, surface)
   return { element, dispose: () => disposer.dispose() }
 }
 
-function render(canvas: HTMLCanvasElement, doc: Y.Doc): void {
+function render(canvas: HTMLCanvasElement, doc: Y.Doc, viewport: Viewport): void {
   const { width, height } = canvas.getBoundingClientRect()
   const ratio = window.devicePixelRatio || 1
   const pixelWidth = Math.max(1, Math.round(width * ratio))
@@ -60,10 +82,21 @@ function render(canvas: HTMLCanvasElement, doc: Y.Doc): void {
   }
   const context = canvas.getContext('2d')
   if (!context) return
-  context.setTransform(ratio, 0, 0, ratio, 0, 0)
   const strokes = readStrokes(doc)
-  paint(context, strokes, width, height)
+  paint(context, strokes, { width, height, ratio }, viewport.view)
   canvas.dataset.strokeCount = String(strokes.length)
+}
+
+/** The view on the element, for tests and tools that map screen points to the document. */
+function showView(canvas: HTMLCanvasElement, view: ViewState): void {
+  canvas.dataset.viewScale = String(view.scale)
+  canvas.dataset.viewX = String(view.x)
+  canvas.dataset.viewY = String(view.y)
+}
+
+function center(canvas: HTMLCanvasElement): Point {
+  const { width, height } = canvas.getBoundingClientRect()
+  return [width / 2, height / 2]
 }
 
 function trackHistory(editor: CanvasEditor, show: (canUndo: boolean, canRedo: boolean) => void, disposer: Disposer): void {
@@ -73,42 +106,6 @@ function trackHistory(editor: CanvasEditor, show: (canUndo: boolean, canRedo: bo
     manager.on(event, update)
     disposer.add(() => manager.off(event, update))
   }
-}
-
-function wirePointer(canvas: HTMLCanvasElement, editor: CanvasEditor, tools: ToolState, options: BoardOptions, disposer: Disposer): void {
-  const cursor = cursorPublisher(options.awareness)
-  disposer.add(() => cursor.cancel())
-  let gesture: 'draw' | 'erase' | null = null
-  const at = (event: PointerEvent): Point => {
-    const box = canvas.getBoundingClientRect()
-    return [event.clientX - box.left, event.clientY - box.top]
-  }
-  disposer.listen<PointerEvent>(canvas, 'pointerdown', (event) => {
-    if (options.readOnly || event.button !== 0) return
-    canvas.setPointerCapture(event.pointerId)
-    gesture = tools.tool === 'eraser' ? 'erase' : 'draw'
-    editor.begin(at(event), tools)
-    event.preventDefault()
-  })
-  disposer.listen<PointerEvent>(canvas, 'pointermove', (event) => {
-    const point = at(event)
-    cursor.move(point[0], point[1])
-    if (gesture === 'draw') editor.extend(coalesced(event).map(at))
-    else if (gesture === 'erase') editor.eraseAt(point)
-  })
-  const finish = (): void => {
-    if (gesture !== null) editor.end()
-    gesture = null
-  }
-  disposer.listen(canvas, 'pointerup', finish)
-  disposer.listen(canvas, 'pointercancel', finish)
-  disposer.listen(canvas, 'pointerleave', () => cursor.hide())
-}
-
-/** Pointer moves the browser merged into this event, so fast strokes keep their shape. */
-function coalesced(event: PointerEvent): PointerEvent[] {
-  const events = typeof event.getCoalescedEvents === 'function' ? event.getCoalescedEvents() : []
-  return events.length > 0 ? events : [event]
 }
 
 function wireKeys(editor: CanvasEditor, disposer: Disposer): void {

@@ -9,7 +9,7 @@
  */
 import * as Y from 'yjs'
 import { addStroke, appendPoints, eraseStroke, readStrokes, strokesOf, type Point } from '../../../shared/canvas.ts'
-import { strokeAt } from './hit-test.ts'
+import { ERASER_TOLERANCE, strokeAt } from './hit-test.ts'
 import type { ToolState } from './toolbar.ts'
 
 export const LOCAL_ORIGIN = 'local-edit'
@@ -38,6 +38,7 @@ export class CanvasEditor {
     this.undoManager.stopCapturing()
     const kind = tool.tool
     if (kind === 'eraser') return this.eraseAt(point)
+    if (kind === 'hand') return
     const at = round(point)
     this.doc.transact(() => {
       this.stroke = addStroke(this.doc, { author: this.author, color: tool.color, width: tool.width, tool: kind, points: [at] })
@@ -62,9 +63,9 @@ export class CanvasEditor {
     this.undoManager.stopCapturing()
   }
 
-  /** Deletes the topmost stroke under the point, if any. */
-  eraseAt(point: Point): void {
-    const hit = strokeAt(readStrokes(this.doc), point)
+  /** Deletes the topmost stroke under the point (within `tolerance` of its ink), if any. */
+  eraseAt(point: Point, tolerance = ERASER_TOLERANCE): void {
+    const hit = strokeAt(readStrokes(this.doc), point, tolerance)
     if (!hit) return
     this.doc.transact(() => eraseStroke(this.doc, hit.id), LOCAL_ORIGIN)
     this.undoManager.stopCapturing()

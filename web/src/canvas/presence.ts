@@ -1,11 +1,14 @@
 /**
  * Presence over awareness: each client publishes `user: {name, color}` and `cursor: {x, y} | null`
- * (canvas coordinates). Other clients' states are untrusted input and are checked field by field.
+ * in document coordinates (the ones strokes are stored in), so a cursor points at the same ink
+ * whatever each person's zoom and pan. Other clients' states are untrusted input and are
+ * checked field by field.
  */
 import type { Awareness } from 'y-protocols/awareness'
 import { CHAT_LIMITS } from '../../../shared/chat.ts'
 import { isColor } from '../../../shared/canvas.ts'
 import { frameScheduler, h, type View } from '../dom.ts'
+import type { Viewport } from './viewport.ts'
 
 export interface Peer {
   clientId: number
@@ -51,7 +54,7 @@ export function cursorPublisher(awareness: Awareness): { move(x: number, y: numb
   const frame = frameScheduler(() => awareness.setLocalStateField('cursor', next))
   return {
     move: (x, y) => {
-      next = { x: Math.round(x), y: Math.round(y) }
+      next = { x: Math.round(x * 10) / 10, y: Math.round(y * 10) / 10 } // a tenth: exact enough when zoomed in
       frame.schedule()
     },
     hide: () => {
@@ -62,20 +65,22 @@ export function cursorPublisher(awareness: Awareness): { move(x: number, y: numb
   }
 }
 
-/** Other people's cursors with their names, drawn over the canvas. */
-export function cursorLayer(awareness: Awareness): View {
+/** Other people's cursors with their names, drawn over the canvas where the view shows that point. */
+export function cursorLayer(awareness: Awareness, viewport: Viewport): View {
   const element = h('div', { class: 'cursors', 'aria-hidden': 'true' })
   const render = (): void => {
-    element.replaceChildren(...peers(awareness).filter((p) => p.cursor).map(cursorElement))
+    element.replaceChildren(...peers(awareness).filter((p) => p.cursor).map((peer) => cursorElement(peer, viewport)))
   }
   awareness.on('change', render)
+  const stopFollowing = viewport.onChange(render)
   render()
-  return { element, dispose: () => awareness.off('change', render) }
+  return { element, dispose: () => { awareness.off('change', render); stopFollowing() } }
 }
 
-function cursorElement(peer: Peer): HTMLElement {
+function cursorElement(peer: Peer, viewport: Viewport): HTMLElement {
   const element = h('div', { class: 'cursor', 'data-testid': 'remote-cursor', 'data-name': peer.name }, h('span', { class: 'cursor-name' }, peer.name))
-  element.style.transform = `translate(${peer.cursor?.x ?? 0}px, ${peer.cursor?.y ?? 0}px)`
+  const [x, y] = viewport.toScreen([peer.cursor?.x ?? 0, peer.cursor?.y ?? 0])
+  element.style.transform = `translate(${x}px, ${y}px)`
   element.style.setProperty('--peer-color', peer.color)
   return element
 }

@@ -1,14 +1,26 @@
 /** Paints strokes onto a 2D canvas the way shared/canvas-svg.ts draws them as SVG. */
 import type { Stroke } from '../../../shared/canvas.ts'
 import { HIGHLIGHTER_OPACITY } from '../../../shared/canvas-svg.ts'
+import type { ViewState } from './viewport.ts'
 
 export const BACKGROUND = '#ffffff'
 
-/** Clears to the background and paints every stroke in order, in CSS pixels. */
-export function paint(context: CanvasRenderingContext2D, strokes: readonly Stroke[], width: number, height: number): void {
+export interface Surface {
+  /** CSS pixels. */
+  width: number
+  height: number
+  /** Device pixels per CSS pixel. */
+  ratio: number
+}
+
+/** Clears to the background and paints every stroke in order, through the view's zoom and pan. */
+export function paint(context: CanvasRenderingContext2D, strokes: readonly Stroke[], surface: Surface, view: ViewState): void {
+  const { ratio } = surface
+  context.setTransform(ratio, 0, 0, ratio, 0, 0)
   context.globalAlpha = 1
   context.fillStyle = BACKGROUND
-  context.fillRect(0, 0, width, height)
+  context.fillRect(0, 0, surface.width, surface.height)
+  context.setTransform(ratio * view.scale, 0, 0, ratio * view.scale, ratio * view.x, ratio * view.y)
   for (const stroke of strokes) paintStroke(context, stroke)
   context.globalAlpha = 1
 }

@@ -2,7 +2,8 @@
 import { TOOLS, type Tool } from '../../../shared/canvas.ts'
 import { h } from '../dom.ts'
 
-export type ToolName = Tool | 'eraser'
+/** `hand` moves the view instead of drawing (what a single finger or the mouse does with it). */
+export type ToolName = Tool | 'eraser' | 'hand'
 
 export interface ToolState {
   tool: ToolName
@@ -15,8 +16,8 @@ export interface Toolbar {
   setHistory(canUndo: boolean, canRedo: boolean): void
 }
 
-const TOOL_NAMES: readonly ToolName[] = [...TOOLS, 'eraser']
-const LABELS: Record<ToolName, string> = { pen: 'Pen', marker: 'Marker', highlighter: 'Highlighter', eraser: 'Eraser' }
+const TOOL_NAMES: readonly ToolName[] = [...TOOLS, 'eraser', 'hand']
+const LABELS: Record<ToolName, string> = { pen: 'Pen', marker: 'Marker', highlighter: 'Highlighter', eraser: 'Eraser', hand: 'Hand' }
 
 export function toolbar(state: ToolState, actions: { undo(): void; redo(): void }): Toolbar {
   const buttons = TOOL_NAMES.map((name) => toolButton(name, state, () => select(name)))
