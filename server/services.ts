@@ -32,7 +32,7 @@ const ACCESS_CACHE_ENTRIES = 100_000
 
 export async function createAuth(config: Config, storage: Storage): Promise<{ tokens: TokenService; access: AccessCache; lists: TaggedCache<GroupResponse[]> }> {
   const tokens = new TokenService({
-    secret: await resolveJwtSecret(config),
+    secret: await resolveJwtSecret(config, storage.settings),
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTtlSec: config.accessTokenTtlSec,
