@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Config } from '../config.ts'
+import { ConfigError, type Config } from '../config.ts'
 import type { SettingsStore } from '../storage/types.ts'
 
 const encoder = new TextEncoder()
@@ -16,8 +16,17 @@ export const DEV_JWT_SECRET_KEY = 'dev-jwt-secret'
 
 export async function resolveJwtSecret(config: Pick<Config, 'jwtSecret' | 'dataDir' | 'mongodbUrl'>, settings: SettingsStore): Promise<Uint8Array> {
   if (config.jwtSecret) return encoder.encode(config.jwtSecret)
-  if (config.mongodbUrl) return encoder.encode(await settings.getOrCreate(DEV_JWT_SECRET_KEY, generateSecret))
+  if (config.mongodbUrl) return encoder.encode(await sharedSecret(settings))
   return encoder.encode(await fileSecret(config.dataDir))
+}
+
+async function sharedSecret(settings: SettingsStore): Promise<string> {
+  try {
+    return await settings.getOrCreate(DEV_JWT_SECRET_KEY, generateSecret)
+  } catch (error) {
+    // The one start-up step that needs MongoDB: say what to do rather than show a driver trace.
+    throw new ConfigError(`JWT_SECRET is not set and the development secret kept in MongoDB cannot be read (${(error as Error).message}): start MongoDB, or set JWT_SECRET`, { cause: error })
+  }
 }
 
 function generateSecret(): string {
