@@ -39,6 +39,12 @@ export interface CompactorDeps {
   idleMs: number
   batchSize: number
   observer: CollabObserver
+  /**
+   * Whether a room's group still exists. A log left by a node that kept writing while the group
+   * was deleted elsewhere is an orphan: the sweep removes it instead of folding it. Errors count
+   * as "exists" (nothing is deleted on doubt).
+   */
+  roomExists(room: string): Promise<boolean>
 }
 
 /** Deltas may grow to 1/DELTA_SHARE of the full part before the next compaction folds fully. */
@@ -99,7 +105,19 @@ export class Compactor {
       return
     }
     for (const room of rooms) {
-      if (!isHot(room) && !this.running.has(room)) await this.compactCold(room).catch(() => undefined)
+      if (isHot(room) || this.running.has(room)) continue
+      if (await this.deps.roomExists(room).catch(() => true)) await this.compactCold(room).catch(() => undefined)
+      else await this.removeOrphan(room)
+    }
+  }
+
+  private async removeOrphan(room: string): Promise<void> {
+    try {
+      await this.deps.log.deleteRoom(room)
+      await this.deps.snapshots.delete(room)
+      this.deps.logger.info({ room }, 'removed the log of a deleted group\'s room')
+    } catch (error) {
+      this.deps.logger.warn({ err: error, room }, 'could not remove an orphaned room log; next sweep retries')
     }
   }
 

@@ -1,4 +1,5 @@
 /** Wires the collaboration core together from a storage, a log and an authorizer. */
+import { parseRoomName } from '../../shared/rooms.ts'
 import { noRelay, type AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
@@ -83,6 +84,10 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
     observer,
+    roomExists: async (room) => {
+      const ref = parseRoomName(room)
+      return ref !== null && (await storage.groups.byId(ref.groupId)) !== null
+    },
   })
   const registry = new RoomRegistry({
     loader,

@@ -143,3 +143,17 @@ it('stops retrying a failed reload after a log gap once the room has left memory
   await new Promise((resolve) => setTimeout(resolve, 2_500))
   expect(reloads).toBe(afterEviction)
 }, 30_000)
+
+it('removes, instead of folding, a log left behind for a group that no longer exists', async () => {
+  dir = await tempDir()
+  server = await startServer({ dataDir: dir.path })
+  const fx = await groupFixture(injectApi(server.app))
+  const orphan = 'NoSuchGroup000000000000/canvas'
+  const doc = new Y.Doc()
+  addStroke(doc, { author: fx.owner.id, color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
+  for (const room of [orphan, fx.canvas]) await server.app.updateLog.append(room, [{ writer: fx.owner.id, update: Y.encodeStateAsUpdate(doc) }])
+  await server.app.collab.compactor.sweep(() => false)
+  expect(await server.app.updateLog.size(orphan)).toBe(0)
+  expect(await server.app.storage.snapshots.load(orphan)).toBeNull()
+  expect(await server.app.storage.snapshots.watermark(fx.canvas)).not.toBeNull() // a live group's room is folded as usual
+})
