@@ -122,5 +122,8 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   log.onHealth((up) => {
     if (up) for (const room of registry.all()) room.onLogUp()
   })
+  log.onReset(() => {
+    for (const room of registry.all()) void room.relog()
+  })
   return { server, registry, compactor, folder, worker }
 }

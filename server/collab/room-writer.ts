@@ -16,6 +16,8 @@ export interface PendingWrite {
   /** The user the update is attributed to. */
   writer: string
   origin: Connection | typeof SERVER
+  /** Already kept by the room; only the log lost it (written again after the log was reset). */
+  relog?: boolean
   /** Server writes wait for the log; client writes do not. */
   settle?: (error?: unknown) => void
 }
@@ -23,7 +25,7 @@ export interface PendingWrite {
 export interface WriterHooks {
   /** The batch is durable as the entry `id`; apply and broadcast it. */
   committed(batch: PendingWrite[], id: LogId): void
-  /** The batch could not be logged; nothing of it was applied. */
+  /** The batch, and everything queued behind it, could not be logged; nothing of it was kept. */
   failed(batch: PendingWrite[], error: unknown): void
 }
 
@@ -95,7 +97,14 @@ export class RoomWriter {
     try {
       id = await this.log.append(this.room, batch.map(({ writer, update }) => ({ writer, update })))
     } catch (error) {
-      this.hooks.failed(batch, error)
+      // Whatever was queued behind the batch may build on it (the next points of a stroke it
+      // starts): logging that without the batch would leave the log with holes. All of it fails;
+      // sockets resend everything at once when the log is back.
+      const dropped = [...batch, ...this.queue]
+      this.queue = []
+      this.queuedBytes = 0
+      this.committing = []
+      this.hooks.failed(dropped, error)
       return
     }
     this.hooks.committed(batch, id)

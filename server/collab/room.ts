@@ -89,6 +89,8 @@ export class Room {
   private readonly writeBudgets = new Map<string, Budget>()
   private readonly serverClients = new Map<string, number>()
   private svgCache: { version: number; maxBytes: number; svg: string | null } | null = null
+  /** A relog after a log reset is still owed. */
+  private relogPending = false
   private presenceTimer: NodeJS.Timeout | undefined
   readonly deps: RoomDeps
 
@@ -222,7 +224,29 @@ export class Room {
 
   /** The log is reachable again: ask sockets whose writes were refused to resync. */
   onLogUp(): void {
+    if (this.relogPending) void this.relog()
     this.resyncRefused()
+  }
+
+  /**
+   * The log lost what it held (a Redis without persistence restarted): write again everything
+   * this room kept beyond its snapshot, so the log (and every other node) has it again.
+   */
+  async relog(): Promise<void> {
+    this.relogPending = false
+    for (const { writer, update, info } of [...this.bytes.contents().since]) {
+      if (!this.deps.log.isUp() || this.closed) {
+        this.relogPending = true // again when the log is up
+        return
+      }
+      while (!this.writer.accepts(update.length)) await this.writer.drain() // a full queue drains first
+      this.writer.enqueue({ update, info, writer, origin: SERVER, relog: true })
+    }
+  }
+
+  /** Writes queued for the log or being logged. */
+  get writesInFlight(): number {
+    return this.writer.inFlight().length
   }
 
   /** Resolves once every queued write has been logged (or has failed). */
@@ -352,6 +376,7 @@ export class Room {
     this.follower.ownEntry(id)
     this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
     for (const write of batch) {
+      if (write.relog) continue
       this.keep([{ id, writer: write.writer, update: write.update, info: write.info }], write.origin === SERVER ? null : write.origin)
       write.settle?.()
     }
@@ -363,10 +388,16 @@ export class Room {
     this.deps.observer.appendFailed(batch.length)
     this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
     for (const write of batch) {
-      if (write.origin !== SERVER) write.origin.needsResync = true
+      if (write.relog) this.relogPending = true
+      else if (write.origin !== SERVER) write.origin.needsResync = true
       write.settle?.(new LogUnavailableError('update log unavailable'))
     }
     this.gates.build() // it took in what the log refused
+    // With the log still taking writes (one append failed), refused sockets resend now, checked
+    // against the rebuilt index; with the log down, onLogUp asks them.
+    void this.gates.ready().then(() => {
+      if (!this.closed && this.deps.log.isUp()) this.resyncRefused()
+    })
   }
 
   /** Other nodes' entries, in log order (own ones are already kept). */

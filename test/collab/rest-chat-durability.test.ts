@@ -1,14 +1,16 @@
 /**
  * REST chat follows the socket rule: a posted message is logged first, then kept, served and
- * acknowledged. While the log is down a post answers 503 with Retry-After and nothing of it is
+ * acknowledged (and so does every socket write). While the log is down a post answers 503 with Retry-After and nothing of it is
  * served; a retry with the same id after the log is back creates it once; an acknowledged message
  * survives the room leaving memory and the process restarting.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { readAllMessages } from '../../shared/chat.ts'
 import { groupFixture, injectApi, type Api, type GroupFixture } from '../helpers/api.ts'
 import { uniqueDbName } from '../helpers/backends.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
+import { roomDoc, sameContent } from '../helpers/docs.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -89,4 +91,35 @@ it('keeps acknowledged messages when the room leaves memory and shows the server
   const messages = await page()
   expect(messages.map((m) => m.id)).toContain('acked-before-eviction')
   expect(new Set(messages.map((m) => m.authorName))).toEqual(new Set([fx.owner.name]))
+})
+
+it('a failed append drops what was queued behind it, so a stroke that straddles the failure is logged whole', async () => {
+  const canvas = fx.canvas
+  const drawer = await connectSynced(server.collabUrl, canvas, { token: fx.token })
+  const observer = await connectSynced(server.collabUrl, canvas, { token: fx.token })
+  clients.push(drawer, observer)
+  const log = server.app.updateLog
+  const append = log.append.bind(log)
+  let releaseFailure!: () => void
+  const failureHeld = new Promise<void>((resolve) => { releaseFailure = resolve })
+  let calls = 0
+  log.append = async (room, updates) => {
+    if (room === canvas && calls++ === 0) {
+      await failureHeld // the stroke's first batch is in flight…
+      throw new Error('connection lost mid-append')
+    }
+    return append(room, updates)
+  }
+  const stroke = addStroke(drawer.doc, { author: fx.owner.id, color: '#abcdef', width: 2, tool: 'pen', points: [[0, 0]] })
+  await waitFor(() => calls === 1)
+  for (let i = 1; i <= 5; i++) appendPoints(stroke, [[i, i]]) // …while its points queue behind it
+  await waitFor(() => server.app.collab.registry.get(canvas)!.writesInFlight > 1, 5_000, 'points queued behind the batch')
+  releaseFailure()
+  log.append = append
+  appendPoints(stroke, [[6, 6]]) // a later write is logged; the refused socket is asked to resync
+  await waitFor(() => sameContent(observer.doc, drawer.doc), 10_000, 'the observer has the whole stroke')
+  appendPoints(stroke, [[7, 7]])
+  await waitFor(() => readStrokes(observer.doc)[0]?.points.length === 8, 10_000, 'drawing goes on')
+  expect(drawer.closeEvents).toEqual([])
+  expect(readStrokes(roomDoc(server.app.collab.registry.get(canvas)!))).toEqual(readStrokes(drawer.doc))
 })
