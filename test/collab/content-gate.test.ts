@@ -165,6 +165,22 @@ describe('canvas rules', () => {
     expect(submit(gate, second, ANN).kind).toBe('accept')
   })
 
+  it('keep trusted content whose dependencies have not arrived waiting, and place it once they do', () => {
+    const ann = new Peer(1)
+    const map = addStroke(ann.doc, stroke('ann'))
+    const first = ann.take()
+    appendPoints(map, [[7, 7]])
+    const second = ann.take()
+    const gate = canvasGate()
+    gate.trust([{ writer: 'ann', update: second }]) // another node's entry, ahead of what it builds on
+    expect(gate.index.state(1)).toBe(0) // not put anywhere yet
+    gate.trust([{ writer: 'ann', update: first }])
+    appendPoints(map, [[8, 8]])
+    expect(submit(gate, ann.take(), ANN).kind).toBe('accept') // the points landed in her stroke
+    const saved = ContentGate.restore(new CanvasRules(), { claimedBy: () => undefined }, canvasGate().save())
+    expect(saved.index.state(1)).toBe(0)
+  })
+
   it('know the document again from its pieces (a restart) and keep every rule', () => {
     const ann = new Peer(1)
     const bob = new Peer(2)

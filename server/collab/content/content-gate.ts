@@ -15,7 +15,7 @@ import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { Role } from '../principal.ts'
 import type { StructId } from '../update-validator.ts'
 import type { DocumentRules, RuleContext } from './rules.ts'
-import { COLLECTED, StructIndex, type PlainIndex } from './struct-index.ts'
+import { COLLECTED, StructIndex, UNPLACED, type PlainIndex } from './struct-index.ts'
 import { analyzeTrusted, analyzeUpdate, typeKey, type DeleteRange, type ReadyUpdate } from './update-analysis.ts'
 
 export interface Author {
@@ -38,10 +38,16 @@ export interface GateOptions {
 export interface SavedGate {
   index: PlainIndex
   rules: unknown
+  /** Trusted updates still waiting to be placed. */
+  waiting: LoggedUpdate[]
 }
+
+/** Updates waiting for structs they need before they can be placed, at most. */
+const MAX_WAITING_TO_PLACE = 256
 
 export class ContentGate {
   readonly index: StructIndex
+  private readonly unplaced = new Map<Uint8Array, string>()
   private readonly rules: DocumentRules
   private readonly options: GateOptions
 
@@ -52,12 +58,14 @@ export class ContentGate {
   }
 
   save(): SavedGate {
-    return { index: this.index.toPlain(), rules: this.rules.saveState() }
+    return { index: this.index.toPlain(), rules: this.rules.saveState(), waiting: [...this.unplaced].map(([update, writer]) => ({ update, writer })) }
   }
 
   static restore(rules: DocumentRules, options: GateOptions, saved: SavedGate): ContentGate {
     rules.loadState(saved.rules)
-    return new ContentGate(rules, options, StructIndex.fromPlain(saved.index))
+    const gate = new ContentGate(rules, options, StructIndex.fromPlain(saved.index))
+    for (const { update, writer } of saved.waiting) gate.unplaced.set(update, writer)
+    return gate
   }
 
   /** Throws DecodeError for malformed updates (the validator runs as part of the check). */
@@ -76,6 +84,51 @@ export class ContentGate {
 
   /** Takes an accepted update into the index and the rules' state. */
   accept(update: ReadyUpdate, author: Author): void {
+    this.take(update, author)
+    this.placeWaiting() // it may be what waiting content needed
+  }
+
+  /** Takes updates already in the document (snapshot pieces, other nodes' entries) without checks. */
+  trust(updates: readonly LoggedUpdate[]): void {
+    const writers = new Map(updates.map((u) => [u.update, u.writer]))
+    const ready = analyzeTrusted(updates.map((u) => u.update), this.index)
+    const byWriter = new Map<string, ReadyUpdate>()
+    let placed = 0
+    for (const struct of ready.structs) {
+      const writer = writers.get(struct.bytes) ?? ''
+      if (struct.container === UNPLACED) {
+        this.waitToPlace(struct.bytes, writer)
+        continue
+      }
+      let part = byWriter.get(writer)
+      if (!part) byWriter.set(writer, part = { ...ready, structs: [], deletes: [] })
+      part.structs.push(struct)
+      placed++
+    }
+    for (const [writer, part] of byWriter) this.take(part, { userId: writer, role: 'editor' })
+    for (const range of ready.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
+    if (placed > 0) this.placeWaiting()
+  }
+
+  /**
+   * Content whose place is not known yet (it needs structs that have not arrived) waits, as Yjs
+   * keeps pending structs, instead of being put somewhere no rule allows writing: once what it
+   * needs arrives, it is placed. Beyond a bound the oldest is given up on (left unknown).
+   */
+  private waitToPlace(update: Uint8Array, writer: string): void {
+    if (this.unplaced.has(update)) return
+    if (this.unplaced.size >= MAX_WAITING_TO_PLACE) this.unplaced.delete(this.unplaced.keys().next().value!)
+    this.unplaced.set(update, writer)
+  }
+
+  private placeWaiting(): void {
+    if (this.unplaced.size === 0) return
+    const waiting = [...this.unplaced].map(([update, writer]) => ({ update, writer }))
+    this.unplaced.clear()
+    this.trust(waiting)
+  }
+
+  private take(update: ReadyUpdate, author: Author): void {
     const context = this.context(update, author)
     for (const struct of update.structs) {
       this.index.place(struct.client, struct.clock + struct.offset, struct.clock + struct.length, struct.container)
@@ -87,21 +140,6 @@ export class ContentGate {
       if (item) this.rules.observe(struct, context)
     }
     for (const range of update.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
-  }
-
-  /** Takes updates already in the document (snapshot pieces, other nodes' entries) without checks. */
-  trust(updates: readonly LoggedUpdate[]): void {
-    const writers = new Map(updates.map((u) => [u.update, u.writer]))
-    const ready = analyzeTrusted(updates.map((u) => u.update), this.index)
-    const byWriter = new Map<string, ReadyUpdate>()
-    for (const struct of ready.structs) {
-      const writer = writers.get(struct.bytes) ?? ''
-      let part = byWriter.get(writer)
-      if (!part) byWriter.set(writer, part = { ...ready, structs: [], deletes: [] })
-      part.structs.push(struct)
-    }
-    for (const [writer, part] of byWriter) this.accept(part, { userId: writer, role: 'editor' })
-    for (const range of ready.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
   }
 
   private context(update: ReadyUpdate, author: Author): RuleContext {
