@@ -5,9 +5,11 @@
  * are checked on the same pair.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { postMessage } from '../../shared/chat.ts'
+import { connectSynced } from '../helpers/clients.ts'
 import {
   canvasSvg, chatTexts, chooseColor, createGroupViaUi, drawStroke, expectStrokeCount, inviteViaUi, joinViaUi, openUserPage,
-  postChat, signUpViaUi, svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
+  pageToken, postChat, signUpViaUi, svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
 } from './harness.ts'
 
 const env = useBrowserEnv()
@@ -51,6 +53,23 @@ describe('two users in one group', () => {
     await expect.poll(() => chatTexts(bob.page), { timeout: 10_000 }).toEqual(['Hi Bob, nice stroke?'])
     await postChat(bob.page, 'Very nice, Ann')
     await expect.poll(() => chatTexts(ann.page), { timeout: 10_000 }).toEqual(['Hi Bob, nice stroke?', 'Very nice, Ann'])
+  })
+
+  it("names the authors of messages and strokes by the server's record, not by what a document says", async () => {
+    // Ann, from another client of hers, writes a message that calls her "Mallory".
+    const annId = await ann.page.evaluate(() => (JSON.parse(localStorage.getItem('collab.session') ?? '{}') as { user: { id: string } }).user.id)
+    const other = await connectSynced(env.server.collabUrl, `${groupId}/chat`, { token: await pageToken(ann.page) })
+    try {
+      postMessage(other.doc, { author: annId, authorName: 'Mallory', text: 'who am I?' })
+      const message = bob.page.locator('[data-testid="chat-message"]', { hasText: 'who am I?' })
+      await expect.poll(() => message.locator('.message-author').textContent(), { timeout: 10_000 }).toBe('Ann')
+    } finally {
+      other.destroy()
+    }
+    const box = await bob.page.getByTestId('canvas').boundingBox()
+    await bob.page.mouse.move((box?.x ?? 0) + 120, (box?.y ?? 0) + 90) // on Ann's stroke
+    await expect.poll(() => bob.page.getByTestId('canvas').getAttribute('title'), { timeout: 10_000 }).toBe('Drawn by Ann')
+    expect(await bob.page.getByTestId('canvas').getAttribute('data-hover-author')).toBe(annId)
   })
 
   it("undoes only one's own strokes, redoes them, and erases a stroke under the pointer", async () => {

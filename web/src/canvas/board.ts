@@ -12,6 +12,7 @@ import type * as Y from 'yjs'
 import { readStrokes, type Point } from '../../../shared/canvas.ts'
 import { strokeBounds } from '../../../shared/canvas-svg.ts'
 import { Disposer, frameScheduler, h, type View } from '../dom.ts'
+import { wireAttribution } from './attribution.ts'
 import { CanvasEditor } from './editor.ts'
 import { wireGestures } from './gestures.ts'
 import { cursorLayer, cursorPublisher } from './presence.ts'
@@ -26,6 +27,8 @@ export interface BoardOptions {
   author: string
   /** Viewers see everything live but cannot draw. */
   readOnly: boolean
+  /** The server's name for a user id (hovering a stroke names who drew it). */
+  nameOf(userId: string): string | undefined
 }
 
 export function board(options: BoardOptions): View {
@@ -66,6 +69,7 @@ export function board(options: BoardOptions): View {
   const cursor = cursorPublisher(options.awareness)
   disposer.add(() => cursor.cancel())
   wireGestures({ canvas, editor, tools, viewport, cursor, readOnly: options.readOnly }, disposer)
+  wireAttribution({ canvas, doc: options.doc, viewport, nameOf: options.nameOf }, disposer)
   if (!options.readOnly) wireKeys(editor, disposer)
   const element = h('section', { class: 'board', 'aria-label': 'Canvas' }, options.readOnly ? h('p', { class: 'note' }, 'You are a viewer: you can watch, not draw.') : bar.element, surface)
   return { element, dispose: () => disposer.dispose() }

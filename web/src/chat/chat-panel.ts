@@ -11,6 +11,9 @@ export interface ChatOptions {
   doc: Y.Doc
   user: { id: string; name: string }
   readOnly: boolean
+  /** The server's name for a user id (never the name a message carries). */
+  nameOf(userId: string): string | undefined
+  onNamesChange(listener: () => void): () => void
 }
 
 /** Messages shown at first; "Show earlier" reveals this many more each time. */
@@ -21,7 +24,8 @@ export function chatPanel(options: ChatOptions): View {
   const list = h('ol', { class: 'messages', 'data-testid': 'chat-messages', 'aria-live': 'polite' })
   const earlier = h('button', { type: 'button', class: 'link', 'data-testid': 'chat-earlier', hidden: true }, 'Show earlier messages')
   let visible = PAGE
-  const render = frameScheduler(() => renderMessages(list, earlier, readAllMessages(options.doc), visible))
+  const render = frameScheduler(() => renderMessages(list, earlier, readAllMessages(options.doc), visible, options.nameOf))
+  disposer.add(options.onNamesChange(() => render.schedule()))
   disposer.add(() => render.cancel())
   earlier.addEventListener('click', () => {
     visible += PAGE
@@ -35,19 +39,20 @@ export function chatPanel(options: ChatOptions): View {
   return { element, dispose: () => disposer.dispose() }
 }
 
-function renderMessages(list: HTMLElement, earlier: HTMLButtonElement, messages: ChatMessage[], visible: number): void {
+function renderMessages(list: HTMLElement, earlier: HTMLButtonElement, messages: ChatMessage[], visible: number, nameOf: ChatOptions['nameOf']): void {
   const stuckToBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24
   const shown = messages.slice(Math.max(0, messages.length - visible))
-  list.replaceChildren(...shown.map(messageItem))
+  list.replaceChildren(...shown.map((message) => messageItem(message, nameOf(message.author))))
   earlier.hidden = shown.length === messages.length
   list.dataset.count = String(messages.length)
   if (stuckToBottom) list.scrollTop = list.scrollHeight
 }
 
-function messageItem(message: ChatMessage): HTMLLIElement {
+/** The author is named as the server knows them; a name written into the message is ignored. */
+function messageItem(message: ChatMessage, authorName: string | undefined): HTMLLIElement {
   const time = new Date(message.time)
-  return h('li', { class: 'message', 'data-testid': 'chat-message', 'data-id': message.id },
-    h('span', { class: 'message-author' }, message.authorName || 'Someone'),
+  return h('li', { class: 'message', 'data-testid': 'chat-message', 'data-id': message.id, 'data-author': message.author },
+    h('span', { class: 'message-author' }, authorName ?? 'Former member'),
     h('time', { datetime: Number.isNaN(time.getTime()) ? undefined : time.toISOString() }, Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
     h('span', { class: 'message-text' }, message.text))
 }

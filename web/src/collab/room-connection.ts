@@ -12,7 +12,16 @@ import { WebsocketProvider } from 'y-websocket'
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { Session } from '../session.ts'
 
-export type AccessProblem = 'signed-out' | 'forbidden' | 'not-found'
+export type AccessProblem = 'signed-out' | 'forbidden' | 'not-found' | 'refused' | 'document-full' | 'rate-limited'
+
+/** Terminal close codes (4400-4499: y-websocket stops reconnecting) and what they mean here. */
+const REFUSALS: Partial<Record<number, AccessProblem>> = {
+  [CloseCode.forbidden]: 'forbidden',
+  [CloseCode.notFound]: 'not-found',
+  [CloseCode.updateRefused]: 'refused',
+  [CloseCode.documentTooLarge]: 'document-full',
+  [CloseCode.rateLimited]: 'rate-limited',
+}
 
 export class RoomConnection {
   readonly doc = new Y.Doc()
@@ -70,7 +79,7 @@ export class RoomConnection {
 
   private async onRefused(code: number): Promise<void> {
     if (code === CloseCode.unauthorized) return this.onUnauthorized()
-    this.problem = code === CloseCode.notFound ? 'not-found' : 'forbidden'
+    this.problem = REFUSALS[code] ?? 'forbidden'
     this.changed()
   }
 

@@ -12,6 +12,7 @@ import { chatPanel } from '../chat/chat-panel.ts'
 import { RoomConnection, type AccessProblem } from '../collab/room-connection.ts'
 import { statusIndicator } from '../collab/status-indicator.ts'
 import { Disposer, h, type View } from '../dom.ts'
+import { MemberNames } from '../members.ts'
 import type { Session } from '../session.ts'
 
 export function groupView(api: Api, session: Session, groupId: string): View {
@@ -35,11 +36,13 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
   disposer.add(() => { canvas.destroy(); chat.destroy() })
   canvas.provider.awareness.setLocalStateField('user', { name: user.name, color: colorFor(user.id) })
   const readOnly = group.role === 'viewer'
+  const members = new MemberNames(api, group.id, user)
+  const nameOf = (userId: string): string | undefined => members.nameOf(userId)
   const views = [
     statusIndicator([canvas, chat]),
     peerList(canvas.provider.awareness),
-    board({ doc: canvas.doc, awareness: canvas.provider.awareness, author: user.id, readOnly }),
-    chatPanel({ doc: chat.doc, user, readOnly }),
+    board({ doc: canvas.doc, awareness: canvas.provider.awareness, author: user.id, readOnly, nameOf }),
+    chatPanel({ doc: chat.doc, user, readOnly, nameOf, onNamesChange: (listener) => members.onChange(listener) }),
   ]
   for (const view of views) disposer.add(() => view.dispose())
   const [status, peers, drawing, talk] = views.map((view) => view.element) as [HTMLElement, HTMLElement, HTMLElement, HTMLElement]
@@ -53,10 +56,18 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
   element.replaceChildren(header, problem, h('div', { class: 'workspace' }, drawing, talk))
 }
 
+const PROBLEMS: Record<Exclude<AccessProblem, 'signed-out'>, string> = {
+  'not-found': 'This group no longer exists.',
+  forbidden: 'You no longer have access to this group.',
+  refused: 'The server refused a change from this page (it broke the document\'s rules). Reload to continue.',
+  'document-full': 'This document has reached its size limit; erase something to make room, then reload.',
+  'rate-limited': 'This page sent too much too fast and was disconnected. Reload to continue.',
+}
+
 function showProblem(element: HTMLElement, problem: AccessProblem | null): void {
   if (problem === null || problem === 'signed-out') return
   element.hidden = false
-  element.textContent = problem === 'not-found' ? 'This group no longer exists.' : 'You no longer have access to this group.'
+  element.textContent = PROBLEMS[problem]
 }
 
 function inviteControl(api: Api, groupId: string): HTMLElement {

@@ -1,0 +1,69 @@
+/**
+ * Who is who in a group, by the server's record: names shown for chat authors and stroke authors
+ * come from here, never from the documents (a document only says which user id wrote what, and
+ * the server checks that). Loaded when the group opens, kept in localStorage so it also works
+ * offline, and fetched again (at most every few seconds) when an unknown author turns up.
+ */
+import type { MemberResponse } from '../../shared/api.ts'
+import type { Api } from './api.ts'
+
+const REFETCH_AFTER_MS = 5_000
+
+export class MemberNames {
+  private names = new Map<string, string>()
+  private fetchedAt = 0
+  private fetching: Promise<void> | null = null
+  private readonly listeners = new Set<() => void>()
+  private readonly api: Api
+  private readonly groupId: string
+
+  constructor(api: Api, groupId: string, self: { id: string; name: string }) {
+    this.api = api
+    this.groupId = groupId
+    this.names = new Map([...load(groupId), [self.id, self.name]])
+    void this.refresh()
+  }
+
+  /** The user's name, or undefined while unknown (a former member, or not loaded yet). */
+  nameOf(userId: string): string | undefined {
+    const name = this.names.get(userId)
+    if (name === undefined && Date.now() - this.fetchedAt > REFETCH_AFTER_MS) void this.refresh()
+    return name
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private refresh(): Promise<void> {
+    this.fetchedAt = Date.now()
+    this.fetching ??= this.api.get<{ members: MemberResponse[] }>(`/groups/${this.groupId}/members`).then(({ members }) => {
+      for (const member of members) this.names.set(member.userId, member.name)
+      save(this.groupId, this.names)
+      for (const listener of this.listeners) listener()
+    }, () => undefined).finally(() => { this.fetching = null })
+    return this.fetching
+  }
+}
+
+function storageKey(groupId: string): string {
+  return `collab.members.${groupId}`
+}
+
+function load(groupId: string): Array<[string, string]> {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(storageKey(groupId)) ?? '[]') as unknown
+    return Array.isArray(parsed) ? parsed.filter((e): e is [string, string] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+function save(groupId: string, names: Map<string, string>): void {
+  try {
+    localStorage.setItem(storageKey(groupId), JSON.stringify([...names]))
+  } catch {
+    // storage full or disabled: names are fetched again next time
+  }
+}
