@@ -1,7 +1,2 @@
-/**
- * Transaction origins on a room's Y.Doc. A connection object is the origin of its own updates;
- * these tag everything else, so a remote update is never re-published and a load never broadcast.
- */
-export const REMOTE = Symbol('remote')
+/** The origin of a room's own server-side writes (REST chat, restores): not a socket's. */
 export const SERVER = Symbol('server')
-export const LOAD = Symbol('load')
