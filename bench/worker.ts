@@ -6,6 +6,7 @@
 import * as Y from 'yjs'
 import { openClient, type BenchClient } from './lib/clients.ts'
 import { canvasOfSize } from './lib/fixtures.ts'
+import { userOf } from './lib/targets.ts'
 import type { ConnectJob, ConnectResult, HttpJob, HttpResult, Job, LatencyJob, LatencyResult, ParentMessage, RawSyncJob, RawSyncResult, UploadJob, UploadResult, WorkerMessage } from './lib/jobs.ts'
 import { rawSync } from './lib/raw-sync.ts'
 
@@ -108,7 +109,7 @@ async function connect(job: ConnectJob): Promise<ConnectResult> {
   let failures = 0
   const clients: BenchClient[] = []
   await Promise.all(job.rooms.flatMap((room, r) => Array.from({ length: job.perRoom }, async (_, i) => {
-    const doc = job.docBytes ? canvasOfSize(job.docBytes, 1 + r * job.perRoom + i) : new Y.Doc()
+    const doc = job.docBytes ? canvasOfSize(job.docBytes, 1 + r * job.perRoom + i, userOf(job.target)) : new Y.Doc()
     const started = performance.now()
     const client = openClient(job.target, room, doc)
     clients.push(client)
@@ -128,7 +129,7 @@ async function connect(job: ConnectJob): Promise<ConnectResult> {
 }
 
 async function upload(job: UploadJob): Promise<UploadResult> {
-  const doc = canvasOfSize(job.bytes)
+  const doc = canvasOfSize(job.bytes, 1, userOf(job.target))
   const expected = Y.encodeStateVector(doc)
   const writer = openClient(job.target, job.room, doc)
   await writer.synced

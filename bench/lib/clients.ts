@@ -6,6 +6,8 @@
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
+import { addStroke, appendPoints, strokesOf } from '../../shared/canvas.ts'
+import { userOf } from './targets.ts'
 
 export type TargetName = 'ours' | 'y-websocket' | 'y-websocket+leveldb' | 'hocuspocus' | 'raw-ws'
 
@@ -26,53 +28,72 @@ export interface BenchClient {
   destroy(): void
 }
 
-const PROBES = 'bench'
-/** Probes overwrite a rotating set of keys, so documents stay small however long a run lasts. */
-const PROBE_KEYS = 256
+/**
+ * A probe is one point appended to the writer's own stroke, carrying its time as (seconds,
+ * milliseconds) so both stay within the canvas's coordinate bounds: canvas content every server
+ * takes (ours checks the canvas rules), growing ~20 bytes a probe.
+ */
+const PROBE_COLOR = '#123456'
 
 export function openClient(target: TargetSpec, room: string, doc = new Y.Doc()): BenchClient {
   switch (target.name) {
     case 'raw-ws': return rawClient(target, room)
-    case 'hocuspocus': return hocuspocusClient(target, room, doc)
-    default: return websocketClient(target, room, doc)
+    case 'hocuspocus': return hocuspocusClient(target, room, doc, userOf(target))
+    default: return websocketClient(target, room, doc, userOf(target))
   }
 }
 
-function crdtClient(doc: Y.Doc, synced: Promise<void>, destroy: () => void): BenchClient {
-  const probes = doc.getMap<number>(PROBES)
+function crdtClient(doc: Y.Doc, author: string, synced: Promise<void>, destroy: () => void): BenchClient {
+  let stroke: Y.Map<unknown> | null = null
   return {
     synced,
     doc,
-    write: (t, edit) => probes.set(String(edit % PROBE_KEYS), t),
-    onProbe: (listener) => probes.observe((event, transaction) => {
+    write: (t) => {
+      const point = [Math.floor(t / 1000), t % 1000] as const
+      if (stroke && appendPoints(stroke, [point])) return
+      stroke = addStroke(doc, { author, color: PROBE_COLOR, width: 1, tool: 'pen', points: [point] })
+    },
+    onProbe: (listener) => strokesOf(doc).observeDeep((events, transaction) => {
       if (transaction.local) return
-      for (const key of event.keysChanged) {
-        const t = probes.get(key)
-        if (t !== undefined) listener(t)
+      for (const event of events) {
+        for (const t of probeTimes(event)) listener(t)
       }
     }),
     destroy,
   }
 }
 
-function websocketClient(target: TargetSpec, room: string, doc: Y.Doc): BenchClient {
+/** Times carried by the points (or new strokes) an event adds. */
+function probeTimes(event: Y.YEvent<Y.AbstractType<unknown>>): number[] {
+  const added = event.changes.delta.flatMap((op) => (Array.isArray(op.insert) ? op.insert : []))
+  if (added.every((value) => typeof value === 'number')) return pairs(added as number[])
+  return added.flatMap((value) => (value instanceof Y.Map && value.get('color') === PROBE_COLOR ? pairs((value.get('points') as Y.Array<number>).toArray()) : []))
+}
+
+function pairs(flat: number[]): number[] {
+  const times: number[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) times.push(flat[i]! * 1000 + flat[i + 1]!)
+  return times
+}
+
+function websocketClient(target: TargetSpec, room: string, doc: Y.Doc, author: string): BenchClient {
   const params: Record<string, string> = target.token ? { token: target.token } : {}
   const provider = new WebsocketProvider(target.wsBase, room, doc, { params, disableBc: true })
   const synced = new Promise<void>((resolve) => {
     if (provider.synced) resolve()
     provider.on('sync', (isSynced: boolean) => isSynced && resolve())
   })
-  return crdtClient(doc, synced, () => {
+  return crdtClient(doc, author, synced, () => {
     provider.destroy()
     doc.destroy()
   })
 }
 
-function hocuspocusClient(target: TargetSpec, room: string, doc: Y.Doc): BenchClient {
+function hocuspocusClient(target: TargetSpec, room: string, doc: Y.Doc, author: string): BenchClient {
   let resolveSynced: () => void = () => {}
   const synced = new Promise<void>((resolve) => { resolveSynced = resolve })
   const provider = new HocuspocusProvider({ url: target.wsBase, name: room, document: doc, onSynced: () => resolveSynced() })
-  return crdtClient(doc, synced, () => {
+  return crdtClient(doc, author, synced, () => {
     provider.destroy()
     doc.destroy()
   })

@@ -5,8 +5,8 @@
 import * as Y from 'yjs'
 import { addStroke, appendPoints } from '../../shared/canvas.ts'
 
-/** A canvas document whose full state encodes to about `bytes` bytes. */
-export function canvasOfSize(bytes: number, seed = 1): Y.Doc {
+/** A canvas document whose full state encodes to about `bytes` bytes, drawn by `author`. */
+export function canvasOfSize(bytes: number, seed = 1, author = 'bench'): Y.Doc {
   const doc = new Y.Doc()
   let x = seed
   const next = (): number => {
@@ -15,7 +15,7 @@ export function canvasOfSize(bytes: number, seed = 1): Y.Doc {
   }
   const batch = (): void => doc.transact(() => {
     for (let s = 0; s < 50; s++) {
-      const stroke = addStroke(doc, { author: 'bench', color: '#336699', width: 2, tool: 'pen', points: [[next(), next()]] })
+      const stroke = addStroke(doc, { author, color: '#336699', width: 2, tool: 'pen', points: [[next(), next()]] })
       for (let p = 0; p < 40; p++) appendPoints(stroke, [[next(), next()]])
     }
   })
