@@ -93,6 +93,57 @@ export interface SettingsStore {
   getOrCreate(key: string, create: () => string): Promise<string>
 }
 
+/** One kept state of a group document (issue 15). */
+export interface VersionRecord {
+  id: string
+  /** `<groupId>/canvas` or `<groupId>/chat` */
+  room: string
+  createdAt: number
+  /** Set for named versions (kept forever); null for automatic ones. */
+  name: string | null
+  /** Users whose edits it contains since the previous version. */
+  authors: string[]
+  /** Size of the stored state in bytes. */
+  bytes: number
+}
+
+export interface VersionStore {
+  /** Stores a version and its state (a full document state; may exceed 16 MiB). Ids are unique: a second create with the same id rejects. */
+  create(record: VersionRecord, state: Uint8Array): Promise<void>
+  /** A room's versions, newest first (createdAt desc, then id desc), at most `limit`; `before` = a createdAt: only older ones (exclusive), for paging. */
+  list(room: string, options: { limit: number; before?: number }): Promise<VersionRecord[]>
+  /** Every version of a room, oldest first, without states (for retention thinning). */
+  all(room: string): Promise<VersionRecord[]>
+  /** One version of `room`, or null (also null when the id belongs to another room). */
+  get(room: string, id: string): Promise<VersionRecord | null>
+  /** Its stored state, or null as for get. */
+  state(room: string, id: string): Promise<Uint8Array | null>
+  /** Removes these versions of the room (and their states); unknown ids are ignored. */
+  delete(room: string, ids: string[]): Promise<void>
+  deleteRoom(room: string): Promise<void>
+}
+
+/** What one user changed in a document during one compaction window (kept for history: who drew and who erased what). */
+export interface EditRecord {
+  room: string
+  /** When (ms since the epoch) the first of these edits was made. */
+  at: number
+  user: string
+  /** Struct ranges the user created: [client id, first clock, end clock). */
+  created: Array<[number, number, number]>
+  /** What the user deleted: a Yjs delete set, encoded (as in an update with no structs: Y.encodeStateAsUpdate-style DS bytes; treat as opaque bytes). */
+  deleted: Uint8Array
+}
+
+export interface EditStore {
+  append(records: EditRecord[]): Promise<void>
+  /** A room's records with at >= since (and at < until when given), oldest first (ties in append order). */
+  list(room: string, options: { since: number; until?: number }): Promise<EditRecord[]>
+  /** Removes a room's records older than `before`. */
+  prune(room: string, before: number): Promise<void>
+  deleteRoom(room: string): Promise<void>
+}
+
 export interface Storage {
   readonly kind: 'embedded' | 'mongodb'
   readonly snapshots: SnapshotStore
@@ -102,6 +153,8 @@ export interface Storage {
   readonly invites: InviteStore
   readonly sessions: SessionStore
   readonly settings: SettingsStore
+  readonly versions: VersionStore
+  readonly edits: EditStore
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -1,6 +1,7 @@
 import { EmbeddedStorage } from '../../server/storage/embedded/embedded-storage.ts'
 import { tempDir } from '../helpers/server.ts'
 import { describeAccountsConformance } from './accounts-conformance.ts'
+import { describeHistoryConformance } from './history-conformance.ts'
 import { describeSettingsConformance } from './settings-conformance.ts'
 import { describeSnapshotConformance, type StorageFixture } from './snapshot-conformance.ts'
 
@@ -19,3 +20,4 @@ async function open(): Promise<StorageFixture> {
 describeSnapshotConformance('embedded (LevelDB)', open)
 describeAccountsConformance('embedded (LevelDB)', open)
 describeSettingsConformance('embedded (LevelDB)', open)
+describeHistoryConformance('embedded (LevelDB)', open)

@@ -4,6 +4,7 @@ import pino from 'pino'
 import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
 import { uniqueDbName } from '../helpers/backends.ts'
 import { describeAccountsConformance } from './accounts-conformance.ts'
+import { describeHistoryConformance } from './history-conformance.ts'
 import { describeSettingsConformance } from './settings-conformance.ts'
 import { describeSnapshotConformance, type StorageFixture } from './snapshot-conformance.ts'
 
@@ -25,3 +26,4 @@ async function open(): Promise<StorageFixture> {
 describeSnapshotConformance('MongoDB', open)
 describeAccountsConformance('MongoDB', open)
 describeSettingsConformance('MongoDB', open)
+describeHistoryConformance('MongoDB', open)

@@ -1,6 +1,7 @@
 /** The embedded store: LevelDB under DATA_DIR/store, one sublevel per concern. */
 import path from 'node:path'
 import type { Storage } from '../types.ts'
+import { EmbeddedEdits } from './edits.ts'
 import { EmbeddedGroups } from './groups.ts'
 import { EmbeddedInvites } from './invites.ts'
 import { openLevel, type LevelDb } from './level.ts'
@@ -9,6 +10,7 @@ import { EmbeddedSessions } from './sessions.ts'
 import { EmbeddedSettings } from './settings.ts'
 import { EmbeddedSnapshots } from './snapshots.ts'
 import { EmbeddedUsers } from './users.ts'
+import { EmbeddedVersions } from './versions.ts'
 
 export class EmbeddedStorage implements Storage {
   readonly kind = 'embedded' as const
@@ -19,6 +21,8 @@ export class EmbeddedStorage implements Storage {
   readonly invites: EmbeddedInvites
   readonly sessions: EmbeddedSessions
   readonly settings: EmbeddedSettings
+  readonly versions: EmbeddedVersions
+  readonly edits: EmbeddedEdits
   private readonly db: LevelDb
 
   private constructor(db: LevelDb) {
@@ -30,6 +34,8 @@ export class EmbeddedStorage implements Storage {
     this.groups = new EmbeddedGroups(db, this.members, this.invites)
     this.sessions = new EmbeddedSessions(db)
     this.settings = new EmbeddedSettings(db)
+    this.versions = new EmbeddedVersions(db)
+    this.edits = new EmbeddedEdits(db)
   }
 
   static async open(dataDir: string): Promise<EmbeddedStorage> {

@@ -9,6 +9,7 @@ import { MongoClient, type Db } from 'mongodb'
 import { BackgroundFailures, BackgroundLoop } from '../../background-loop.ts'
 import type { Logger } from '../../logger.ts'
 import type { Storage } from '../types.ts'
+import { MongoEdits } from './edits.ts'
 import { MongoGroups } from './groups.ts'
 import { MongoInvites } from './invites.ts'
 import { MongoMembers } from './members.ts'
@@ -17,6 +18,7 @@ import { MongoSettings } from './settings.ts'
 import { MongoSnapshots } from './snapshots.ts'
 import { ensureTtl } from './ttl.ts'
 import { MongoUsers } from './users.ts'
+import { MongoVersions } from './versions.ts'
 
 export interface MongoOptions {
   url: string
@@ -39,6 +41,8 @@ export class MongoStorage implements Storage {
   readonly invites: MongoInvites
   readonly sessions: MongoSessions
   readonly settings: MongoSettings
+  readonly versions: MongoVersions
+  readonly edits: MongoEdits
   private readonly client: MongoClient
   private readonly db: Db
   /** Collections whose expiry is handled (TTL index, or a purge loop: the value). */
@@ -60,6 +64,8 @@ export class MongoStorage implements Storage {
     this.groups = new MongoGroups(db, this.members, this.invites)
     this.sessions = new MongoSessions(db)
     this.settings = new MongoSettings(db)
+    this.versions = new MongoVersions(db)
+    this.edits = new MongoEdits(db)
   }
 
   /** Resolves after one attempt at building the indexes (bounded by `timeoutMs`), even if it failed. */
@@ -92,7 +98,7 @@ export class MongoStorage implements Storage {
     // then ("Topology is closed"), while a failed connect() can be retried. Once connected, the
     // driver rides out later outages by itself.
     await this.client.connect()
-    await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions].map((store) => store.ensureIndexes(this.db)))
+    await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions, MongoVersions, MongoEdits].map((store) => store.ensureIndexes(this.db)))
     for (const name of ['invites', 'invite_uses', 'sessions']) {
       if (!this.expiring.has(name)) this.expiring.set(name, await ensureTtl(this.db, name, logger, failures))
     }

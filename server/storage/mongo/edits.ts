@@ -1,0 +1,70 @@
+/**
+ * Edit records in MongoDB: `edits` holds `{ room, at, seq, user, created, deleted }`. `seq`
+ * orders records with an equal `at` in append order (ObjectIds are not reliably increasing: their
+ * counter starts anywhere and wraps), so listings sort on `{ at, seq }` along the index.
+ * `created` is stored flat (`[client, first, end, client, first, end, …]`): FerretDB refuses
+ * nested arrays.
+ */
+import { Binary, type Collection, type Db } from 'mongodb'
+import { AppendSequence } from '../append-sequence.ts'
+import { checkEdits, checkTime } from '../history-checks.ts'
+import type { EditRecord, EditStore } from '../types.ts'
+import { bytesOf } from './binary.ts'
+
+interface EditDoc {
+  room: string
+  at: number
+  seq: number
+  user: string
+  created: number[]
+  deleted: Binary
+}
+
+export class MongoEdits implements EditStore {
+  private readonly edits: Collection<EditDoc>
+  private readonly sequence = new AppendSequence()
+
+  constructor(db: Db) {
+    this.edits = db.collection<EditDoc>('edits')
+  }
+
+  static async ensureIndexes(db: Db): Promise<void> {
+    await db.collection('edits').createIndex({ room: 1, at: 1, seq: 1 })
+  }
+
+  async append(records: EditRecord[]): Promise<void> {
+    checkEdits(records)
+    if (records.length === 0) return
+    await this.edits.insertMany(records.map((record) => ({
+      room: record.room,
+      at: record.at,
+      seq: this.sequence.next(),
+      user: record.user,
+      created: record.created.flat(),
+      deleted: new Binary(record.deleted),
+    })), { ordered: true })
+  }
+
+  async list(room: string, options: { since: number; until?: number }): Promise<EditRecord[]> {
+    checkTime(options.since, 'since')
+    if (options.until !== undefined) checkTime(options.until, 'until')
+    const at = options.until === undefined ? { $gte: options.since } : { $gte: options.since, $lt: options.until }
+    const docs = await this.edits.find({ room, at }).sort({ at: 1, seq: 1 }).toArray()
+    return docs.map((doc) => ({ room: doc.room, at: doc.at, user: doc.user, created: triples(doc.created), deleted: bytesOf(doc.deleted) }))
+  }
+
+  async prune(room: string, before: number): Promise<void> {
+    checkTime(before, 'before')
+    await this.edits.deleteMany({ room, at: { $lt: before } })
+  }
+
+  async deleteRoom(room: string): Promise<void> {
+    await this.edits.deleteMany({ room })
+  }
+}
+
+function triples(flat: number[]): Array<[number, number, number]> {
+  const ranges: Array<[number, number, number]> = []
+  for (let i = 0; i + 2 < flat.length; i += 3) ranges.push([flat[i]!, flat[i + 1]!, flat[i + 2]!])
+  return ranges
+}
