@@ -81,6 +81,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     deleteGroupData: (groupId: string) => deleteGroupDocuments(collab, groupId, async (room) => {
       await storage.snapshots.delete(room)
       await log.deleteRoom(room)
+      await storage.versions.deleteRoom(room)
+      await storage.edits.deleteRoom(room)
     }),
   }
   const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config })
