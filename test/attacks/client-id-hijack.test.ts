@@ -171,4 +171,53 @@ describe('client-id hijack', () => {
     const room = ctx.server.app.collab.registry.get(s.room)!
     expect(room.bytes.vectorMap.get(victim)).toBe(Y.getState(s.alice.doc.store, victim))
   })
+
+  it('refuses garbage under her id after the room was evicted and reloaded from its snapshot, while she is offline', async () => {
+    const s = await scene(true)
+    const victim = s.alice.doc.clientID
+    s.alice.provider.disconnect()
+    s.bob.provider.disconnect()
+    await waitFor(async () => !ctx.server.app.collab.registry.isHot(s.room) && (await snapshotMeta(ctx.server, s.room)) !== null, 10_000, 'the room evicted (final compaction)')
+    expect((await snapshotMeta(ctx.server, s.room))?.bindings.get(victim)).toBe(ctx.users.alice.id)
+    await attack(s, forgeries[0]![1])
+    for (const client of [s.bob, s.alice]) {
+      client.provider.connect()
+      await client.synced()
+    }
+    await aliceKeepsWorking(s)
+    await nothingOfMalloryUnderHerId(s)
+    await serverAgrees(s)
+  })
+
+  it('does not let a skip range under her presence id, beside a stroke of Mallory\'s own, bind her id to Mallory in the snapshot', async () => {
+    // Before Alice writes, her id is hers only through her presence claim. A skip range under it
+    // passes the gate with Mallory's own stroke; compaction must not then bind the id to Mallory
+    // (after a reload, every edit of Alice's would be refused with 4422).
+    const s = await scene(false)
+    const victim = s.alice.doc.clientID
+    const watcher = await ctx.hostile(s.room, ctx.users.mallory)
+    await waitFor(() => presenceSeen(watcher).has(victim), 10_000, 'alice\'s id visible in presence')
+    const mallory = await ctx.hostile(s.room, ctx.users.mallory)
+    mallory.send(syncUpdateFrame(withSections(ownStroke(), [section(victim, 0, [{ kind: 'skip', length: MILLION }])])))
+    await Promise.race([mallory.closed, waitFor(() => strokesOf(s.bob.doc).length === 2, 10_000, 'mallory\'s own stroke arrives')])
+    addStroke(s.alice.doc, pen(ctx.users.alice.id, 7))
+    await waitFor(() => sameContent(s.alice.doc, s.bob.doc), 10_000, 'alice\'s first stroke reaches bob')
+    await ctx.server.app.collab.compactor.compactHot(ctx.server.app.collab.registry.get(s.room)!)
+    const bound = (await snapshotMeta(ctx.server, s.room))?.bindings.get(victim)
+
+    for (const client of [s.alice, s.bob]) client.provider.disconnect()
+    for (const socket of ctx.sockets) socket.ws.close()
+    await waitFor(() => !ctx.server.app.collab.registry.isHot(s.room), 10_000, 'the room evicted')
+    s.bob.provider.connect()
+    await s.bob.synced()
+    const closedBefore = s.alice.closeEvents.length
+    s.alice.provider.connect()
+    await waitFor(() => s.alice.provider.synced || s.alice.closeEvents.length > closedBefore, 10_000, 'alice syncs again (or is closed)')
+    addStroke(s.alice.doc, pen(ctx.users.alice.id, 9))
+    await waitFor(() => sameContent(s.alice.doc, s.bob.doc) || s.alice.closeEvents.length > closedBefore, 10_000, 'alice\'s stroke after the reload reaches bob (or she is closed)')
+    expect(s.alice.closeEvents.slice(closedBefore)).toEqual([])
+    expect(bound).toBe(ctx.users.alice.id)
+    await aliceKeepsWorking(s)
+    await serverAgrees(s)
+  })
 })
