@@ -4,6 +4,9 @@
  * what the server answers, a group with members of every role, and readers of what a server
  * holds durably (its log and snapshot) and serves (REST), to compare with the clients.
  */
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import net from 'node:net'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
@@ -378,4 +381,97 @@ export function useAttackServer(overrides: () => Partial<Config> = () => ({})): 
     await dir?.remove()
   })
   return context
+}
+
+// --- a WebSocket client at the byte level ---------------------------------------------------------
+
+export interface WireSocket {
+  /** Writes these messages (one binary frame each) in one TCP write: they arrive together. */
+  writeAll(messages: Uint8Array[]): void
+  /** Resolves with the close code the server sent (or 1006 if the connection just ended). */
+  closed: Promise<number>
+  /** Payload bytes of the binary messages received so far. */
+  readonly bytesIn: number
+  destroy(): void
+}
+
+/**
+ * A minimal WebSocket client over a raw TCP socket (RFC 6455: handshake, masked binary frames
+ * out, frames in), for attacks that need control over how frames share TCP writes.
+ */
+export async function wireSocket(url: string): Promise<WireSocket> {
+  const target = new URL(url)
+  const socket = net.connect(Number(target.port), target.hostname)
+  await once(socket, 'connect')
+  const key = randomBytes(16).toString('base64')
+  socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  let buffer = Buffer.alloc(0)
+  let upgraded = false
+  let bytesIn = 0
+  let resolveClosed: (code: number) => void = () => {}
+  const closed = new Promise<number>((resolve) => (resolveClosed = resolve))
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk])
+      if (!upgraded) {
+        const end = buffer.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const head = buffer.subarray(0, end).toString()
+        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`no upgrade: ${head.split('\r\n')[0]}`))
+        upgraded = true
+        buffer = buffer.subarray(end + 4)
+        resolve()
+      }
+      for (;;) {
+        const frame = readFrame(buffer)
+        if (!frame) break
+        buffer = buffer.subarray(frame.size)
+        if (frame.opcode === 8) resolveClosed(frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005)
+        else if (frame.opcode === 2) bytesIn += frame.payload.length
+      }
+    })
+    socket.on('error', reject)
+  })
+  socket.on('close', () => resolveClosed(1006))
+  socket.on('error', () => undefined)
+  await opened
+  return {
+    writeAll: (messages) => void socket.write(Buffer.concat(messages.map(maskedFrame))),
+    closed,
+    get bytesIn() { return bytesIn },
+    destroy: () => socket.destroy(),
+  }
+}
+
+function maskedFrame(payload: Uint8Array): Buffer {
+  const length = payload.length
+  const header = length < 126 ? Buffer.from([0x82, 0x80 | length]) : length < 65536 ? Buffer.from([0x82, 0x80 | 126, length >> 8, length & 0xff]) : Buffer.concat([Buffer.from([0x82, 0x80 | 127]), bigEndian64(length)])
+  const mask = randomBytes(4)
+  const body = Buffer.from(payload)
+  for (let i = 0; i < body.length; i++) body[i]! ^= mask[i % 4]!
+  return Buffer.concat([header, mask, body])
+}
+
+function bigEndian64(value: number): Buffer {
+  const bytes = Buffer.alloc(8)
+  bytes.writeBigUInt64BE(BigInt(value))
+  return bytes
+}
+
+function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; size: number } | null {
+  if (buffer.length < 2) return null
+  const opcode = buffer[0]! & 0x0f
+  let length = buffer[1]! & 0x7f
+  let offset = 2
+  if (length === 126) {
+    if (buffer.length < 4) return null
+    length = buffer.readUInt16BE(2)
+    offset = 4
+  } else if (length === 127) {
+    if (buffer.length < 10) return null
+    length = Number(buffer.readBigUInt64BE(2))
+    offset = 10
+  }
+  if (buffer.length < offset + length) return null
+  return { opcode, payload: buffer.subarray(offset, offset + length), size: offset + length }
 }

@@ -1,0 +1,116 @@
+/**
+ * Attack 7 (issue 13): sync step 1 with a made-up, non-empty state vector on a big document. A
+ * few bytes ask for (almost) the whole document, computed for that state vector. Before the fix a
+ * 7-byte frame got a 9.6 MiB reply and stalled the node; a viewer could loop it. Now answers
+ * after the socket's first cost its sync budget (SYNC_BYTES_PER_MINUTE, here 8 MiB): a loop is
+ * closed with 4429, the node keeps answering everyone else, and a burst of such frames sent at
+ * once must not make the server compute more answers than the budget pays for.
+ */
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { addStroke, appendPoints } from '../../shared/canvas.ts'
+import { CloseCode } from '../../shared/close-codes.ts'
+import type { GroupResponse } from '../../shared/api.ts'
+import type { Client } from '../helpers/clients.ts'
+import { sameContent } from '../helpers/docs.ts'
+import { prng } from '../helpers/random.ts'
+import { decodeServerFrame, healthy, stateVectorOf, syncStep1, useAttackServer, wireSocket } from '../helpers/hostile.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const MIB = 1024 * 1024
+const SYNC_BUDGET = 8 * MIB
+// Compaction held off: the room keeps the document as 800 updates since its (empty) base.
+const ctx = useAttackServer(() => ({ syncBytesPerMinute: SYNC_BUDGET, compactEveryUpdates: 100_000, compactIdleMs: 3_600_000 }))
+
+let group: GroupResponse
+let room: string
+let writer: Client
+let docBytes = 0
+
+/** ~3 MiB drawn as 800 updates (not yet compacted: the room holds them as updates since its base). */
+beforeAll(async () => {
+  group = await ctx.group()
+  room = group.rooms.canvas
+  const random = prng(77)
+  writer = await ctx.connect(room, ctx.users.alice)
+  ctx.clients.splice(ctx.clients.indexOf(writer), 1) // kept for the whole file
+  for (let i = 0; i < 800; i++) {
+    writer.doc.transact(() => {
+      const stroke = addStroke(writer.doc, { author: ctx.users.alice.id, color: '#336699', width: 2, tool: 'pen', points: [[random() * 1000, random() * 1000]] })
+      appendPoints(stroke, Array.from({ length: 200 }, () => [random() * 1000, random() * 1000] as [number, number]))
+    })
+  }
+  docBytes = Y.encodeStateAsUpdate(writer.doc).length
+  await waitFor(() => (ctx.server.app.collab.registry.get(room)?.bytes.updateCount ?? 0) >= 800, 30_000, 'the document logged')
+}, 60_000)
+
+/** A state vector no client has: one clock of the writer's (so nearly everything is "missing"). */
+function madeUp(): Uint8Array {
+  return syncStep1(stateVectorOf([[writer.doc.clientID, 1], [123456789, 5]]))
+}
+
+/** Counts the answers the room computes for non-empty state vectors (a spy that calls through). */
+function countAnswers(): { readonly count: number; restore(): void } {
+  const bytes = ctx.server.app.collab.registry.get(room)!.bytes
+  const plan = bytes.plan.bind(bytes)
+  let count = 0
+  bytes.plan = (vector) => {
+    count++
+    return plan(vector)
+  }
+  return { get count() { return count }, restore: () => { bytes.plan = plan } }
+}
+
+async function othersKeepWorking(): Promise<void> {
+  expect(await healthy(ctx.server.url)).toBe(true)
+  const bob = await ctx.connect(room, ctx.users.bob)
+  addStroke(writer.doc, { author: ctx.users.alice.id, color: '#000000', width: 2, tool: 'pen', points: [[1, 2]] })
+  addStroke(bob.doc, { author: ctx.users.bob.id, color: '#ffffff', width: 2, tool: 'pen', points: [[3, 4]] })
+  await waitFor(() => sameContent(writer.doc, bob.doc), 20_000, 'a fresh client syncs and edits converge')
+  expect(writer.closeEvents).toEqual([])
+}
+
+describe('reply amplification', () => {
+  it('closes a socket looping made-up state vectors with 4429 once its sync budget is spent', async () => {
+    expect(docBytes).toBeGreaterThan(2.5 * MIB)
+    const vera = await ctx.hostile(room, ctx.users.vera)
+    const answers = countAnswers()
+    let received = 0
+    let asked = 0
+    while (vera.ws.readyState === WebSocket.OPEN && asked < 50) {
+      const before = vera.frames.length
+      vera.send(madeUp())
+      asked++
+      await waitFor(() => vera.frames.slice(before).some((f) => decodeServerFrame(f).kind === 'sync-step2') || vera.ws.readyState !== WebSocket.OPEN, 20_000, 'an answer or the close')
+      received = vera.frames.reduce((sum, f) => sum + f.length, 0)
+      expect(await healthy(ctx.server.url)).toBe(true)
+    }
+    answers.restore()
+    expect((await vera.closed).code).toBe(CloseCode.rateLimited)
+    // The first answer is free; the rest are paid from the budget (each costs about the document).
+    const paid = Math.ceil(SYNC_BUDGET / docBytes) + 1
+    expect(asked).toBeLessThanOrEqual(paid + 1)
+    expect(answers.count).toBeLessThanOrEqual(paid + 1)
+    expect(received).toBeLessThan((paid + 1) * docBytes * 1.2)
+    await othersKeepWorking()
+  }, 60_000)
+
+  it('does not compute more answers than the budget pays for when the made-up state vectors arrive all at once', async () => {
+    const vera = await wireSocket(`${ctx.server.collabUrl}/${room}?token=${ctx.users.vera.token}`)
+    const answers = countAnswers()
+    // 40 messages of ~13 bytes in one TCP write: they arrive in one read.
+    vera.writeAll(Array.from({ length: 40 }, madeUp))
+    expect(await vera.closed).toBe(CloseCode.rateLimited)
+    vera.destroy()
+    expect(await healthy(ctx.server.url)).toBe(true)
+    await waitFor(async () => {
+      const before = answers.count
+      await healthy(ctx.server.url)
+      return answers.count === before
+    }, 20_000, 'the server is done answering')
+    answers.restore()
+    const paid = Math.ceil(SYNC_BUDGET / docBytes) + 1
+    expect(answers.count).toBeLessThanOrEqual(paid + 1)
+    await othersKeepWorking()
+  }, 60_000)
+})
