@@ -85,7 +85,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await storage.edits.deleteRoom(room)
     }),
   }
-  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config })
+  const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config, collab })
   const stopFollowing = followAccessEvents(bus, { access, lists }, collab, {
     deadlineMs: config.revocationDeadlineMs,
     storageUp: () => storageHealth.isUp(),
@@ -121,6 +121,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await collab.registry.evictAll()
     await collab.folder.close()
     await collab.worker.close()
+    collab.history.close()
     await cluster.close()
     await storage.close()
   })

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net'
 import path from 'node:path'
+import { parseRetention } from './history/retention.ts'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -70,6 +71,16 @@ const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filt
 
 /** Whose X-Forwarded-For to believe: nobody (false), the nearest N proxies, or these addresses. */
 export type ProxyTrust = false | number | string[]
+
+/** Kept as written (the README shows it); history parses it with the same rule. */
+const retention: Parser<string> = (raw, name) => {
+  try {
+    parseRetention(raw)
+    return raw
+  } catch (error) {
+    throw new ConfigError(`${name} ${(error as Error).message}, got "${raw}"`)
+  }
+}
 
 const proxyTrust: Parser<ProxyTrust> = (raw, name) => {
   const value = raw.trim().toLowerCase()
@@ -144,6 +155,8 @@ export const SETTINGS = {
   presenceBytesPerSecond: setting('PRESENCE_BYTES_PER_SECOND', 'Presence bytes a socket may change per second (bursts of four times that); more close it with 4429', integer(1024, 64 * MIB), 64 * 1024),
   syncBytesPerMinute: setting('SYNC_BYTES_PER_MINUTE', 'Bytes of sync answers (diffed and sent) a socket may cost per minute after its first sync; more close it with 4429', integer(64 * 1024, 4096 * MIB), 32 * MIB),
   maxSvgBytes: setting('MAX_SVG_BYTES', 'Largest canvas.svg the server renders; a bigger picture gets 413', integer(64 * 1024, 1024 * MIB), 8 * MIB),
+  versionIntervalMs: setting('VERSION_INTERVAL_MS', 'A document that changed gets an automatic version (at compaction) when its last one is older than this', integer(1_000, 30 * 86_400_000), 10 * 60_000),
+  versionRetention: setting('VERSION_RETENTION', 'Automatic versions kept: every one younger than the first age, then the newest per hour until the second, then the newest per day ("1d,30d"; units ms, s, m, h, d). Named versions are kept forever', retention, '1d,30d'),
   pingIntervalMs: setting('PING_INTERVAL_MS', 'WebSocket ping interval; a socket missing one pong is closed', integer(100, 600_000), 30_000),
   roomGraceMs: setting('ROOM_GRACE_MS', 'How long an empty room stays in memory before eviction', integer(0, 3_600_000), 10_000),
   compactEveryUpdates: setting('COMPACT_EVERY_UPDATES', 'Compact a room once this many updates are in its log', integer(1, 1_000_000), 1000),

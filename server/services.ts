@@ -1,4 +1,6 @@
 /** Builds the domain services on top of storage, log and the collaboration core. */
+import type { CollabCore } from './collab/index.ts'
+import { HistoryService } from './history/history-service.ts'
 import { AccountService } from './accounts/account-service.ts'
 import { resolveJwtSecret } from './accounts/jwt-secret.ts'
 import { TokenService } from './accounts/tokens.ts'
@@ -25,6 +27,7 @@ export interface Services {
   members: MemberService
   invites: InviteService
   messages: MessageService
+  history: HistoryService
 }
 
 /** Entries the access cache holds at most (a few hundred bytes each). */
@@ -55,7 +58,8 @@ export function createServices(deps: {
   tokens: TokenService
   access: AccessCache
   lists: TaggedCache<GroupResponse[]>
-  limits: QuotaLimits
+  limits: QuotaLimits & { maxSvgBytes: number }
+  collab: Pick<CollabCore, 'history' | 'worker'>
 }): Services {
   const { storage, bus, access, tokens, lists } = deps
   const quotas = new Quotas(storage, deps.limits)
@@ -68,5 +72,15 @@ export function createServices(deps: {
     members: new MemberService({ storage, access, bus }),
     invites: new InviteService({ storage, access, bus, quotas }),
     messages: new MessageService({ access, registry: deps.registry, users: storage.users }),
+    history: new HistoryService({
+      access,
+      registry: deps.registry,
+      versions: storage.versions,
+      edits: storage.edits,
+      users: storage.users,
+      keeper: deps.collab.history,
+      worker: deps.collab.worker,
+      maxSvgBytes: deps.limits.maxSvgBytes,
+    }),
   }
 }

@@ -88,6 +88,42 @@ export const MessageView = Type.Object({ id: Type.String(), author: Type.String(
 export const MessagePageView = Type.Object({ messages: Type.Array(MessageView), nextBefore: Type.Union([Type.String(), Type.Null()]) })
 export const PostedMessageView = Type.Object({ message: MessageView })
 
+// ---- history
+export const DocKind = Type.Union([Type.Literal('canvas'), Type.Literal('chat')])
+export const VersionParams = Type.Object({ id: GroupId, versionId: Id })
+export const VersionsQuery = Type.Object({
+  doc: DocKind,
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  before: Type.Optional(Type.Integer({ minimum: 0, description: 'createdAt of the last version of the previous page' })),
+}, { additionalProperties: false })
+export const NameVersionBody = Type.Object({ doc: DocKind, name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false })
+export const DiffQuery = Type.Object({ to: Type.Union([Type.Literal('current'), Id]) }, { additionalProperties: false })
+export const RollbackBody = Type.Object({
+  doc: DocKind,
+  userId: Id,
+  since: Type.Integer({ minimum: 0, description: 'undo what the user changed from this time on (ms since the epoch)' }),
+}, { additionalProperties: false })
+export const AuthorView = Type.Object({ userId: Type.String(), name: Type.String() })
+export const VersionView = Type.Object({
+  id: Type.String(),
+  doc: DocKind,
+  createdAt: Millis,
+  name: Type.Union([Type.String(), Type.Null()]),
+  authors: Type.Array(AuthorView, { description: 'users whose edits it holds since the previous version' }),
+  bytes: Type.Integer(),
+})
+export const VersionListView = Type.Object({ versions: Type.Array(VersionView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) })
+export const CreatedVersionView = Type.Object({ version: VersionView })
+const StrokeChange = Type.Object({ id: Type.String(), author: Type.String(), color: Type.String(), points: Type.Integer() })
+const MessageChange = Type.Object({ id: Type.String(), author: Type.String(), text: Type.String(), time: Type.Number() })
+export const DiffView = Type.Object({
+  strokes: Type.Object({ added: Type.Array(StrokeChange), removed: Type.Array(StrokeChange), changed: Type.Array(StrokeChange) }),
+  messages: Type.Object({ added: Type.Array(MessageChange), removed: Type.Array(MessageChange) }),
+})
+const Touched = Type.Array(Type.Object({ kind: Type.Union([Type.Literal('stroke'), Type.Literal('message')]), id: Type.String() }))
+export const RestoredView = Type.Object({ preRestore: VersionView })
+export const RollbackView = Type.Object({ removed: Touched, restored: Touched })
+
 export type RegisterRequest = Static<typeof RegisterBody>
 export type LoginRequest = Static<typeof LoginBody>
 export type SessionResponse = Static<typeof SessionView>
@@ -95,4 +131,8 @@ export type GroupResponse = Static<typeof GroupView>
 export type MemberResponse = Static<typeof MemberView>
 export type InviteResponse = Static<typeof InviteView>
 export type MessagePageResponse = Static<typeof MessagePageView>
+export type VersionResponse = Static<typeof VersionView>
+export type VersionListResponse = Static<typeof VersionListView>
+export type DiffResponse = Static<typeof DiffView>
+export type RollbackResponse = Static<typeof RollbackView>
 export type ApiError = Static<typeof ErrorBody>

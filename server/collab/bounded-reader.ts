@@ -31,6 +31,11 @@ export class BoundedReader {
     return this.pos === this.bytes.length
   }
 
+  /** The next byte, without reading it (undefined at the end). */
+  peek(): number | undefined {
+    return this.bytes[this.pos]
+  }
+
   uint8(): number {
     if (this.pos >= this.bytes.length) throw new DecodeError('unexpected end of data')
     return this.bytes[this.pos++] as number

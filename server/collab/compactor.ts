@@ -16,7 +16,7 @@
 import * as Y from 'yjs'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
 import type { LoggedUpdate } from '../log/record-codec.ts'
-import type { UpdateLog } from '../log/types.ts'
+import type { LogEntry, UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import type { SnapshotStore } from '../storage/types.ts'
 import type { CompactionLease } from './compaction-lease.ts'
@@ -27,6 +27,10 @@ import type { CollabObserver } from './observer.ts'
 import type { Room } from './room.ts'
 import { loadBase } from './room-loader.ts'
 import { encodeSnapshot } from './snapshot-codec.ts'
+import type { VersionKeeper } from '../history/version-keeper.ts'
+import type { TimedUpdate } from '../history/edit-records.ts'
+import { parseLogId } from '../log/log-id.ts'
+import { infoOrSkip } from './room-loader.ts'
 
 export interface CompactorDeps {
   snapshots: SnapshotStore
@@ -45,6 +49,8 @@ export interface CompactorDeps {
    * as "exists" (nothing is deleted on doubt).
    */
   roomExists(room: string): Promise<boolean>
+  /** Keeps edit records and versions as snapshots are made (absent: no history). */
+  history?: VersionKeeper
 }
 
 /** Deltas may grow to 1/DELTA_SHARE of the full part before the next compaction folds fully. */
@@ -115,6 +121,7 @@ export class Compactor {
     try {
       await this.deps.log.deleteRoom(room)
       await this.deps.snapshots.delete(room)
+      await this.deps.history?.forget(room)
       this.deps.logger.info({ room }, 'removed the log of a deleted group\'s room')
     } catch (error) {
       this.deps.logger.warn({ err: error, room }, 'could not remove an orphaned room log; next sweep retries')
@@ -189,12 +196,16 @@ export class Compactor {
       const newer = await this.newerStoredBase(room, watermark)
       if (newer === 'adopted') return
       const next = await this.fold(newer ?? current, batchesOf(since, this.deps.batchSize))
-      const bytes = await this.persist(room.name, next, watermark)
+      const unrecorded = since.filter((a) => !a.recorded)
+      await this.deps.history?.recordEdits(room.name, unrecorded.map((a) => ({ at: parseLogId(a.id)[0], writer: a.writer, update: a.update, info: a.info })))
+      const snapshot = await this.persist(room.name, next, watermark)
+      for (const accepted of unrecorded) accepted.recorded = true
       room.bytes.rebase({ ...next, watermark })
       room.rebased()
       room.entriesSinceSnapshot = Math.max(0, room.entriesSinceSnapshot - covered)
       room.lastSnapshotAt = Date.now()
-      this.deps.observer.compacted(bytes, performance.now() - started)
+      this.deps.observer.compacted(snapshot.length, performance.now() - started)
+      await this.deps.history?.afterSnapshot(room.name, snapshot)
     })
     return done !== undefined
   }
@@ -219,10 +230,13 @@ export class Compactor {
       const started = performance.now()
       const { stored: _, ...base } = await loadBase(room, this.deps)
       const last = { id: base.watermark }
-      const next = await this.fold(base, this.logBatches(room, base.watermark, last))
+      const timed: TimedUpdate[] = []
+      const next = await this.fold(base, this.logBatches(room, base.watermark, last, timed))
       if (last.id === base.watermark) return // nothing to fold
-      const bytes = await this.persist(room, next, last.id)
-      this.deps.observer.compacted(bytes, performance.now() - started)
+      await this.deps.history?.recordEdits(room, timed)
+      const snapshot = await this.persist(room, next, last.id)
+      this.deps.observer.compacted(snapshot.length, performance.now() - started)
+      await this.deps.history?.afterSnapshot(room, snapshot)
     })
   }
 
@@ -242,13 +256,14 @@ export class Compactor {
     return { ...asBase(delta), pieces: [...base.pieces, ...delta.pieces], infos: [...base.infos, ...delta.infos], full: base.full }
   }
 
-  /** Log entries after `after`, in bounded batches; `last` tracks the newest. */
-  private async *logBatches(room: string, after: LogId, last: { id: LogId }): AsyncIterable<LoggedUpdate[]> {
+  /** Log entries after `after`, in bounded batches; `last` tracks the newest; `timed` collects them for history. */
+  private async *logBatches(room: string, after: LogId, last: { id: LogId }, timed: TimedUpdate[]): AsyncIterable<LoggedUpdate[]> {
     let position = after
     for (;;) {
       const entries = await this.deps.log.read(room, position, this.deps.batchSize)
       if (entries.length > 0) {
         last.id = entries.at(-1)!.id
+        if (this.deps.history) timed.push(...timedUpdates(room, entries, this.deps.logger))
         yield entries.flatMap((e) => e.updates)
       }
       if (entries.length < this.deps.batchSize) return
@@ -257,12 +272,19 @@ export class Compactor {
   }
 
   /** Save, then trim: after `save` a snapshot covering ≥ watermark exists, whichever writer won. */
-  private async persist(room: string, next: Omit<StoredBase, 'watermark'>, watermark: LogId): Promise<number> {
+  private async persist(room: string, next: Omit<StoredBase, 'watermark'>, watermark: LogId): Promise<Uint8Array> {
     const snapshot = encodeSnapshot(next.pieces, next.full, { infos: next.infos, stateVector: Y.encodeStateVector(new Map(next.stateVector)), bindings: next.bindings })
     await this.deps.snapshots.save(room, snapshot, watermark)
     await this.deps.log.trim(room, watermark)
-    return snapshot.length
+    return snapshot
   }
+}
+
+function timedUpdates(room: string, entries: LogEntry[], logger: Logger): TimedUpdate[] {
+  return entries.flatMap((entry) => entry.updates.flatMap(({ writer, update }) => {
+    const info = infoOrSkip(update, room, logger)
+    return info ? [{ at: parseLogId(entry.id)[0], writer, update, info }] : []
+  }))
 }
 
 function asBase(folded: FoldResult): Omit<StoredBase, 'watermark' | 'full'> {

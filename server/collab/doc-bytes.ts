@@ -10,6 +10,7 @@
 import * as Y from 'yjs'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
 import { updateFrame } from './outbound.ts'
+import { encodeSnapshot } from './snapshot-codec.ts'
 import { coverage, deletesOnly, extendVector, hasDeletes, type UpdateInfo } from './update-info.ts'
 
 export interface Piece {
@@ -23,6 +24,8 @@ export interface Accepted {
   writer: string
   update: Uint8Array
   info: UpdateInfo
+  /** History has its edit record (a compaction folded it). */
+  recorded?: boolean
 }
 
 export interface StoredBase {
@@ -58,6 +61,7 @@ export class DocBytes {
   private baseVector: ReadonlyMap<number, number>
   private watermarkId: LogId
   private since: Accepted[] = []
+  private readonly sinceWriters = new Map<number, string>()
   private readonly vector: Map<number, number>
   private pieceBytes: number
   private sinceBytes = 0
@@ -119,7 +123,13 @@ export class DocBytes {
     }
   }
 
+  /** The user a client id is bound to: by the snapshot, or by the first update since under it. */
+  writerOf(client: number): string | undefined {
+    return this.baseBindings.get(client) ?? this.sinceWriters.get(client)
+  }
+
   add(accepted: Accepted): void {
+    if (accepted.writer !== '') for (const client of accepted.info.clients.keys()) if (!this.sinceWriters.has(client)) this.sinceWriters.set(client, accepted.writer)
     this.since.push(accepted)
     this.sinceBytes += accepted.update.length
     extendVector(this.vector, accepted.info)
@@ -151,6 +161,16 @@ export class DocBytes {
       if (coverage(info, stateVector) !== 'all' || hasDeletes(update, info)) plan.updates.push(update)
     }
     return plan
+  }
+
+  /** Everything held, as a snapshot would store it (for a version of the live document). */
+  fullState(): Uint8Array {
+    const base = this.base()
+    return encodeSnapshot([...base.pieces, ...this.since.map((a) => a.update)], base.full, {
+      infos: [...base.infos, ...this.since.map((a) => a.info)],
+      stateVector: Y.encodeStateVector(this.vector),
+      bindings: base.bindings,
+    })
   }
 
   /** The base's pieces and the updates since, in order (to fold, index or materialize). */

@@ -9,6 +9,7 @@ import type { RuleOptions } from './content/document-rules.ts'
 import type { DocReplies, DocRequest } from './doc-worker.ts'
 import type { UpdateInfo } from './update-info.ts'
 import type { ViewAnswer, ViewOp } from './view-ops.ts'
+import type { HistoryDiff } from '../history/history-ops.ts'
 import { WorkerChannel } from './worker-channel.ts'
 
 // Running from TypeScript sources (node, vitest) or from compiled dist/: same folder, own extension.
@@ -33,6 +34,26 @@ export class DocWorker {
   /** Runs `op` on the room's view, (re)building it from `load` when given, after applying `feed`. */
   view<K extends ViewOp['kind']>(room: string, load: Uint8Array[] | null, feed: Uint8Array[], op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>> {
     return this.call('view', { type: 'view', room, load, feed, op }) as Promise<ViewAnswer<K>>
+  }
+
+  /** A read of a kept version; `load` gives its state (omitted: the worker may have it built). */
+  async version<K extends 'messages' | 'strokes' | 'svg'>(id: string, load: () => Promise<Uint8Array | null>, op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K> | null> {
+    const answer = await this.call('version', { type: 'version', id, state: null, op })
+    if (answer !== 'missing') return answer as ViewAnswer<K>
+    const state = await load()
+    if (!state) return null
+    const loaded = await this.call('version', { type: 'version', id, state, op })
+    return loaded === 'missing' ? null : loaded as ViewAnswer<K>
+  }
+
+  /** What changed between two kept versions (each loaded if the worker does not hold it). */
+  async versionDiff(from: { id: string; load(): Promise<Uint8Array | null> }, to: { id: string; load(): Promise<Uint8Array | null> }): Promise<HistoryDiff | null> {
+    const cached = await this.call('version-diff', { type: 'version-diff', from: { id: from.id, state: null }, to: { id: to.id, state: null } })
+    if (cached !== 'missing') return cached
+    const [a, b] = await Promise.all([from.load(), to.load()])
+    if (!a || !b) return null
+    const loaded = await this.call('version-diff', { type: 'version-diff', from: { id: from.id, state: a }, to: { id: to.id, state: b } })
+    return loaded === 'missing' ? null : loaded
   }
 
   async drop(room: string): Promise<void> {

@@ -14,6 +14,7 @@ import { rulesFor, type RuleOptions } from './content/document-rules.ts'
 import { stateVectorOf } from './state-vectors.ts'
 import { updateInfo, type UpdateInfo } from './update-info.ts'
 import { runViewOp, type ViewAnswer, type ViewOp } from './view-ops.ts'
+import { diffDocs, docFromState, type HistoryDiff } from '../history/history-ops.ts'
 import { serveRequests } from './worker-channel.ts'
 
 export type DocRequest =
@@ -22,6 +23,9 @@ export type DocRequest =
   | { type: 'diff'; updates: Uint8Array[]; stateVector: Uint8Array }
   | { type: 'view'; room: string; load: Uint8Array[] | null; feed: Uint8Array[]; op: ViewOp }
   | { type: 'drop'; room: string }
+  /** A read of a kept version (built from its state; the last few are kept built). */
+  | { type: 'version'; id: string; state: Uint8Array | null; op: Extract<ViewOp, { kind: 'messages' | 'strokes' | 'svg' }> }
+  | { type: 'version-diff'; from: VersionRef; to: VersionRef }
 
 export interface DocReplies {
   index: SavedGate
@@ -29,9 +33,20 @@ export interface DocReplies {
   diff: Uint8Array[]
   view: ViewAnswer<ViewOp['kind']>
   drop: null
+  /** `missing`: the worker no longer holds the version built; ask again with its state. */
+  version: ViewAnswer<ViewOp['kind']> | 'missing'
+  'version-diff': HistoryDiff | 'missing'
+}
+
+export interface VersionRef {
+  id: string
+  state: Uint8Array | null
 }
 
 const views = new Map<string, Y.Doc>()
+/** Versions built lately, least recently used first. */
+const versions = new Map<string, Y.Doc>()
+const KEPT_VERSIONS = 4
 
 function handle(request: DocRequest): { value: unknown; transfer?: ArrayBuffer[] } {
   switch (request.type) {
@@ -43,7 +58,31 @@ function handle(request: DocRequest): { value: unknown; transfer?: ArrayBuffer[]
       views.get(request.room)?.destroy()
       views.delete(request.room)
       return { value: null }
+    case 'version': {
+      const doc = versionDoc({ id: request.id, state: request.state })
+      return { value: doc ? runViewOp(doc, request.op) : 'missing' }
+    }
+    case 'version-diff': {
+      const from = versionDoc(request.from)
+      const to = versionDoc(request.to)
+      return { value: from && to ? diffDocs(from, to) : 'missing' }
+    }
   }
+}
+
+/** The version built (from `state` when given), or null if it is not held and no state came. */
+function versionDoc({ id, state }: VersionRef): Y.Doc | null {
+  let doc = versions.get(id)
+  if (doc) versions.delete(id) // re-inserted below: Map order is the LRU order
+  else if (state) doc = docFromState(state)
+  if (!doc) return null
+  versions.set(id, doc)
+  for (const [oldest, old] of versions) {
+    if (versions.size <= KEPT_VERSIONS) break
+    old.destroy()
+    versions.delete(oldest)
+  }
+  return doc
 }
 
 function buildIndex(request: DocRequest & { type: 'index' }): SavedGate {

@@ -66,7 +66,7 @@ function apply(doc: Y.Doc, update: Uint8Array): void {
 function bind(bindings: Map<number, string>, { writer, update }: LoggedUpdate): void {
   if (writer === '') return
   try {
-    validateUpdateV1(update, { struct(client) { if (!bindings.has(client)) bindings.set(client, writer) } })
+    validateUpdateV1(update, { struct(client, _clock, _length, _start, _end, skip) { if (!skip && !bindings.has(client)) bindings.set(client, writer) } })
   } catch {
     // skipped above as well
   }

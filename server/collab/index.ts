@@ -16,6 +16,8 @@ import { noObserver, type CollabObserver } from './observer.ts'
 import type { RoomLimits } from './room.ts'
 import { loadRoom } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
+import { parseRetention } from '../history/retention.ts'
+import { VersionKeeper } from '../history/version-keeper.ts'
 
 export interface CollabCore {
   server: CollabServer
@@ -23,6 +25,7 @@ export interface CollabCore {
   compactor: Compactor
   folder: Folder
   worker: DocWorker
+  history: VersionKeeper
 }
 
 export interface CollabWiring {
@@ -76,7 +79,16 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   const worker = new DocWorker()
   const loader = { snapshots: storage.snapshots, log, worker, batchSize: config.compactBatchEntries, logger }
   const folder = new Folder()
+  const history = new VersionKeeper({
+    versions: storage.versions,
+    edits: storage.edits,
+    snapshots: storage.snapshots,
+    intervalMs: config.versionIntervalMs,
+    retention: parseRetention(config.versionRetention),
+    logger: logger.child({ module: 'history' }),
+  })
   const compactor = new Compactor({
+    history,
     ...loader,
     lease: wiring.lease ?? new LocalLease(),
     folder,
@@ -125,5 +137,5 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   log.onReset(() => {
     for (const room of registry.all()) void room.relog()
   })
-  return { server, registry, compactor, folder, worker }
+  return { server, registry, compactor, folder, worker, history }
 }

@@ -4,12 +4,18 @@
  * same clock), and states not renewed for 30 s lapse.
  *
  * Every id has at most one owner: the local socket that introduced it, or the node another
- * socket lives on. A socket sets or removes only states of ids it owns; it introduces ids up to
- * a small limit, and never one owned elsewhere, bound in the document to another user, or
- * claimed earlier by another user in this room: such a claim closes the offender (1008) and
- * leaves the owner untouched. Entries that change nothing (stock clients echo every change they
- * receive) are dropped before their JSON is even decoded. The name in `user.name` is the
- * server's, and `user.id` says who it is.
+ * socket lives on. A socket sets or removes only states of ids it owns, and introduces ids up to
+ * a small limit. Who may claim an id another holds or held (a presence id is the client's Yjs
+ * client id, so it matters to the document too):
+ *   - the user it is bound to in the document always may: the holder loses it (its socket, if
+ *     another user's, is closed with 1008), and the holder's state is removed at a newer clock,
+ *     which makes the rightful client re-announce itself above any clock a squatter set;
+ *   - another socket of the same user may (a client that reconnected before its old socket died);
+ *   - anyone else is the offender: closed with 1008, the holder untouched.
+ * A claim by a user who cannot write does not reserve the id in the document (claimedBy).
+ * Claims are remembered for the room's life, a bounded number per user. Entries that change
+ * nothing (stock clients echo every change they receive) are dropped before their JSON is read.
+ * The name in `user.name` is the server's, and `user.id` says who it is.
  */
 import * as encoding from 'lib0/encoding'
 import { CloseCode } from '../../shared/close-codes.ts'
@@ -36,6 +42,13 @@ export interface PresenceChange {
   json: string | null
   /** Owned by a socket of this node (other nodes must hear of it). */
   local: boolean
+  /** Also for the socket that caused it (a takeover: the rightful client must hear it). */
+  toSender?: boolean
+}
+
+interface Claim {
+  userId: string
+  canWrite: boolean
 }
 
 export interface PresenceOptions {
@@ -47,12 +60,13 @@ export interface PresenceOptions {
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
-/** Claims are remembered for the room's life, up to this many. */
-const MAX_CLAIMS = 10_000
+/** Claims remembered per user for the room's life; a user's oldest goes first. */
+const MAX_CLAIMS_PER_USER = 64
 
 export class Presence {
   private readonly entries = new Map<number, Entry>()
-  private readonly claims = new Map<number, string>()
+  private readonly claims = new Map<number, Claim>()
+  private readonly claimsByUser = new Map<string, number[]>()
   private readonly options: PresenceOptions
 
   constructor(options: PresenceOptions) {
@@ -63,9 +77,13 @@ export class Presence {
     return (this.entries.get(clientId)?.json ?? null) !== null
   }
 
-  /** The user who claimed an id in this room (the document's writes under it are theirs). */
+  /**
+   * The user who claimed an id in this room and may write (the document's writes under it are
+   * theirs); a viewer's claim does not reserve an id in the document.
+   */
   claimedBy(clientId: number): string | undefined {
-    return this.claims.get(clientId)
+    const claim = this.claims.get(clientId)
+    return claim?.canWrite ? claim.userId : undefined
   }
 
   /** A socket's awareness message; throws ProtocolError for ids it may not claim or bad states. */
@@ -74,13 +92,19 @@ export class Presence {
     for (const entry of latestPerClient(raw)) {
       const current = this.entries.get(entry.clientId)
       const removal = isNullJson(entry.json)
-      if (!takesEffect(current, entry.clock, removal)) continue
+      const effective = takesEffect(current, entry.clock, removal)
       if (removal) {
-        if (current?.owner === conn) changes.push(this.set(entry.clientId, entry.clock, null, conn, now))
+        if (effective && current?.owner === conn) changes.push(this.set(entry.clientId, entry.clock, null, conn, now))
         continue
       }
-      if (current?.owner !== conn) this.claim(conn, entry.clientId, current)
-      changes.push(this.set(entry.clientId, entry.clock, stampedState(entry.json, conn), conn, now))
+      if (current?.owner !== conn && (effective || this.isBoundOwnerBlocked(conn, entry.clientId, current))) {
+        const takeover = this.claim(conn, entry.clientId, current, effective, now)
+        if (takeover) {
+          changes.push(takeover) // the holder's clock may be far above hers: she re-announces above it
+          continue
+        }
+      }
+      if (effective) changes.push(this.set(entry.clientId, entry.clock, stampedState(entry.json, conn), conn, now))
     }
     return changes
   }
@@ -99,14 +123,18 @@ export class Presence {
     return changes
   }
 
-  /** A socket left: its states are removed and its ids released (claims stay with its user). */
+  /**
+   * A socket left: its states are removed and its ids released (claims stay with its user). The
+   * removal keeps the state's clock (a same-clock removal applies everywhere), so the client's
+   * first change after it reconnects takes effect.
+   */
   release(conn: Connection, now: number): PresenceChange[] {
     const changes: PresenceChange[] = []
     for (const id of conn.awarenessIds) {
       const entry = this.entries.get(id)
       if (!entry || entry.owner !== conn) continue
-      if (entry.json !== null) changes.push(this.set(id, entry.clock + 1, null, conn, now))
-      entry.owner = null
+      if (entry.json !== null) changes.push(this.set(id, entry.clock, null, conn, now))
+      this.entries.get(id)!.owner = null
     }
     conn.awarenessIds.clear()
     return changes
@@ -149,17 +177,70 @@ export class Presence {
     return [...this.entries].filter(([, e]) => e.owner !== null && !isLocal(e.owner) && e.owner.node === node).map(([id]) => id)
   }
 
-  private claim(conn: Connection, clientId: number, current: Entry | undefined): void {
-    const userId = conn.principal.userId
-    const owner = current?.owner
-    const holder = owner ? (isLocal(owner) ? owner.principal.userId : owner.userId) : undefined
-    if (owner || (this.options.boundTo(clientId) ?? this.claims.get(clientId) ?? userId) !== userId) {
-      throw new ProtocolError(CloseCode.policyViolation, `awareness client ${clientId} belongs to ${holder === userId ? 'another socket' : 'another user'}`)
+  /**
+   * Gives `conn` the id, or throws ProtocolError (1008) when it may not have it. When its entry
+   * cannot take effect (the holder's clock is above it), returns the holder state's removal at a
+   * newer clock, for everyone: the client then re-announces itself above it.
+   */
+  private claim(conn: Connection, clientId: number, current: Entry | undefined, effective: boolean, now: number): PresenceChange | null {
+    const rival = this.rivalOf(clientId, current)
+    if (rival && rival.userId !== conn.principal.userId && !this.mayTakeFrom(conn, clientId, rival)) {
+      throw new ProtocolError(CloseCode.policyViolation, `awareness client ${clientId} belongs to another user`)
     }
     if (conn.awarenessIds.size >= this.options.maxIdsPerSocket) throw new ProtocolError(CloseCode.policyViolation, 'too many awareness client ids')
+    const holder = current?.owner
+    if (isLocal(holder)) {
+      holder.awarenessIds.delete(clientId)
+      if (holder.principal.userId !== conn.principal.userId) holder.close(CloseCode.policyViolation, `awareness client ${clientId} belongs to another user`)
+    }
     conn.awarenessIds.add(clientId)
-    if (this.claims.size >= MAX_CLAIMS) this.claims.delete(this.claims.keys().next().value!)
-    this.claims.set(clientId, userId)
+    this.remember(clientId, { userId: conn.principal.userId, canWrite: conn.canWrite })
+    if (effective || current === undefined || current.json === null) return null
+    return { ...this.set(clientId, current.clock + 1, null, conn, now), toSender: true }
+  }
+
+  /** Who else has a say over an id: its live holder, its document binding, or an earlier claim. */
+  private rivalOf(clientId: number, current: Entry | undefined): Claim | undefined {
+    const owner = current?.owner
+    if (isLocal(owner)) return { userId: owner.principal.userId, canWrite: owner.canWrite }
+    if (owner) return { userId: owner.userId, canWrite: true } // another node's: assumed a writer
+    const bound = this.options.boundTo(clientId)
+    return bound !== undefined ? { userId: bound, canWrite: true } : this.claims.get(clientId)
+  }
+
+  private mayTakeFrom(conn: Connection, clientId: number, _rival: Claim): boolean {
+    return this.options.boundTo(clientId) === conn.principal.userId
+  }
+
+  /**
+   * The id is bound to this socket's user in the document, yet held (with a clock above hers) by
+   * another socket: her entries would never take effect. Echoes never reach here: an id is bound
+   * to one user only.
+   */
+  private isBoundOwnerBlocked(conn: Connection, clientId: number, current: Entry | undefined): boolean {
+    const holder = current?.owner
+    if (!holder || current?.json === null) return false
+    const holderUser = isLocal(holder) ? holder.principal.userId : holder.userId
+    return holderUser !== conn.principal.userId && this.options.boundTo(clientId) === conn.principal.userId
+  }
+
+  private remember(clientId: number, claim: Claim): void {
+    const previous = this.claims.get(clientId)
+    if (previous) this.forgetClaim(clientId, previous.userId)
+    this.claims.set(clientId, claim)
+    const ids = this.claimsByUser.get(claim.userId) ?? []
+    ids.push(clientId)
+    this.claimsByUser.set(claim.userId, ids)
+    if (ids.length > MAX_CLAIMS_PER_USER) {
+      const oldest = ids.shift()!
+      if (this.claims.get(oldest)?.userId === claim.userId) this.claims.delete(oldest)
+    }
+  }
+
+  private forgetClaim(clientId: number, userId: string): void {
+    const ids = this.claimsByUser.get(userId)
+    const at = ids?.indexOf(clientId) ?? -1
+    if (ids && at >= 0) ids.splice(at, 1)
   }
 
   private set(clientId: number, clock: number, json: string | null, owner: Entry['owner'], now: number): PresenceChange {

@@ -59,6 +59,11 @@ export interface RoomDeps {
   reload(room: string): Promise<LoadedRoom>
 }
 
+/** Server-side edits a room runs on behalf of a user. */
+export type EditKind = 'post' | 'restore' | 'rollback'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
 export class LogUnavailableError extends Error {
   override name = 'LogUnavailableError'
 }
@@ -102,7 +107,7 @@ export class Room {
     for (const accepted of loaded.since) this.bytes.add(accepted)
     this.entriesSinceSnapshot = loaded.since.length
     this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.limits.maxQueuedBytes)
-    this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.bindings.get(client) })
+    this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.writerOf(client) })
     this.gates = new GateKeeper({
       kind: deps.kind,
       room: name,
@@ -180,12 +185,18 @@ export class Room {
    * room's materialized document under a client id bound to the author, checked like any update,
    * and resolved once it is in the log. Refused up front when the log is down.
    */
-  async edit<K extends 'post'>(author: Author, op: Omit<Extract<ViewOp, { kind: K }>, 'clientId'>): Promise<ViewAnswer<K>['result']> {
+  async edit<K extends EditKind>(author: Author, op: DistributiveOmit<Extract<ViewOp, { kind: K }>, 'clientId'>): Promise<ViewAnswer<K>['result']> {
     if (!this.deps.log.isUp()) throw new LogUnavailableError('update log unavailable')
     await this.gates.ready()
+    const trusted = op.kind !== 'post' // restoring and rolling back bring back others' content
     const withClient = { ...op, clientId: this.serverClientFor(author.userId) } as unknown as Extract<ViewOp, { kind: K }>
-    const answer = await this.view.run(withClient, (made) => (made.update ? this.intake.serverWrite(author, made.update) : Promise.resolve()))
+    const answer = await this.view.run(withClient, (made) => (made.update ? this.intake.serverWrite(author, made.update, trusted) : Promise.resolve()))
     return answer.result
+  }
+
+  /** The live document, diffed against a kept version's state. */
+  async diffFrom(state: Uint8Array): Promise<ViewAnswer<'diff-from'>['result']> {
+    return (await this.view.run({ kind: 'diff-from', state })).result
   }
 
   /** Closes every socket in the room. */
@@ -338,10 +349,13 @@ export class Room {
     this.spreadPresence(changes, conn)
   }
 
-  /** Sends presence changes to this node's sockets (not `from`), and this node's own to the others. */
+  /** Sends presence changes to this node's sockets (not `from`, unless meant for it too), and this node's own to the others. */
   private spreadPresence(changes: PresenceChange[], from: Connection | null): void {
     if (changes.length === 0) return
-    this.broadcast(awarenessFrame(encodePresence(changes)), from)
+    const toAll = changes.filter((c) => c.toSender)
+    const rest = changes.filter((c) => !c.toSender)
+    if (toAll.length > 0) this.broadcast(awarenessFrame(encodePresence(toAll)), null)
+    if (rest.length > 0) this.broadcast(awarenessFrame(encodePresence(rest)), from)
     const local = changes.filter((c) => c.local)
     if (local.length > 0) this.deps.publishAwareness(this.name, encodePresence(local))
   }

@@ -12,7 +12,8 @@ export const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc())
 export function extendStateVector(stateVector: Uint8Array, update: Uint8Array): Uint8Array {
   const clocks = Y.decodeStateVector(stateVector)
   validateUpdateV1(update, {
-    struct(client, clock, length) {
+    struct(client, clock, length, _start, _end, skip) {
+      if (skip) return
       const known = clocks.get(client) ?? 0
       if (clock <= known) clocks.set(client, Math.max(known, clock + length))
     },

@@ -20,7 +20,8 @@ export function updateInfo(update: Uint8Array): UpdateInfo {
   const clients = new Map<number, [number, number]>()
   let deleteSetStart = update.length
   validateUpdateV1(update, {
-    struct(client, clock, length) {
+    struct(client, clock, length, _start, _end, skip) {
+      if (skip) return // a skip range holds nothing: it must not move a state vector
       const range = clients.get(client)
       if (!range) clients.set(client, [clock, clock + length])
       else range[1] = Math.max(range[1], clock + length)

@@ -15,8 +15,11 @@ import { BoundedReader, DecodeError } from './bounded-reader.ts'
 
 /** Optional observer of the walk (splitting updates, state vectors, content rules). */
 export interface StructVisitor {
-  /** A struct of `client` covering clocks [clock, clock + length), at bytes [start, end). */
-  struct?(client: number, clock: number, length: number, start: number, end: number): void
+  /**
+   * A struct of `client` covering clocks [clock, clock + length), at bytes [start, end). `skip`:
+   * a skip range, which says only that these clocks are not in the update (it creates nothing).
+   */
+  struct?(client: number, clock: number, length: number, start: number, end: number, skip: boolean): void
   /** An item (not a GC or skip range), with what it points at and where its content lies. */
   item?(item: ItemStruct): void
   deleteSet?(start: number): void
@@ -110,10 +113,11 @@ function readClientStructs(reader: BoundedReader, summary: UpdateSummary, visito
   for (let i = 0; i < structCount; i++) {
     const start = reader.position
     const clock = cursor.clock
+    const skip = ((reader.peek() ?? 0) & CONTENT_REF_MASK) === CONTENT.skip
     const length = readStruct(reader, cursor, visitor)
     cursor.clock += length
     if (cursor.clock > Number.MAX_SAFE_INTEGER) throw new DecodeError('clock out of range')
-    visitor?.struct?.(cursor.client, clock, length, start, reader.position)
+    visitor?.struct?.(cursor.client, clock, length, start, reader.position, skip)
   }
   summary.structs += structCount
 }

@@ -8,6 +8,8 @@ import * as Y from 'yjs'
 import { readStrokes, type Stroke } from '../../shared/canvas.ts'
 import { renderCanvasSvg } from '../../shared/canvas-svg.ts'
 import { postMessage, readAllMessages, readMessages, type ChatMessage, type MessagePage, type NewMessage } from '../../shared/chat.ts'
+import type { RoomKind } from '../../shared/rooms.ts'
+import { diffDocs, docFromState, restoreTo, rollbackUser, type HistoryDiff, type RollbackResult, type UserEdits } from '../history/history-ops.ts'
 
 export type ViewOp =
   | { kind: 'messages'; limit?: number; before?: string }
@@ -15,6 +17,10 @@ export type ViewOp =
   | { kind: 'strokes' }
   | { kind: 'svg'; maxBytes: number }
   | { kind: 'post'; clientId: number; message: NewMessage & { id: string; time: number } }
+  /** What changed from a kept version to the live document. */
+  | { kind: 'diff-from'; state: Uint8Array }
+  | { kind: 'restore'; clientId: number; room: RoomKind; state: Uint8Array }
+  | { kind: 'rollback'; clientId: number; room: RoomKind; user: string; edits: UserEdits; sources: Uint8Array[] }
 
 export interface ViewResults {
   messages: MessagePage
@@ -24,6 +30,9 @@ export interface ViewResults {
   svg: string | null
   /** `created` is false when a message with that id was posted before (the post is idempotent). */
   post: { message: ChatMessage; created: boolean }
+  'diff-from': HistoryDiff
+  restore: null
+  rollback: RollbackResult
 }
 
 export interface ViewAnswer<K extends ViewOp['kind']> {
@@ -43,6 +52,9 @@ export function runViewOp(doc: Y.Doc, op: ViewOp): ViewAnswer<ViewOp['kind']> {
       if (existing) return read({ message: existing, created: false })
       return edit(doc, op.clientId, () => ({ message: postMessage(doc, op.message), created: true }))
     }
+    case 'diff-from': return read(diffDocs(docFromState(op.state), doc))
+    case 'restore': return edit(doc, op.clientId, () => restoreTo(doc, docFromState(op.state), op.room) ?? null)
+    case 'rollback': return edit(doc, op.clientId, () => rollbackUser(doc, op.room, op.user, op.edits, op.sources.map(docFromState)))
   }
 }
 

@@ -43,7 +43,7 @@ export class MessageService {
     const message = { author: actor.userId, authorName: actor.name, text: input.text, id: input.id ?? newId(), time: Date.now() }
     const posted = await this.withChat(groupId, async (room) => {
       try {
-        return await room.edit({ userId: actor.userId, role: access.role ?? 'editor' }, { kind: 'post', message })
+        return await room.edit<'post'>({ userId: actor.userId, role: access.role ?? 'editor' }, { kind: 'post', message })
       } catch (error) {
         if (error instanceof LogUnavailableError) throw unavailable('the message could not be stored; retry with the same id', RETRY_AFTER_SECONDS)
         throw error

@@ -16,6 +16,7 @@ import { inviteRoutes } from './routes/invite-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
 import { canvasRoutes } from './routes/canvas-routes.ts'
+import { historyRoutes } from './routes/history-routes.ts'
 import { webClient } from './web.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
@@ -50,5 +51,6 @@ export async function registerHttp(app: FastifyInstance, config: Config, service
   await app.register(inviteRoutes, { invites: services.invites, acceptsPerMinute: config.inviteAcceptRateLimitPerMinute })
   await app.register(messageRoutes, { messages: services.messages, postsPerMinute: config.messageRateLimitPerMinute })
   await app.register(canvasRoutes, { access: services.access, registry: app.collab.registry, maxSvgBytes: config.maxSvgBytes })
+  await app.register(historyRoutes, { history: services.history })
   await app.register(webClient)
 }

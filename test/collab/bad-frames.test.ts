@@ -13,11 +13,13 @@ import { amplificationUpdate, awarenessFrame, syncUpdateFrame } from '../helpers
 import { prng, randomBytes, randomInt } from '../helpers/random.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { groupFixture, injectApi } from '../helpers/api.ts'
+import { addMember, groupFixture, injectApi, registerUser } from '../helpers/api.ts'
 
 let ROOM: string
 let token: string
 let userId: string
+/** Another member: presence ids of one user's sockets may move between them, not to others. */
+let malloryToken: string
 const MAX_PAYLOAD = 64 * 1024
 
 let server: TestServer
@@ -29,7 +31,12 @@ let contentBefore: unknown
 beforeAll(async () => {
   dir = await tempDir()
   server = await startServer({ dataDir: dir.path, maxPayloadBytes: MAX_PAYLOAD })
-  ;({ canvas: ROOM, token, owner: { id: userId } } = await groupFixture(injectApi(server.app)))
+  const api = injectApi(server.app)
+  const fx = await groupFixture(api)
+  ;({ canvas: ROOM, token, owner: { id: userId } } = fx)
+  const mallory = await registerUser(api, 'Mallory')
+  await addMember(api, fx.owner, fx.group.id, mallory)
+  malloryToken = mallory.token
   alice = await connectSynced(server.collabUrl, ROOM, { token })
   bob = await connectSynced(server.collabUrl, ROOM, { token })
   alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
@@ -46,8 +53,8 @@ afterAll(async () => {
   await dir.remove()
 })
 
-async function sendAndClose(frame: Uint8Array | string): Promise<{ code: number; reason: string }> {
-  const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
+async function sendAndClose(frame: Uint8Array | string, as = token): Promise<{ code: number; reason: string }> {
+  const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${as}`)
   await socket.opened
   socket.send(frame)
   return socket.closed
@@ -98,10 +105,10 @@ describe('bad frames', () => {
     expect(code).toBe(CloseCode.unsupportedData)
   })
 
-  it('setting awareness of a client id another socket owns is refused with 1008', async () => {
+  it('setting awareness of a client id another user\'s socket owns is refused with 1008', async () => {
     const aliceId = alice.doc.clientID
     const clock = alice.provider.awareness.meta.get(aliceId)!.clock
-    const { code } = await sendAndClose(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: { user: { name: 'Mallory' } } }]))
+    const { code } = await sendAndClose(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: { user: { name: 'Mallory' } } }]), malloryToken)
     expect(code).toBe(CloseCode.policyViolation)
     const before = bob.provider.awareness.getStates().get(aliceId)
     expect(before).toMatchObject({ user: { id: userId } }) // Alice's own state, stamped by the server
@@ -111,7 +118,7 @@ describe('bad frames', () => {
   it('removing awareness of a foreign client id is never applied', async () => {
     const aliceId = alice.doc.clientID
     const clock = alice.provider.awareness.meta.get(aliceId)!.clock
-    const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
+    const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${malloryToken}`)
     await socket.opened
     socket.send(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: null }]))
     socket.send(new Uint8Array([3])) // query awareness: answered only after the removal was handled

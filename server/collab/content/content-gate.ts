@@ -82,6 +82,18 @@ export class ContentGate {
     return reason === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason }
   }
 
+  /**
+   * The server's own edit on a user's behalf (restoring a version, rolling back): the document's
+   * rules do not apply (it brings back others' strokes with their authors), identity still does.
+   */
+  checkServerEdit(update: Uint8Array, author: Author): Verdict {
+    const analysis = analyzeUpdate(update, this.index)
+    const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
+    const identity = this.identityProblem(clients, author.userId)
+    if (identity !== null) return { kind: 'refuse', reason: identity }
+    return analysis.status === 'missing' ? { kind: 'pending', missing: analysis.missing } : { kind: 'accept', update: analysis }
+  }
+
   /** Takes an accepted update into the index and the rules' state. */
   accept(update: ReadyUpdate, author: Author): void {
     this.take(update, author)

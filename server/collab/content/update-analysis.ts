@@ -12,7 +12,7 @@
  * an explicit stack, no recursion); a dependency cycle, which Yjs never writes, is invalid data.
  */
 import { DecodeError } from '../bounded-reader.ts'
-import { CONTENT, validateUpdateV1, type ItemStruct, type StructId, type UpdateSummary } from '../update-validator.ts'
+import { validateUpdateV1, type ItemStruct, type StructId, type UpdateSummary } from '../update-validator.ts'
 import type { UpdateInfo } from '../update-info.ts'
 import { RangeMap } from './range-map.ts'
 import { COLLECTED, UNPLACED, type StructIndex, type TypeItem } from './struct-index.ts'
@@ -111,10 +111,10 @@ function walk(bytes: Uint8Array): Walked {
   let pending: ItemStruct | null = null
   const summary = validateUpdateV1(update, {
     item(item) { pending = item },
-    struct(client, clock, length, start) {
-      const skip = pending === null && update[start] !== undefined && (update[start]! & 0x1f) === CONTENT.skip
+    struct(client, clock, length, _start, _end, skip) {
       all.push({ client, clock, length, item: pending, skip })
       pending = null
+      if (skip) return // creates nothing: not part of what the update covers
       const range = info.clients.get(client)
       if (range) range[1] = Math.max(range[1], clock + length)
       else info.clients.set(client, [clock, clock + length])

@@ -1,0 +1,58 @@
+/**
+ * What each user changed, per minute, as history keeps it (storage EditRecord): the struct ranges
+ * they created and what they deleted (a deletions-only update). Built at compaction from the
+ * updates it folds, which carry their writer and log time; the log forgets both once trimmed.
+ */
+import * as Y from 'yjs'
+import type { EditRecord } from '../storage/types.ts'
+import { deletesOnly, hasDeletes, type UpdateInfo } from '../collab/update-info.ts'
+
+export interface TimedUpdate {
+  /** When it was logged (ms since the epoch). */
+  at: number
+  writer: string
+  update: Uint8Array
+  info: UpdateInfo
+}
+
+const MINUTE = 60_000
+export const NO_DELETES = Y.encodeStateAsUpdate(new Y.Doc())
+
+export function editRecords(room: string, updates: readonly TimedUpdate[]): EditRecord[] {
+  const groups = new Map<string, TimedUpdate[]>()
+  for (const update of updates) {
+    if (update.writer === '') continue // from before writers were recorded
+    const key = `${Math.floor(update.at / MINUTE)}\u0000${update.writer}`
+    const group = groups.get(key)
+    if (group) group.push(update)
+    else groups.set(key, [update])
+  }
+  return [...groups.values()].map((group) => recordOf(room, group)).sort((a, b) => a.at - b.at)
+}
+
+function recordOf(room: string, group: TimedUpdate[]): EditRecord {
+  const created: Array<[number, number, number]> = []
+  const deletions: Uint8Array[] = []
+  for (const { update, info } of group) {
+    for (const [client, [first, end]] of info.clients) created.push([client, first, end])
+    if (hasDeletes(update, info)) deletions.push(deletesOnly(update, info))
+  }
+  return {
+    room,
+    at: Math.min(...group.map((u) => u.at)),
+    user: group[0]!.writer,
+    created: mergeRanges(created),
+    deleted: deletions.length === 0 ? NO_DELETES : deletions.length === 1 ? deletions[0]! : Y.mergeUpdates(deletions),
+  }
+}
+
+function mergeRanges(ranges: Array<[number, number, number]>): Array<[number, number, number]> {
+  const sorted = ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const merged: Array<[number, number, number]> = []
+  for (const range of sorted) {
+    const last = merged.at(-1)
+    if (last && last[0] === range[0] && range[1] <= last[2]) last[2] = Math.max(last[2], range[2])
+    else merged.push([...range])
+  }
+  return merged
+}

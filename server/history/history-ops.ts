@@ -1,0 +1,173 @@
+/**
+ * History on documents (run in the doc worker): what changed between two states, making a
+ * document equal to a kept version (as a new edit), and rolling back one person's changes. The
+ * edits are made in the live document's materialized copy; the caller logs what they produce.
+ *
+ * Strokes and messages are matched by their ids. A restored stroke or message is a copy with the
+ * same id, author and content: Yjs cannot undelete, and deleted content survives only in versions.
+ */
+import * as Y from 'yjs'
+import { addStroke, readStroke, readStrokes, strokesOf, type Stroke } from '../../shared/canvas.ts'
+import { messagesOf, readMessage, type ChatMessage } from '../../shared/chat.ts'
+import type { RoomKind } from '../../shared/rooms.ts'
+import { decodeSnapshot } from '../collab/snapshot-codec.ts'
+
+export interface StrokeSummary {
+  id: string
+  author: string
+  color: string
+  points: number
+}
+
+export interface MessageSummary {
+  id: string
+  author: string
+  text: string
+  time: number
+}
+
+export interface HistoryDiff {
+  strokes: { added: StrokeSummary[]; removed: StrokeSummary[]; changed: StrokeSummary[] }
+  messages: { added: MessageSummary[]; removed: MessageSummary[] }
+}
+
+export interface RollbackResult {
+  removed: Array<{ kind: 'stroke' | 'message'; id: string }>
+  restored: Array<{ kind: 'stroke' | 'message'; id: string }>
+}
+
+/** What one user did since a time, as history recorded it. */
+export interface UserEdits {
+  /** Struct ranges they created: [client, first clock, end clock). */
+  created: Array<[number, number, number]>
+  /** What they deleted, as a deletions-only update. */
+  deleted: Uint8Array
+}
+
+/** A kept version's state (snapshot codec) as a document. */
+export function docFromState(state: Uint8Array): Y.Doc {
+  const doc = new Y.Doc()
+  for (const piece of decodeSnapshot(state)) Y.applyUpdate(doc, piece)
+  return doc
+}
+
+export function diffDocs(from: Y.Doc, to: Y.Doc): HistoryDiff {
+  const before = new Map(readStrokes(from).map((s) => [s.id, s]))
+  const after = new Map(readStrokes(to).map((s) => [s.id, s]))
+  const oldMessages = new Map(readChat(from).map((m) => [m.id, m]))
+  const newMessages = new Map(readChat(to).map((m) => [m.id, m]))
+  return {
+    strokes: {
+      added: [...after.values()].filter((s) => !before.has(s.id)).map(strokeSummary),
+      removed: [...before.values()].filter((s) => !after.has(s.id)).map(strokeSummary),
+      changed: [...after.values()].filter((s) => before.has(s.id) && !sameStroke(s, before.get(s.id)!)).map(strokeSummary),
+    },
+    messages: {
+      added: [...newMessages.values()].filter((m) => !oldMessages.has(m.id)).map(messageSummary),
+      removed: [...oldMessages.values()].filter((m) => !newMessages.has(m.id)).map(messageSummary),
+    },
+  }
+}
+
+/**
+ * Makes `doc` hold what `target` holds, in the same order: the longest common prefix stays, the
+ * rest of `doc` is deleted, the rest of `target` is added as copies. Call inside a transaction.
+ */
+export function restoreTo(doc: Y.Doc, target: Y.Doc, kind: RoomKind): void {
+  if (kind === 'canvas') {
+    const strokes = strokesOf(doc)
+    const wanted = readStrokes(target)
+    const kept = commonPrefix(strokes.toArray().map(readStroke), wanted, sameStroke)
+    strokes.delete(kept, strokes.length - kept)
+    for (const stroke of wanted.slice(kept)) addStroke(doc, stroke)
+    return
+  }
+  const messages = messagesOf(doc)
+  const wanted = readChat(target)
+  const kept = commonPrefix(messages.toArray().map(readMessage), wanted, sameMessage)
+  messages.delete(kept, messages.length - kept)
+  if (kept < wanted.length) messages.push(wanted.slice(kept))
+}
+
+/**
+ * Undoes what `user` did since their recorded edits began: strokes they added go, strokes they
+ * erased come back (from the newest of `sources` that holds them), and on the chat, their messages
+ * go. Call inside a transaction.
+ */
+export function rollbackUser(doc: Y.Doc, kind: RoomKind, user: string, edits: UserEdits, sources: Y.Doc[]): RollbackResult {
+  const createdByUser = (id: Y.ID): boolean => edits.created.some(([client, first, end]) => client === id.client && id.clock >= first && id.clock < end)
+  if (kind === 'chat') return { removed: removeMessages(doc, createdByUser), restored: [] }
+  const removed = removeStrokes(doc, (map, stroke) => stroke?.author === user && map._item !== null && createdByUser(map._item.id))
+  const erased = Y.decodeUpdate(edits.deleted).ds
+  const present = new Set(readStrokes(doc).map((s) => s.id))
+  const restored: RollbackResult['restored'] = []
+  for (const source of sources) {
+    for (const map of strokesOf(source).toArray()) {
+      const stroke = readStroke(map)
+      if (!stroke || present.has(stroke.id) || map._item === null || !Y.isDeleted(erased, map._item.id)) continue
+      addStroke(doc, stroke)
+      present.add(stroke.id)
+      restored.push({ kind: 'stroke', id: stroke.id })
+    }
+  }
+  return { removed, restored }
+}
+
+function removeStrokes(doc: Y.Doc, shouldGo: (map: Y.Map<unknown>, stroke: Stroke | null) => boolean): RollbackResult['removed'] {
+  const strokes = strokesOf(doc)
+  const removed: RollbackResult['removed'] = []
+  for (let i = strokes.length - 1; i >= 0; i--) {
+    const map = strokes.get(i)
+    const stroke = readStroke(map)
+    if (!shouldGo(map, stroke)) continue
+    strokes.delete(i, 1)
+    removed.push({ kind: 'stroke', id: stroke?.id ?? '' })
+  }
+  return removed.reverse()
+}
+
+/** Deletes the messages whose elements were created under `created` ids. */
+function removeMessages(doc: Y.Doc, created: (id: Y.ID) => boolean): RollbackResult['removed'] {
+  const messages = messagesOf(doc)
+  const doomed: number[] = []
+  let index = 0
+  for (let item = messages._start; item !== null; item = item.right) {
+    if (item.deleted || !item.countable) continue
+    for (let offset = 0; offset < item.length; offset++, index++) {
+      if (created(Y.createID(item.id.client, item.id.clock + offset))) doomed.push(index)
+    }
+  }
+  const removed: RollbackResult['removed'] = []
+  for (const at of doomed.reverse()) {
+    const message = readMessage(messages.get(at))
+    messages.delete(at, 1)
+    removed.push({ kind: 'message', id: message?.id ?? '' })
+  }
+  return removed.reverse()
+}
+
+function readChat(doc: Y.Doc): ChatMessage[] {
+  return messagesOf(doc).toArray().map(readMessage).filter((m): m is ChatMessage => m !== null)
+}
+
+function commonPrefix<T>(current: Array<T | null>, wanted: T[], same: (a: T, b: T) => boolean): number {
+  let i = 0
+  while (i < current.length && i < wanted.length && current[i] !== null && same(current[i]!, wanted[i]!)) i++
+  return i
+}
+
+function sameStroke(a: Stroke, b: Stroke): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+function strokeSummary(stroke: Stroke): StrokeSummary {
+  return { id: stroke.id, author: stroke.author, color: stroke.color, points: stroke.points.length }
+}
+
+function messageSummary(message: ChatMessage): MessageSummary {
+  return { id: message.id, author: message.author, text: message.text, time: message.time }
+}

@@ -1,0 +1,212 @@
+/**
+ * Version history of a group's documents, behind the REST routes: list, name, preview (picture,
+ * messages), diff, restore (a new edit that makes the live document equal to a version, after
+ * keeping the state before it as a version), and rolling back one person's changes since a time.
+ * Members read; owners and editors name and restore; owners roll back. Writes go through the room
+ * like every edit: logged first, 503 while the log is down, nothing half-applied.
+ */
+import type { DiffResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
+import type { MessagePage } from '../../shared/chat.ts'
+import { roomName, type RoomKind } from '../../shared/rooms.ts'
+import { deletesOnly, hasDeletes } from '../collab/update-info.ts'
+import type { DocWorker } from '../collab/doc-worker-client.ts'
+import { LogUnavailableError, type Room } from '../collab/room.ts'
+import type { RoomRegistry } from '../collab/room-registry.ts'
+import { notFound, payloadTooLarge, unavailable } from '../errors.ts'
+import { requireRole } from '../groups/guard.ts'
+import type { AccessCache } from '../groups/access-cache.ts'
+import { parseLogId } from '../log/log-id.ts'
+import type { EditStore, UserStore, VersionRecord, VersionStore } from '../storage/types.ts'
+import { NO_DELETES } from './edit-records.ts'
+import type { UserEdits } from './history-ops.ts'
+import type { VersionKeeper } from './version-keeper.ts'
+import * as Y from 'yjs'
+
+export interface HistoryDeps {
+  access: AccessCache
+  registry: RoomRegistry
+  versions: VersionStore
+  edits: EditStore
+  users: UserStore
+  keeper: VersionKeeper
+  worker: DocWorker
+  maxSvgBytes: number
+}
+
+const RETRY_AFTER_SECONDS = 2
+/** Versions a rollback looks in for what the user erased, newest first. */
+const ROLLBACK_SOURCES = 8
+
+interface Located {
+  record: VersionRecord
+  kind: RoomKind
+}
+
+export class HistoryService {
+  private readonly deps: HistoryDeps
+
+  constructor(deps: HistoryDeps) {
+    this.deps = deps
+  }
+
+  async list(actor: string, groupId: string, query: { doc: RoomKind; limit?: number; before?: number }): Promise<VersionListResponse> {
+    await requireRole(this.deps.access, groupId, actor, 'viewer')
+    const limit = query.limit ?? 20
+    const found = await this.deps.versions.list(roomName(groupId, query.doc), { limit: limit + 1, ...(query.before !== undefined && { before: query.before }) })
+    const page = found.slice(0, limit)
+    return { versions: await this.views(page, query.doc), nextBefore: found.length > limit ? page.at(-1)!.createdAt : null }
+  }
+
+  /** A named version of the document as it is now. */
+  async name(actor: string, groupId: string, doc: RoomKind, name: string): Promise<VersionResponse> {
+    await requireRole(this.deps.access, groupId, actor, 'editor')
+    const record = await this.withRoom(roomName(groupId, doc), (room) => this.keepLive(room, name))
+    return (await this.views([record], doc))[0]!
+  }
+
+  async svg(actor: string, groupId: string, versionId: string): Promise<string> {
+    await requireRole(this.deps.access, groupId, actor, 'viewer')
+    const { record } = await this.locate(groupId, versionId)
+    const answer = await this.deps.worker.version(record.id, () => this.deps.versions.state(record.room, record.id), { kind: 'svg', maxBytes: this.deps.maxSvgBytes })
+    if (!answer) throw notFound('no such version')
+    if (answer.result === null) throw payloadTooLarge(`the picture is larger than ${this.deps.maxSvgBytes} bytes`)
+    return answer.result
+  }
+
+  async messages(actor: string, groupId: string, versionId: string, query: { limit?: number; before?: string }): Promise<MessagePage> {
+    await requireRole(this.deps.access, groupId, actor, 'viewer')
+    const { record } = await this.locate(groupId, versionId)
+    const answer = await this.deps.worker.version(record.id, () => this.deps.versions.state(record.room, record.id), { kind: 'messages', ...query })
+    if (!answer) throw notFound('no such version')
+    const names = await this.names(answer.result.messages.map((m) => m.author))
+    return { ...answer.result, messages: answer.result.messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? '' })) }
+  }
+
+  async diff(actor: string, groupId: string, versionId: string, to: string): Promise<DiffResponse> {
+    await requireRole(this.deps.access, groupId, actor, 'viewer')
+    const from = await this.locate(groupId, versionId)
+    const load = (record: VersionRecord) => () => this.deps.versions.state(record.room, record.id)
+    if (to === 'current') {
+      const state = await load(from.record)()
+      if (!state) throw notFound('no such version')
+      return this.withRoom(from.record.room, (room) => room.diffFrom(state))
+    }
+    const target = await this.locate(groupId, to)
+    if (target.kind !== from.kind) throw notFound('the two versions are of different documents')
+    const diff = await this.deps.worker.versionDiff({ id: from.record.id, load: load(from.record) }, { id: target.record.id, load: load(target.record) })
+    if (!diff) throw notFound('no such version')
+    return diff
+  }
+
+  /** Keeps the live state as a version, then makes the document equal to the version. */
+  async restore(actor: string, groupId: string, versionId: string): Promise<{ preRestore: VersionResponse }> {
+    const access = await requireRole(this.deps.access, groupId, actor, 'editor')
+    const { record, kind } = await this.locate(groupId, versionId)
+    const state = await this.deps.versions.state(record.room, record.id)
+    if (!state) throw notFound('no such version')
+    const pre = await this.withRoom(record.room, async (room) => {
+      this.requireLogUp(room)
+      const kept = await this.keepLive(room, `Before restoring ${record.name ?? new Date(record.createdAt).toISOString()}`)
+      await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
+      return kept
+    })
+    return { preRestore: (await this.views([pre], kind))[0]! }
+  }
+
+  /** Undoes what `userId` changed in the document since `since`, as a new edit. */
+  async rollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
+    const access = await requireRole(this.deps.access, groupId, actor, 'owner')
+    const room = roomName(groupId, input.doc)
+    const recorded = (await this.deps.edits.list(room, { since: input.since })).filter((r) => r.user === input.userId)
+    const sources = await this.rollbackSources(room, input.since)
+    return this.withRoom(room, async (hot) => {
+      this.requireLogUp(hot)
+      const edits = userEdits(recorded, unrecordedEdits(hot, input.userId, input.since))
+      return this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, user: input.userId, edits, sources }))
+    })
+  }
+
+  /**
+   * Where erased strokes can still be found: the versions since `since` and the last one before
+   * it, newest first; past the bound, the newest ones and that last one before.
+   */
+  private async rollbackSources(room: string, since: number): Promise<Uint8Array[]> {
+    const newestFirst = (await this.deps.versions.all(room)).reverse()
+    const firstBefore = newestFirst.findIndex((v) => v.createdAt <= since)
+    const window = newestFirst.slice(0, firstBefore === -1 ? newestFirst.length : firstBefore + 1)
+    const chosen = window.length <= ROLLBACK_SOURCES ? window : [...window.slice(0, ROLLBACK_SOURCES - 1), window.at(-1)!]
+    const states = await Promise.all(chosen.map((v) => this.deps.versions.state(room, v.id)))
+    return states.filter((s): s is Uint8Array => s !== null)
+  }
+
+  private async keepLive(room: Room, name: string): Promise<VersionRecord> {
+    const unrecorded = room.bytes.contents().since.filter((a) => !a.recorded && a.writer !== '').map((a) => a.writer)
+    return this.deps.keeper.keep(room.name, room.bytes.fullState(), name, unrecorded)
+  }
+
+  /** A version of either of the group's documents, or 404. */
+  private async locate(groupId: string, versionId: string): Promise<Located> {
+    for (const kind of ['canvas', 'chat'] as const) {
+      const record = await this.deps.versions.get(roomName(groupId, kind), versionId)
+      if (record) return { record, kind }
+    }
+    throw notFound('no such version')
+  }
+
+  private async views(records: VersionRecord[], doc: RoomKind): Promise<VersionResponse[]> {
+    const names = await this.names(records.flatMap((r) => r.authors))
+    return records.map((r) => ({ id: r.id, doc, createdAt: r.createdAt, name: r.name, bytes: r.bytes, authors: r.authors.map((userId) => ({ userId, name: names.get(userId) ?? '' })) }))
+  }
+
+  private async names(userIds: string[]): Promise<Map<string, string>> {
+    const users = await this.deps.users.byIds([...new Set(userIds)])
+    return new Map(users.map((u) => [u.id, u.name]))
+  }
+
+  private requireLogUp(room: Room): void {
+    if (!room.deps.log.isUp()) throw unavailable('the document cannot be changed right now; retry', RETRY_AFTER_SECONDS)
+  }
+
+  private async logged<T>(edit: () => Promise<T>): Promise<T> {
+    try {
+      return await edit()
+    } catch (error) {
+      if (error instanceof LogUnavailableError) throw unavailable('the change could not be stored; retry', RETRY_AFTER_SECONDS)
+      throw error
+    }
+  }
+
+  private async withRoom<T>(name: string, use: (room: Room) => Promise<T>): Promise<T> {
+    let room: Room
+    try {
+      room = await this.deps.registry.acquire(name)
+    } catch {
+      throw unavailable('the document is unavailable right now', RETRY_AFTER_SECONDS)
+    }
+    try {
+      return await use(room)
+    } finally {
+      this.deps.registry.release(room)
+    }
+  }
+}
+
+/** What the room holds of the user's edits since `since` that no edit record has yet. */
+function unrecordedEdits(room: Room, user: string, since: number): UserEdits {
+  const mine = room.bytes.contents().since.filter((a) => !a.recorded && a.writer === user && parseLogId(a.id)[0] >= since)
+  return {
+    created: mine.flatMap((a) => [...a.info.clients].map(([client, [first, end]]) => [client, first, end] as [number, number, number])),
+    deleted: mergeDeletes(mine.filter((a) => hasDeletes(a.update, a.info)).map((a) => deletesOnly(a.update, a.info))),
+  }
+}
+
+function userEdits(records: Array<{ created: Array<[number, number, number]>; deleted: Uint8Array }>, live: UserEdits): UserEdits {
+  return {
+    created: [...records.flatMap((r) => r.created), ...live.created],
+    deleted: mergeDeletes([...records.map((r) => r.deleted), live.deleted]),
+  }
+}
+
+function mergeDeletes(deletions: Uint8Array[]): Uint8Array {
+  return deletions.length === 0 ? NO_DELETES : Y.mergeUpdates(deletions)
+}

@@ -1,0 +1,237 @@
+/**
+ * Version history over REST with real clients: versions kept at compaction and named on request,
+ * previews, diffs, restoring (and undoing a restore), rolling back one person's changes, every
+ * error status, and history surviving a restart, on both storage backends.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { DiffResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
+import { addStroke, eraseStroke, readStrokes } from '../../shared/canvas.ts'
+import { postMessage, readAllMessages } from '../../shared/chat.ts'
+import { addMember, groupFixture, injectApi, registerUser, type Api, type GroupFixture, type TestUser } from '../helpers/api.ts'
+import { BACKENDS } from '../helpers/backends.ts'
+import { connectSynced, type Client } from '../helpers/clients.ts'
+import { sameContent } from '../helpers/docs.ts'
+import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
+import type { Config } from '../../server/config.ts'
+
+const pen = (author: string, color: string, at: number) => ({ author, color, width: 3, tool: 'pen' as const, points: [[at, at], [at + 5, at + 5]] as const })
+
+describe.each(BACKENDS)('history on $name storage', ({ fresh }) => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let server: TestServer
+  let api: Api
+  let fx: GroupFixture
+  let bob: TestUser
+  let viewer: TestUser
+  let backend: Partial<Config>
+  const clients: Client[] = []
+  const settings: Partial<Config> = { compactIdleMs: 100, versionIntervalMs: 3_600_000, roomGraceMs: 200 }
+
+  beforeEach(async () => {
+    dir = await tempDir()
+    backend = fresh()
+    server = await startServer({ dataDir: dir.path, ...backend, ...settings })
+    api = injectApi(server.app)
+    fx = await groupFixture(api, 'Ann')
+    bob = await registerUser(api, 'Bob')
+    viewer = await registerUser(api, 'Vera')
+    await addMember(api, fx.owner, fx.group.id, bob)
+    await addMember(api, fx.owner, fx.group.id, viewer, 'viewer')
+  })
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.destroy()
+    await server.close()
+    await dir.remove()
+  })
+
+  async function client(room: string, user: { token: string }): Promise<Client> {
+    const connected = await connectSynced(server.collabUrl, room, { token: user.token })
+    clients.push(connected)
+    return connected
+  }
+
+  const versions = (doc: 'canvas' | 'chat', token = fx.token) => api<VersionListResponse>('GET', `/groups/${fx.group.id}/versions?doc=${doc}`, { token })
+  const name = (doc: 'canvas' | 'chat', label: string, token = fx.token) => api<{ version: VersionResponse }>('POST', `/groups/${fx.group.id}/versions`, { token, body: { doc, name: label } })
+  const restore = (id: string, token = fx.token) => api<{ preRestore: VersionResponse }>('POST', `/groups/${fx.group.id}/versions/${id}/restore`, { token })
+
+  it('names a version, restores it after everything was erased, and undoes the restore', async () => {
+    const ann = await client(fx.canvas, fx.owner)
+    const bobs = await client(fx.canvas, bob)
+    addStroke(ann.doc, pen(fx.owner.id, '#aa0000', 10))
+    addStroke(bobs.doc, pen(bob.id, '#0000aa', 50))
+    await waitFor(() => readStrokes(ann.doc).length === 2 && readStrokes(bobs.doc).length === 2)
+    const drawn = readStrokes(ann.doc).map((s) => [s.color, s.author]) // in paint order
+    const named = await name('canvas', 'Both strokes')
+    expect(named.status).toBe(201)
+    expect(named.body.version).toMatchObject({ name: 'Both strokes', doc: 'canvas' })
+    expect(named.body.version.authors.map((a) => a.name).sort()).toEqual(['Ann', 'Bob'])
+
+    for (const id of readStrokes(bobs.doc).map((s) => s.id)) eraseStroke(bobs.doc, id)
+    await waitFor(() => readStrokes(ann.doc).length === 0)
+
+    const restored = await restore(named.body.version.id)
+    expect(restored.status).toBe(200)
+    await waitFor(() => readStrokes(ann.doc).length === 2 && readStrokes(bobs.doc).length === 2, 10_000, 'both see the drawing again')
+    expect(readStrokes(ann.doc).map((s) => [s.color, s.author])).toEqual(drawn)
+    await waitFor(() => sameContent(ann.doc, bobs.doc))
+
+    // The state before the restore was kept: restoring it undoes the restore.
+    const undo = await restore(restored.body.preRestore.id)
+    expect(undo.status).toBe(200)
+    await waitFor(() => readStrokes(ann.doc).length === 0 && readStrokes(bobs.doc).length === 0, 10_000, 'the restore undone')
+    const list = (await versions('canvas')).body.versions
+    expect(list.map((v) => v.name)).toEqual([expect.stringMatching(/^Before restoring/), expect.stringMatching(/^Before restoring Both strokes/), 'Both strokes'])
+  })
+
+  it('merges a restore with edits a client made offline meanwhile', async () => {
+    const ann = await client(fx.canvas, fx.owner)
+    const offline = await client(fx.canvas, bob)
+    addStroke(ann.doc, pen(fx.owner.id, '#111111', 10))
+    await waitFor(() => readStrokes(offline.doc).length === 1)
+    const named = (await name('canvas', 'One stroke')).body.version
+    addStroke(ann.doc, pen(fx.owner.id, '#222222', 20))
+    await waitFor(() => readStrokes(offline.doc).length === 2)
+    offline.provider.disconnect()
+    addStroke(offline.doc, pen(bob.id, '#333333', 30)) // drawn offline, after the version
+    expect((await restore(named.id)).status).toBe(200)
+    await waitFor(() => readStrokes(ann.doc).length === 1)
+    offline.provider.connect()
+    await waitFor(() => sameContent(ann.doc, offline.doc), 10_000, 'the offline client merged')
+    expect(readStrokes(ann.doc).map((s) => s.color).sort()).toEqual(['#111111', '#333333'])
+  })
+
+  it('rolls back one person: their strokes go, the strokes they erased come back, others\' edits stay', async () => {
+    const ann = await client(fx.canvas, fx.owner)
+    const bobs = await client(fx.canvas, bob)
+    addStroke(ann.doc, pen(fx.owner.id, '#a00001', 10))
+    addStroke(ann.doc, pen(fx.owner.id, '#a00002', 20))
+    await waitFor(() => readStrokes(bobs.doc).length === 2)
+    await name('canvas', 'Before Bob')
+    const since = Date.now()
+    addStroke(bobs.doc, pen(bob.id, '#b00001', 40))
+    eraseStroke(bobs.doc, readStrokes(bobs.doc)[0]!.id) // Bob erases Ann's first stroke
+    addStroke(ann.doc, pen(fx.owner.id, '#a00003', 60)) // Ann keeps drawing meanwhile
+    await waitFor(() => readStrokes(ann.doc).map((s) => s.color).sort().join() === '#a00002,#a00003,#b00001' && sameContent(ann.doc, bobs.doc))
+
+    const editorTries = await api('POST', `/groups/${fx.group.id}/rollback`, { token: bob.token, body: { doc: 'canvas', userId: bob.id, since } })
+    expect(editorTries.status).toBe(403)
+    const rolled = await api<RollbackResponse>('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'canvas', userId: bob.id, since } })
+    expect(rolled.status).toBe(200)
+    expect(rolled.body.removed).toHaveLength(1)
+    expect(rolled.body.restored).toHaveLength(1)
+    const colors = (client: Client): string => readStrokes(client.doc).map((s) => s.color).sort().join()
+    await waitFor(() => colors(bobs) === '#a00001,#a00002,#a00003' && sameContent(ann.doc, bobs.doc), 10_000, 'both see the rollback')
+    expect(readStrokes(ann.doc).find((s) => s.color === '#a00001')?.author).toBe(fx.owner.id)
+  })
+
+  it('rolls back one person\'s chat messages and nobody else\'s', async () => {
+    const ann = await client(fx.chat, fx.owner)
+    const bobs = await client(fx.chat, bob)
+    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'before' })
+    await waitFor(() => readAllMessages(bobs.doc).length === 1)
+    const since = Date.now()
+    postMessage(bobs.doc, { author: bob.id, authorName: 'Bob', text: 'spam 1' })
+    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'meanwhile' })
+    postMessage(bobs.doc, { author: bob.id, authorName: 'Bob', text: 'spam 2' })
+    await waitFor(() => readAllMessages(ann.doc).length === 4 && readAllMessages(bobs.doc).length === 4)
+    const rolled = await api<RollbackResponse>('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'chat', userId: bob.id, since } })
+    expect(rolled.status).toBe(200)
+    expect(rolled.body.removed).toHaveLength(2)
+    await waitFor(() => readAllMessages(bobs.doc).length === 2)
+    expect(readAllMessages(ann.doc).map((m) => m.text)).toEqual(['before', 'meanwhile'])
+  })
+
+  it('keeps automatic versions at compaction, previews them and diffs them, with authors', async () => {
+    await server.close()
+    server = await startServer({ dataDir: dir.path, ...backend, ...settings, versionIntervalMs: 1_000 })
+    api = injectApi(server.app)
+    const ann = await client(fx.canvas, fx.owner)
+    addStroke(ann.doc, pen(fx.owner.id, '#c00001', 10))
+    const first = await waitFor(async () => (await versions('canvas')).body.versions[0], 10_000, 'a first automatic version')
+    expect(first).toMatchObject({ name: null, authors: [{ userId: fx.owner.id, name: 'Ann' }] })
+    const bobs = await client(fx.canvas, bob)
+    addStroke(bobs.doc, pen(bob.id, '#c00002', 20))
+    const second = await waitFor(async () => {
+      const [newest] = (await versions('canvas')).body.versions
+      return newest && newest.id !== first.id ? newest : null
+    }, 15_000, 'a second version once the interval passed')
+    expect(second.authors.map((a) => a.name)).toEqual(['Bob'])
+
+    const svg = await server.app.inject({ url: `/groups/${fx.group.id}/versions/${first.id}/canvas.svg`, headers: { authorization: `Bearer ${viewer.token}` } })
+    expect(svg.statusCode).toBe(200)
+    expect(svg.body.match(/<path /g)).toHaveLength(1)
+    const diff = await api<DiffResponse>('GET', `/groups/${fx.group.id}/versions/${first.id}/diff?to=${second.id}`, { token: viewer.token })
+    expect(diff.status).toBe(200)
+    expect(diff.body.strokes.added.map((s) => [s.color, s.author])).toEqual([['#c00002', bob.id]])
+    expect(diff.body.strokes.removed).toEqual([])
+    const toNow = await api<DiffResponse>('GET', `/groups/${fx.group.id}/versions/${first.id}/diff?to=current`, { token: viewer.token })
+    expect(toNow.body.strokes.added.map((s) => s.color)).toEqual(['#c00002'])
+  })
+
+  it('shows a chat version\'s messages with the server\'s names', async () => {
+    const ann = await client(fx.chat, fx.owner)
+    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Not Ann', text: 'kept' })
+    await waitFor(() => server.app.collab.registry.get(fx.chat)!.bytes.updateCount > 0)
+    const named = (await name('chat', 'Chat so far')).body.version
+    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'later' })
+    const page = await api<{ messages: Array<{ text: string; authorName: string }> }>('GET', `/groups/${fx.group.id}/versions/${named.id}/messages`, { token: viewer.token })
+    expect(page.status).toBe(200)
+    expect(page.body.messages).toEqual([expect.objectContaining({ text: 'kept', authorName: 'Ann' })])
+  })
+
+  it('answers every error as documented', async () => {
+    const canvasVersion = (await name('canvas', 'A')).body.version
+    const other = await groupFixture(api, 'Someone else')
+    const otherVersion = (await api<{ version: VersionResponse }>('POST', `/groups/${other.group.id}/versions`, { token: other.token, body: { doc: 'canvas', name: 'theirs' } })).body.version
+    const base = `/groups/${fx.group.id}/versions`
+    expect((await api('GET', `${base}/${otherVersion.id}/canvas.svg`, { token: fx.token })).status).toBe(404) // another group's
+    expect((await api('GET', `${base}/NoSuchVersion00/diff?to=current`, { token: fx.token })).status).toBe(404)
+    expect((await api('POST', `${base}/NoSuchVersion00/restore`, { token: fx.token })).status).toBe(404)
+    expect((await name('canvas', 'by a viewer', viewer.token)).status).toBe(403)
+    expect((await restore(canvasVersion.id, viewer.token)).status).toBe(403)
+    const stranger = await registerUser(api, 'Stranger')
+    expect((await versions('canvas', stranger.token)).status).toBe(403)
+    expect((await api('GET', `${base}?doc=drawing`, { token: fx.token })).status).toBe(400)
+    expect((await api('POST', base, { token: fx.token, body: { doc: 'canvas', name: '' } })).status).toBe(400)
+    expect((await api('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'canvas', userId: bob.id } })).status).toBe(400)
+    expect((await api('GET', `${base}/${canvasVersion.id}/diff?to=../etc`, { token: fx.token })).status).toBe(400)
+    expect((await api('GET', base, { token: fx.token })).status).toBe(400) // doc is required
+  })
+
+  it('answers 503 to a restore while the log is down, changing nothing', async () => {
+    const ann = await client(fx.canvas, fx.owner)
+    addStroke(ann.doc, pen(fx.owner.id, '#dd0000', 10))
+    await waitFor(() => server.app.collab.registry.get(fx.canvas)!.bytes.updateCount > 0)
+    const version = (await name('canvas', 'One')).body.version
+    addStroke(ann.doc, pen(fx.owner.id, '#dd0001', 20))
+    await waitFor(() => server.app.collab.registry.get(fx.canvas)!.bytes.updateCount > 1)
+    const log = server.app.updateLog
+    const isUp = log.isUp.bind(log)
+    log.isUp = () => false // the fault: the log refuses writes (tested for real in test/faults)
+    try {
+      const refused = await restore(version.id)
+      expect(refused.status).toBe(503)
+    } finally {
+      log.isUp = isUp
+    }
+    expect((await versions('canvas')).body.versions).toHaveLength(1) // no pre-restore version either
+    expect(readStrokes(ann.doc)).toHaveLength(2)
+  })
+
+  it('keeps history across a restart', async () => {
+    const ann = await client(fx.canvas, fx.owner)
+    addStroke(ann.doc, pen(fx.owner.id, '#ee0000', 10))
+    await waitFor(() => server.app.collab.registry.get(fx.canvas)!.bytes.updateCount > 0)
+    const named = (await name('canvas', 'Survivor')).body.version
+    for (const c of clients.splice(0)) c.destroy()
+    await server.close()
+    server = await startServer({ dataDir: dir.path, ...backend, ...settings })
+    api = injectApi(server.app)
+    const list = (await versions('canvas')).body.versions
+    expect(list.map((v) => [v.id, v.name])).toEqual([[named.id, 'Survivor']])
+    const svg = await server.app.inject({ url: `/groups/${fx.group.id}/versions/${named.id}/canvas.svg`, headers: { authorization: `Bearer ${fx.token}` } })
+    expect(svg.body).toContain('#ee0000')
+  })
+})
