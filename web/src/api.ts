@@ -21,6 +21,12 @@ export class Api {
     return this.request<T>('POST', path, body)
   }
 
+  /** A binary answer (a picture), as a Blob; errors as for JSON requests. */
+  async blob(path: string): Promise<Blob> {
+    const response = await this.respond('GET', path)
+    return response.ok ? response.blob() : parse<never>(response)
+  }
+
   /** Register or log in; the session is stored on success. */
   async signIn(path: '/auth/register' | '/auth/login', body: Record<string, string>): Promise<void> {
     const response = await send(() => fetch(path, jsonPost(body)))
@@ -28,11 +34,15 @@ export class Api {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return parse<T>(await this.respond(method, path, body))
+  }
+
+  private async respond(method: string, path: string, body?: unknown): Promise<Response> {
     const attempt = (): Promise<Response> => send(() => fetch(path, this.init(method, body)))
     const used = this.session.accessToken ?? undefined
-    let response = await attempt()
-    if (response.status === 401 && (await this.session.refresh(used)) === 'ok') response = await attempt()
-    return parse<T>(response)
+    const response = await attempt()
+    if (response.status === 401 && (await this.session.refresh(used)) === 'ok') return attempt()
+    return response
   }
 
   private init(method: string, body: unknown): RequestInit {

@@ -12,6 +12,7 @@ import { chatPanel } from '../chat/chat-panel.ts'
 import { RoomConnection, type AccessProblem } from '../collab/room-connection.ts'
 import { statusIndicator } from '../collab/status-indicator.ts'
 import { Disposer, h, type View } from '../dom.ts'
+import { historyPanel } from '../history/history-panel.ts'
 import { MemberNames } from '../members.ts'
 import type { Session } from '../session.ts'
 
@@ -48,12 +49,33 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
   const [status, peers, drawing, talk] = views.map((view) => view.element) as [HTMLElement, HTMLElement, HTMLElement, HTMLElement]
   const problem = h('p', { class: 'error', role: 'alert', 'data-testid': 'access-problem', hidden: true })
   for (const connection of [canvas, chat]) disposer.add(connection.onChange(() => showProblem(problem, connection.problem)))
+  const workspace = h('div', { class: 'workspace' }, drawing, talk)
   const header = h('header', { class: 'group-header' },
     backLink(), h('h1', { 'data-testid': 'group-name' }, group.name), h('span', { class: 'muted' }, group.role), status, peers,
-    group.role === 'viewer' ? null : inviteControl(api, group.id))
+    group.role === 'viewer' ? null : inviteControl(api, group.id), historyToggle(api, group, workspace, disposer))
   element.removeAttribute('aria-busy')
   element.dataset.groupId = group.id
-  element.replaceChildren(header, problem, h('div', { class: 'workspace' }, drawing, talk))
+  element.replaceChildren(header, problem, workspace)
+}
+
+/** The History button: opens the panel over the workspace, and closes it (freeing its pictures). */
+function historyToggle(api: Api, group: GroupResponse, workspace: HTMLElement, disposer: Disposer): HTMLElement {
+  const button = h('button', { type: 'button', 'data-testid': 'history-toggle', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'History')
+  let panel: View | null = null
+  const close = (): void => {
+    panel?.element.remove()
+    panel?.dispose()
+    panel = null
+    button.setAttribute('aria-expanded', 'false')
+  }
+  button.addEventListener('click', () => {
+    if (panel) return close()
+    panel = historyPanel({ api, groupId: group.id, role: group.role, onClose: close })
+    workspace.append(panel.element)
+    button.setAttribute('aria-expanded', 'true')
+  })
+  disposer.add(close)
+  return button
 }
 
 const PROBLEMS: Record<Exclude<AccessProblem, 'signed-out'>, string> = {
