@@ -48,10 +48,11 @@ export function historyPanel(options: HistoryPanelOptions): View {
       history.restore(version.id).then((before) => {
         report(`Restored ${versionLabel(version)}. The state before it is kept as "${versionLabel(before)}".`)
         list.reload(doc)
+        preview.refresh()
       }, fail)
     },
   })
-  const rollback = options.role === 'owner' ? rollbackForm({ history, doc: () => doc, onError: fail, onDone: () => list.reload(doc) }) : null
+  const rollback = options.role === 'owner' ? rollbackForm({ history, doc: () => doc, onError: fail, onDone: () => preview.refresh() }) : null
   const reload = (): void => {
     error.textContent = ''
     preview.hide()

@@ -31,9 +31,9 @@ export function rollbackForm(options: RollbackFormOptions): RollbackForm {
   const run = h('button', { type: 'submit', 'data-testid': 'rollback-run' }, 'Roll back')
   const result = h('p', { class: 'muted', 'data-testid': 'rollback-result', role: 'status' })
   const form = h('form', { class: 'rollback-form', 'aria-label': 'Roll back one person' },
-    h('h3', {}, 'Roll back one person'),
-    h('p', { class: 'note' }, 'Undo what one member changed in this document since a time: their strokes or messages go, strokes they erased come back.'),
+    h('p', { class: 'note' }, 'Undo what one member changed here since a time: their strokes or messages go, strokes they erased come back.'),
     h('div', { class: 'inline' }, user, since, run), result)
+  const section = h('details', { class: 'rollback' }, h('summary', { 'data-testid': 'rollback-open' }, 'Roll back one person'), form)
   options.history.members().then((members) => {
     user.replaceChildren(h('option', { value: '' }, 'Choose a member'), ...members.map((m) => h('option', { value: m.userId }, m.name)))
   }, options.onError)
@@ -48,7 +48,13 @@ export function rollbackForm(options: RollbackFormOptions): RollbackForm {
       options.onDone()
     }, options.onError).finally(() => { run.disabled = false })
   })
-  return { element: form, startAt: (version) => offerVersion(since, version) }
+  return {
+    element: section,
+    startAt: (version) => {
+      section.open = true
+      offerVersion(since, version)
+    },
+  }
 }
 
 function offerVersion(since: HTMLSelectElement, version: VersionResponse): void {

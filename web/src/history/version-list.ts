@@ -33,7 +33,11 @@ export function versionList(options: VersionListOptions): VersionList {
   const empty = h('p', { class: 'muted', hidden: true }, 'No versions yet. Name one, or wait for the next automatic one.')
   let doc: RoomKind = 'canvas'
   let nextBefore: number | null = null
+  let selected: string | null = null
   let generation = 0
+  const markSelected = (): void => {
+    for (const item of items.children) item.toggleAttribute('aria-current', (item as HTMLElement).dataset.versionId === selected)
+  }
 
   const load = (before: number | null): void => {
     const asked = ++generation
@@ -43,6 +47,7 @@ export function versionList(options: VersionListOptions): VersionList {
       if (asked !== generation) return // the document changed or the list was reloaded meanwhile
       if (before === null) items.replaceChildren()
       items.append(...page.versions.map((version) => row(version, doc, options)))
+      markSelected()
       nextBefore = page.nextBefore
       older.hidden = nextBefore === null
       empty.hidden = items.childElementCount > 0
@@ -63,7 +68,8 @@ export function versionList(options: VersionListOptions): VersionList {
       load(null)
     },
     select: (versionId) => {
-      for (const item of items.children) (item as HTMLElement).toggleAttribute('aria-current', (item as HTMLElement).dataset.versionId === versionId)
+      selected = versionId
+      markSelected()
     },
   }
 }

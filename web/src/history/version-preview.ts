@@ -21,27 +21,33 @@ export interface VersionPreviewOptions {
 export interface VersionPreview {
   element: HTMLElement
   show(version: VersionResponse, doc: RoomKind): void
+  /** Shows the previewed version again (what changed since is out of date after a restore). */
+  refresh(): void
   hide(): void
 }
 
 export function versionPreview(options: VersionPreviewOptions): VersionPreview {
   const element = h('section', { class: 'version-preview', 'data-testid': 'version-preview', 'aria-label': 'Version preview', hidden: true })
   let generation = 0
+  let shown: { version: VersionResponse; doc: RoomKind } | null = null
   const hide = (): void => {
     generation++
+    shown = null
     element.hidden = true
     element.replaceChildren()
     delete element.dataset.versionId
   }
   const show = (version: VersionResponse, doc: RoomKind): void => {
-    const shown = ++generation
-    const current = (): boolean => shown === generation
+    const asked = ++generation
+    const current = (): boolean => asked === generation
+    shown = { version, doc }
     const body = h('div', { class: 'preview-body', 'aria-busy': 'true' })
     const diff = h('p', { class: 'muted', 'data-testid': 'version-diff' })
     element.dataset.versionId = version.id
     element.replaceChildren()
     append(element, heading(version, options), body, diff, rollbackFrom(version, options))
     element.hidden = false
+    element.scrollIntoView({ block: 'nearest' })
     const content = doc === 'canvas'
       ? options.pictures.url(version.id).then((url) => picture(url, version))
       : options.history.messages(version.id).then(messageList)
@@ -52,7 +58,7 @@ export function versionPreview(options: VersionPreviewOptions): VersionPreview {
       if (current()) diff.textContent = `Since then: ${describeDiff(changes, doc)}.`
     }, (reason: unknown) => { if (current()) options.onError(reason) })
   }
-  return { element, show, hide }
+  return { element, show, hide, refresh: () => { if (shown) show(shown.version, shown.doc) } }
 }
 
 function heading(version: VersionResponse, options: VersionPreviewOptions): HTMLElement {

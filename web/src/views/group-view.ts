@@ -60,7 +60,7 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
 
 /** The History button: opens the panel over the workspace, and closes it (freeing its pictures). */
 function historyToggle(api: Api, group: GroupResponse, workspace: HTMLElement, disposer: Disposer): HTMLElement {
-  const button = h('button', { type: 'button', 'data-testid': 'history-toggle', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'History')
+  const button = h('button', { type: 'button', class: 'history-toggle', 'data-testid': 'history-toggle', 'aria-expanded': 'false', 'aria-controls': 'history-panel' }, 'History')
   let panel: View | null = null
   const close = (): void => {
     panel?.element.remove()

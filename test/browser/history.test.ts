@@ -1,0 +1,167 @@
+/**
+ * Version history in the web client, two people in two browsers, everything through the UI:
+ * Ann draws, names a version, erases everything, restores the named version (both pages show the
+ * drawing again), then undoes the restore from its "Before restoring" version (both see the
+ * erased canvas again). Then Bob draws and erases one of Ann's strokes, and Ann, the owner, rolls
+ * back Bob from a version before that: his stroke goes, hers comes back, on both pages. Last, a
+ * refused request (Bob lost his editor role) is shown in the panel as text.
+ */
+import type { Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  artifactPath, canvasSvg, chooseColor, createGroupViaUi, drawStroke, expectStrokeCount, inviteViaUi, joinViaUi, openUserPage,
+  pageToken, signUpViaUi, svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
+} from './harness.ts'
+
+const env = useBrowserEnv()
+const RED = '#d81b60'
+const BLUE = '#3949ab'
+const GREEN = '#00897b'
+const WAIT_MS = 15_000
+
+const FIRST: Array<[number, number]> = [[60, 60], [120, 90], [180, 140]]
+const SECOND: Array<[number, number]> = [[80, 260], [160, 250], [240, 270]]
+
+function version(page: Page, name: string): Locator {
+  return page.locator(`[data-testid="version-item"][data-version-name="${name}"]`)
+}
+
+async function openHistory(page: Page): Promise<void> {
+  await page.getByTestId('history-toggle').click()
+  await page.getByTestId('history-panel').waitFor()
+}
+
+async function nameVersion(page: Page, name: string): Promise<void> {
+  await page.getByTestId('version-name-input').fill(name)
+  await page.getByTestId('version-name-save').click()
+  await expect.poll(() => page.getByTestId('version-item').first().getAttribute('data-version-name'), { timeout: WAIT_MS }).toBe(name)
+}
+
+/** Clicks a point of a stroke with the eraser (the mouse barely moves, as a tap). */
+async function eraseAt(page: Page, [x, y]: [number, number]): Promise<void> {
+  await page.getByTestId('tool-eraser').click()
+  await drawStroke(page, [[x, y], [x + 1, y + 1]])
+}
+
+async function liveColors(user: UserPage, groupId: string): Promise<string[]> {
+  return svgStrokeColors(await canvasSvg(env, groupId, user.page))
+}
+
+/** Both pages show `count` strokes, and the group's picture has these colours in paint order. */
+async function expectBothSee(users: UserPage[], groupId: string, colors: string[]): Promise<void> {
+  for (const user of users) await expectStrokeCount(user.page, colors.length)
+  for (const user of users) expect(await liveColors(user, groupId)).toEqual(colors)
+}
+
+/** An <img> that shows a picture loaded from an object URL. */
+async function expectBlobPicture(image: Locator): Promise<void> {
+  await expect.poll(() => image.getAttribute('src'), { timeout: WAIT_MS }).toMatch(/^blob:/)
+  await expect.poll(() => image.evaluate((element) => (element as HTMLImageElement).complete && (element as HTMLImageElement).naturalWidth > 0), { timeout: WAIT_MS }).toBe(true)
+}
+
+describe('version history in the browser', () => {
+  let ann: UserPage
+  let bob: UserPage
+  let groupId = ''
+
+  beforeAll(async () => {
+    ;[ann, bob] = await Promise.all([openUserPage(env), openUserPage(env)])
+    await Promise.all([signUpViaUi(ann.page, 'Ann'), signUpViaUi(bob.page, 'Bob')])
+    groupId = await createGroupViaUi(ann.page, 'History club')
+    const code = await inviteViaUi(ann.page)
+    expect(await joinViaUi(bob.page, code)).toBe(groupId)
+  })
+
+  afterAll(async () => {
+    await Promise.all([ann?.context.close(), bob?.context.close()])
+  })
+
+  it('names a version, restores it after everything was erased, and undoes the restore', async () => {
+    await chooseColor(ann.page, RED)
+    await drawStroke(ann.page, FIRST)
+    await chooseColor(ann.page, BLUE)
+    await drawStroke(ann.page, SECOND)
+    await expectBothSee([ann, bob], groupId, [RED, BLUE])
+
+    await openHistory(ann.page)
+    await nameVersion(ann.page, 'Two strokes')
+    const named = version(ann.page, 'Two strokes')
+    await expectBlobPicture(named.getByTestId('version-thumb'))
+    expect(await named.locator('.version-authors').textContent()).toBe('Ann')
+
+    await eraseAt(ann.page, [120, 90])
+    await eraseAt(ann.page, [160, 250])
+    await expectBothSee([ann, bob], groupId, [])
+
+    // The preview shows the version and what changed since, and leaves the live canvas alone.
+    await named.getByTestId('version-open').click()
+    const preview = ann.page.getByTestId('version-preview')
+    await expectBlobPicture(preview.getByTestId('version-preview-picture'))
+    await expect.poll(() => preview.getByTestId('version-diff').textContent(), { timeout: WAIT_MS }).toBe('Since then: 0 strokes drawn, 2 erased, 0 changed.')
+    await expectStrokeCount(ann.page, 0)
+
+    await named.getByTestId('version-restore').click()
+    await expectBothSee([ann, bob], groupId, [RED, BLUE])
+    const before = version(ann.page, 'Before restoring Two strokes')
+    await expect.poll(() => ann.page.getByTestId('version-item').first().getAttribute('data-version-name'), { timeout: WAIT_MS }).toBe('Before restoring Two strokes')
+    await expectBlobPicture(before.getByTestId('version-thumb'))
+    await expect.poll(() => preview.getByTestId('version-diff').textContent(), { timeout: WAIT_MS }).toBe('Since then: 0 strokes drawn, 0 erased, 0 changed.')
+    await ann.page.getByTestId('history-panel').evaluate((panel) => { panel.scrollTop = 0 })
+    await ann.page.getByTestId('history-panel').screenshot({ path: await artifactPath('history-panel.png') })
+    await ann.page.screenshot({ path: await artifactPath('history-page.png') })
+
+    await before.getByTestId('version-restore').click()
+    await expectBothSee([ann, bob], groupId, [])
+    await version(ann.page, 'Before restoring Before restoring Two strokes').waitFor()
+    expect(await ann.page.getByTestId('history-error').textContent()).toBe('')
+    expect(unexpectedErrors(ann)).toEqual([])
+    expect(unexpectedErrors(bob)).toEqual([])
+  })
+
+  it("lets the owner roll back one person: his stroke goes, the one he erased comes back", async () => {
+    await ann.page.getByTestId('tool-pen').click()
+    await chooseColor(ann.page, RED)
+    await drawStroke(ann.page, FIRST)
+    await chooseColor(ann.page, BLUE)
+    await drawStroke(ann.page, SECOND)
+    await expectBothSee([ann, bob], groupId, [RED, BLUE])
+    await nameVersion(ann.page, 'Before Bob')
+
+    await chooseColor(bob.page, GREEN)
+    await drawStroke(bob.page, [[400, 300], [450, 320], [500, 360]])
+    await eraseAt(bob.page, [120, 90]) // Ann's red stroke
+    await expectBothSee([ann, bob], groupId, [BLUE, GREEN])
+
+    // Bob, an editor, may restore but not roll anybody back.
+    await openHistory(bob.page)
+    await version(bob.page, 'Before Bob').getByTestId('version-restore').waitFor()
+    expect(await bob.page.getByTestId('rollback-user').count()).toBe(0)
+
+    await version(ann.page, 'Before Bob').getByTestId('version-open').click()
+    await ann.page.getByTestId('version-rollback-from').click()
+    expect(await ann.page.getByTestId('rollback-since').inputValue()).toMatch(/^at:\d+$/)
+    await ann.page.getByTestId('rollback-user').locator('option', { hasText: 'Bob' }).waitFor({ state: 'attached' })
+    await ann.page.getByTestId('rollback-user').selectOption({ label: 'Bob' })
+    await ann.page.getByTestId('rollback-run').click()
+    await expect.poll(() => ann.page.getByTestId('rollback-result').textContent(), { timeout: WAIT_MS }).toBe('Rolled back Bob: 1 item removed, 1 restored.')
+    for (const user of [ann, bob]) await expectStrokeCount(user.page, 2)
+    for (const user of [ann, bob]) expect((await liveColors(user, groupId)).sort()).toEqual([RED, BLUE].sort())
+    expect(unexpectedErrors(ann)).toEqual([])
+    expect(unexpectedErrors(bob)).toEqual([])
+  })
+
+  it('shows a refused request in the panel as text, and nothing in the console but the refused load', async () => {
+    const bobId = await bob.page.evaluate(() => (JSON.parse(localStorage.getItem('collab.session') ?? '{}') as { user: { id: string } }).user.id)
+    const demoted = await fetch(`${env.server.url}/groups/${groupId}/members/${bobId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${await pageToken(ann.page)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'viewer' }),
+    })
+    expect(demoted.status).toBe(200)
+    await version(bob.page, 'Before Bob').getByTestId('version-restore').click() // his panel still offers it
+    await expect.poll(() => bob.page.getByTestId('history-error').textContent(), { timeout: WAIT_MS }).toMatch(/\S/)
+    expect(await bob.page.getByTestId('history-error').getAttribute('role')).toBe('alert')
+    expect(unexpectedErrors(bob).filter((error) => !/status of 403/.test(error))).toEqual([])
+    expect(unexpectedErrors(ann)).toEqual([])
+  })
+})
