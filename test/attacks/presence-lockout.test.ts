@@ -79,7 +79,7 @@ describe('presence lockout', () => {
   it.each([
     ['before she wrote anything', false],
     ['after she wrote (her id is bound in the snapshot)', true],
-  ])('refuses the claim after the room forgot its claims (evicted while everyone was away), %s', async (_name, wrote) => {
+  ])('keeps her working after a viewer claims her id in a room that forgot its claims (evicted while everyone was away), %s', async (_name, wrote) => {
     const group = await ctx.group()
     const room = group.rooms.canvas
     const alice = await ctx.connect(room, ctx.users.alice)

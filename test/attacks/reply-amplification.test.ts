@@ -4,7 +4,8 @@
  * 7-byte frame got a 9.6 MiB reply and stalled the node; a viewer could loop it. Now answers
  * after the socket's first cost its sync budget (SYNC_BYTES_PER_MINUTE, here 8 MiB): a loop is
  * closed with 4429, the node keeps answering everyone else, and a burst of such frames sent at
- * once must not make the server compute more answers than the budget pays for.
+ * once must not make the server compute more answers than the budget pays for. The same family:
+ * a one-byte presence query answered with every presence state in the room, in a loop.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -14,7 +15,7 @@ import type { GroupResponse } from '../../shared/api.ts'
 import type { Client } from '../helpers/clients.ts'
 import { sameContent } from '../helpers/docs.ts'
 import { prng } from '../helpers/random.ts'
-import { decodeServerFrame, healthy, stateVectorOf, syncStep1, useAttackServer, wireSocket } from '../helpers/hostile.ts'
+import { awarenessJsonFrame, decodeServerFrame, healthy, stateVectorOf, syncStep1, useAttackServer, wireSocket } from '../helpers/hostile.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const MIB = 1024 * 1024
@@ -98,8 +99,8 @@ describe('reply amplification', () => {
   it('does not compute more answers than the budget pays for when the made-up state vectors arrive all at once', async () => {
     const vera = await wireSocket(`${ctx.server.collabUrl}/${room}?token=${ctx.users.vera.token}`)
     const answers = countAnswers()
-    // 40 messages of ~13 bytes in one TCP write: they arrive in one read.
-    vera.writeAll(Array.from({ length: 40 }, madeUp))
+    // 20 messages of ~13 bytes in one TCP write: they arrive in one read.
+    vera.writeAll(Array.from({ length: 20 }, madeUp))
     expect(await vera.closed).toBe(CloseCode.rateLimited)
     vera.destroy()
     expect(await healthy(ctx.server.url)).toBe(true)
@@ -112,5 +113,33 @@ describe('reply amplification', () => {
     const paid = Math.ceil(SYNC_BUDGET / docBytes) + 1
     expect(answers.count).toBeLessThanOrEqual(paid + 1)
     await othersKeepWorking()
+  }, 60_000)
+
+  it('does not answer a loop of 1-byte presence queries with every state in the room, unbounded', async () => {
+    // Presence of ~1.2 MB in a room (20 sockets of Vera's, each with 4 states of 15 KB, within
+    // their presence budgets). A query-awareness message is one byte; its answer is every state.
+    const other = await ctx.group()
+    const presenceRoom = other.rooms.canvas
+    const alice = await ctx.connect(presenceRoom, ctx.users.alice)
+    const bob = await ctx.connect(presenceRoom, ctx.users.bob)
+    const holders = await Promise.all(Array.from({ length: 20 }, () => ctx.hostile(presenceRoom, ctx.users.vera)))
+    holders.forEach((socket, i) => socket.send(awarenessJsonFrame(Array.from({ length: 4 }, (_, k) => ({ clientId: 0x0c000000 + i * 4 + k, clock: 1, json: JSON.stringify({ blob: 'q'.repeat(15_000) }) })))))
+    await waitFor(() => [...bob.provider.awareness.getStates().keys()].filter((id) => id >= 0x0c000000 && id < 0x0c000000 + 80).length === 80, 15_000, 'every state relayed')
+    const asker = await ctx.hostile(presenceRoom, ctx.users.vera)
+    const QUERIES = 24
+    let answered = 0
+    for (let i = 0; i < QUERIES && asker.ws.readyState === WebSocket.OPEN; i++) {
+      const before = asker.frames.length
+      asker.send(new Uint8Array([3])) // query awareness
+      await waitFor(() => asker.frames.length > before || asker.ws.readyState !== WebSocket.OPEN, 10_000, 'an answer or the close')
+      if (asker.frames.length > before) answered++
+    }
+    const received = asker.frames.reduce((sum, f) => sum + f.length, 0)
+    expect(await healthy(ctx.server.url)).toBe(true)
+    // 24 bytes asked for ~29 MB. A budget like the sync budget (8 MiB here) would stop it.
+    expect(received, `${answered} answers of ~1.2 MB each for ${QUERIES} one-byte queries`).toBeLessThan(2 * SYNC_BUDGET)
+    addStroke(alice.doc, { author: ctx.users.alice.id, color: '#000000', width: 2, tool: 'pen', points: [[1, 2]] })
+    await waitFor(() => sameContent(alice.doc, bob.doc), 10_000, 'honest clients converge')
+    expect([...alice.closeEvents, ...bob.closeEvents]).toEqual([])
   }, 60_000)
 })
