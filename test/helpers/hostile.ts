@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import net from 'node:net'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
@@ -474,4 +476,11 @@ function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; size: num
   }
   if (buffer.length < offset + length) return null
   return { opcode, payload: buffer.subarray(offset, offset + length), size: offset + length }
+}
+
+/** A full garbage collection of this process's main heap (no --expose-gc needed). */
+export function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  gc()
 }
