@@ -5,7 +5,8 @@
  * erased canvas again). Then Bob draws and erases one of Ann's strokes, and Ann, the owner, rolls
  * back Bob from a version before that: his stroke goes, hers comes back, on both pages. The chat
  * has versions too (preview of its messages, restore). Closing the panel revokes its pictures'
- * object URLs. Last, a refused request (Bob lost his editor role) is shown in the panel as text.
+ * object URLs; "Older versions" pages through the list without gaps or repeats. Last, a refused
+ * request (Bob lost his editor role) is shown in the panel as text.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -204,6 +205,26 @@ describe('version history in the browser', () => {
     expect(unexpectedErrors(ann)).toEqual([])
   })
 
+  it('pages through the versions, newest first, with "Older versions"', async () => {
+    const token = await pageToken(ann.page)
+    for (let i = 1; i <= 20; i++) {
+      const reply = await env.api('POST', `/groups/${groupId}/versions`, { token, body: { doc: 'canvas', name: `Page ${i}` } })
+      expect(reply.status).toBe(201)
+    }
+    const all = await env.api<{ versions: Array<{ id: string }> }>('GET', `/groups/${groupId}/versions?doc=canvas&limit=100`, { token })
+    expect(all.body.versions.length).toBeGreaterThan(20)
+    await ann.page.getByTestId('history-refresh').click()
+    const items = ann.page.getByTestId('version-item')
+    await expect.poll(() => items.first().getAttribute('data-version-name'), { timeout: WAIT_MS }).toBe('Page 20')
+    await expect.poll(() => items.count(), { timeout: WAIT_MS }).toBe(20)
+    await ann.page.getByTestId('versions-older').click()
+    await expect.poll(() => items.count(), { timeout: WAIT_MS }).toBe(all.body.versions.length)
+    const shown = await items.evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.versionId))
+    expect(shown).toEqual(all.body.versions.map((v) => v.id))
+    expect(await ann.page.getByTestId('versions-older').isHidden()).toBe(true)
+    expect(unexpectedErrors(ann)).toEqual([])
+  })
+
   it('shows a refused request in the panel as text, and nothing in the console but the refused load', async () => {
     const bobId = await bob.page.evaluate(() => (JSON.parse(localStorage.getItem('collab.session') ?? '{}') as { user: { id: string } }).user.id)
     const demoted = await fetch(`${env.server.url}/groups/${groupId}/members/${bobId}`, {
@@ -213,7 +234,7 @@ describe('version history in the browser', () => {
     })
     expect(demoted.status).toBe(200)
     await openHistory(bob.page)
-    await version(bob.page, 'Before Bob').getByTestId('version-restore').click() // his panel still offers it
+    await version(bob.page, 'Page 20').getByTestId('version-restore').click() // his panel still offers it
     await expect.poll(() => bob.page.getByTestId('history-error').textContent(), { timeout: WAIT_MS }).toBe('requires the editor role')
     expect(await bob.page.getByTestId('history-error').getAttribute('role')).toBe('alert')
     // Chromium logs every refused load; that line is the only console error the refusal may cause.
