@@ -119,7 +119,7 @@ describe('presence across nodes', () => {
   })
 
   it.each([
-    ['back to node 1', 0],
+    ['to node 1', 0],
     ['to node 2, where the claim was made', 1],
   ])('keeps her id hers while she reconnects, against a claim from node 2; she comes back %s', async (_name, back) => {
     const group = await freshGroup()
