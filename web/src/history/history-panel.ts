@@ -56,6 +56,7 @@ export function historyPanel(options: HistoryPanelOptions): View {
   const reload = (): void => {
     error.textContent = ''
     preview.hide()
+    list.select(null)
     list.reload(doc)
   }
 
