@@ -68,8 +68,12 @@ export class Connection {
     return this.closed
   }
 
+  /** A socket that may no longer write drops what it held: those updates were never accepted. */
   setRole(role: Role): void {
     this.principal.role = role
+    if (canWrite(role)) return
+    this.held = []
+    this.heldBytes = 0
   }
 
   send(frame: Uint8Array): void {

@@ -29,10 +29,7 @@ export class RoomIntake {
   /** An update from a socket (sync step 2 or update message), in the socket's order. */
   receive(conn: Connection, update: Uint8Array): void {
     if (isEmptyUpdateBytes(update)) return
-    if (!conn.canWrite) {
-      conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
-      return
-    }
+    if (!conn.canWrite) return readOnly(conn)
     this.queue.push({ conn, update })
     this.drain()
   }
@@ -57,7 +54,7 @@ export class RoomIntake {
     const gate = this.room.gates.current
     if (!gate) return
     for (const conn of this.room.conns) {
-      if (conn.held.length === 0) continue
+      if (conn.held.length === 0 || !conn.canWrite) continue
       const held = conn.held
       conn.held = []
       conn.heldBytes = 0
@@ -85,6 +82,7 @@ export class RoomIntake {
 
   /** Checks one update from a socket and logs, holds or refuses it. */
   private admit(conn: Connection, update: Uint8Array, gate: ContentGate, charge = true): void {
+    if (!conn.canWrite) return readOnly(conn) // made a viewer while the update waited
     const author = { userId: conn.principal.userId, role: conn.role }
     if (charge && !this.room.writeBudget(author.userId).spend(update.length)) return conn.close(CloseCode.writeQuotaExceeded, 'write quota for this document exceeded; reconnect later')
     let verdict
@@ -98,11 +96,16 @@ export class RoomIntake {
     if (verdict.kind === 'refuse') return this.refuse(conn, verdict.reason)
     if (verdict.kind === 'pending') return this.hold(conn, update)
     if (!isEffective(verdict.update, gate)) return // nothing the document lacks: not logged, not relayed
-    if (verdict.update.structs.length > 0 && this.room.bytes.bytes + update.length > this.room.deps.limits.maxDocBytes) {
+    if (verdict.update.structs.length > 0 && this.wouldOverfill(update.length)) {
       conn.send(permissionDeniedFrame('document is full'))
       return conn.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
     }
     if (!this.enqueue(verdict.update, update, author, conn)) conn.needsResync = true // the client keeps it and resends
+  }
+
+  /** Counts what is on its way to the log too: a burst must not pass the limit before any lands. */
+  private wouldOverfill(bytes: number): boolean {
+    return this.room.bytes.bytes + this.writer.pendingBytes + bytes > this.room.deps.limits.maxDocBytes
   }
 
   private enqueue(ready: ReadyUpdate, update: Uint8Array, author: Author, origin: Connection | typeof SERVER, settle?: (error?: unknown) => void): boolean {
@@ -126,6 +129,10 @@ export class RoomIntake {
     conn.held.push(update)
     conn.heldBytes += update.length
   }
+}
+
+function readOnly(conn: Connection): void {
+  conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
 }
 
 /** New structs, or deletions of something not deleted yet. */

@@ -33,6 +33,7 @@ export class RoomWriter {
   private queue: PendingWrite[] = []
   private committing: PendingWrite[] = []
   private queuedBytes = 0
+  private committingBytes = 0
   private flushing: Promise<void> | null = null
   private readonly room: string
   private readonly log: UpdateLog
@@ -54,6 +55,11 @@ export class RoomWriter {
   /** Whether a write of `bytes` would be queued now (the log is up and the queue has room). */
   accepts(bytes: number): boolean {
     return this.log.isUp() && this.queuedBytes + bytes <= this.maxQueuedBytes
+  }
+
+  /** Bytes of writes queued or being logged: the room will hold them once they are durable. */
+  get pendingBytes(): number {
+    return this.queuedBytes + this.committingBytes
   }
 
   /** Writes queued or being logged, in order. */
@@ -84,10 +90,12 @@ export class RoomWriter {
     while (this.queue.length > 0) {
       const batch = this.queue
       this.queue = []
+      this.committingBytes = this.queuedBytes
       this.queuedBytes = 0
       this.committing = batch
       await this.commit(batch)
       this.committing = []
+      this.committingBytes = 0
     }
     this.flushing = null
   }
@@ -104,6 +112,7 @@ export class RoomWriter {
       this.queue = []
       this.queuedBytes = 0
       this.committing = []
+      this.committingBytes = 0
       this.hooks.failed(dropped, error)
       return
     }

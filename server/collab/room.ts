@@ -427,5 +427,6 @@ export class Room {
     if (accepted.length === 0) return
     this.gates.trust(accepted.map(({ writer, update }) => ({ writer, update })))
     this.keep(accepted, null)
+    this.intake.retryHeld() // held updates may wait for content written on another node
   }
 }

@@ -153,6 +153,29 @@ describe('canvas rules', () => {
     expectRefused(gate.check(deleteOnly(1, 0, 1_000_000), BOB), /does not have/)
   })
 
+  it('hold an erase that comes before the stroke it erases, under an id nobody holds, then judge it by the rules', () => {
+    for (const eraser of [BOB, ANN]) {
+      const gate = canvasGate()
+      const bob = new Peer(2)
+      const id = addStroke(bob.doc, stroke('bob')).get('id') as string
+      const drawn = bob.take()
+      eraseStroke(bob.doc, id)
+      const erased = bob.take()
+      expect(gate.check(erased, eraser).kind).toBe('pending') // out of order: the stroke comes later
+      expect(submit(gate, drawn, BOB).kind).toBe('accept')
+      expect(submit(gate, erased, eraser).kind).toBe('accept') // erasing a whole stroke is for every editor
+    }
+    const chat = chatGate()
+    const bob = new Peer(2)
+    postMessage(bob.doc, { id: 'm1', author: 'bob', authorName: 'Bob', text: 'hi', time: Date.now() })
+    const posted = bob.take()
+    messagesOf(bob.doc).delete(0, 1)
+    const removed = bob.take()
+    expect(chat.check(removed, ANN).kind).toBe('pending')
+    expect(submit(chat, posted, BOB).kind).toBe('accept')
+    expectRefused(chat.check(removed, ANN), /author or the group owner/) // once known, the rules decide
+  })
+
   it('hold updates whose dependencies are missing, then accept them once they arrive', () => {
     const gate = canvasGate()
     const ann = new Peer(1)

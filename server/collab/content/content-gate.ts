@@ -5,7 +5,8 @@
  *      and then bound to the writer by accepting it) and not claimed by another user's presence;
  *   2. content: each new item satisfies the document's rules (rules.ts);
  *   3. deletions: deleting one's own content is always allowed; anyone else's only as the rules
- *      say, and never content the document does not have.
+ *      say; content the document does not have yet waits for it (pending) under an id nobody holds,
+ *      and is refused under another user's.
  * An update whose dependencies are missing is `pending`: the caller holds it until they arrive.
  *
  * Accepting (or trusting, for content already in the log) updates the index and the rules'
@@ -77,8 +78,11 @@ export class ContentGate {
     if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
     analysis.deletes = mergeRanges(analysis.deletes)
     const context = this.context(analysis, author)
-    const reason = this.itemProblem(analysis, context)
-      ?? this.deleteProblem(analysis.deletes, context)
+    const itemReason = this.itemProblem(analysis, context)
+    if (itemReason !== null) return { kind: 'refuse', reason: itemReason }
+    const unknown = this.unknownDeleted(analysis.deletes, context)
+    if (unknown !== null) return unknown
+    const reason = this.deleteProblem(analysis.deletes, context)
     return reason === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason }
   }
 
@@ -187,13 +191,40 @@ export class ContentGate {
     return null
   }
 
+  /**
+   * Deleting content the document does not have yet, under a client id nobody holds, waits for
+   * it, as Yjs keeps a pending delete set: a client may send an erase before the strokes it
+   * erases (out of order), and which content it is, so whether the rules allow deleting it, is
+   * known only then. Under another user's id it is refused: a stock client never knows another
+   * user's content before the server does, and holding it would arm an eraser for her next stroke.
+   */
+  private unknownDeleted(deletes: DeleteRange[], context: RuleContext): Verdict | null {
+    for (const { client, clock, length } of deletes) {
+      if (context.creatorOf(client) === context.writer) continue // one's own content
+      const known = this.knownUpTo(client, clock, length)
+      if (known === clock + length) continue
+      const owner = this.index.bindings.get(client) ?? this.options.claimedBy(client)
+      if (owner !== undefined) return { kind: 'refuse', reason: 'deletes content the document does not have' }
+      return { kind: 'pending', missing: { client, clock: known } }
+    }
+    return null
+  }
+
+  /** The end of the known run of a client's structs starting at `clock`, within `length`. */
+  private knownUpTo(client: number, clock: number, length: number): number {
+    let known = clock
+    for (const [from, to] of this.index.placedParts(client, clock, length)) {
+      if (from > known) break
+      known = to
+    }
+    return known
+  }
+
+  /** Deletions of others' content, all of it known (unknownDeleted ran first). */
   private deleteProblem(deletes: DeleteRange[], context: RuleContext): string | null {
     for (const { client, clock, length } of deletes) {
       if (context.creatorOf(client) === context.writer) continue // one's own content
-      const parts = this.index.placedParts(client, clock, length)
-      const known = parts.reduce((sum, [from, to]) => sum + to - from, 0)
-      if (known < length) return 'deletes content the document does not have'
-      for (const [from, to, container] of parts) {
+      for (const [from, to, container] of this.index.placedParts(client, clock, length)) {
         if (this.index.undeleted(client, from, to - from).length === 0) continue // already deleted: no effect
         const reason = this.rules.checkDelete(container, context)
         if (reason !== null) return reason
