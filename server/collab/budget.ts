@@ -33,6 +33,12 @@ export class Budget {
     return this.tokens >= 0
   }
 
+  /** Spent past zero (by `charge`), and not refilled back yet. */
+  inDebt(now = performance.now()): boolean {
+    this.refill(now)
+    return this.tokens < 0
+  }
+
   private refill(now: number): void {
     const seconds = Math.max(0, now - this.updatedAt) / 1000
     this.tokens = Math.min(this.rate.capacity, this.tokens + seconds * this.rate.perSecond)

@@ -14,6 +14,7 @@ import { Folder } from './folder.ts'
 import { CollabServer } from './collab-server.ts'
 import { noObserver, type CollabObserver } from './observer.ts'
 import type { RoomLimits } from './room.ts'
+import { userRates, type UserRates } from './room-budgets.ts'
 import { loadRoom } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
@@ -54,22 +55,25 @@ export function roomLimits(config: Config): RoomLimits {
   return {
     maxQueuedBytes: 4 * config.maxPayloadBytes,
     maxDocBytes: config.maxDocBytes,
-    writeBytesPerMinute: config.writeBytesPerMinute,
+    perUser: userRates(socketRates(config), { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }),
     indexInlineBytes: INDEX_INLINE_BYTES,
     view: VIEW,
     presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },
   }
 }
 
-export function connectionLimits(config: Config): ConnectionLimits {
+/** What one socket may spend on presence and on sync answers. */
+function socketRates(config: Config): Omit<UserRates, 'write'> {
   return {
-    maxBufferedBytes: config.maxBufferedBytes,
-    maxAwarenessIds: MAX_AWARENESS_IDS,
     presenceMessages: { capacity: 2 * config.presenceMessagesPerSecond, perSecond: config.presenceMessagesPerSecond },
     presenceBytes: { capacity: 4 * config.presenceBytesPerSecond, perSecond: config.presenceBytesPerSecond },
-    syncBytes: { capacity: config.syncBytesPerMinute, perSecond: config.syncBytesPerMinute / MINUTE },
-    ...HELD,
+    sync: { capacity: config.syncBytesPerMinute, perSecond: config.syncBytesPerMinute / MINUTE },
   }
+}
+
+export function connectionLimits(config: Config): ConnectionLimits {
+  const { presenceMessages, presenceBytes, sync } = socketRates(config)
+  return { maxBufferedBytes: config.maxBufferedBytes, maxAwarenessIds: MAX_AWARENESS_IDS, presenceMessages, presenceBytes, syncBytes: sync, ...HELD }
 }
 
 export function createCollab(wiring: CollabWiring): CollabCore {

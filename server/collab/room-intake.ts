@@ -84,7 +84,7 @@ export class RoomIntake {
   private admit(conn: Connection, update: Uint8Array, gate: ContentGate, charge = true): void {
     if (!conn.canWrite) return readOnly(conn) // made a viewer while the update waited
     const author = { userId: conn.principal.userId, role: conn.role }
-    if (charge && !this.room.writeBudget(author.userId).spend(update.length)) return conn.close(CloseCode.writeQuotaExceeded, 'write quota for this document exceeded; reconnect later')
+    if (charge && !this.room.budgets.spendWrite(author.userId, update.length)) return conn.close(CloseCode.writeQuotaExceeded, 'write quota for this document exceeded; reconnect later')
     let verdict
     try {
       verdict = gate.check(update, author)

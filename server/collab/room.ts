@@ -10,7 +10,6 @@ import type { RoomKind } from '../../shared/rooms.ts'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
 import type { LogEntry, UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
-import { Budget } from './budget.ts'
 import type { Connection } from './connection.ts'
 import type { Author } from './content/content-gate.ts'
 import type { RuleOptions } from './content/document-rules.ts'
@@ -24,19 +23,20 @@ import { awarenessFrame, syncStep1Frame, updateFrame } from './outbound.ts'
 import { Presence, encodePresence, type PresenceChange } from './presence.ts'
 import type { Role } from './principal.ts'
 import { ProtocolError } from './protocol-error.ts'
+import { RoomBudgets, type UserRates } from './room-budgets.ts'
 import { RoomFollower } from './room-follower.ts'
 import { GateKeeper } from './room-gate.ts'
 import type { LoadedRoom } from './room-loader.ts'
 import { RoomIntake } from './room-intake.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
-import { answerSync } from './sync-answer.ts'
+import { planSync } from './sync-answer.ts'
 import type { ViewAnswer, ViewOp } from './view-ops.ts'
 
 export interface RoomLimits {
   maxQueuedBytes: number
   maxDocBytes: number
-  /** Bytes one user may write into one document per minute. */
-  writeBytesPerMinute: number
+  /** What one user may spend here across her sockets (writes, presence, sync answers). */
+  perUser: UserRates
   /** Documents up to this size get their content index built on the main thread. */
   indexInlineBytes: number
   view: DocViewOptions
@@ -91,7 +91,7 @@ export class Room {
   private readonly writer: RoomWriter
   private readonly intake: RoomIntake
   private readonly follower: RoomFollower
-  private readonly writeBudgets = new Map<string, Budget>()
+  readonly budgets: RoomBudgets
   private readonly serverClients = new Map<string, number>()
   private svgCache: { version: number; maxBytes: number; svg: string | null } | null = null
   /** A relog after a log reset is still owed. */
@@ -106,6 +106,7 @@ export class Room {
     this.bytes = new DocBytes(loaded.base)
     for (const accepted of loaded.since) this.bytes.add(accepted)
     this.entriesSinceSnapshot = loaded.since.length
+    this.budgets = new RoomBudgets(deps.limits.perUser)
     this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.limits.maxQueuedBytes)
     this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.writerOf(client) })
     this.gates = new GateKeeper({
@@ -144,7 +145,10 @@ export class Room {
     this.conns.add(conn)
     conn.send(syncStep1Frame(this.bytes.stateVector()))
     const states = this.presence.states()
-    if (states) conn.send(awarenessFrame(states))
+    if (!states) return
+    const frame = awarenessFrame(states)
+    this.budgets.chargeJoin(conn, frame.length)
+    conn.send(frame)
   }
 
   leave(conn: Connection): void {
@@ -160,7 +164,7 @@ export class Room {
       case 'sync-step2':
       case 'update': this.intake.receive(conn, message.update); return
       case 'awareness': this.receivePresence(conn, message.entries); return
-      case 'query-awareness': conn.send(awarenessFrame(this.presence.states() ?? encodePresence([]))); return
+      case 'query-awareness': this.answerPresenceQuery(conn); return
       case 'auth': return
     }
   }
@@ -276,16 +280,6 @@ export class Room {
 
   // --- used by the intake and the follower ------------------------------------------------------
 
-  /** The user's per-minute write budget in this room. */
-  writeBudget(userId: string): Budget {
-    let budget = this.writeBudgets.get(userId)
-    if (!budget) {
-      const perMinute = this.deps.limits.writeBytesPerMinute
-      this.writeBudgets.set(userId, budget = new Budget({ capacity: perMinute, perSecond: perMinute / 60 }))
-    }
-    return budget
-  }
-
   /** Keeps updates that are in the log, relays them, feeds the view. */
   keep(accepted: Accepted[], except: Connection | null): void {
     for (const update of accepted) {
@@ -325,25 +319,35 @@ export class Room {
   // --- internals ---------------------------------------------------------------------------------
 
   private async answer(conn: Connection, stateVector: Uint8Array): Promise<void> {
+    if (conn.isClosed) return // an earlier message in the same read closed it
     const first = conn.syncs++ === 0
+    const planned = planSync(this.bytes, stateVector, this.deps.worker)
+    if (!this.budgets.paySync(conn, planned.cost, first)) {
+      conn.close(CloseCode.rateLimited, 'sync budget spent: too many or too costly sync requests')
+      return
+    }
     try {
-      const { frames, cost } = await answerSync(this.bytes, stateVector, this.deps.worker)
-      if (!first && !conn.syncBudget.charge(cost)) {
-        conn.close(CloseCode.rateLimited, 'sync budget spent: too many or too costly sync requests')
-        return
-      }
-      conn.sendAll(frames)
+      conn.sendAll(await planned.answer())
     } catch (error) {
       this.deps.logger.error({ err: error, room: this.name }, 'answering a sync failed')
       conn.close(CloseCode.tryAgainLater, 'sync failed, try again later')
     }
   }
 
+  /** A one-byte query answered with every state in the room: paid like a sync answer. */
+  private answerPresenceQuery(conn: Connection): void {
+    const frame = awarenessFrame(this.presence.states() ?? encodePresence([]))
+    if (!this.budgets.paySync(conn, frame.length, false)) {
+      throw new ProtocolError(CloseCode.rateLimited, 'sync budget spent: too many presence queries')
+    }
+    conn.send(frame)
+  }
+
   private receivePresence(conn: Connection, entries: Parameters<Presence['fromSocket']>[1]): void {
     const bytes = entries.reduce((sum, e) => sum + e.json.length + 8, 0)
     const changes = this.presence.fromSocket(conn, entries, Date.now())
     if (changes.length === 0) return
-    if (!conn.presenceMessages.charge(1) || !conn.presenceBytes.charge(bytes)) {
+    if (!this.budgets.payPresence(conn, bytes)) {
       throw new ProtocolError(CloseCode.rateLimited, 'presence budget spent: too many or too large presence updates')
     }
     this.spreadPresence(changes, conn)

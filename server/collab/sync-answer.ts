@@ -5,8 +5,9 @@
  * they are big) and the updates since that it may lack, merged. Every answer ends with a sync
  * step 2, so the client's `synced` still means it has everything.
  *
- * `cost` is what the answer took and sends, in bytes, for the socket's sync budget: a made-up
- * state vector cannot make the server diff or send a whole document per frame for free.
+ * Planning is cheap and tells what the answer will cost (bytes diffed or merged, and sent) before
+ * any of that work is done: the socket pays first, so a burst of made-up state vectors arriving
+ * at once cannot make the server compute answers the budget does not pay for.
  */
 import * as Y from 'yjs'
 import type { DocBytes } from './doc-bytes.ts'
@@ -17,28 +18,38 @@ import { syncStep2Frame, updateFrame } from './outbound.ts'
 const INLINE_DIFF_BYTES = 64 * 1024
 
 const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc())
-export const EMPTY_STEP2_FRAME = syncStep2Frame(EMPTY_UPDATE)
+const EMPTY_STEP2_FRAME = syncStep2Frame(EMPTY_UPDATE)
 
-export interface SyncAnswer {
-  frames: Uint8Array[]
+export interface PlannedSync {
+  /** Bytes the answer costs: what it diffs or merges plus what it sends (an upper bound). */
   cost: number
+  /** Computes the frames to send, in order. */
+  answer(): Promise<Uint8Array[]>
 }
 
-export async function answerSync(bytes: DocBytes, stateVector: Uint8Array, worker: DocWorker): Promise<SyncAnswer> {
+export function planSync(bytes: DocBytes, stateVector: Uint8Array, worker: DocWorker): PlannedSync {
   const vector = Y.decodeStateVector(stateVector)
-  if (vector.size === 0) return withCost([...bytes.freshFrames(), EMPTY_STEP2_FRAME], 0)
+  if (vector.size === 0) {
+    const frames = [...bytes.freshFrames(), EMPTY_STEP2_FRAME]
+    return { cost: sizeOf(frames), answer: () => Promise.resolve(frames) }
+  }
   const plan = bytes.plan(vector)
-  const partialBytes = plan.partial.reduce((sum, piece) => sum + piece.length, 0)
-  const diffs = partialBytes > INLINE_DIFF_BYTES
-    ? await worker.diff(plan.partial, stateVector)
-    : plan.partial.map((piece) => Y.diffUpdate(piece, stateVector))
-  const rest = [...diffs, ...plan.updates]
-  const frames = [...plan.frames]
-  if (rest.length > 0) frames.push(updateFrame(rest.length === 1 ? rest[0]! : Y.mergeUpdates(rest)))
-  frames.push(EMPTY_STEP2_FRAME)
-  return withCost(frames, partialBytes)
+  const computed = sizeOf(plan.partial) + sizeOf(plan.updates)
+  return {
+    cost: sizeOf(plan.frames) + 2 * computed + EMPTY_STEP2_FRAME.length,
+    answer: async () => {
+      const diffs = sizeOf(plan.partial) > INLINE_DIFF_BYTES
+        ? await worker.diff(plan.partial, stateVector)
+        : plan.partial.map((piece) => Y.diffUpdate(piece, stateVector))
+      const rest = [...diffs, ...plan.updates]
+      const frames = [...plan.frames]
+      if (rest.length > 0) frames.push(updateFrame(rest.length === 1 ? rest[0]! : Y.mergeUpdates(rest)))
+      frames.push(EMPTY_STEP2_FRAME)
+      return frames
+    },
+  }
 }
 
-function withCost(frames: Uint8Array[], work: number): SyncAnswer {
-  return { frames, cost: work + frames.reduce((sum, frame) => sum + frame.length, 0) }
+function sizeOf(parts: Uint8Array[]): number {
+  return parts.reduce((sum, part) => sum + part.length, 0)
 }

@@ -5,7 +5,8 @@
  * after the socket's first cost its sync budget (SYNC_BYTES_PER_MINUTE, here 8 MiB): a loop is
  * closed with 4429, the node keeps answering everyone else, and a burst of such frames sent at
  * once must not make the server compute more answers than the budget pays for. The same family:
- * a one-byte presence query answered with every presence state in the room, in a loop.
+ * a one-byte presence query answered with every presence state in the room, in a loop, and a
+ * fresh socket for every made-up state vector (each socket's first sync is free of its own budget).
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -115,14 +116,35 @@ describe('reply amplification', () => {
     await othersKeepWorking()
   }, 60_000)
 
+  it('bounds a member who opens a fresh socket for every made-up state vector (a socket\'s first sync is free of its own budget)', async () => {
+    const answeredWith = (socket: { frames: Uint8Array[] }) => socket.frames.some((f) => decodeServerFrame(f).kind === 'sync-step2')
+    let answered = 0
+    let refused = 0
+    for (let i = 0; i < 40 && refused === 0; i++) {
+      const socket = await ctx.hostile(room, ctx.users.mallory)
+      socket.send(madeUp())
+      await waitFor(() => answeredWith(socket) || socket.ws.readyState !== WebSocket.OPEN, 20_000, 'an answer or the close')
+      if (answeredWith(socket)) answered++
+      else if ((await socket.closed).code === CloseCode.rateLimited) refused++
+      socket.ws.close()
+      await socket.closed
+    }
+    expect(refused).toBe(1)
+    // Her sockets together pay from her budget in this room: three sockets' worth.
+    expect(answered).toBeLessThanOrEqual(Math.ceil(3 * SYNC_BUDGET / docBytes) + 1)
+    await othersKeepWorking()
+  }, 60_000)
+
   it('does not answer a loop of 1-byte presence queries with every state in the room, unbounded', async () => {
-    // Presence of ~1.2 MB in a room (20 sockets of Vera's, each with 4 states of 15 KB, within
-    // their presence budgets). A query-awareness message is one byte; its answer is every state.
+    // Presence of ~1.2 MB in a room (20 sockets of four users, each with 4 states of 15 KB, within
+    // their sockets' and users' presence budgets). A query-awareness message is one byte; its
+    // answer is every state.
     const other = await ctx.group()
     const presenceRoom = other.rooms.canvas
     const alice = await ctx.connect(presenceRoom, ctx.users.alice)
     const bob = await ctx.connect(presenceRoom, ctx.users.bob)
-    const holders = await Promise.all(Array.from({ length: 20 }, () => ctx.hostile(presenceRoom, ctx.users.vera)))
+    const holderUsers = [ctx.users.vera, ctx.users.mallory, ctx.users.owner, ctx.users.bob]
+    const holders = await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.hostile(presenceRoom, holderUsers[i % holderUsers.length]!)))
     holders.forEach((socket, i) => socket.send(awarenessJsonFrame(Array.from({ length: 4 }, (_, k) => ({ clientId: 0x0c000000 + i * 4 + k, clock: 1, json: JSON.stringify({ blob: 'q'.repeat(15_000) }) })))))
     await waitFor(() => [...bob.provider.awareness.getStates().keys()].filter((id) => id >= 0x0c000000 && id < 0x0c000000 + 80).length === 80, 15_000, 'every state relayed')
     const asker = await ctx.hostile(presenceRoom, ctx.users.vera)

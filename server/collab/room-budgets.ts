@@ -1,0 +1,84 @@
+/**
+ * What one user may spend in one room across all her sockets, beside each socket's own budgets.
+ * Socket budgets alone let a member open a fresh socket (with a full budget) for every burst;
+ * the user's budgets run dry however many sockets she opens, and only her sockets are refused.
+ */
+import { Budget, type BudgetRate } from './budget.ts'
+import type { Connection } from './connection.ts'
+
+export interface UserRates {
+  /** Update bytes written (no socket budget: writes are the user's). */
+  write: BudgetRate
+  presenceMessages: BudgetRate
+  presenceBytes: BudgetRate
+  /** Bytes of sync and presence answers, diffed or merged and sent. */
+  sync: BudgetRate
+}
+
+/** A user's sockets together may spend what this many sockets may: a few open tabs. */
+export const SOCKETS_PER_USER = 3
+
+/** The per-user rates for per-socket ones. */
+export function userRates(socket: Omit<UserRates, 'write'>, write: BudgetRate): UserRates {
+  const times = (rate: BudgetRate): BudgetRate => ({ capacity: rate.capacity * SOCKETS_PER_USER, perSecond: rate.perSecond * SOCKETS_PER_USER })
+  return { write, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
+}
+
+interface UserBudgets {
+  write: Budget
+  presenceMessages: Budget
+  presenceBytes: Budget
+  sync: Budget
+}
+
+export class RoomBudgets {
+  private readonly users = new Map<string, UserBudgets>()
+  private readonly rates: UserRates
+
+  constructor(rates: UserRates) {
+    this.rates = rates
+  }
+
+  /** Takes `bytes` of the user's write budget; false (nothing taken) when it cannot pay. */
+  spendWrite(userId: string, bytes: number): boolean {
+    return this.of(userId).write.spend(bytes)
+  }
+
+  /** One presence change of `bytes`: the socket and its user pay; false once either is in debt. */
+  payPresence(conn: Connection, bytes: number): boolean {
+    const user = this.of(conn.principal.userId)
+    const socketPays = conn.presenceMessages.charge(1) && conn.presenceBytes.charge(bytes)
+    return user.presenceMessages.charge(1) && user.presenceBytes.charge(bytes) && socketPays
+  }
+
+  /**
+   * An answer of `cost` bytes, paid before it is computed. A socket's first sync is free of the
+   * socket's budget and is refused only when the user is already in debt (a document bigger than
+   * the budget still loads, once per refill); every later answer must be paid by both.
+   */
+  paySync(conn: Connection, cost: number, first: boolean): boolean {
+    const user = this.of(conn.principal.userId).sync
+    if (first) {
+      if (user.inDebt()) return false
+      user.charge(cost)
+      return true
+    }
+    const socketPays = conn.syncBudget.charge(cost)
+    return user.charge(cost) && socketPays
+  }
+
+  /** Bytes sent to a socket that joins (the room's presence): paid by the user, never refused. */
+  chargeJoin(conn: Connection, bytes: number): void {
+    this.of(conn.principal.userId).sync.charge(bytes)
+  }
+
+  private of(userId: string): UserBudgets {
+    let budgets = this.users.get(userId)
+    if (!budgets) {
+      const { write, presenceMessages, presenceBytes, sync } = this.rates
+      budgets = { write: new Budget(write), presenceMessages: new Budget(presenceMessages), presenceBytes: new Budget(presenceBytes), sync: new Budget(sync) }
+      this.users.set(userId, budgets)
+    }
+    return budgets
+  }
+}
