@@ -14,7 +14,7 @@ import { Folder } from './folder.ts'
 import { CollabServer } from './collab-server.ts'
 import { noObserver, type CollabObserver } from './observer.ts'
 import type { RoomLimits } from './room.ts'
-import { userRates, type UserRates } from './room-budgets.ts'
+import { userRates, type SocketRates } from './room-budgets.ts'
 import { loadRoom } from './room-loader.ts'
 import { RoomRegistry } from './room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
@@ -48,6 +48,8 @@ const PRESENCE_OUTDATED_MS = 30_000
 const INDEX_INLINE_BYTES = 128 * 1024
 /** A stock client never sends updates with missing dependencies; a few are held, no more. */
 const HELD = { maxHeldUpdates: 64, maxHeldBytes: 1024 * 1024 }
+/** New client ids one user's updates may introduce in a document: 256 at once, then one per 10 s. */
+const NEW_CLIENT_IDS = { capacity: 256, perSecond: 0.1 }
 const VIEW = { idleMs: 30_000, maxBacklogBytes: 8 * 1024 * 1024 }
 const MINUTE = 60
 
@@ -55,7 +57,7 @@ export function roomLimits(config: Config): RoomLimits {
   return {
     maxQueuedBytes: 4 * config.maxPayloadBytes,
     maxDocBytes: config.maxDocBytes,
-    perUser: userRates(socketRates(config), { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }),
+    perUser: userRates(socketRates(config), { write: { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }, newClientIds: NEW_CLIENT_IDS }),
     indexInlineBytes: INDEX_INLINE_BYTES,
     view: VIEW,
     presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },
@@ -63,7 +65,7 @@ export function roomLimits(config: Config): RoomLimits {
 }
 
 /** What one socket may spend on presence and on sync answers. */
-function socketRates(config: Config): Omit<UserRates, 'write'> {
+function socketRates(config: Config): SocketRates {
   return {
     presenceMessages: { capacity: 2 * config.presenceMessagesPerSecond, perSecond: config.presenceMessagesPerSecond },
     presenceBytes: { capacity: 4 * config.presenceBytesPerSecond, perSecond: config.presenceBytesPerSecond },

@@ -13,23 +13,25 @@ export interface UserRates {
   presenceBytes: BudgetRate
   /** Bytes of sync and presence answers, diffed or merged and sent. */
   sync: BudgetRate
+  /**
+   * Client ids the user's updates introduce: each costs the room an index entry, a binding and a
+   * state-vector entry sent to everyone who joins, for good. A stock client uses one per session.
+   */
+  newClientIds: BudgetRate
 }
 
 /** A user's sockets together may spend what this many sockets may: a few open tabs. */
 export const SOCKETS_PER_USER = 3
 
+export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
+
 /** The per-user rates for per-socket ones. */
-export function userRates(socket: Omit<UserRates, 'write'>, write: BudgetRate): UserRates {
+export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'newClientIds'>): UserRates {
   const times = (rate: BudgetRate): BudgetRate => ({ capacity: rate.capacity * SOCKETS_PER_USER, perSecond: rate.perSecond * SOCKETS_PER_USER })
-  return { write, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
+  return { ...own, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
 }
 
-interface UserBudgets {
-  write: Budget
-  presenceMessages: Budget
-  presenceBytes: Budget
-  sync: Budget
-}
+type UserBudgets = Record<keyof UserRates, Budget>
 
 export class RoomBudgets {
   private readonly users = new Map<string, UserBudgets>()
@@ -42,6 +44,11 @@ export class RoomBudgets {
   /** Takes `bytes` of the user's write budget; false (nothing taken) when it cannot pay. */
   spendWrite(userId: string, bytes: number): boolean {
     return this.of(userId).write.spend(bytes)
+  }
+
+  /** Takes `count` new client ids of the user's budget; false (nothing taken) when it cannot pay. */
+  spendClientIds(userId: string, count: number): boolean {
+    return this.of(userId).newClientIds.spend(count)
   }
 
   /** One presence change of `bytes`: the socket and its user pay; false once either is in debt. */
@@ -75,8 +82,14 @@ export class RoomBudgets {
   private of(userId: string): UserBudgets {
     let budgets = this.users.get(userId)
     if (!budgets) {
-      const { write, presenceMessages, presenceBytes, sync } = this.rates
-      budgets = { write: new Budget(write), presenceMessages: new Budget(presenceMessages), presenceBytes: new Budget(presenceBytes), sync: new Budget(sync) }
+      const { write, presenceMessages, presenceBytes, sync, newClientIds } = this.rates
+      budgets = {
+        write: new Budget(write),
+        presenceMessages: new Budget(presenceMessages),
+        presenceBytes: new Budget(presenceBytes),
+        sync: new Budget(sync),
+        newClientIds: new Budget(newClientIds),
+      }
       this.users.set(userId, budgets)
     }
     return budgets

@@ -96,6 +96,8 @@ export class RoomIntake {
     if (verdict.kind === 'refuse') return this.refuse(conn, verdict.reason)
     if (verdict.kind === 'pending') return this.hold(conn, update)
     if (!isEffective(verdict.update, gate)) return // nothing the document lacks: not logged, not relayed
+    const fresh = newClientIds(verdict.update, gate)
+    if (fresh > 0 && !this.room.budgets.spendClientIds(author.userId, fresh)) return this.refuse(conn, 'too many new client ids')
     if (verdict.update.structs.length > 0 && this.wouldOverfill(update.length)) {
       conn.send(permissionDeniedFrame('document is full'))
       return conn.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
@@ -133,6 +135,13 @@ export class RoomIntake {
 
 function readOnly(conn: Connection): void {
   conn.send(permissionDeniedFrame('read-only: viewers cannot edit this document'))
+}
+
+/** Client ids the update writes under that the document has never bound. */
+function newClientIds(update: ReadyUpdate, gate: ContentGate): number {
+  const fresh = new Set<number>()
+  for (const struct of update.structs) if (!gate.index.bindings.has(struct.client)) fresh.add(struct.client)
+  return fresh.size
 }
 
 /** New structs, or deletions of something not deleted yet. */
