@@ -203,6 +203,10 @@ function assertConsistent(config: Config): void {
   if (config.accessCacheTtlMs > config.revocationDeadlineMs) {
     throw new ConfigError('ACCESS_CACHE_TTL_MS must not exceed REVOCATION_DEADLINE_MS')
   }
+  // A client resends what the server lacks in one frame: a budget smaller than a frame could never pay for it.
+  if (config.writeBytesPerMinute < config.maxPayloadBytes) {
+    throw new ConfigError('WRITE_BYTES_PER_MINUTE must be at least MAX_PAYLOAD_BYTES (a client resending its edits in one frame could never reconnect)')
+  }
   // Node refuses a headers deadline past the whole-request deadline.
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
     throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS')

@@ -101,4 +101,8 @@ describe('loadConfig', () => {
   it('refuses a headers deadline longer than the whole-request deadline', () => {
     expect(error({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toMatch(/HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS/)
   })
+
+  it('refuses a write budget smaller than one frame (a client resending its edits in one frame could never pay)', () => {
+    expect(error({ WRITE_BYTES_PER_MINUTE: '1048576', MAX_PAYLOAD_BYTES: '2097152' })).toMatch(/WRITE_BYTES_PER_MINUTE must be at least MAX_PAYLOAD_BYTES/)
+  })
 })

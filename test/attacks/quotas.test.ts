@@ -44,7 +44,7 @@ async function agree(ctx: AttackContext, groupId: string, room: string, a: Clien
 
 describe('WRITE_BYTES_PER_MINUTE', () => {
   const BUDGET = 120 * KIB // refills at 2 KiB/s
-  const ctx = useAttackServer(() => ({ writeBytesPerMinute: BUDGET }))
+  const ctx = useAttackServer(() => ({ writeBytesPerMinute: BUDGET, maxPayloadBytes: BUDGET }))
 
   it('closes a writer past its per-minute budget with 4529, only the writer, and logs nothing past it', async () => {
     const group = await ctx.group()
