@@ -6,16 +6,17 @@
  * when a node falls silent its clients' states are dropped within seconds (y-protocols alone
  * would keep them for 30 s).
  *
- * Frame: [kind (0 update, 1 query)][sender node id][awareness update].
+ * Frame: [kind (0 update, 1 query)][sender node id][states with their owners
+ * (presence-relay-codec.ts)].
  */
 import { DecodeError } from '../collab/bounded-reader.ts'
-import { parseAwarenessUpdate, type RawPresence } from '../collab/inbound.ts'
+import { decodeRelayedPresence, type RelayedPresence } from '../collab/presence-relay-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { RedisClient } from './redis-clients.ts'
 
 export interface RoomPresence {
   /** States relayed from `node` (stamped with their owner there). */
-  apply(node: string, entries: RawPresence[]): void
+  apply(node: string, entries: RelayedPresence[]): void
   /** Drops states of clients whose node died. */
   remove(clientIds: number[]): void
   /** This node's own sockets' states, or null if none. */
@@ -103,9 +104,9 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     }
   }
 
-  private parse(payload: Uint8Array, room: string): RawPresence[] | null {
+  private parse(payload: Uint8Array, room: string): RelayedPresence[] | null {
     try {
-      return parseAwarenessUpdate(payload)
+      return decodeRelayedPresence(payload)
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
       this.logger.warn({ err: error, room }, 'ignoring a malformed presence relay')
@@ -113,7 +114,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     }
   }
 
-  private remember(joined: Joined, sender: string, entries: RawPresence[]): void {
+  private remember(joined: Joined, sender: string, entries: RelayedPresence[]): void {
     for (const { clientId, json } of entries) {
       if (json.length === 4 && json[0] === 0x6e) joined.origins.delete(clientId) // "null": removed
       else joined.origins.set(clientId, sender)

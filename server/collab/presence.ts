@@ -21,11 +21,13 @@ import * as encoding from 'lib0/encoding'
 import { CloseCode } from '../../shared/close-codes.ts'
 import type { Connection } from './connection.ts'
 import type { RawPresence } from './inbound.ts'
+import type { RelayedPresence } from './presence-relay-codec.ts'
 import { ProtocolError } from './protocol-error.ts'
 
 export interface RemoteOwner {
   node: string
   userId: string
+  canWrite: boolean
 }
 
 interface Entry {
@@ -44,6 +46,9 @@ export interface PresenceChange {
   local: boolean
   /** Also for the socket that caused it (a takeover: the rightful client must hear it). */
   toSender?: boolean
+  /** Who holds the id (other nodes remember the claim). */
+  userId: string
+  canWrite: boolean
 }
 
 interface Claim {
@@ -97,7 +102,7 @@ export class Presence {
         if (effective && current?.owner === conn) changes.push(this.set(entry.clientId, entry.clock, null, conn, now))
         continue
       }
-      if (current?.owner !== conn && (effective || this.isBoundOwnerBlocked(conn, entry.clientId, current))) {
+      if (current?.owner !== conn && (effective || this.isRightfulBlocked(conn, entry.clientId, current))) {
         const takeover = this.claim(conn, entry.clientId, current, effective, now)
         if (takeover) {
           changes.push(takeover) // the holder's clock may be far above hers: she re-announces above it
@@ -109,18 +114,33 @@ export class Presence {
     return changes
   }
 
-  /** States relayed by another node (stamped there); ids owned here are left alone. */
-  fromRemote(node: string, raw: RawPresence[], now: number): PresenceChange[] {
+  /**
+   * States relayed by another node (stamped there, with their owners), whose claims are
+   * remembered here too. Ids owned here are left alone, unless the id is bound to the remote
+   * owner in the document and held here by another user: then the holder loses it, as here.
+   */
+  fromRemote(node: string, raw: RelayedPresence[], now: number): PresenceChange[] {
     const changes: PresenceChange[] = []
     for (const entry of latestPerClient(raw)) {
       const current = this.entries.get(entry.clientId)
       const removal = isNullJson(entry.json)
-      if (!takesEffect(current, entry.clock, removal) || isLocal(current?.owner)) continue
+      if (!takesEffect(current, entry.clock, removal)) continue
+      if (isLocal(current?.owner) && (removal || !this.remoteTakesOver(current.owner, entry))) continue
+      const { userId, canWrite } = entry
+      if (!removal && this.claims.get(entry.clientId)?.userId !== userId) this.remember(entry.clientId, { userId, canWrite })
       const json = removal ? null : textDecoder.decode(entry.json)
-      const owner = json === null ? null : { node, userId: userIdOf(json) }
-      changes.push(this.set(entry.clientId, entry.clock, json, owner, now))
+      changes.push(this.set(entry.clientId, entry.clock, json, json === null ? null : { node, userId, canWrite }, now))
     }
     return changes
+  }
+
+  /** Every state this node's sockets own, with its owner (for another node that asks). */
+  localStates(): PresenceChange[] {
+    const present: PresenceChange[] = []
+    for (const [clientId, entry] of this.entries) {
+      if (entry.json !== null && isLocal(entry.owner)) present.push(this.changeOf(clientId, entry))
+    }
+    return present
   }
 
   /**
@@ -163,12 +183,9 @@ export class Presence {
   }
 
   /** Every present state (for a socket that joins or asks), or null if none. */
-  states(onlyLocal = false): Uint8Array | null {
+  states(): Uint8Array | null {
     const present: PresenceChange[] = []
-    for (const [clientId, entry] of this.entries) {
-      if (entry.json === null || (onlyLocal && !isLocal(entry.owner))) continue
-      present.push({ clientId, clock: entry.clock, json: entry.json, local: isLocal(entry.owner) })
-    }
+    for (const [clientId, entry] of this.entries) if (entry.json !== null) present.push(this.changeOf(clientId, entry))
     return present.length > 0 ? encodePresence(present) : null
   }
 
@@ -195,7 +212,7 @@ export class Presence {
     }
     conn.awarenessIds.add(clientId)
     this.remember(clientId, { userId: conn.principal.userId, canWrite: conn.canWrite })
-    if (effective || current === undefined || current.json === null) return null
+    if (effective || current === undefined) return null
     return { ...this.set(clientId, current.clock + 1, null, conn, now), toSender: true }
   }
 
@@ -203,9 +220,17 @@ export class Presence {
   private rivalOf(clientId: number, current: Entry | undefined): Claim | undefined {
     const owner = current?.owner
     if (isLocal(owner)) return { userId: owner.principal.userId, canWrite: owner.canWrite }
-    if (owner) return { userId: owner.userId, canWrite: true } // another node's: assumed a writer
+    if (owner) return { userId: owner.userId, canWrite: owner.canWrite }
     const bound = this.options.boundTo(clientId)
     return bound !== undefined ? { userId: bound, canWrite: true } : this.claims.get(clientId)
+  }
+
+  /** The id is bound to the remote owner and held here by someone else: the holder loses it. */
+  private remoteTakesOver(holder: Connection, entry: RelayedPresence): boolean {
+    if (holder.principal.userId === entry.userId || this.options.boundTo(entry.clientId) !== entry.userId) return false
+    holder.awarenessIds.delete(entry.clientId)
+    holder.close(CloseCode.policyViolation, `awareness client ${entry.clientId} belongs to another user`)
+    return true
   }
 
   private mayTakeFrom(conn: Connection, clientId: number, _rival: Claim): boolean {
@@ -213,15 +238,19 @@ export class Presence {
   }
 
   /**
-   * The id is bound to this socket's user in the document, yet held (with a clock above hers) by
-   * another socket: her entries would never take effect. Echoes never reach here: an id is bound
-   * to one user only.
+   * The id is this socket's user's, yet known here at a clock above hers, so her entries would
+   * never take effect: it is bound to her in the document and another user holds it (a squatter
+   * set it high), or it is free and claimed by her (her client started its presence over: a new
+   * provider on the same document). The claim answers with a removal above that clock, and she
+   * re-announces above it. A live state of hers is left alone: her other tab echoes it.
    */
-  private isBoundOwnerBlocked(conn: Connection, clientId: number, current: Entry | undefined): boolean {
-    const holder = current?.owner
-    if (!holder || current?.json === null) return false
+  private isRightfulBlocked(conn: Connection, clientId: number, current: Entry | undefined): boolean {
+    if (current === undefined) return false
+    const user = conn.principal.userId
+    const holder = current.owner
+    if (holder === null) return current.json === null && (this.options.boundTo(clientId) ?? this.claims.get(clientId)?.userId) === user
     const holderUser = isLocal(holder) ? holder.principal.userId : holder.userId
-    return holderUser !== conn.principal.userId && this.options.boundTo(clientId) === conn.principal.userId
+    return holderUser !== user && this.options.boundTo(clientId) === user
   }
 
   private remember(clientId: number, claim: Claim): void {
@@ -244,8 +273,15 @@ export class Presence {
   }
 
   private set(clientId: number, clock: number, json: string | null, owner: Entry['owner'], now: number): PresenceChange {
-    this.entries.set(clientId, { clock, json, updatedAt: now, owner })
-    return { clientId, clock, json, local: isLocal(owner) }
+    const entry = { clock, json, updatedAt: now, owner }
+    this.entries.set(clientId, entry)
+    return this.changeOf(clientId, entry)
+  }
+
+  private changeOf(clientId: number, entry: Entry): PresenceChange {
+    const { owner } = entry
+    const holder = isLocal(owner) ? { userId: owner.principal.userId, canWrite: owner.canWrite } : owner ?? this.claims.get(clientId) ?? { userId: '', canWrite: false }
+    return { clientId, clock: entry.clock, json: entry.json, local: isLocal(owner), userId: holder.userId, canWrite: holder.canWrite }
   }
 }
 
@@ -267,8 +303,8 @@ function takesEffect(current: Entry | undefined, clock: number, removal: boolean
 }
 
 /** One entry per client id (a message may repeat one thousands of times): the newest clock wins. */
-function latestPerClient(raw: RawPresence[]): RawPresence[] {
-  const latest = new Map<number, RawPresence>()
+function latestPerClient<T extends RawPresence>(raw: T[]): T[] {
+  const latest = new Map<number, T>()
   for (const entry of raw) {
     const seen = latest.get(entry.clientId)
     if (!seen || entry.clock >= seen.clock) latest.set(entry.clientId, entry)
@@ -298,13 +334,4 @@ function stampedState(json: Uint8Array, conn: Connection): string {
   const record = state as Record<string, unknown>
   const user = typeof record.user === 'object' && record.user !== null && !Array.isArray(record.user) ? record.user : {}
   return JSON.stringify({ ...record, user: { ...user, name: conn.principal.name, id: conn.principal.userId } })
-}
-
-function userIdOf(json: string): string {
-  try {
-    const id = (JSON.parse(json) as { user?: { id?: unknown } }).user?.id
-    return typeof id === 'string' ? id : ''
-  } catch {
-    return ''
-  }
 }

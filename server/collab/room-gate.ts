@@ -8,6 +8,7 @@ import type { LoggedUpdate } from '../log/record-codec.ts'
 import type { Logger } from '../logger.ts'
 import { ContentGate, type GateOptions } from './content/content-gate.ts'
 import { rulesFor, type RuleOptions } from './content/document-rules.ts'
+import type { Duplicate } from './content/rules.ts'
 import type { DocWorker } from './doc-worker-client.ts'
 
 export interface GateSource {
@@ -26,6 +27,8 @@ export interface GateKeeperDeps {
   source(): GateSource
   /** Documents up to this size are indexed right here (a few milliseconds). */
   inlineBytes: number
+  /** Trusted content brought duplicates in (two nodes took one unique key at once): delete them. */
+  removeDuplicates(duplicates: Duplicate[]): void
   logger: Logger
 }
 
@@ -71,8 +74,9 @@ export class GateKeeper {
 
   /** Other nodes' entries (already checked there). */
   trust(updates: LoggedUpdate[]): void {
-    if (this.gate) this.gate.trust(updates)
-    else this.queued.push(...updates)
+    if (!this.gate) return void this.queued.push(...updates)
+    this.gate.trust(updates)
+    this.resolveDuplicates(this.gate)
   }
 
   close(): void {
@@ -97,6 +101,12 @@ export class GateKeeper {
     const waiters = this.waiters
     this.waiters = []
     for (const resolve of waiters) resolve()
+    this.resolveDuplicates(gate)
+  }
+
+  private resolveDuplicates(gate: ContentGate): void {
+    const duplicates = gate.takeDuplicates()
+    if (duplicates.length > 0) this.deps.removeDuplicates(duplicates)
   }
 
   private retry(generation: number, error: unknown): void {

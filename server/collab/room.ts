@@ -21,6 +21,7 @@ import type { CollabObserver } from './observer.ts'
 import { SERVER } from './origins.ts'
 import { awarenessFrame, syncStep1Frame, updateFrame } from './outbound.ts'
 import { Presence, encodePresence, type PresenceChange } from './presence.ts'
+import { encodeRelayedPresence } from './presence-relay-codec.ts'
 import type { Role } from './principal.ts'
 import { ProtocolError } from './protocol-error.ts'
 import { RoomBudgets, type UserRates } from './room-budgets.ts'
@@ -30,6 +31,8 @@ import type { LoadedRoom } from './room-loader.ts'
 import { RoomIntake } from './room-intake.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
 import { planSync } from './sync-answer.ts'
+import { deletionUpdate } from './update-info.ts'
+import type { Duplicate } from './content/rules.ts'
 import type { ViewAnswer, ViewOp } from './view-ops.ts'
 
 export interface RoomLimits {
@@ -117,6 +120,7 @@ export class Room {
       options: { claimedBy: (client) => this.presence.claimedBy(client) },
       source: () => this.gateSource(),
       inlineBytes: deps.limits.indexInlineBytes,
+      removeDuplicates: (duplicates) => this.removeDuplicates(duplicates),
       logger: deps.logger,
     })
     this.intake = new RoomIntake(this, this.writer)
@@ -217,7 +221,7 @@ export class Room {
     }
   }
 
-  /** Presence from another node (stamped there). */
+  /** Presence from another node (stamped there, with who holds each id). */
   applyRemoteAwareness(node: string, entries: Parameters<Presence['fromRemote']>[1]): void {
     this.spreadPresence(this.presence.fromRemote(node, entries, Date.now()), null)
   }
@@ -234,7 +238,8 @@ export class Room {
 
   /** The states of this node's own sockets, for another node that just loaded the room. */
   localAwareness(): Uint8Array | null {
-    return this.presence.states(true)
+    const states = this.presence.localStates()
+    return states.length > 0 ? encodeRelayedPresence(states) : null
   }
 
   /** The log is reachable again: ask sockets whose writes were refused to resync. */
@@ -361,11 +366,24 @@ export class Room {
     if (toAll.length > 0) this.broadcast(awarenessFrame(encodePresence(toAll)), null)
     if (rest.length > 0) this.broadcast(awarenessFrame(encodePresence(rest)), from)
     const local = changes.filter((c) => c.local)
-    if (local.length > 0) this.deps.publishAwareness(this.name, encodePresence(local))
+    if (local.length > 0) this.deps.publishAwareness(this.name, encodeRelayedPresence(local))
   }
 
   private sweepPresence(): void {
     this.spreadPresence(this.presence.expire(Date.now()), null)
+  }
+
+  /**
+   * Deletes duplicates on behalf of their writers (two nodes took one message id at once). If the
+   * log is down the duplicate stays until the index is next built, which finds it again.
+   */
+  private removeDuplicates(duplicates: Duplicate[]): void {
+    for (const writer of new Set(duplicates.map((d) => d.writer))) {
+      const ranges = duplicates.filter((d) => d.writer === writer)
+      this.intake.serverWrite({ userId: writer, role: 'editor' }, deletionUpdate(ranges), true).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, room: this.name, duplicates: ranges.length }, 'could not delete duplicates; they go at the next index build')
+      })
+    }
   }
 
   /** A client id no one has used in this document, for the author's server-side edits here. */

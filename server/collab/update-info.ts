@@ -4,6 +4,7 @@
  * starts. A client whose state vector covers all of an update's clocks needs only its deletions;
  * one that covers none of them needs it whole; anything in between needs a diff.
  */
+import * as encoding from 'lib0/encoding'
 import { validateUpdateV1 } from './update-validator.ts'
 
 export interface UpdateInfo {
@@ -56,6 +57,28 @@ export function deletesOnly(update: Uint8Array, info: UpdateInfo): Uint8Array {
   out[0] = 0
   out.set(update.subarray(info.deleteSetStart), 1)
   return out
+}
+
+/** An update with no structs that deletes `ranges` (Yjs's V1 delete set). */
+export function deletionUpdate(ranges: ReadonlyArray<{ client: number; clock: number; length: number }>): Uint8Array {
+  const byClient = new Map<number, Array<{ clock: number; length: number }>>()
+  for (const { client, clock, length } of ranges) {
+    const list = byClient.get(client) ?? []
+    list.push({ clock, length })
+    byClient.set(client, list)
+  }
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0) // no structs
+  encoding.writeVarUint(encoder, byClient.size)
+  for (const [client, list] of byClient) {
+    encoding.writeVarUint(encoder, client)
+    encoding.writeVarUint(encoder, list.length)
+    for (const { clock, length } of list) {
+      encoding.writeVarUint(encoder, clock)
+      encoding.writeVarUint(encoder, length)
+    }
+  }
+  return encoding.toUint8Array(encoder)
 }
 
 /** Extends a state vector with an update's structs that continue it (gaps do not count). */

@@ -300,6 +300,40 @@ describe('chat rules', () => {
     messagesOf(ann.doc).delete(messagesOf(ann.doc).length - 1, 1)
     expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
   })
+
+  it('name the same duplicate on every node when two nodes took one message id at once, until it is deleted', () => {
+    const message = (author: string) => ({ id: 'raced', author, text: `mine, says ${author}`, time: now })
+    const ann = new Peer(7)
+    messagesOf(ann.doc).push([message('ann')])
+    const annUpdate = ann.take()
+    const bob = new Peer(3)
+    messagesOf(bob.doc).push([{ id: 'first', author: 'bob', text: 'hi', time: now }, message('bob')])
+    const bobUpdate = bob.take()
+    const bobsDuplicate = { client: 3, clock: 1, length: 1, writer: 'bob' }
+    const annsDuplicate = { client: 7, clock: 0, length: 1, writer: 'ann' }
+    expect(bobsDuplicate.client).toBeLessThan(annsDuplicate.client) // the larger item id is the duplicate
+    // Node 1 took Ann's, node 2 Bob's; each then trusts the other's entry.
+    const node1 = chatGate(now)
+    expect(submit(node1, annUpdate, ANN).kind).toBe('accept')
+    node1.trust([{ writer: 'bob', update: bobUpdate }])
+    const node2 = chatGate(now)
+    expect(submit(node2, bobUpdate, BOB).kind).toBe('accept')
+    node2.trust([{ writer: 'ann', update: annUpdate }])
+    expect(node1.takeDuplicates()).toEqual([annsDuplicate])
+    expect(node2.takeDuplicates()).toEqual([annsDuplicate])
+    expect(node1.takeDuplicates()).toEqual([]) // taken once
+    // A gate rebuilt from the log finds it again while it is not deleted, and not once it is.
+    const rebuilt = chatGate(now)
+    rebuilt.trust([{ writer: 'ann', update: annUpdate }, { writer: 'bob', update: bobUpdate }])
+    expect(rebuilt.takeDuplicates()).toEqual([annsDuplicate])
+    const deleted = chatGate(now)
+    deleted.trust([{ writer: 'ann', update: annUpdate }, { writer: 'bob', update: bobUpdate }, { writer: 'ann', update: deleteOnly(7, 0, 1) }])
+    expect(deleted.takeDuplicates()).toEqual([])
+    // …and the id stays taken for new messages.
+    const late = new Peer(9)
+    messagesOf(late.doc).push([message('bob')])
+    expectRefused(deleted.check(late.take(), BOB), /taken/)
+  })
 })
 
 /** The structs of one client of `doc` (its state as an update, minus every other client). */

@@ -4,10 +4,13 @@
  *   - a message's `author` is the user who writes it; ids are unique; text and name within the
  *     REST limits; `time` no older than the offline window and at most a little in the future;
  *   - messages are immutable; a message is deleted only by its author or the group owner.
+ * Two nodes may take one message id at the same moment (each checks against what it has seen):
+ * when trusted content brings a second message under an id, the one at the larger item id is a
+ * duplicate, the same on every node whatever order they saw them in, and the room deletes it.
  */
 import { CHAT_LIMITS, MESSAGES_KEY } from '../../../shared/chat.ts'
 import { itemValues } from './item-values.ts'
-import type { DocumentRules, RuleContext } from './rules.ts'
+import type { Duplicate, DocumentRules, RuleContext } from './rules.ts'
 import { COLLECTED } from './struct-index.ts'
 import type { NewStruct } from './update-analysis.ts'
 
@@ -21,8 +24,16 @@ export interface ChatRuleOptions {
 const MESSAGE_FIELDS = new Set(['id', 'author', 'authorName', 'text', 'time'])
 const MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/
 
+/** The message's item id and its writer: where a message id was taken, and by whom. */
+interface Taken {
+  client: number
+  clock: number
+  writer: string
+}
+
 export class ChatRules implements DocumentRules {
-  private readonly ids = new Set<string>()
+  private readonly ids = new Map<string, Taken>()
+  private duplicates: Duplicate[] = []
   private readonly options: ChatRuleOptions
 
   constructor(options: ChatRuleOptions) {
@@ -48,22 +59,40 @@ export class ChatRules implements DocumentRules {
     return 'a message is deleted only by its author or the group owner'
   }
 
-  saveState(): string[] {
-    return [...this.ids]
+  saveState(): { ids: Array<[string, Taken]>; duplicates: Duplicate[] } {
+    return { ids: [...this.ids], duplicates: this.duplicates }
   }
 
   loadState(state: unknown): void {
-    for (const id of state as string[]) this.ids.add(id)
+    const saved = state as ReturnType<ChatRules['saveState']>
+    for (const [id, taken] of saved.ids) this.ids.set(id, taken)
+    this.duplicates.push(...saved.duplicates)
   }
 
   observe(struct: NewStruct, context: RuleContext): void {
     if (struct.item === null || !isMessages(struct.container, context)) return
     const values = itemValues(struct.bytes, struct.item, struct.offset)
     if (values.kind !== 'values') return
-    for (const value of values.values) {
+    values.values.forEach((value, i) => {
       const id = (value as { id?: unknown } | null)?.id
-      if (typeof id === 'string') this.ids.add(id)
-    }
+      if (typeof id === 'string') this.take(id, { client: struct.client, clock: struct.clock + struct.offset + i, writer: context.writer })
+    })
+  }
+
+  takeDuplicates(): Duplicate[] {
+    const taken = this.duplicates
+    this.duplicates = []
+    return taken
+  }
+
+  /** Records who holds a message id; a second holder (from another node) loses by item id. */
+  private take(id: string, taken: Taken): void {
+    const holder = this.ids.get(id)
+    if (holder === undefined) return void this.ids.set(id, taken)
+    if (holder.client === taken.client && holder.clock === taken.clock) return
+    const [winner, loser] = isBefore(holder, taken) ? [holder, taken] : [taken, holder]
+    this.ids.set(id, winner)
+    this.duplicates.push({ client: loser.client, clock: loser.clock, length: 1, writer: loser.writer })
   }
 
   private messageProblem(value: unknown, context: RuleContext): string | null {
@@ -86,6 +115,10 @@ export class ChatRules implements DocumentRules {
     if (time > now + this.options.maxFutureMs) return 'a message time is in the future'
     return null
   }
+}
+
+function isBefore(a: Taken, b: Taken): boolean {
+  return a.client < b.client || (a.client === b.client && a.clock < b.clock)
 }
 
 function isMessages(container: number, context: RuleContext): boolean {

@@ -15,7 +15,7 @@
 import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { Role } from '../principal.ts'
 import type { StructId } from '../update-validator.ts'
-import type { DocumentRules, RuleContext } from './rules.ts'
+import type { DocumentRules, Duplicate, RuleContext } from './rules.ts'
 import { COLLECTED, StructIndex, UNPLACED, type PlainIndex } from './struct-index.ts'
 import { analyzeTrusted, analyzeUpdate, typeKey, type DeleteRange, type ReadyUpdate } from './update-analysis.ts'
 
@@ -124,6 +124,12 @@ export class ContentGate {
     for (const [writer, part] of byWriter) this.take(part, { userId: writer, role: 'editor' })
     for (const range of ready.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
     if (placed > 0) this.placeWaiting()
+  }
+
+  /** Duplicates trusted content brought in (two nodes took one message id), not deleted yet. */
+  takeDuplicates(): Duplicate[] {
+    const found = this.rules.takeDuplicates?.() ?? []
+    return found.filter((d) => this.index.undeleted(d.client, d.clock, d.length).length > 0)
   }
 
   /**

@@ -24,6 +24,15 @@ export interface RuleContext {
   tally: Map<string, number>
 }
 
+/** Content trusted updates brought in that the rules never let in beside what was there. */
+export interface Duplicate {
+  client: number
+  clock: number
+  length: number
+  /** Who wrote it (the room deletes it on their behalf). */
+  writer: string
+}
+
 export interface DocumentRules {
   /** Why the writer may not add this new item (null: allowed). Garbage ranges are never checked. */
   checkItem(struct: NewStruct, context: RuleContext): string | null
@@ -31,6 +40,8 @@ export interface DocumentRules {
   checkDelete(container: number, context: RuleContext): string | null
   /** Records what an accepted (or trusted) item adds to the rules' own state. */
   observe(struct: NewStruct, context: RuleContext): void
+  /** Duplicates found since the last call (only rules with unique keys find any). */
+  takeDuplicates?(): Duplicate[]
   /** The rules' own state as plain data (to pass between threads), and back. */
   saveState(): unknown
   loadState(state: unknown): void
