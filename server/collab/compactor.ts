@@ -263,7 +263,7 @@ export class Compactor {
       const entries = await this.deps.log.read(room, position, this.deps.batchSize)
       if (entries.length > 0) {
         last.id = entries.at(-1)!.id
-        if (this.deps.history) timed.push(...timedUpdates(room, entries, this.deps.logger))
+        if (this.deps.history) for (const update of timedUpdates(room, entries, this.deps.logger)) timed.push(update)
         yield entries.flatMap((e) => e.updates)
       }
       if (entries.length < this.deps.batchSize) return

@@ -66,15 +66,14 @@ export class GateKeeper {
     const source = this.deps.source()
     const bytes = source.pieces.reduce((sum, p) => sum + p.length, 0) + source.updates.reduce((sum, u) => sum + u.update.length, 0)
     if (bytes <= this.deps.inlineBytes) return this.install(generation, this.buildHere(source))
-    this.deps.worker.buildIndex(this.deps.kind, source.pieces, source.bindings, source.updates, this.deps.rules).then(
-      (saved) => this.install(generation, ContentGate.restore(rulesFor(this.deps.kind, this.deps.rules), this.deps.options, saved)),
-      (error: unknown) => this.retry(generation, error),
-    )
+    this.deps.worker.buildIndex(this.deps.kind, source.pieces, source.bindings, source.updates, this.deps.rules)
+      .then((saved) => ContentGate.restore(rulesFor(this.deps.kind, this.deps.rules), this.deps.options, saved))
+      .then((gate) => this.install(generation, gate), (error: unknown) => this.retry(generation, error))
   }
 
   /** Other nodes' entries (already checked there). */
   trust(updates: LoggedUpdate[]): void {
-    if (!this.gate) return void this.queued.push(...updates)
+    if (!this.gate) return void (this.queued = this.queued.concat(updates))
     this.gate.trust(updates)
     this.resolveDuplicates(this.gate)
   }

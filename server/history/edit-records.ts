@@ -39,7 +39,7 @@ function recordOf(room: string, group: TimedUpdate[]): EditRecord {
   }
   return {
     room,
-    at: Math.min(...group.map((u) => u.at)),
+    at: group.reduce((earliest, u) => Math.min(earliest, u.at), Infinity),
     user: group[0]!.writer,
     created: mergeRanges(created),
     deleted: deletions.length === 0 ? NO_DELETES : deletions.length === 1 ? deletions[0]! : Y.mergeUpdates(deletions),

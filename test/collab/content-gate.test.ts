@@ -10,6 +10,7 @@ import { messagesOf, postMessage } from '../../shared/chat.ts'
 import { CanvasRules } from '../../server/collab/content/canvas-rules.ts'
 import { ChatRules } from '../../server/collab/content/chat-rules.ts'
 import { ContentGate, type Author, type Verdict } from '../../server/collab/content/content-gate.ts'
+import { StructIndex } from '../../server/collab/content/struct-index.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
 
 const ANN: Author = { userId: 'ann', role: 'editor' }
@@ -235,6 +236,16 @@ describe('canvas rules', () => {
     thief.apply(Y.encodeStateAsUpdate(ann.doc))
     appendPoints(strokesOf(thief.doc).get(0), [[2, 2]])
     expectRefused(gate2.check(thief.take(), BOB), /author/)
+  })
+})
+
+describe('content index', () => {
+  it('restores an index of a big document (hundreds of thousands of containers, built in the worker)', () => {
+    const containers = [{ root: null, owner: null, key: null }, { root: null, owner: null, key: null }]
+    for (let i = 0; i < 300_000; i++) containers.push({ root: null, owner: { client: 1, clock: i }, key: 'points' } as never)
+    const index = StructIndex.fromPlain({ containers, placed: [], deleted: [], types: [], bindings: [] })
+    expect(index.container(300_001).owner).toEqual({ client: 1, clock: 299_999 })
+    expect(index.containerFor({ client: 1, clock: 5 }, 'points')).toBe(7)
   })
 })
 

@@ -66,7 +66,7 @@ export class ChatRules implements DocumentRules {
   loadState(state: unknown): void {
     const saved = state as ReturnType<ChatRules['saveState']>
     for (const [id, taken] of saved.ids) this.ids.set(id, taken)
-    this.duplicates.push(...saved.duplicates)
+    this.duplicates = this.duplicates.concat(saved.duplicates)
   }
 
   observe(struct: NewStruct, context: RuleContext): void {

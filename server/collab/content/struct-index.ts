@@ -62,7 +62,8 @@ export class StructIndex {
 
   static fromPlain(plain: PlainIndex): StructIndex {
     const index = new StructIndex()
-    index.containers.splice(0, index.containers.length, ...plain.containers)
+    index.containers.length = 0
+    for (const container of plain.containers) index.containers.push(container) // no spread: a big document has 100,000s
     plain.containers.forEach((c, id) => {
       if (id > UNPLACED) index.containerIds.set(containerName(c.root ?? c.owner!, c.key), id)
     })
