@@ -399,14 +399,17 @@ export interface WireSocket {
 
 /**
  * A minimal WebSocket client over a raw TCP socket (RFC 6455: handshake, masked binary frames
- * out, frames in), for attacks that need control over how frames share TCP writes.
+ * out, frames in), for attacks that need control over how frames share TCP writes. `early`
+ * messages go in the same write as the handshake request: the server reads them the moment the
+ * socket is admitted, before anything else can happen.
  */
-export async function wireSocket(url: string): Promise<WireSocket> {
+export async function wireSocket(url: string, options: { early?: Uint8Array[] } = {}): Promise<WireSocket> {
   const target = new URL(url)
   const socket = net.connect(Number(target.port), target.hostname)
   await once(socket, 'connect')
   const key = randomBytes(16).toString('base64')
-  socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  const request = `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  socket.write(Buffer.concat([Buffer.from(request), ...(options.early ?? []).map(maskedFrame)]))
   let buffer = Buffer.alloc(0)
   let upgraded = false
   let bytesIn = 0
