@@ -90,8 +90,10 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       // One bench user on one address opens every socket and creates every room.
       MAX_GROUPS_PER_USER: '100000',
       MAX_CONNECTIONS_PER_ADDRESS: '0',
-      // The peers have no write quotas: one bench user uploads many big documents and streams probes.
+      // The peers have no write or sync quotas: one bench user uploads many big documents, streams
+      // probes and syncs big documents from many sockets at once.
       WRITE_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
+      SYNC_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
       MAX_DOC_BYTES: String(1024 * 1024 * 1024),
       ...options.env,
     },

@@ -4,7 +4,7 @@
  */
 import type { RoomKind } from '../../shared/rooms.ts'
 import type { LoggedUpdate } from '../log/record-codec.ts'
-import type { SavedGate } from './content/content-gate.ts'
+import type { GatePart } from './content/content-gate.ts'
 import type { RuleOptions } from './content/document-rules.ts'
 import type { DocReplies, DocRequest } from './doc-worker.ts'
 import type { UpdateInfo } from './update-info.ts'
@@ -18,8 +18,18 @@ const WORKER_URL = new URL(`./doc-worker${import.meta.url.endsWith('.ts') ? '.ts
 export class DocWorker {
   private readonly channel = new WorkerChannel<DocRequest>(WORKER_URL)
 
-  buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: LoggedUpdate[], rules: RuleOptions): Promise<SavedGate> {
-    return this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
+  /**
+   * Builds a room's content index in the worker and yields it in parts, each its own message:
+   * a big document's index arrives over many event-loop turns instead of stalling one.
+   */
+  async *buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: LoggedUpdate[], rules: RuleOptions): AsyncGenerator<GatePart> {
+    const { handle, parts } = await this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
+    let taken = 0
+    try {
+      for (; taken < parts; taken++) yield await this.call('index-part', { type: 'index-part', handle })
+    } finally {
+      if (taken < parts) void this.call('index-drop', { type: 'index-drop', handle }).catch(() => undefined)
+    }
   }
 
   /** What pieces stored without metadata cover, and the state vector they hold together. */

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads'
 import * as Y from 'yjs'
 import type { RoomKind } from '../../shared/rooms.ts'
 import type { LoggedUpdate } from '../log/record-codec.ts'
-import { ContentGate, type SavedGate } from './content/content-gate.ts'
+import { ContentGate, type GatePart } from './content/content-gate.ts'
 import { rulesFor, type RuleOptions } from './content/document-rules.ts'
 import { stateVectorOf } from './state-vectors.ts'
 import { updateInfo, type UpdateInfo } from './update-info.ts'
@@ -18,7 +18,10 @@ import { diffDocs, docFromState, type HistoryDiff } from '../history/history-ops
 import { serveRequests } from './worker-channel.ts'
 
 export type DocRequest =
+  /** Builds a content index and keeps it in parts, to be taken one per `index-part`. */
   | { type: 'index'; kind: RoomKind; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: LoggedUpdate[]; rules: RuleOptions }
+  | { type: 'index-part'; handle: number }
+  | { type: 'index-drop'; handle: number }
   | { type: 'infos'; pieces: Uint8Array[] }
   | { type: 'diff'; updates: Uint8Array[]; stateVector: Uint8Array }
   | { type: 'view'; room: string; load: Uint8Array[] | null; feed: Uint8Array[]; op: ViewOp }
@@ -28,7 +31,9 @@ export type DocRequest =
   | { type: 'version-diff'; from: VersionRef; to: VersionRef }
 
 export interface DocReplies {
-  index: SavedGate
+  index: { handle: number; parts: number }
+  'index-part': GatePart
+  'index-drop': null
   infos: { infos: UpdateInfo[]; stateVector: Uint8Array }
   diff: Uint8Array[]
   view: ViewAnswer<ViewOp['kind']>
@@ -44,13 +49,27 @@ export interface VersionRef {
 }
 
 const views = new Map<string, Y.Doc>()
+/** Indexes built and not yet taken, by handle: their parts, in order. */
+const builtIndexes = new Map<number, GatePart[]>()
+let nextHandle = 1
+/** Items per part of an index: a part restores in a few milliseconds on the main thread. */
+const INDEX_PART_ITEMS = 8192
 /** Versions built lately, least recently used first. */
 const versions = new Map<string, Y.Doc>()
 const KEPT_VERSIONS = 4
 
 function handle(request: DocRequest): { value: unknown; transfer?: ArrayBuffer[] } {
   switch (request.type) {
-    case 'index': return { value: buildIndex(request) }
+    case 'index': {
+      const handle = nextHandle++
+      const parts = buildIndex(request).toParts(INDEX_PART_ITEMS)
+      builtIndexes.set(handle, parts)
+      return { value: { handle, parts: parts.length } }
+    }
+    case 'index-part': return { value: takePart(request.handle) }
+    case 'index-drop':
+      builtIndexes.delete(request.handle)
+      return { value: null }
     case 'infos': return { value: { infos: request.pieces.map(updateInfo), stateVector: stateVectorOf(request.pieces) } }
     case 'diff': return { value: request.updates.map((update) => Y.diffUpdate(update, request.stateVector)) }
     case 'view': return { value: view(request) }
@@ -85,12 +104,20 @@ function versionDoc({ id, state }: VersionRef): Y.Doc | null {
   return doc
 }
 
-function buildIndex(request: DocRequest & { type: 'index' }): SavedGate {
+function buildIndex(request: DocRequest & { type: 'index' }): ContentGate {
   const gate = new ContentGate(rulesFor(request.kind, request.rules), { claimedBy: () => undefined })
   for (const [client, user] of request.bindings) gate.index.bind(client, user) // the snapshot's, first
   gate.trust(request.pieces.map((update) => ({ writer: '', update })))
   gate.trust(request.updates)
-  return gate.save()
+  return gate
+}
+
+function takePart(handle: number): GatePart {
+  const parts = builtIndexes.get(handle)
+  const part = parts?.shift()
+  if (!parts || !part) throw new Error(`no index parts left for handle ${handle}`)
+  if (parts.length === 0) builtIndexes.delete(handle)
+  return part
 }
 
 function view(request: DocRequest & { type: 'view' }): ViewAnswer<ViewOp['kind']> {

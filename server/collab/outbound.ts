@@ -20,12 +20,17 @@ export function updateFrame(update: Uint8Array): Uint8Array {
   return syncFrame(SyncType.update, update)
 }
 
+/** One allocation and one copy of the payload (every update relayed, every piece of a loaded document). */
 function syncFrame(type: number, payload: Uint8Array): Uint8Array {
-  return frame((e) => {
+  const header = frame((e) => {
     encoding.writeVarUint(e, MessageType.sync)
     encoding.writeVarUint(e, type)
-    encoding.writeVarUint8Array(e, payload)
+    encoding.writeVarUint(e, payload.length)
   })
+  const out = new Uint8Array(header.length + payload.length)
+  out.set(header)
+  out.set(payload, header.length)
+  return out
 }
 
 export function awarenessFrame(update: Uint8Array): Uint8Array {

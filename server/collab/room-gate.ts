@@ -1,6 +1,6 @@
 /**
  * Keeps a room's content gate: built from the room's bytes when the room loads (in the doc worker
- * for big documents, so the event loop never walks megabytes), rebuilt when it may hold what the
+ * for big documents, so the event loop never walks megabytes, and passed back in small parts), rebuilt when it may hold what the
  * log refused (a failed append), and fed other nodes' entries. Until it is ready, writes wait.
  */
 import type { RoomKind } from '../../shared/rooms.ts'
@@ -66,9 +66,8 @@ export class GateKeeper {
     const source = this.deps.source()
     const bytes = source.pieces.reduce((sum, p) => sum + p.length, 0) + source.updates.reduce((sum, u) => sum + u.update.length, 0)
     if (bytes <= this.deps.inlineBytes) return this.install(generation, this.buildHere(source))
-    this.deps.worker.buildIndex(this.deps.kind, source.pieces, source.bindings, source.updates, this.deps.rules)
-      .then((saved) => ContentGate.restore(rulesFor(this.deps.kind, this.deps.rules), this.deps.options, saved))
-      .then((gate) => this.install(generation, gate), (error: unknown) => this.retry(generation, error))
+    // Copying megabytes to the worker gets a turn of its own, apart from loading the room.
+    setImmediate(() => this.buildInWorker(generation, source).catch((error: unknown) => this.retry(generation, error)))
   }
 
   /** Other nodes' entries (already checked there). */
@@ -90,6 +89,17 @@ export class GateKeeper {
     gate.trust(source.pieces.map((update) => ({ writer: '', update })))
     gate.trust(source.updates)
     return gate
+  }
+
+  /** Built in the worker, restored here a part per event-loop turn. */
+  private async buildInWorker(generation: number, source: GateSource): Promise<void> {
+    if (generation !== this.generation || this.closed) return
+    const gate = new ContentGate(rulesFor(this.deps.kind, this.deps.rules), this.deps.options)
+    for await (const part of this.deps.worker.buildIndex(this.deps.kind, source.pieces, source.bindings, source.updates, this.deps.rules)) {
+      if (generation !== this.generation || this.closed) return // rebuilt or closed meanwhile
+      gate.restore(part)
+    }
+    this.install(generation, gate)
   }
 
   private install(generation: number, gate: ContentGate): void {

@@ -153,8 +153,12 @@ export class WsAdapter {
 }
 
 function transportOf(ws: WebSocket): Transport {
+  const coalesce = coalescer(ws)
   return {
-    send: (frame) => ws.send(frame),
+    send: (frame) => {
+      coalesce()
+      ws.send(frame)
+    },
     close: (code, reason) => {
       ws.close(code, reason)
       setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
@@ -162,6 +166,29 @@ function transportOf(ws: WebSocket): Transport {
     get bufferedAmount() {
       return ws.bufferedAmount
     },
+  }
+}
+
+/**
+ * Frames sent to one socket in one burst of work (a committed batch relayed to a room, a sync
+ * answer) leave in one write: the socket is corked at the first and uncorked once the current
+ * turn's callbacks are done. Each write is a syscall that, on loopback and behind proxies alike,
+ * costs far more than its bytes; a busy room's reader gets several frames per turn.
+ */
+function coalescer(ws: WebSocket): () => void {
+  // ws has no cork of its own; its socket (a net.Socket, or a TLS one) has.
+  const socket = (ws as unknown as { _socket?: Duplex })._socket
+  if (typeof socket?.cork !== 'function') return () => {}
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    socket.uncork()
+  }
+  return () => {
+    if (corked) return
+    corked = true
+    socket.cork()
+    process.nextTick(uncork)
   }
 }
 

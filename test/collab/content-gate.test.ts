@@ -201,8 +201,21 @@ describe('canvas rules', () => {
     gate.trust([{ writer: 'ann', update: first }])
     appendPoints(map, [[8, 8]])
     expect(submit(gate, ann.take(), ANN).kind).toBe('accept') // the points landed in her stroke
-    const saved = ContentGate.restore(new CanvasRules(), { claimedBy: () => undefined }, canvasGate().save())
-    expect(saved.index.state(1)).toBe(0)
+  })
+
+  it('keep waiting content waiting in a gate passed between threads in parts', () => {
+    const ann = new Peer(1)
+    const map = addStroke(ann.doc, stroke('ann'))
+    const first = ann.take()
+    appendPoints(map, [[7, 7]])
+    const second = ann.take()
+    const built = canvasGate()
+    built.trust([{ writer: 'ann', update: second }])
+    const gate = canvasGate()
+    for (const part of built.toParts(2)) gate.restore(part)
+    expect(gate.index.state(1)).toBe(0)
+    gate.trust([{ writer: 'ann', update: first }])
+    expect(gate.index.state(1)).toBe(Y.getState(ann.doc.store, 1)) // what waited was placed
   })
 
   it('know the document again from its pieces (a restart) and keep every rule', () => {
@@ -239,13 +252,41 @@ describe('canvas rules', () => {
   })
 })
 
-describe('content index', () => {
-  it('restores an index of a big document (hundreds of thousands of containers, built in the worker)', () => {
-    const containers = [{ root: null, owner: null, key: null }, { root: null, owner: null, key: null }]
-    for (let i = 0; i < 300_000; i++) containers.push({ root: null, owner: { client: 1, clock: i }, key: 'points' } as never)
-    const index = StructIndex.fromPlain({ containers, placed: [], deleted: [], types: [], bindings: [] })
+describe('content index in parts', () => {
+  it('restores a gate part by part, with every rule and binding (parts as small as 3 items)', () => {
+    const ann = new Peer(1)
+    for (let i = 0; i < 30; i++) appendPoints(addStroke(ann.doc, stroke('ann')), [[i, i], [i, -i]])
+    eraseStroke(ann.doc, strokesOf(ann.doc).get(3).get('id') as string)
+    const built = canvasGate()
+    built.trust([{ writer: 'ann', update: ann.take() }])
+    const parts = built.toParts(3)
+    expect(parts.length).toBeGreaterThan(20)
+    const gate = canvasGate()
+    for (const part of parts) gate.restore(part)
+    expect(gate.index.stateVector()).toEqual(built.index.stateVector())
+    expect(gate.index.bindings).toEqual(built.index.bindings)
+    expect(gate.index.isDeleted(1, 0)).toBe(built.index.isDeleted(1, 0))
+    const thief = new Peer(9)
+    thief.apply(Y.encodeStateAsUpdate(ann.doc))
+    appendPoints(strokesOf(thief.doc).get(0), [[2, 2]])
+    const stolen = thief.take()
+    expectRefused(gate.check(stolen, BOB), /author/)
+    appendPoints(strokesOf(ann.doc).get(0), [[5, 5]])
+    const own = ann.take()
+    expect(gate.check(own, ANN).kind).toBe('accept')
+    expect(built.check(own, ANN).kind).toBe('accept')
+  })
+
+  it('restores the index of a big document (300,000 containers) in parts', () => {
+    const big = new StructIndex()
+    for (let i = 0; i < 300_000; i++) big.containerFor({ client: 1, clock: i }, 'points')
+    const index = new StructIndex()
+    const parts = big.toParts(8192)
+    expect(parts.length).toBeGreaterThan(30)
+    for (const part of parts) index.restore(part)
     expect(index.container(300_001).owner).toEqual({ client: 1, clock: 299_999 })
     expect(index.containerFor({ client: 1, clock: 5 }, 'points')).toBe(7)
+    expect(() => new StructIndex().restore(parts[1]!)).toThrow(/out of order/)
   })
 })
 

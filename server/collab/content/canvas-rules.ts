@@ -64,8 +64,8 @@ export class CanvasRules implements DocumentRules {
     return [...this.pointNumbers]
   }
 
-  loadState(state: unknown): void {
-    for (const [key, count] of state as Array<[string, number]>) this.pointNumbers.set(key, count)
+  loadState(entries: unknown[]): void {
+    for (const [key, count] of entries as Array<[string, number]>) this.pointNumbers.set(key, count)
   }
 
   observe(struct: NewStruct, context: RuleContext): void {

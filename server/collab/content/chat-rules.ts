@@ -31,6 +31,8 @@ interface Taken {
   writer: string
 }
 
+type SavedEntry = { id: string; taken: Taken } | { duplicate: Duplicate }
+
 export class ChatRules implements DocumentRules {
   private readonly ids = new Map<string, Taken>()
   private duplicates: Duplicate[] = []
@@ -59,14 +61,17 @@ export class ChatRules implements DocumentRules {
     return 'a message is deleted only by its author or the group owner'
   }
 
-  saveState(): { ids: Array<[string, Taken]>; duplicates: Duplicate[] } {
-    return { ids: [...this.ids], duplicates: this.duplicates }
+  saveState(): SavedEntry[] {
+    const entries: SavedEntry[] = [...this.ids].map(([id, taken]) => ({ id, taken }))
+    for (const duplicate of this.duplicates) entries.push({ duplicate })
+    return entries
   }
 
-  loadState(state: unknown): void {
-    const saved = state as ReturnType<ChatRules['saveState']>
-    for (const [id, taken] of saved.ids) this.ids.set(id, taken)
-    this.duplicates = this.duplicates.concat(saved.duplicates)
+  loadState(entries: unknown[]): void {
+    for (const entry of entries as SavedEntry[]) {
+      if ('duplicate' in entry) this.duplicates.push(entry.duplicate)
+      else this.ids.set(entry.id, entry.taken)
+    }
   }
 
   observe(struct: NewStruct, context: RuleContext): void {

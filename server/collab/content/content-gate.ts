@@ -16,7 +16,7 @@ import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { Role } from '../principal.ts'
 import type { StructId } from '../update-validator.ts'
 import type { DocumentRules, Duplicate, RuleContext } from './rules.ts'
-import { COLLECTED, StructIndex, UNPLACED, type PlainIndex } from './struct-index.ts'
+import { COLLECTED, StructIndex, UNPLACED, type IndexPart } from './struct-index.ts'
 import { analyzeTrusted, analyzeUpdate, typeKey, type DeleteRange, type ReadyUpdate } from './update-analysis.ts'
 
 export interface Author {
@@ -35,38 +35,44 @@ export interface GateOptions {
   now?(): number
 }
 
-/** A gate's knowledge as plain data: built in a worker thread for big documents, used here. */
-export interface SavedGate {
-  index: PlainIndex
-  rules: unknown
+/**
+ * A part of a gate's knowledge as plain data: built in a worker thread for big documents, and
+ * passed back a part at a time (one part is a few milliseconds to restore).
+ */
+export type GatePart =
+  | IndexPart
+  | { kind: 'rules'; entries: unknown[] }
   /** Trusted updates still waiting to be placed. */
-  waiting: LoggedUpdate[]
-}
+  | { kind: 'waiting'; waiting: LoggedUpdate[] }
 
 /** Updates waiting for structs they need before they can be placed, at most. */
 const MAX_WAITING_TO_PLACE = 256
 
 export class ContentGate {
-  readonly index: StructIndex
+  readonly index = new StructIndex()
   private readonly unplaced = new Map<Uint8Array, string>()
   private readonly rules: DocumentRules
   private readonly options: GateOptions
 
-  constructor(rules: DocumentRules, options: GateOptions, index = new StructIndex()) {
+  constructor(rules: DocumentRules, options: GateOptions) {
     this.rules = rules
     this.options = options
-    this.index = index
   }
 
-  save(): SavedGate {
-    return { index: this.index.toPlain(), rules: this.rules.saveState(), waiting: [...this.unplaced].map(([update, writer]) => ({ update, writer })) }
+  /** Everything the gate knows, in parts of about `size` items, for `restore` on a fresh gate. */
+  toParts(size: number): GatePart[] {
+    const parts: GatePart[] = this.index.toParts(size)
+    const entries = this.rules.saveState()
+    for (let from = 0; from < entries.length; from += size) parts.push({ kind: 'rules', entries: entries.slice(from, from + size) })
+    parts.push({ kind: 'waiting', waiting: [...this.unplaced].map(([update, writer]) => ({ update, writer })) })
+    return parts
   }
 
-  static restore(rules: DocumentRules, options: GateOptions, saved: SavedGate): ContentGate {
-    rules.loadState(saved.rules)
-    const gate = new ContentGate(rules, options, StructIndex.fromPlain(saved.index))
-    for (const { update, writer } of saved.waiting) gate.unplaced.set(update, writer)
-    return gate
+  /** Takes one part of another gate's `parts`, in their order. */
+  restore(part: GatePart): void {
+    if (part.kind === 'rules') return this.rules.loadState(part.entries)
+    if (part.kind !== 'waiting') return this.index.restore(part)
+    for (const { update, writer } of part.waiting) this.unplaced.set(update, writer)
   }
 
   /** Throws DecodeError for malformed updates (the validator runs as part of the check). */

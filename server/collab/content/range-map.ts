@@ -15,9 +15,15 @@ export class RangeMap {
     this.tags = tags
   }
 
-  /** Plain arrays (to pass between threads); `new RangeMap(...arrays)` restores it. */
-  toArrays(): [number[], number[], number[]] {
-    return [this.starts, this.ends, this.tags]
+  /** The ranges from the `from`-th, at most `count` of them, as plain arrays (to pass between threads). */
+  slice(from: number, count: number): [number[], number[], number[]] {
+    const to = from + count
+    return [this.starts.slice(from, to), this.ends.slice(from, to), this.tags.slice(from, to)]
+  }
+
+  /** Appends ranges that follow every range held (a slice of another map, in order). */
+  appendArrays([starts, ends, tags]: [number[], number[], number[]]): void {
+    for (let i = 0; i < starts.length; i++) this.append(starts[i]!, ends[i]!, tags[i]!)
   }
 
   get size(): number {

@@ -42,7 +42,10 @@ export interface DocumentRules {
   observe(struct: NewStruct, context: RuleContext): void
   /** Duplicates found since the last call (only rules with unique keys find any). */
   takeDuplicates?(): Duplicate[]
-  /** The rules' own state as plain data (to pass between threads), and back. */
-  saveState(): unknown
-  loadState(state: unknown): void
+  /**
+   * The rules' own state as a list of plain entries (to pass between threads in parts), and back:
+   * `loadState` adds entries, so a state can be loaded a part at a time.
+   */
+  saveState(): unknown[]
+  loadState(entries: unknown[]): void
 }

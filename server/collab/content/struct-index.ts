@@ -32,14 +32,17 @@ export const COLLECTED = 0
 export const UNPLACED = 1
 const DELETED_TAG = 1
 
-/** The index as plain data, for passing between threads. */
-export interface PlainIndex {
-  containers: Container[]
-  placed: Array<[number, [number[], number[], number[]]]>
-  deleted: Array<[number, [number[], number[], number[]]]>
-  types: Array<[number, Array<[number, TypeItem]>]>
-  bindings: Array<[number, string]>
-}
+type RangeArrays = [number[], number[], number[]]
+
+/**
+ * A part of the index as plain data, for passing between threads: a big document's index goes
+ * in many small parts, each restored in its own event-loop turn (one part is a few milliseconds).
+ */
+export type IndexPart =
+  | { kind: 'containers'; first: number; containers: Container[] }
+  | { kind: 'placed' | 'deleted'; ranges: Array<[number, RangeArrays]> }
+  | { kind: 'types'; types: Array<[number, Array<[number, TypeItem]>]> }
+  | { kind: 'bindings'; bindings: Array<[number, string]> }
 
 export class StructIndex {
   private readonly containers: Container[] = [{ root: null, owner: null, key: null }, { root: null, owner: null, key: null }]
@@ -50,28 +53,38 @@ export class StructIndex {
   /** Yjs client id → the user who first wrote with it (for good). */
   readonly bindings = new Map<number, string>()
 
-  toPlain(): PlainIndex {
-    return {
-      containers: this.containers,
-      placed: [...this.placed].map(([client, ranges]) => [client, ranges.toArrays()]),
-      deleted: [...this.deleted].map(([client, ranges]) => [client, ranges.toArrays()]),
-      types: [...this.types].map(([client, clocks]) => [client, [...clocks]]),
-      bindings: [...this.bindings],
+  /** Everything known, in parts of about `size` items each, to be restored in order by `restore`. */
+  toParts(size: number): IndexPart[] {
+    const parts: IndexPart[] = []
+    for (let first = UNPLACED + 1; first < this.containers.length; first += size) {
+      parts.push({ kind: 'containers', first, containers: this.containers.slice(first, first + size) })
+    }
+    parts.push(...rangeParts('placed', this.placed, size), ...rangeParts('deleted', this.deleted, size))
+    parts.push(...inParts(this.types, size, (clocks) => sliceable([...clocks]), (types) => ({ kind: 'types', types })))
+    const bindings = [...this.bindings]
+    for (let from = 0; from < bindings.length; from += size) parts.push({ kind: 'bindings', bindings: bindings.slice(from, from + size) })
+    return parts
+  }
+
+  /** Takes one part of another index's `parts`, in their order. */
+  restore(part: IndexPart): void {
+    switch (part.kind) {
+      case 'containers': return this.restoreContainers(part.first, part.containers)
+      case 'placed': for (const [client, arrays] of part.ranges) rangesOf(this.placed, client).appendArrays(arrays); return
+      case 'deleted': for (const [client, arrays] of part.ranges) rangesOf(this.deleted, client).appendArrays(arrays); return
+      case 'types':
+        for (const [client, clocks] of part.types) for (const [clock, type] of clocks) this.addType({ client, clock }, type)
+        return
+      case 'bindings': for (const [client, user] of part.bindings) this.bind(client, user)
     }
   }
 
-  static fromPlain(plain: PlainIndex): StructIndex {
-    const index = new StructIndex()
-    index.containers.length = 0
-    for (const container of plain.containers) index.containers.push(container) // no spread: a big document has 100,000s
-    plain.containers.forEach((c, id) => {
-      if (id > UNPLACED) index.containerIds.set(containerName(c.root ?? c.owner!, c.key), id)
-    })
-    for (const [client, arrays] of plain.placed) index.placed.set(client, new RangeMap(...arrays))
-    for (const [client, arrays] of plain.deleted) index.deleted.set(client, new RangeMap(...arrays))
-    for (const [client, clocks] of plain.types) index.types.set(client, new Map(clocks))
-    for (const [client, user] of plain.bindings) index.bindings.set(client, user)
-    return index
+  private restoreContainers(first: number, containers: Container[]): void {
+    if (first !== this.containers.length) throw new Error(`index part out of order: containers from ${first}, expected ${this.containers.length}`)
+    for (const container of containers) {
+      this.containerIds.set(containerName(container.root ?? container.owner!, container.key), this.containers.length)
+      this.containers.push(container)
+    }
   }
 
   /** The next clock expected from `client` (everything before it is known). */
@@ -156,6 +169,44 @@ export class StructIndex {
 
 function containerName(parent: string | StructId, key: string | null): string {
   return typeof parent === 'string' ? `r\u0000${parent}\u0000${key ?? '\u0001'}` : `t\u0000${parent.client}\u0000${parent.clock}\u0000${key ?? '\u0001'}`
+}
+
+/** A client's ranges, a bounded number per part (one client may hold most of a document). */
+function rangeParts(kind: 'placed' | 'deleted', map: Map<number, RangeMap>, size: number): Generator<IndexPart> {
+  return inParts(map, size, (ranges) => ranges, (ranges) => ({ kind, ranges }))
+}
+
+interface Sliceable<Items> {
+  readonly size: number
+  slice(from: number, count: number): Items
+}
+
+function sliceable<T>(list: T[]): Sliceable<T[]> {
+  return { size: list.length, slice: (from, count) => list.slice(from, from + count) }
+}
+
+/** Entries of `map` cut into parts of about `size` items, one entry's items split where needed. */
+function* inParts<V, Items>(
+  map: Map<number, V>,
+  size: number,
+  itemsOf: (value: V) => Sliceable<Items>,
+  part: (entries: Array<[number, Items]>) => IndexPart,
+): Generator<IndexPart> {
+  let entries: Array<[number, Items]> = []
+  let weight = 0
+  for (const [client, value] of map) {
+    const items = itemsOf(value)
+    for (let from = 0; from === 0 || from < items.size; from += size) {
+      const count = Math.min(size, items.size - from)
+      entries.push([client, items.slice(from, count)])
+      weight += 1 + count
+      if (weight < size) continue
+      yield part(entries)
+      entries = []
+      weight = 0
+    }
+  }
+  if (entries.length > 0) yield part(entries)
 }
 
 function rangesOf(map: Map<number, RangeMap>, client: number): RangeMap {
