@@ -17,6 +17,10 @@
  *   main thread, for one 13-byte made-up state vector (and for every honest client returning from
  *   a minute offline). Compared with the same 400 updates' worth of ordinary strokes, answered
  *   the same way and charged the same, the server's main-thread CPU must be of the same order.
+ * - The state vector itself is part of the work: a made-up one of 700,000 clients (2.7 MiB,
+ *   within MAX_PAYLOAD_BYTES) that knows half of each of 8 small stored pieces is charged for the
+ *   pieces' few bytes, yet every piece's diff reads the whole vector again. Answering must cost
+ *   about one reading of it.
  *
  * Settings: SYNC_BYTES_PER_MINUTE 256 KiB (a user's sockets together: 768 KiB), presence budgets
  * at their defaults (a user's sockets together: bursts of 768 KiB), compaction held off (the room
@@ -169,4 +173,39 @@ describe('the cost of an answer is known before it is computed', () => {
     const carol = await ctx.connect(room, ctx.users.alice)
     await drawsConverge(carol, bob, 3, { a: ctx.users.alice.id, b: ctx.users.bob.id })
   }, 120_000)
+
+  it('reads a made-up state vector of 700,000 clients about once, however many stored pieces the answer diffs', async () => {
+    // A stored document of a full piece and 8 small deltas, each under its own client id of Mallory's.
+    const group = await ctx.group()
+    const room = group.rooms.canvas
+    const alice = await ctx.connect(room, ctx.users.alice)
+    const random = prng(13)
+    addStroke(alice.doc, { author: ctx.users.alice.id, color: '#336699', width: 2, tool: 'pen', points: Array.from({ length: 3_000 }, () => [random() * 1000, random() * 1000] as [number, number]) })
+    const hot = () => ctx.server.app.collab.registry.get(room)!
+    await waitFor(() => hot().bytes.updateCount === 1, 10_000, 'her stroke logged')
+    await ctx.server.app.collab.compactor.compactHot(hot())
+    const mallory = await ctx.hostile(room, ctx.users.mallory)
+    const deltas = Array.from({ length: 8 }, (_, k) => 0x6c000000 + k)
+    for (const client of deltas) {
+      mallory.send(syncUpdateFrame(rawUpdate([{ client, clock: 0, structs: [{ kind: 'gc', length: 2 }] }])))
+      await waitFor(() => hot().bytes.updateCount === 1, 10_000, 'her garbage logged')
+      await ctx.server.app.collab.compactor.compactHot(hot())
+    }
+    expect(hot().bytes.fullPieces).toBeLessThan(hot().bytes.base().pieces.length - deltas.length + 1) // the deltas are pieces of their own
+
+    // Half of each delta is "known": every delta is diffed. The rest of the vector is padding.
+    const padding = Array.from({ length: 700_000 }, (_, i) => [0x100000 + i, 1] as [number, number])
+    const vector = stateVectorOf([...deltas.map((client) => [client, 1] as [number, number]), ...padding])
+    const read = process.threadCpuUsage()
+    expect(Y.decodeStateVector(vector).size).toBe(700_000 + deltas.length)
+    const readOnce = process.threadCpuUsage(read)
+    const vera = await ctx.hostile(room, ctx.users.vera)
+    const before = process.threadCpuUsage()
+    vera.send(syncStep1(vector))
+    await waitFor(() => vera.frames.some((f) => decodeServerFrame(f).kind === 'sync-step2') || vera.ws.readyState !== WebSocket.OPEN, 60_000, 'answered or closed')
+    const used = process.threadCpuUsage(before)
+    const [answer, once] = [used.user + used.system, readOnce.user + readOnce.system]
+    expect(answer, `${Math.round(answer / 1000)} ms of main-thread CPU answering a ${Math.round(vector.length / KIB)} KiB state vector; reading it once takes ${Math.round(once / 1000)} ms`).toBeLessThan(4 * once + 100_000)
+    expect(await healthy(ctx.server.url)).toBe(true)
+  }, 60_000)
 })
