@@ -5,7 +5,9 @@
  * in debt; the presence a joining socket is sent is charged to the joining user.
  * - Mallory holds presence in a room (within her presence budgets, ~720 KB over 12 sockets):
  *   Alice's budget must not pay for it. Reconnecting a few times to a tiny document must never
- *   get her 4429 (terminal for a stock client: it stops reconnecting).
+ *   get her 4429 (terminal for a stock client: it stops reconnecting). Nor may a member get the
+ *   room's presence sent again and again by opening fresh sockets (a join sends every state, a
+ *   presence query's answer without the query): past her sync budget, joins stop costing the node.
  * - A document bigger than one user's sync budget loads once per refill; an honest client that
  *   loaded it and then reconnects after a network flap asks for (almost) nothing and must be
  *   answered, not refused with 4429.
@@ -71,6 +73,28 @@ describe('per-user budgets: the offender pays', () => {
     for (let i = 0; i < 3; i++) await flap(alice)
     expect(terminal(alice), 'Alice paid for the presence Mallory holds').toEqual([])
     await drawsConverge(alice, bob, 1, { a: ctx.users.alice.id, b: ctx.users.bob.id })
+    expect(await healthy(ctx.server.url)).toBe(true)
+  }, 60_000)
+
+  it('does not send the room\'s presence again and again to a member who opens fresh sockets past her sync budget', async () => {
+    const group = await ctx.group()
+    const room = group.rooms.canvas
+    const bob = await ctx.connect(room, ctx.users.bob)
+    const holders = await Promise.all(Array.from({ length: 12 }, () => ctx.hostile(room, ctx.users.mallory)))
+    holders.forEach((socket, i) => socket.send(awarenessJsonFrame(Array.from({ length: 4 }, (_, k) => ({ clientId: 0x0e000000 + i * 4 + k, clock: 1, json: JSON.stringify({ blob: 'j'.repeat(15_000) }) })))))
+    await waitFor(() => [...bob.provider.awareness.getStates().keys()].filter((id) => id >= 0x0e000000 && id < 0x0e000000 + 48).length === 48, 15_000, 'her states relayed')
+
+    // Vera's sockets each join (the server sends every state) and ask for a first sync.
+    let presenceBytes = 0
+    for (let i = 0; i < 10; i++) {
+      const socket = await ctx.hostile(room, ctx.users.vera)
+      socket.send(syncStep1(stateVectorOf([])))
+      await waitFor(() => socket.frames.some((f) => decodeServerFrame(f).kind === 'sync-step2') || socket.ws.readyState !== WebSocket.OPEN, 15_000, 'answered or closed')
+      presenceBytes += socket.frames.filter((f) => decodeServerFrame(f).kind === 'awareness').reduce((sum, f) => sum + f.length, 0)
+      socket.ws.close()
+    }
+    // Her sockets together may cost 768 KiB a minute: the room's ~720 KB of presence once, maybe twice.
+    expect(presenceBytes, `${Math.round(presenceBytes / KIB)} KiB of presence sent to ten joins`).toBeLessThan(3 * 720_000)
     expect(await healthy(ctx.server.url)).toBe(true)
   }, 60_000)
 
