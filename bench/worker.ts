@@ -82,7 +82,7 @@ async function runMeanwhile(job: LatencyJob, task: NonNullable<LatencyJob['meanw
   await Promise.all(Array.from({ length: task.parallel }, async () => {
     for (let i = 0; task.count === undefined ? performance.now() < window.end : i < task.count; i++) {
       if (task.pauseMs) await sleep(task.pauseMs)
-      times.push((await rawSync(job.writerTarget, task.room)).step2Ms)
+      times.push((await rawSync(job.writerTarget, task.room, task.stateVector && new Uint8Array(task.stateVector))).step2Ms)
     }
   }))
 }

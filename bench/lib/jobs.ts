@@ -29,6 +29,8 @@ export interface Meanwhile {
   count?: number
   /** Pause before each sync (e.g. to let the server evict the room: cold loads). */
   pauseMs?: number
+  /** Sync as a client that has this state (a reconnect), instead of as an empty one. */
+  stateVector?: number[]
 }
 
 export interface LatencyResult {

@@ -26,11 +26,12 @@ function frame(write: (encoder: encoding.Encoder) => void): Uint8Array<ArrayBuff
 }
 
 /** The frames a client sends first: Hocuspocus's auth message, then sync step 1 with an empty state vector. */
-export function openingFrames(target: TargetSpec, room: string): Uint8Array<ArrayBuffer>[] {
+/** The frames a client sends first; `stateVector` is what it has (none: an empty client). */
+export function openingFrames(target: TargetSpec, room: string, stateVector = new Uint8Array([0])): Uint8Array<ArrayBuffer>[] {
   const step1 = (e: encoding.Encoder): void => {
     encoding.writeVarUint(e, 0)
     encoding.writeVarUint(e, 0)
-    encoding.writeVarUint8Array(e, new Uint8Array([0]))
+    encoding.writeVarUint8Array(e, stateVector)
   }
   if (target.name !== 'hocuspocus') return [frame(step1)]
   return [
@@ -54,7 +55,7 @@ export function isStep2(target: TargetSpec, data: Uint8Array): boolean {
   return decoding.readVarUint(decoder) === 0 && decoding.readVarUint(decoder) === 1
 }
 
-export function rawSync(target: TargetSpec, room: string, timeoutMs = 120_000): Promise<RawSync> {
+export function rawSync(target: TargetSpec, room: string, stateVector?: Uint8Array<ArrayBuffer>, timeoutMs = 120_000): Promise<RawSync> {
   const url = target.name === 'ours' ? `${target.wsBase}/${room}?token=${encodeURIComponent(target.token ?? '')}` : `${target.wsBase}/${room}`
   const started = performance.now()
   const ws = new WebSocket(url)
@@ -67,7 +68,7 @@ export function rawSync(target: TargetSpec, room: string, timeoutMs = 120_000): 
       ws.close()
       reject(error)
     }
-    ws.addEventListener('open', () => { for (const f of openingFrames(target, room)) ws.send(f) })
+    ws.addEventListener('open', () => { for (const f of openingFrames(target, room, stateVector)) ws.send(f) })
     ws.addEventListener('error', () => fail(new Error('socket error')))
     ws.addEventListener('close', (event) => fail(new Error(`closed ${event.code} ${event.reason}`)))
     ws.addEventListener('message', (event) => {
