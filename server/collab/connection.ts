@@ -8,6 +8,7 @@ import { Budget, type BudgetRate } from './budget.ts'
 import type { CollabObserver } from './observer.ts'
 import { canWrite, type Principal, type Role } from './principal.ts'
 import type { Transport } from './transport.ts'
+import type { StructId } from './update-validator.ts'
 
 export interface ConnectionLimits {
   maxBufferedBytes: number
@@ -23,6 +24,12 @@ export interface ConnectionLimits {
   maxHeldBytes: number
 }
 
+/** An update waiting for the struct it needs: looked at again only once that struct is known. */
+export interface HeldUpdate {
+  update: Uint8Array
+  missing: StructId
+}
+
 const MAX_REASON_BYTES = 120
 let nextConnectionId = 1
 
@@ -35,7 +42,7 @@ export class Connection {
   /** Sync step 1 messages answered so far (the first is free of the sync budget). */
   syncs = 0
   /** Updates that need content the room does not have yet, in arrival order. */
-  held: Uint8Array[] = []
+  held: HeldUpdate[] = []
   heldBytes = 0
   readonly presenceMessages: Budget
   readonly presenceBytes: Budget

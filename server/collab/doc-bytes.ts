@@ -11,6 +11,7 @@ import * as Y from 'yjs'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
 import { updateFrame } from './outbound.ts'
 import { encodeSnapshot } from './snapshot-codec.ts'
+import { blockEnds, mergeBlock, type BlockInput } from './update-blocks.ts'
 import { coverage, deletesOnly, extendVector, hasDeletes, type UpdateInfo } from './update-info.ts'
 
 export interface Piece {
@@ -47,12 +48,11 @@ export interface SyncPlan {
   frames: Uint8Array[]
   /** Pieces it has part of: to diff against its state vector. */
   partial: Uint8Array[]
-  /** Updates since the base it may lack (sent merged). */
-  updates: Uint8Array[]
+  /** The client ids those pieces write under (all of the state vector a diff reads). */
+  partialClients: Set<number>
+  /** Updates since the base it may lack (sent merged in blocks). */
+  updates: BlockInput[]
 }
-
-/** Updates since the base are merged for sending in blocks of this many. */
-const BLOCK = 128
 
 export class DocBytes {
   private pieces: Piece[]
@@ -68,6 +68,8 @@ export class DocBytes {
   /** Bumped on every change; caches hold their version. */
   private changes = 0
   private readonly blocks: Uint8Array[] = []
+  /** `since` up to this index is merged into `blocks`. */
+  private blockedUpTo = 0
   private cached: { version: number; fresh?: Uint8Array[]; vector?: Uint8Array } = { version: -1 }
 
   constructor(base: StoredBase) {
@@ -150,15 +152,17 @@ export class DocBytes {
 
   /** Sorts what a peer with `stateVector` lacks into ready frames, pieces to diff and updates. */
   plan(stateVector: Map<number, number>): SyncPlan {
-    const plan: SyncPlan = { frames: [], partial: [], updates: [] }
+    const plan: SyncPlan = { frames: [], partial: [], partialClients: new Set(), updates: [] }
     for (const piece of this.pieces) {
       const covered = coverage(piece.info, stateVector)
       if (covered === 'none') plan.frames.push(piece.frame)
-      else if (covered === 'some') plan.partial.push(piece.update)
-      else if (hasDeletes(piece.update, piece.info)) plan.frames.push(updateFrame(deletesOnly(piece.update, piece.info)))
+      else if (covered === 'some') {
+        plan.partial.push(piece.update)
+        for (const client of piece.info.clients.keys()) plan.partialClients.add(client)
+      } else if (hasDeletes(piece.update, piece.info)) plan.frames.push(updateFrame(deletesOnly(piece.update, piece.info)))
     }
-    for (const { update, info } of this.since) {
-      if (coverage(info, stateVector) !== 'all' || hasDeletes(update, info)) plan.updates.push(update)
+    for (const accepted of this.since) {
+      if (coverage(accepted.info, stateVector) !== 'all' || hasDeletes(accepted.update, accepted.info)) plan.updates.push(accepted)
     }
     return plan
   }
@@ -193,15 +197,18 @@ export class DocBytes {
     this.since = this.since.filter((a) => compareLogIds(a.id, base.watermark) > 0)
     this.sinceBytes = sizeOf(this.since.map((a) => a.update))
     this.blocks.length = 0
+    this.blockedUpTo = 0
     this.changes++
   }
 
+  /** The updates since, merged in blocks: closed blocks are kept, the open one is merged per call. */
   private sinceFrames(): Uint8Array[] {
-    for (let start = this.blocks.length * BLOCK; start + BLOCK <= this.since.length; start += BLOCK) {
-      this.blocks.push(updateFrame(Y.mergeUpdates(this.since.slice(start, start + BLOCK).map((a) => a.update))))
+    for (const end of blockEnds(this.since, this.blockedUpTo, false)) {
+      this.blocks.push(updateFrame(mergeBlock(this.since, this.blockedUpTo, end)))
+      this.blockedUpTo = end
     }
-    const tail = this.since.slice(this.blocks.length * BLOCK).map((a) => a.update)
-    return tail.length === 0 ? [...this.blocks] : [...this.blocks, updateFrame(tail.length === 1 ? tail[0]! : Y.mergeUpdates(tail))]
+    if (this.blockedUpTo === this.since.length) return [...this.blocks]
+    return [...this.blocks, updateFrame(mergeBlock(this.since, this.blockedUpTo, this.since.length))]
   }
 
   private cache(): typeof this.cached {

@@ -23,6 +23,9 @@ export interface UserRates {
 /** A user's sockets together may spend what this many sockets may: a few open tabs. */
 export const SOCKETS_PER_USER = 3
 
+/** A first sync this small is answered even while the user is in debt (a reconnect after a flap). */
+export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
+
 export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
 
 /** The per-user rates for per-socket ones. */
@@ -60,13 +63,15 @@ export class RoomBudgets {
 
   /**
    * An answer of `cost` bytes, paid before it is computed. A socket's first sync is free of the
-   * socket's budget and is refused only when the user is already in debt (a document bigger than
-   * the budget still loads, once per refill); every later answer must be paid by both.
+   * socket's budget. While the user is in debt it is refused unless it is small: a document
+   * bigger than the budget still loads, once per refill, and a client that has it and reconnects
+   * after a network flap (asking for little or nothing) is answered. Every later answer must be
+   * paid by both.
    */
   paySync(conn: Connection, cost: number, first: boolean): boolean {
     const user = this.of(conn.principal.userId).sync
     if (first) {
-      if (user.inDebt()) return false
+      if (user.inDebt() && cost > SMALL_FIRST_SYNC_BYTES) return false
       user.charge(cost)
       return true
     }
@@ -74,9 +79,15 @@ export class RoomBudgets {
     return user.charge(cost) && socketPays
   }
 
-  /** Bytes sent to a socket that joins (the room's presence): paid by the user, never refused. */
-  chargeJoin(conn: Connection, bytes: number): void {
-    this.of(conn.principal.userId).sync.charge(bytes)
+  /**
+   * The room's presence sent to a socket that joins: paid by the user when her budget can, else
+   * not sent (false). Never a debt: a member must not be refused her document because others
+   * hold presence in the room, and opening fresh sockets must not make the node send the room's
+   * presence again and again. Without it she sees the others as they next change or renew
+   * their state (stock clients renew every 15 s).
+   */
+  payJoin(conn: Connection, bytes: number): boolean {
+    return this.of(conn.principal.userId).sync.spend(bytes)
   }
 
   private of(userId: string): UserBudgets {

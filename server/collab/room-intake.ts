@@ -1,12 +1,13 @@
 /**
  * Where a room takes in updates, from sockets and from server-side edits: each is checked on its
- * bytes by the content gate (after the gate is built), charged to the writer's per-minute budget,
+ * bytes by the content gate (after the gate is built, and after the room has heard the other
+ * nodes' presence: presence-hearing.ts), charged to the writer's per-minute budget,
  * held while content it depends on is missing, and queued for the log. The sender of a refused
  * update gets y-protocols' permission-denied and a named close code; nobody else sees anything.
  */
 import { CloseCode } from '../../shared/close-codes.ts'
 import { DecodeError } from './bounded-reader.ts'
-import type { Connection } from './connection.ts'
+import type { Connection, HeldUpdate } from './connection.ts'
 import type { Author, ContentGate } from './content/content-gate.ts'
 import type { ReadyUpdate } from './content/update-analysis.ts'
 import { isEmptyUpdateBytes } from './inbound.ts'
@@ -49,22 +50,32 @@ export class RoomIntake {
     })
   }
 
-  /** Content arrived: held updates whose missing piece is now known are tried again, in order. */
+  /**
+   * Content arrived: held updates whose missing struct is now known are tried again, in order,
+   * until none is. The others are not read again: a member parking megabytes of updates that wait
+   * for content nobody has must not make every honest stroke re-check them.
+   */
   retryHeld(): void {
     const gate = this.room.gates.current
     if (!gate) return
     for (const conn of this.room.conns) {
-      if (conn.held.length === 0 || !conn.canWrite) continue
-      const held = conn.held
-      conn.held = []
-      conn.heldBytes = 0
-      for (const update of held) this.admit(conn, update, gate, false)
+      if (conn.held.length > 0 && conn.canWrite) this.retryHeldOf(conn, gate)
+    }
+  }
+
+  private retryHeldOf(conn: Connection, gate: ContentGate): void {
+    const arrived = (): HeldUpdate[] => conn.held.filter(({ missing }) => gate.index.unknownParts(missing.client, missing.clock, 1).length === 0)
+    for (let ready = arrived(); ready.length > 0 && !conn.isClosed; ready = arrived()) {
+      conn.held = conn.held.filter((held) => !ready.includes(held))
+      conn.heldBytes -= ready.reduce((sum, held) => sum + held.update.length, 0)
+      for (const { update } of ready) this.admit(conn, update, gate, false)
     }
   }
 
   private drain(): void {
     const gate = this.room.gates.current
-    if (!gate) return this.waitForGate()
+    // Until the other nodes' presence is heard, a write could take an id a member claimed there.
+    if (!gate || !this.room.hearing.isHeard) return this.waitForGate()
     while (this.queue.length > 0) {
       const { conn, update } = this.queue.shift()!
       if (!conn.isClosed) this.admit(conn, update, gate)
@@ -74,7 +85,7 @@ export class RoomIntake {
   private waitForGate(): void {
     if (this.waitingForGate) return
     this.waitingForGate = true
-    void this.room.gates.ready().then(() => {
+    void Promise.all([this.room.gates.ready(), this.room.hearing.ready()]).then(() => {
       this.waitingForGate = false
       if (!this.room.isClosed) this.drain()
     })
@@ -94,7 +105,7 @@ export class RoomIntake {
       return conn.close(CloseCode.invalidData, error.message)
     }
     if (verdict.kind === 'refuse') return this.refuse(conn, verdict.reason)
-    if (verdict.kind === 'pending') return this.hold(conn, update)
+    if (verdict.kind === 'pending') return this.hold(conn, { update, missing: verdict.missing })
     if (!isEffective(verdict.update, gate)) return // nothing the document lacks: not logged, not relayed
     const fresh = newClientIds(verdict.update, gate)
     if (fresh > 0 && !this.room.budgets.spendClientIds(author.userId, fresh)) return this.refuse(conn, 'too many new client ids')
@@ -123,13 +134,13 @@ export class RoomIntake {
     conn.close(CloseCode.updateRefused, reason)
   }
 
-  private hold(conn: Connection, update: Uint8Array): void {
+  private hold(conn: Connection, held: HeldUpdate): void {
     const { maxHeldUpdates, maxHeldBytes } = conn.limits
-    if (conn.held.length >= maxHeldUpdates || conn.heldBytes + update.length > maxHeldBytes) {
+    if (conn.held.length >= maxHeldUpdates || conn.heldBytes + held.update.length > maxHeldBytes) {
       return conn.close(CloseCode.policyViolation, 'too many updates waiting for content nobody has sent')
     }
-    conn.held.push(update)
-    conn.heldBytes += update.length
+    conn.held.push(held)
+    conn.heldBytes += held.update.length
   }
 }
 

@@ -21,9 +21,10 @@ import type { CollabObserver } from './observer.ts'
 import { SERVER } from './origins.ts'
 import { awarenessFrame, syncStep1Frame, updateFrame } from './outbound.ts'
 import { Presence, encodePresence, type PresenceChange } from './presence.ts'
-import { encodeRelayedPresence } from './presence-relay-codec.ts'
+import { PresenceHearing } from './presence-hearing.ts'
+import { encodePresenceAnswer, encodeRelayedPresence, type RelayedClaim } from './presence-relay-codec.ts'
 import type { Role } from './principal.ts'
-import { ProtocolError } from './protocol-error.ts'
+import { ProtocolError, rejectFrame } from './protocol-error.ts'
 import { RoomBudgets, type UserRates } from './room-budgets.ts'
 import { RoomFollower } from './room-follower.ts'
 import { GateKeeper } from './room-gate.ts'
@@ -91,6 +92,8 @@ export class Room {
   discarded = false
   private closed = false
   private readonly presence: Presence
+  /** Whether the other nodes' presence claims are known here yet (writes and presence wait). */
+  readonly hearing = new PresenceHearing()
   private readonly writer: RoomWriter
   private readonly intake: RoomIntake
   private readonly follower: RoomFollower
@@ -151,13 +154,13 @@ export class Room {
     const states = this.presence.states()
     if (!states) return
     const frame = awarenessFrame(states)
-    this.budgets.chargeJoin(conn, frame.length)
-    conn.send(frame)
+    if (this.budgets.payJoin(conn, frame.length)) conn.send(frame)
   }
 
   leave(conn: Connection): void {
     if (!this.conns.delete(conn)) return
     conn.held = []
+    this.hearing.forget(conn)
     this.spreadPresence(this.presence.release(conn, Date.now()), null)
   }
 
@@ -236,10 +239,26 @@ export class Room {
     return this.presence.has(clientId)
   }
 
-  /** The states of this node's own sockets, for another node that just loaded the room. */
-  localAwareness(): Uint8Array | null {
-    const states = this.presence.localStates()
-    return states.length > 0 ? encodeRelayedPresence(states) : null
+  /** Claims another node remembers (its answer to this node's query). */
+  learnClaims(claims: RelayedClaim[]): void {
+    this.presence.learn(claims)
+  }
+
+  /** For another node that just loaded the room: this node's sockets' states and every claim it remembers. */
+  presenceAnswer(): Uint8Array {
+    return encodePresenceAnswer(this.presence.localStates(), this.presence.knownClaims())
+  }
+
+  /** The other nodes' presence is known here now: held presence is judged, waiting writes go on. */
+  presenceHeard(): void {
+    for (const { conn, entries } of this.hearing.settle()) {
+      if (conn.isClosed || !this.conns.has(conn)) continue
+      try {
+        this.receivePresence(conn, entries)
+      } catch (error) {
+        rejectFrame(conn, error, { room: this.name, logger: this.deps.logger, observer: this.deps.observer })
+      }
+    }
   }
 
   /** The log is reachable again: ask sockets whose writes were refused to resync. */
@@ -349,6 +368,10 @@ export class Room {
   }
 
   private receivePresence(conn: Connection, entries: Parameters<Presence['fromSocket']>[1]): void {
+    if (!this.hearing.isHeard) {
+      if (this.hearing.hold(conn, entries)) return
+      throw new ProtocolError(CloseCode.rateLimited, 'too much presence before the room has heard the other nodes\' presence')
+    }
     const bytes = entries.reduce((sum, e) => sum + e.json.length + 8, 0)
     const changes = this.presence.fromSocket(conn, entries, Date.now())
     if (changes.length === 0) return
