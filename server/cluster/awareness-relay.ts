@@ -1,26 +1,38 @@
 /**
  * Presence across nodes: ephemeral, over pub/sub, never persisted. Each hot room subscribes to
- * its channel; when a room loads on a node it asks the others for their sockets' states.
+ * its channel; when a room loads on a node it asks the others for their sockets' states and the
+ * claims they remember, and every node that has the room hot answers.
+ *
+ * Until a node has heard those answers it cannot tell a member's client id from a free one (her
+ * claim is on the other node), so its room holds whatever could take an id (writes, presence)
+ * and is told `heard` once every other subscriber of the channel answered (PUBLISH says how many
+ * got the query), or after HEAR_WITHIN_MS at most: a node that stays silent (evicting the room as
+ * the query arrived, hung, cut off) must not hold writes for long. No relay (a single node): heard
+ * at once.
  *
  * Nodes heartbeat on a shared channel. Relayed states remember the node they came from, and
  * when a node falls silent its clients' states are dropped within seconds (y-protocols alone
  * would keep them for 30 s).
  *
- * Frame: [kind (0 update, 1 query)][sender node id][states with their owners
- * (presence-relay-codec.ts)].
+ * Frame: [kind (0 update, 1 query, 2 answer)][sender node id][payload: states with their owners,
+ * nothing, states and claims (presence-relay-codec.ts)].
  */
 import { DecodeError } from '../collab/bounded-reader.ts'
-import { decodeRelayedPresence, type RelayedPresence } from '../collab/presence-relay-codec.ts'
+import { decodePresenceAnswer, decodeRelayedPresence, type RelayedClaim, type RelayedPresence } from '../collab/presence-relay-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { RedisClient } from './redis-clients.ts'
 
 export interface RoomPresence {
   /** States relayed from `node` (stamped with their owner there). */
   apply(node: string, entries: RelayedPresence[]): void
+  /** Claims another node remembers (ids whose holder may have no state anywhere now). */
+  learn(claims: RelayedClaim[]): void
   /** Drops states of clients whose node died. */
   remove(clientIds: number[]): void
-  /** This node's own sockets' states, or null if none. */
-  local(): Uint8Array | null
+  /** What this node tells a node that just loaded the room: its sockets' states and the claims it remembers. */
+  answer(): Uint8Array
+  /** The other nodes' presence has been heard (or the wait for it ran out); called once. */
+  heard(): void
 }
 
 export interface AwarenessRelay {
@@ -30,10 +42,23 @@ export interface AwarenessRelay {
   close(): Promise<void>
 }
 
-export const noRelay: AwarenessRelay = { publish: () => {}, join: () => () => {}, close: async () => {} }
+export const noRelay: AwarenessRelay = {
+  publish: () => {},
+  join: (_room, presence) => {
+    presence.heard() // nobody else to hear
+    return () => {}
+  },
+  close: async () => {},
+}
 
 const UPDATE = 0
 const QUERY = 1
+const ANSWER = 2
+/**
+ * Longest a room that just loaded waits for the other nodes' answers. Answers take one round trip
+ * through Redis; this only bounds the wait when a node that got the query never answers.
+ */
+const HEAR_WITHIN_MS = 2_000
 const HEARTBEAT_MS = 2_000
 /** A node silent this long is taken for dead and its clients' presence dropped. */
 const NODE_DEAD_AFTER_MS = 7_000
@@ -42,6 +67,13 @@ interface Joined {
   presence: RoomPresence
   /** Relayed client id → the node it is connected to. */
   origins: Map<number, string>
+  /** Nodes whose answer arrived since this node joined. */
+  answered: Set<string>
+  /** How many other nodes got this node's query (null until PUBLISH says). */
+  queried: number | null
+  /** Set once `heard` was called. */
+  settled: boolean
+  backstop: NodeJS.Timeout | undefined
 }
 
 export class RedisAwarenessRelay implements AwarenessRelay {
@@ -72,19 +104,54 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   join(room: string, presence: RoomPresence): () => void {
     const channel = this.channel(room)
     const listener = (message: Buffer): void => this.receive(room, message)
-    this.joined.set(room, { presence, origins: new Map() })
+    const joined: Joined = { presence, origins: new Map(), answered: new Set(), queried: null, settled: false, backstop: undefined }
+    joined.backstop = setTimeout(() => this.settle(room, joined, 'some nodes did not answer in time'), HEAR_WITHIN_MS)
+    joined.backstop.unref()
+    this.joined.set(room, joined)
     this.sub.subscribe(channel, listener, true)
-      .then(() => this.send(room, QUERY, new Uint8Array()))
-      .catch((error: unknown) => this.logger.warn({ err: error, room }, 'presence relay subscribe failed'))
+      .then(() => this.query(room, joined))
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error, room }, 'presence relay subscribe failed')
+        this.settle(room, joined, 'not subscribed: nothing to hear')
+      })
     return () => {
-      this.joined.delete(room)
+      clearTimeout(joined.backstop)
+      if (this.joined.get(room) === joined) this.joined.delete(room)
       void this.sub.unsubscribe(channel, listener, true).catch(() => undefined)
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    for (const joined of this.joined.values()) clearTimeout(joined.backstop)
     this.joined.clear()
+  }
+
+  /** Asks the other nodes for their presence; PUBLISH's count says how many answers to wait for. */
+  private async query(room: string, joined: Joined): Promise<void> {
+    if (!this.cmd.isReady) return this.settle(room, joined, 'redis not ready: nobody to ask')
+    const frame = this.frame(QUERY, new Uint8Array())
+    try {
+      // This node's own subscription got the query too.
+      joined.queried = Math.max(0, (await this.cmd.publish(this.channel(room), frame)) - 1)
+    } catch (error) {
+      this.logger.warn({ err: error, room }, 'presence query failed')
+      return this.settle(room, joined, 'the query was not sent')
+    }
+    this.settleIfAnswered(room, joined)
+  }
+
+  private settleIfAnswered(room: string, joined: Joined): void {
+    if (joined.queried !== null && joined.answered.size >= joined.queried) this.settle(room, joined, null)
+  }
+
+  /** Tells the room it has heard what it will hear; `shortOf` says why some answers may be missing. */
+  private settle(room: string, joined: Joined, shortOf: string | null): void {
+    if (joined.settled || this.joined.get(room) !== joined) return // settled, or the room left meanwhile
+    joined.settled = true
+    clearTimeout(joined.backstop)
+    if (shortOf) this.logger.info({ room, reason: shortOf, answered: joined.answered.size, queried: joined.queried }, 'judging presence claims without every node\'s answer')
+    joined.presence.heard()
   }
 
   private receive(room: string, message: Buffer): void {
@@ -94,19 +161,32 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     this.seen(sender)
     const payload = new Uint8Array(message.subarray(1 + this.nodeId.length))
     if (message[0] === QUERY) {
-      const states = joined.presence.local()
-      if (states) this.send(room, UPDATE, states)
+      this.send(room, ANSWER, joined.presence.answer()) // always, even empty: the asker counts answers
     } else if (message[0] === UPDATE) {
-      const entries = this.parse(payload, room)
+      const entries = this.parse(payload, room, decodeRelayedPresence)
       if (!entries) return
       this.remember(joined, sender, entries)
       joined.presence.apply(sender, entries)
+    } else if (message[0] === ANSWER) {
+      this.receiveAnswer(room, joined, sender, payload)
     }
   }
 
-  private parse(payload: Uint8Array, room: string): RelayedPresence[] | null {
+  /** Another node's states and claims (for whichever node asked; any node's answer is whole). */
+  private receiveAnswer(room: string, joined: Joined, sender: string, payload: Uint8Array): void {
+    const answer = this.parse(payload, room, decodePresenceAnswer)
+    if (answer) {
+      this.remember(joined, sender, answer.states)
+      joined.presence.apply(sender, answer.states)
+      joined.presence.learn(answer.claims)
+    }
+    joined.answered.add(sender) // a malformed answer is all that node will say
+    this.settleIfAnswered(room, joined)
+  }
+
+  private parse<T>(payload: Uint8Array, room: string, decode: (bytes: Uint8Array) => T): T | null {
     try {
-      return decodeRelayedPresence(payload)
+      return decode(payload)
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
       this.logger.warn({ err: error, room }, 'ignoring a malformed presence relay')
@@ -146,8 +226,11 @@ export class RedisAwarenessRelay implements AwarenessRelay {
 
   private send(room: string, kind: number, payload: Uint8Array): void {
     if (!this.cmd.isReady) return // presence is ephemeral: renewals follow within 15 s
-    const frame = Buffer.concat([Buffer.from([kind]), Buffer.from(this.nodeId), payload])
-    this.cmd.publish(this.channel(room), frame).catch(() => undefined)
+    this.cmd.publish(this.channel(room), this.frame(kind, payload)).catch(() => undefined)
+  }
+
+  private frame(kind: number, payload: Uint8Array): Buffer {
+    return Buffer.concat([Buffer.from([kind]), Buffer.from(this.nodeId), payload])
   }
 
   private channel(room: string): string {

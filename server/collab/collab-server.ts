@@ -12,7 +12,7 @@ import { decodeInbound } from './inbound.ts'
 import { KEEPALIVE_FRAME } from './outbound.ts'
 import type { CollabObserver } from './observer.ts'
 import type { Principal, Role } from './principal.ts'
-import { ProtocolError } from './protocol-error.ts'
+import { ProtocolError, rejectFrame } from './protocol-error.ts'
 import type { Room } from './room.ts'
 import { RoomGoneError, type RoomRegistry } from './room-registry.ts'
 import type { Transport } from './transport.ts'
@@ -130,15 +130,7 @@ export class CollabServer {
   }
 
   private reject(conn: Connection, room: Room, error: unknown): void {
-    if (error instanceof ProtocolError) {
-      this.deps.observer.frameRejected(reasonLabel(error.code))
-      this.deps.logger.info({ room: room.name, user: conn.principal.userId, reason: error.message }, 'closing socket after a bad frame')
-      conn.close(error.code, error.message)
-      return
-    }
-    this.deps.observer.frameRejected('internal')
-    this.deps.logger.error({ err: error, room: room.name }, 'message handler failed')
-    conn.close(CloseCode.internalError, 'internal error')
+    rejectFrame(conn, error, { room: room.name, logger: this.deps.logger, observer: this.deps.observer })
   }
 
   private disconnect(conn: Connection, room: Room): void {
@@ -147,9 +139,4 @@ export class CollabServer {
     room.leave(conn)
     this.deps.registry.release(room)
   }
-}
-
-function reasonLabel(code: number): string {
-  const entry = Object.entries(CloseCode).find(([, value]) => value === code)
-  return entry ? entry[0] : String(code)
 }

@@ -21,7 +21,7 @@ import * as encoding from 'lib0/encoding'
 import { CloseCode } from '../../shared/close-codes.ts'
 import type { Connection } from './connection.ts'
 import type { RawPresence } from './inbound.ts'
-import type { RelayedPresence } from './presence-relay-codec.ts'
+import type { RelayedClaim, RelayedPresence } from './presence-relay-codec.ts'
 import { ProtocolError } from './protocol-error.ts'
 
 export interface RemoteOwner {
@@ -141,6 +141,21 @@ export class Presence {
       if (entry.json !== null && isLocal(entry.owner)) present.push(this.changeOf(clientId, entry))
     }
     return present
+  }
+
+  /** Every claim remembered here (for another node that asks: some have no state anywhere now). */
+  knownClaims(): RelayedClaim[] {
+    return [...this.claims].map(([clientId, { userId, canWrite }]) => ({ clientId, userId, canWrite }))
+  }
+
+  /**
+   * Claims another node remembers. What this node knows already stays: it heard it itself, or
+   * later than the other node's answer was made.
+   */
+  learn(claims: readonly RelayedClaim[]): void {
+    for (const { clientId, userId, canWrite } of claims) {
+      if (!this.claims.has(clientId)) this.remember(clientId, { userId, canWrite })
+    }
   }
 
   /**

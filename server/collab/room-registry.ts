@@ -128,8 +128,10 @@ export class RoomRegistry {
     room.start()
     this.relays.set(room, this.deps.relay.join(name, {
       apply: (node, entries) => room.applyRemoteAwareness(node, entries),
+      learn: (claims) => room.learnClaims(claims),
       remove: (ids) => room.removeRemoteAwareness(ids),
-      local: () => room.localAwareness(),
+      answer: () => room.presenceAnswer(),
+      heard: () => room.presenceHeard(),
     }))
     this.rooms.set(name, room)
     this.scheduleEviction(room) // until someone holds it

@@ -37,7 +37,7 @@ const KIB = 1024
 const MAX_DOC = 256 * KIB
 let cluster: TestCluster
 let proxy: TcpProxy
-let users: { owner: TestUser; alice: TestUser; bob: TestUser; mallory: TestUser }
+let users: { owner: TestUser; alice: TestUser; bob: TestUser; mallory: TestUser; vera: TestUser }
 const clients: Client[] = []
 const sockets: RawSocket[] = []
 const wires: WireSocket[] = []
@@ -52,8 +52,8 @@ beforeAll(async () => {
     nodeEnv: (index): Record<string, string> => (index === 1 ? { REDIS_URL: proxy.url(redisUrl) } : {}),
   })
   const api = cluster.api(0)
-  const [owner, alice, bob, mallory] = await Promise.all(['Owner', 'Alice', 'Bob', 'Mallory'].map((name) => registerUser(api, name)))
-  users = { owner: owner!, alice: alice!, bob: bob!, mallory: mallory! }
+  const [owner, alice, bob, mallory, vera] = await Promise.all(['Owner', 'Alice', 'Bob', 'Mallory', 'Vera'].map((name) => registerUser(api, name)))
+  users = { owner: owner!, alice: alice!, bob: bob!, mallory: mallory!, vera: vera! }
 }, 60_000)
 
 afterEach(() => {
@@ -78,6 +78,7 @@ async function freshGroup(): Promise<GroupResponse> {
   const api = cluster.api(0)
   const group = await createGroup(api, users.owner)
   for (const user of [users.alice, users.bob, users.mallory]) await addMember(api, users.owner, group.id, user, 'editor')
+  await addMember(api, users.owner, group.id, users.vera, 'viewer')
   return group
 }
 
@@ -136,6 +137,33 @@ describe('presence claims across nodes', () => {
     addStroke(alice.doc, { author: users.alice.id, color: '#203040', width: 2, tool: 'pen', points: [[1, 1]] })
     const far = await on(1, room, users.bob)
     await waitFor(() => sameContent(alice.doc, far.doc), 15_000, 'both nodes converge')
+  }, 60_000)
+  it('keeps a reconnecting member\'s presence id hers against a viewer\'s claim on a node where the room is cold', async () => {
+    const group = await freshGroup()
+    const room = group.rooms.canvas
+    const alice = await on(0, room, users.alice)
+    const bob = await on(0, room, users.bob)
+    const cursorOf = (id: number) => (bob.provider.awareness.getStates().get(id)?.cursor as { x?: number } | undefined)?.x
+    alice.provider.awareness.setLocalStateField('cursor', { x: 1, y: 1 })
+    const id = alice.doc.clientID
+    await waitFor(() => cursorOf(id) === 1, 10_000, 'her presence claimed')
+    alice.provider.disconnect() // a network flap
+    await waitFor(() => !bob.provider.awareness.getStates().has(id), 10_000, 'bob saw her leave')
+
+    const vera = await raw(1, room, users.vera) // node 2 loads the room now; it has never heard of her id
+    vera.send(awarenessJsonFrame([{ clientId: id, clock: 2 ** 40, json: JSON.stringify({ cursor: { x: -1, y: -1 } }) }]))
+    const claim = await Promise.race([vera.closed.then(({ code }) => code), waitFor(() => cursorOf(id) === -1, 10_000, 'her claim relayed').then(() => 'taken' as const)])
+
+    const closes = alice.closeEvents.length // her own disconnect
+    alice.provider.connect()
+    await waitFor(() => alice.provider.synced || alice.closeEvents.length > closes, 10_000, 'alice back (or closed)')
+    alice.provider.awareness.setLocalStateField('cursor', { x: 2, y: 2 })
+    // Her socket's messages are handled in order: once her stroke reaches bob, so has her cursor.
+    addStroke(alice.doc, { author: users.alice.id, color: '#203040', width: 2, tool: 'pen', points: [[2, 2]] })
+    await waitFor(() => sameContent(alice.doc, bob.doc) || alice.closeEvents.length > closes, 10_000, 'her stroke reaches bob (or she is closed)')
+    expect(alice.closeEvents.slice(closes)).toEqual([])
+    expect(cursorOf(id), 'bob sees whose state under her id').toBe(2)
+    expect(claim).toBe(CloseCode.policyViolation)
   }, 60_000)
 })
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import { DecodeError } from '../../server/collab/bounded-reader.ts'
-import { decodeRelayedPresence, encodeRelayedPresence } from '../../server/collab/presence-relay-codec.ts'
+import { decodePresenceAnswer, decodeRelayedPresence, encodePresenceAnswer, encodeRelayedPresence } from '../../server/collab/presence-relay-codec.ts'
 
 describe('relayed presence', () => {
   it('keeps states, removals and their owners', () => {
@@ -30,6 +30,28 @@ describe('relayed presence', () => {
     ]
     expect(decodeRelayedPresence(withWriteFlag(1))[0]?.canWrite).toBe(true)
     for (const bytes of bad) expect(() => decodeRelayedPresence(bytes)).toThrow(DecodeError)
+  })
+
+  it('keeps an answer\'s states and the claims it remembers', () => {
+    const states = [{ clientId: 7, clock: 3, json: '{"cursor":{"x":1}}', userId: 'u-bob', canWrite: true }]
+    const claims = [{ clientId: 0xffffffff, userId: 'u-alice', canWrite: true }, { clientId: 9, userId: 'u-vera', canWrite: false }]
+    const decoded = decodePresenceAnswer(encodePresenceAnswer(states, claims))
+    expect(decoded.claims).toEqual(claims)
+    expect(decoded.states.map((e) => ({ ...e, json: new TextDecoder().decode(e.json) }))).toEqual(states)
+    expect(decodePresenceAnswer(encodePresenceAnswer([], []))).toEqual({ states: [], claims: [] })
+  })
+
+  it('refuses a truncated or malformed answer', () => {
+    const good = encodePresenceAnswer([], [{ clientId: 1, userId: 'u', canWrite: true }])
+    const bad: Uint8Array[] = [
+      good.subarray(0, good.length - 1),
+      new Uint8Array([...good, 0]),
+      encodeRelayedPresence([]), // states without the claims' count
+      encodePresenceAnswer([], [{ clientId: 2 ** 33, userId: 'u', canWrite: true }]),
+      encodePresenceAnswer([], [{ clientId: 1, userId: 'u'.repeat(300), canWrite: true }]),
+      encoding.encode((e) => [0, 1_000_000].forEach((n) => encoding.writeVarUint(e, n))), // a claim count no frame this size could hold
+    ]
+    for (const bytes of bad) expect(() => decodePresenceAnswer(bytes)).toThrow(DecodeError)
   })
 })
 
