@@ -275,7 +275,7 @@ export class Compactor {
   private async persist(room: string, next: Omit<StoredBase, 'watermark'>, watermark: LogId): Promise<Uint8Array> {
     const snapshot = encodeSnapshot(next.pieces, next.full, { infos: next.infos, stateVector: Y.encodeStateVector(new Map(next.stateVector)), bindings: next.bindings })
     await this.deps.snapshots.save(room, snapshot, watermark)
-    await this.deps.log.trim(room, watermark)
+    await this.deps.log.trim(room, watermark, sizeOf(next.pieces)) // the log counts the document's size from the snapshot on
     return snapshot
   }
 }

@@ -95,6 +95,11 @@ export class DocBytes {
     return this.since.length
   }
 
+  /** Encoded size of the snapshot's pieces alone (the log counts a document's size from it). */
+  get baseBytes(): number {
+    return this.pieceBytes
+  }
+
   /** The watermark of the base: every log entry ≤ it is in the pieces. */
   get baseWatermark(): LogId {
     return this.watermarkId

@@ -121,10 +121,12 @@ export class RoomIntake {
     return this.room.bytes.bytes + this.writer.pendingBytes + bytes > this.room.deps.limits.maxDocBytes
   }
 
+  /** Socket writes that add content are `bounded`: the log, too, refuses them past MAX_DOC_BYTES. */
   private enqueue(ready: ReadyUpdate, update: Uint8Array, author: Author, origin: Connection | typeof SERVER, settle?: (error?: unknown) => void): boolean {
     if (!this.writer.accepts(update.length)) return false
     this.room.gates.current!.accept(ready, author)
-    return this.writer.enqueue({ update, info: ready.info, writer: author.userId, origin, ...(settle && { settle }) })
+    const bounded = origin !== SERVER && ready.structs.length > 0
+    return this.writer.enqueue({ update, info: ready.info, writer: author.userId, origin, bounded, ...(settle && { settle }) })
   }
 
   private refuse(conn: Connection, reason: string): void {

@@ -5,7 +5,7 @@
  * a new client, before it is durable.
  */
 import type { LogId } from '../log/log-id.ts'
-import type { UpdateLog } from '../log/types.ts'
+import { DocumentFullError, type AppendLimit, type UpdateLog } from '../log/types.ts'
 import type { Connection } from './connection.ts'
 import type { SERVER } from './origins.ts'
 import type { UpdateInfo } from './update-info.ts'
@@ -18,6 +18,8 @@ export interface PendingWrite {
   origin: Connection | typeof SERVER
   /** Already kept by the room; only the log lost it (written again after the log was reset). */
   relog?: boolean
+  /** Adds content: its batch is logged only within the document's size limit. */
+  bounded?: boolean
   /** Server writes wait for the log; client writes do not. */
   settle?: (error?: unknown) => void
 }
@@ -27,6 +29,12 @@ export interface WriterHooks {
   committed(batch: PendingWrite[], id: LogId): void
   /** The batch, and everything queued behind it, could not be logged; nothing of it was kept. */
   failed(batch: PendingWrite[], error: unknown): void
+  /**
+   * The log refused the batch: the document would pass its size limit (content written on other
+   * nodes that this one had not read yet). Nothing of it, or of `behind` (queued after it, and
+   * perhaps building on it), was kept.
+   */
+  full(batch: PendingWrite[], behind: PendingWrite[], error: DocumentFullError): void
 }
 
 export class RoomWriter {
@@ -39,17 +47,20 @@ export class RoomWriter {
   private readonly log: UpdateLog
   private readonly hooks: WriterHooks
   private readonly maxQueuedBytes: number
+  private readonly limit: () => AppendLimit
 
   constructor(
     room: string,
     log: UpdateLog,
     hooks: WriterHooks,
     maxQueuedBytes: number,
+    limit: () => AppendLimit,
   ) {
     this.room = room
     this.log = log
     this.hooks = hooks
     this.maxQueuedBytes = maxQueuedBytes
+    this.limit = limit
   }
 
   /** Whether a write of `bytes` would be queued now (the log is up and the queue has room). */
@@ -103,17 +114,19 @@ export class RoomWriter {
   private async commit(batch: PendingWrite[]): Promise<void> {
     let id: LogId
     try {
-      id = await this.log.append(this.room, batch.map(({ writer, update }) => ({ writer, update })))
+      const limit = batch.some((w) => w.bounded) ? this.limit() : undefined
+      id = await this.log.append(this.room, batch.map(({ writer, update }) => ({ writer, update })), limit)
     } catch (error) {
       // Whatever was queued behind the batch may build on it (the next points of a stroke it
       // starts): logging that without the batch would leave the log with holes. All of it fails;
       // sockets resend everything at once when the log is back.
-      const dropped = [...batch, ...this.queue]
+      const behind = this.queue
       this.queue = []
       this.queuedBytes = 0
       this.committing = []
       this.committingBytes = 0
-      this.hooks.failed(dropped, error)
+      if (error instanceof DocumentFullError) this.hooks.full(batch, behind, error)
+      else this.hooks.failed([...batch, ...behind], error)
       return
     }
     this.hooks.committed(batch, id)

@@ -8,7 +8,7 @@
 import { CloseCode } from '../../shared/close-codes.ts'
 import type { RoomKind } from '../../shared/rooms.ts'
 import { compareLogIds, type LogId } from '../log/log-id.ts'
-import type { LogEntry, UpdateLog } from '../log/types.ts'
+import type { DocumentFullError, LogEntry, UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import type { Connection } from './connection.ts'
 import type { Author } from './content/content-gate.ts'
@@ -19,7 +19,7 @@ import type { DocWorker } from './doc-worker-client.ts'
 import type { Inbound } from './inbound.ts'
 import type { CollabObserver } from './observer.ts'
 import { SERVER } from './origins.ts'
-import { awarenessFrame, syncStep1Frame, updateFrame } from './outbound.ts'
+import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, updateFrame } from './outbound.ts'
 import { Presence, encodePresence, type PresenceChange } from './presence.ts'
 import { PresenceHearing } from './presence-hearing.ts'
 import { encodePresenceAnswer, encodeRelayedPresence, type RelayedClaim } from './presence-relay-codec.ts'
@@ -113,7 +113,10 @@ export class Room {
     for (const accepted of loaded.since) this.bytes.add(accepted)
     this.entriesSinceSnapshot = loaded.since.length
     this.budgets = new RoomBudgets(deps.limits.perUser)
-    this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed }, deps.limits.maxQueuedBytes)
+    this.writer = new RoomWriter(name, deps.log, { committed: this.committed, failed: this.failed, full: this.full }, deps.limits.maxQueuedBytes, () => ({
+      maxDocBytes: deps.limits.maxDocBytes,
+      base: { watermark: this.bytes.baseWatermark, bytes: this.bytes.baseBytes },
+    }))
     this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.writerOf(client) })
     this.gates = new GateKeeper({
       kind: deps.kind,
@@ -446,10 +449,30 @@ export class Room {
   private readonly failed = (batch: PendingWrite[], error: unknown): void => {
     this.deps.observer.appendFailed(batch.length)
     this.deps.logger.warn({ err: error, room: this.name, updates: batch.length }, 'log append failed; clients will resync')
+    this.dropped(batch, new LogUnavailableError('update log unavailable'))
+  }
+
+  /**
+   * The log refused a batch past MAX_DOC_BYTES (another node filled the document before this one
+   * read it): its writers are closed as they would have been here, had this node known; what was
+   * queued behind it is resent by its sockets, and checked again.
+   */
+  private readonly full = (batch: PendingWrite[], behind: PendingWrite[], error: DocumentFullError): void => {
+    this.deps.logger.info({ room: this.name, bytes: error.bytes, updates: batch.length }, 'the log refused a batch: the document would pass its size limit')
     for (const write of batch) {
+      if (!write.bounded || write.origin === SERVER) continue
+      write.origin.send(permissionDeniedFrame('document is full'))
+      write.origin.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
+    }
+    this.dropped([...batch, ...behind], error)
+  }
+
+  /** Writes the log did not take: nothing of them was kept, but the content index took them in. */
+  private dropped(writes: PendingWrite[], error: Error): void {
+    for (const write of writes) {
       if (write.relog) this.relogPending = true
       else if (write.origin !== SERVER) write.origin.needsResync = true
-      write.settle?.(new LogUnavailableError('update log unavailable'))
+      write.settle?.(error)
     }
     this.gates.build() // it took in what the log refused
     // With the log still taking writes (one append failed), refused sockets resend now, checked

@@ -11,12 +11,16 @@
  * costs: without the interval a busy node wrote once per append, spending a third of its main
  * thread in LevelDB; with it, a busy node writes at most ~1,000 times a second, and a quiet one
  * adds no delay.
+ *
+ * Document sizes (for appends with a limit) are counted in memory: this process is the log's only
+ * writer, so the bytes of the entries it holds, kept from open on, and the writer's snapshot are
+ * all it takes.
  */
 import { openLevel, prefixRange, type LevelDb } from '../storage/embedded/level.ts'
-import { LogIdClock, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
+import { LogIdClock, compareLogIds, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
 import type { Logger } from '../logger.ts'
-import { decodeRecordOrReport, encodeRecord } from './record-codec.ts'
-import type { HealthListener, LogEntry, LoggedUpdate, LogListener, Subscription, UpdateLog } from './types.ts'
+import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
+import { DocumentFullError, type AppendLimit, type DocBase, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
 const SEPARATOR = '!'
 /** Writes under load start at most this often (a quiet log writes at once). */
@@ -40,6 +44,10 @@ export class EmbeddedLog implements UpdateLog {
   private readonly listeners = new Map<string, Set<LogListener>>()
   private pending: PendingAppend[] = []
   private writing = false
+  /** Per room, each held entry's update bytes, in id order. */
+  private readonly entryBytes = new Map<string, Array<{ id: LogId; bytes: number }>>()
+  /** Per room, the document's size counted from a snapshot (`base`) on. */
+  private readonly sizes = new Map<string, { base: LogId; bytes: number }>()
 
   private readonly db: LevelDb
   private readonly fsync: boolean
@@ -57,23 +65,63 @@ export class EmbeddedLog implements UpdateLog {
     return log
   }
 
-  /** Ids must keep increasing across restarts even if the wall clock went back. */
+  /** Ids must keep increasing across restarts even if the wall clock went back; entries' sizes are counted again. */
   private async restoreClock(): Promise<void> {
-    for await (const key of this.db.keys()) {
-      this.clock.observe(fromSortableLogId(key.slice(key.indexOf(SEPARATOR) + 1)))
+    for await (const [key, value] of this.db.iterator()) {
+      const room = key.slice(0, key.indexOf(SEPARATOR))
+      const id = fromSortableLogId(key.slice(room.length + 1))
+      this.clock.observe(id)
+      this.countEntry(room, id, recordBytes(this.decode(room, value)))
     }
   }
 
-  async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
+  async append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId> {
+    const bytes = recordBytes(updates)
+    if (limit) {
+      const size = this.sizeFrom(room, limit.base)
+      if (size + bytes > limit.maxDocBytes) throw new DocumentFullError(size, limit.maxDocBytes)
+    }
     const entry: LogEntry = { id: this.clock.next(), updates }
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ room, entry, resolve, reject })
-      if (!this.writing) {
-        this.writing = true
-        setImmediate(() => void this.writePending())
-      }
-    })
+    this.countEntry(room, entry.id, bytes) // counted now: the next append may come before this one is written
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.pending.push({ room, entry, resolve, reject })
+        if (!this.writing) {
+          this.writing = true
+          setImmediate(() => void this.writePending())
+        }
+      })
+    } catch (error) {
+      this.uncountEntry(room, entry.id, bytes)
+      throw error
+    }
     return entry.id
+  }
+
+  /** The document's size: counted from `base`, unless already counted from a newer snapshot. */
+  private sizeFrom(room: string, base: DocBase): number {
+    const counted = this.sizes.get(room)
+    if (counted && compareLogIds(base.watermark, counted.base) <= 0) return counted.bytes
+    const after = (this.entryBytes.get(room) ?? []).filter((e) => compareLogIds(e.id, base.watermark) > 0)
+    const bytes = base.bytes + after.reduce((sum, e) => sum + e.bytes, 0)
+    this.sizes.set(room, { base: base.watermark, bytes })
+    return bytes
+  }
+
+  private countEntry(room: string, id: LogId, bytes: number): void {
+    const entries = this.entryBytes.get(room) ?? []
+    entries.push({ id, bytes })
+    this.entryBytes.set(room, entries)
+    const counted = this.sizes.get(room)
+    if (counted) counted.bytes += bytes
+  }
+
+  private uncountEntry(room: string, id: LogId, bytes: number): void {
+    const entries = this.entryBytes.get(room)
+    const at = entries?.findIndex((e) => e.id === id) ?? -1
+    if (at >= 0) entries!.splice(at, 1)
+    const counted = this.sizes.get(room)
+    if (counted) counted.bytes -= bytes
   }
 
   /** Writes everything pending as one batch, then whatever arrived meanwhile, and so on. */
@@ -112,12 +160,18 @@ export class EmbeddedLog implements UpdateLog {
     return entries
   }
 
-  async trim(room: string, upTo: LogId): Promise<void> {
+  async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
     await this.db.clear({ gt: `${room}${SEPARATOR}`, lte: this.key(room, upTo) })
+    if (snapshotBytes !== undefined) this.sizeFrom(room, { watermark: upTo, bytes: snapshotBytes })
+    const kept = this.entryBytes.get(room)?.filter((e) => compareLogIds(e.id, upTo) > 0) ?? []
+    if (kept.length > 0) this.entryBytes.set(room, kept)
+    else this.entryBytes.delete(room)
   }
 
   async deleteRoom(room: string): Promise<void> {
     await this.db.clear(prefixRange(`${room}${SEPARATOR}`))
+    this.entryBytes.delete(room)
+    this.sizes.delete(room)
   }
 
   async size(room: string): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * The update log on Redis Streams, one stream per room (the y-redis architecture, written here).
- * A batch of updates is one MULTI (XADD each + mark the room as having entries), so it lands
- * whole or not at all. Entries are trimmed after compaction, but never before they are
+ * A batch of updates is one script (XADD + mark the room as having entries + count its bytes), so
+ * it lands whole or not at all, and a batch with a limit is refused there if the document would
+ * pass it (each node checks the limit too, but only against what it has read). Entries are trimmed after compaction, but never before they are
  * REDIS_MIN_ENTRY_AGE_MS old, so a node that fell briefly behind still finds what it missed;
  * each trim also records its threshold, which is how a reader that fell further behind knows
  * it has a gap (Redis does not track ids removed by XTRIM).
@@ -10,9 +11,9 @@ import type { BackgroundFailures } from '../background-loop.ts'
 import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
-import { decodeRecordOrReport, encodeRecord } from './record-codec.ts'
+import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
 import { StreamReader, type StreamMessage } from './stream-reader.ts'
-import type { HealthListener, LogEntry, LoggedUpdate, LogListener, Subscription, UpdateLog } from './types.ts'
+import { DocumentFullError, type AppendLimit, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
 export interface RedisLogOptions {
   prefix: string
@@ -25,12 +26,63 @@ export interface RedisLogOptions {
 const FORGET_IF_EMPTY = `if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`
 
 /**
- * One batch, whole or not at all: XADD + mark the room as having entries. A script rather than
- * MULTI because scripts are plain commands, which time out (MULTI in @redis/client does not).
+ * The document's size beside its stream, in a hash {base, bytes}: the bytes of the snapshot
+ * covering `base` plus those of the updates logged after it (each entry keeps its update bytes in
+ * field `n`). `count` reads it, or counts it afresh from a newer base (the writer's snapshot, when
+ * the hash is missing: a new room, a Redis that lost its data, a deployment from before counts).
  */
-const APPEND = `local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1]) redis.call('SADD', KEYS[2], ARGV[2]) return id`
-/** Trim and record the threshold together (a reader compares its position with it). */
-const TRIM = `redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1]) redis.call('SET', KEYS[2], ARGV[1]) return 1`
+const SIZE_FUNCTIONS = `
+local function parse(id) local ms, seq = string.match(id, '^(%d+)-(%d+)$') return tonumber(ms), tonumber(seq) end
+local function newer(a, b)
+  if not b then return true end
+  local am, as = parse(a) local bm, bs = parse(b)
+  return am > bm or (am == bm and as > bs)
+end
+local function logged_after(stream, watermark)
+  local sum = 0
+  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. watermark, '+')) do
+    local fields = entry[2] local n = nil
+    for i = 1, #fields, 2 do if fields[i] == 'n' then n = tonumber(fields[i + 1]) end end
+    sum = sum + (n or #fields[2])
+  end
+  return sum
+end
+local function count(stream, size, watermark, bytes)
+  local base = redis.call('HGET', size, 'base')
+  if base and not newer(watermark, base) then return tonumber(redis.call('HGET', size, 'bytes')) end
+  local total = tonumber(bytes) + logged_after(stream, watermark)
+  redis.call('HSET', size, 'base', watermark, 'bytes', string.format('%d', total))
+  return total
+end
+`
+
+/**
+ * One batch, whole or not at all: XADD + mark the room as having entries + count its bytes; with
+ * a limit (ARGV[4]), refused when the document would pass it (the answer is then its size, a
+ * number, instead of the new id). A script rather than MULTI because scripts are plain commands,
+ * which time out (MULTI in @redis/client does not), and because the check and the write must be
+ * one step: two nodes appending at once must not both pass it.
+ */
+const APPEND = `${SIZE_FUNCTIONS}
+local n = tonumber(ARGV[3])
+if ARGV[4] ~= '' then
+  local total = count(KEYS[1], KEYS[3], ARGV[5], ARGV[6])
+  if total + n > tonumber(ARGV[4]) then return total end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1], 'n', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'bytes', n) end
+return id`
+
+/**
+ * Trim and record the threshold together (a reader compares its position with it); with the
+ * stored snapshot's size (ARGV[3]), the document's size is counted from that snapshot on.
+ */
+const TRIM = `${SIZE_FUNCTIONS}
+redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' then count(KEYS[1], KEYS[3], ARGV[2], ARGV[3]) end
+return 1`
 
 const READ_BATCH = 1_000
 
@@ -70,10 +122,13 @@ export class RedisLog implements UpdateLog {
     }, clients.binaryReader)
   }
 
-  async append(room: string, updates: LoggedUpdate[]): Promise<LogId> {
+  async append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId> {
     const record = Buffer.from(encodeRecord(updates))
-    const id = await this.clients.timed(this.clients.cmd.eval(APPEND, { keys: [this.key(room), this.roomsKey], arguments: [record, room] }), 'append')
-    return String(id)
+    const bounds = limit ? [String(limit.maxDocBytes), limit.base.watermark, String(limit.base.bytes)] : ['', '', '']
+    const keys = [this.key(room), this.roomsKey, this.sizeKey(room)]
+    const answer = await this.clients.timed(this.clients.cmd.eval(APPEND, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
+    if (typeof answer === 'number' && limit) throw new DocumentFullError(answer, limit.maxDocBytes)
+    return String(answer)
   }
 
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
@@ -81,14 +136,15 @@ export class RedisLog implements UpdateLog {
     return (messages ?? []).map((m) => this.toEntry(room, m))
   }
 
-  async trim(room: string, upTo: LogId): Promise<void> {
+  async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
     const threshold = this.trimThreshold(upTo)
-    await this.clients.timed(this.clients.cmd.eval(TRIM, { keys: [this.key(room), this.trimmedKey(room)], arguments: [threshold] }), 'trim')
+    const keys = [this.key(room), this.trimmedKey(room), this.sizeKey(room)]
+    await this.clients.timed(this.clients.cmd.eval(TRIM, { keys, arguments: [threshold, upTo, snapshotBytes === undefined ? '' : String(snapshotBytes)] }), 'trim')
     await this.clients.timed(this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] }), 'trim')
   }
 
   async deleteRoom(room: string): Promise<void> {
-    await this.clients.timed(this.clients.cmd.del([this.key(room), this.trimmedKey(room)]))
+    await this.clients.timed(this.clients.cmd.del([this.key(room), this.trimmedKey(room), this.sizeKey(room)]))
     await this.clients.timed(this.clients.cmd.sRem(this.roomsKey, room))
   }
 
@@ -157,6 +213,10 @@ export class RedisLog implements UpdateLog {
 
   private key(room: string): string {
     return `${this.options.prefix}log:${room}`
+  }
+
+  private sizeKey(room: string): string {
+    return `${this.options.prefix}size:${room}`
   }
 
   private trimmedKey(room: string): string {

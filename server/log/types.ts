@@ -30,6 +30,39 @@ export interface LogListener {
 
 export type HealthListener = (up: boolean) => void
 
+/**
+ * The snapshot a writer builds on: every entry ≤ `watermark` is in it, and its pieces hold
+ * `bytes`. A document's size, as the log counts it, is its snapshot's bytes plus the bytes of the
+ * updates logged after the snapshot's watermark.
+ */
+export interface DocBase {
+  watermark: LogId
+  bytes: number
+}
+
+/**
+ * A limit an append must keep: the document may not hold more than `maxDocBytes` after it. Each
+ * node checks the limit against what it has read, but a node that reads the log late does not
+ * know what others wrote meanwhile: only the log, which every append goes through, can hold it.
+ * `base` is the writer's snapshot, for a log that has no count for the room yet (or an older one).
+ */
+export interface AppendLimit {
+  maxDocBytes: number
+  base: DocBase
+}
+
+/** An append refused because the document would pass its size limit; nothing was logged. */
+export class DocumentFullError extends Error {
+  override name = 'DocumentFullError'
+  /** The document's size, as the log counts it, before the refused batch. */
+  readonly bytes: number
+
+  constructor(bytes: number, limit: number) {
+    super(`the document holds ${bytes} bytes; the batch would pass its limit of ${limit}`)
+    this.bytes = bytes
+  }
+}
+
 export interface Subscription {
   /** Continue after `position` (after a gap was handled by reloading). */
   resume(position: LogId): void
@@ -38,12 +71,19 @@ export interface Subscription {
 
 export interface UpdateLog {
   readonly kind: 'embedded' | 'redis'
-  /** Appends the batch as one entry; resolves with its id once it is durable. */
-  append(room: string, updates: LoggedUpdate[]): Promise<LogId>
+  /**
+   * Appends the batch as one entry; resolves with its id once it is durable. With a `limit`, a
+   * batch that would make the document pass it is refused (DocumentFullError) and nothing is
+   * logged; batches without one (deletions, relogging what is already held) are counted all the same.
+   */
+  append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId>
   /** Entries with id > `after`, oldest first, at most `limit`. */
   read(room: string, after: LogId, limit: number): Promise<LogEntry[]>
-  /** Removes entries with id ≤ `upTo`. */
-  trim(room: string, upTo: LogId): Promise<void>
+  /**
+   * Removes entries with id ≤ `upTo`. `snapshotBytes`: a snapshot covering `upTo` was stored,
+   * holding that many bytes; the document's size is counted from it from now on.
+   */
+  trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void>
   /** Removes a room's whole log (its group was deleted). */
   deleteRoom(room: string): Promise<void>
   /** Number of entries currently held for a room. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { compareLogIds, LOG_START } from '../../server/log/log-id.ts'
-import type { LogEntry, LoggedUpdate, UpdateLog } from '../../server/log/types.ts'
+import { DocumentFullError, type AppendLimit, type DocBase, type LogEntry, type LoggedUpdate, type UpdateLog } from '../../server/log/types.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 export interface LogFixture {
@@ -20,6 +20,10 @@ const batch = (writer: string, ...values: number[]): LoggedUpdate[] => values.ma
 /** The first byte of every update of every entry, in log order. */
 const firstBytes = (entries: LogEntry[]): number[] => entries.flatMap((e) => e.updates.map((u) => u.update[0]!))
 let roomCounter = 0
+/** One update of `size` bytes, written by `writer`. */
+const sized = (writer: string, size: number): LoggedUpdate[] => [{ writer, update: new Uint8Array(size).fill(1) }]
+const EMPTY_BASE: DocBase = { watermark: LOG_START, bytes: 0 }
+const limit = (maxDocBytes: number, base = EMPTY_BASE): AppendLimit => ({ maxDocBytes, base })
 const freshRoom = (): string => `conformance${Date.now().toString(36)}${roomCounter++}/canvas`
 
 export function describeLogConformance(name: string, open: () => Promise<LogFixture>): void {
@@ -121,6 +125,46 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
       const entries = await log.read(room, LOG_START, 10)
       expect(entries.at(-1)?.id).toBe(next)
       expect(entries).toHaveLength(2)
+    })
+
+    it('refuses an append with a limit that would pass it, logging nothing, and counts appends without one', async () => {
+      const room = freshRoom()
+      const base = { watermark: LOG_START, bytes: 10 }
+      await log.append(room, sized('ann', 40), limit(100, base))
+      await log.append(room, sized('bob', 30)) // a deletion, say: no limit, but its bytes count
+      const refused = log.append(room, sized('eve', 21), limit(100, base))
+      await expect(refused).rejects.toBeInstanceOf(DocumentFullError)
+      await expect(refused).rejects.toMatchObject({ bytes: 80 })
+      expect(await log.size(room)).toBe(2)
+      await log.append(room, sized('eve', 20), limit(100, base)) // exactly at the limit
+      expect(await log.size(room)).toBe(3)
+    })
+
+    it('counts a document from the writer\'s snapshot and every entry after it, whoever wrote them', async () => {
+      const room = freshRoom()
+      const folded = await log.append(room, sized('ann', 60)) // in the writer's snapshot below
+      await log.append(room, sized('bob', 30))
+      const base = { watermark: folded, bytes: 50 }
+      await expect(log.append(room, sized('eve', 21), limit(100, base))).rejects.toBeInstanceOf(DocumentFullError)
+      await log.append(room, sized('eve', 20), limit(100, base))
+    })
+
+    it('counts from a stored snapshot once trimmed to it, even for a writer that still holds an older one', async () => {
+      const room = freshRoom()
+      const id = await log.append(room, sized('ann', 80), limit(100))
+      await expect(log.append(room, sized('bob', 85), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+      await log.trim(room, id, 10) // the snapshot folded the 80 bytes into 10
+      await log.append(room, sized('bob', 85), limit(100))
+      await expect(log.append(room, sized('bob', 6), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+    })
+
+    it('keeps counting across a reopen, and forgets a deleted room\'s count', async () => {
+      const room = freshRoom()
+      await log.append(room, sized('ann', 80), limit(100))
+      log = await fixture.reopen()
+      await expect(log.append(room, sized('bob', 30), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+      await log.deleteRoom(room)
+      await log.append(room, sized('bob', 90), limit(100))
     })
   })
 }
