@@ -3,8 +3,7 @@
  * worker per process. Inputs are copied to it (they are views into room buffers).
  */
 import type { RoomKind } from '../../shared/rooms.ts'
-import type { LoggedUpdate } from '../log/record-codec.ts'
-import type { GatePart } from './content/content-gate.ts'
+import type { GatePart, TrustedUpdate } from './content/content-gate.ts'
 import type { RuleOptions } from './content/document-rules.ts'
 import type { DocReplies, DocRequest } from './doc-worker.ts'
 import type { UpdateInfo } from './update-info.ts'
@@ -22,7 +21,7 @@ export class DocWorker {
    * Builds a room's content index in the worker and yields it in parts, each its own message:
    * a big document's index arrives over many event-loop turns instead of stalling one.
    */
-  async *buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: LoggedUpdate[], rules: RuleOptions): AsyncGenerator<GatePart> {
+  async *buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: TrustedUpdate[], rules: RuleOptions): AsyncGenerator<GatePart> {
     const { handle, parts } = await this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
     let taken = 0
     try {

@@ -8,8 +8,7 @@
 import { parentPort } from 'node:worker_threads'
 import * as Y from 'yjs'
 import type { RoomKind } from '../../shared/rooms.ts'
-import type { LoggedUpdate } from '../log/record-codec.ts'
-import { ContentGate, type GatePart } from './content/content-gate.ts'
+import { ContentGate, type GatePart, type TrustedUpdate } from './content/content-gate.ts'
 import { rulesFor, type RuleOptions } from './content/document-rules.ts'
 import { stateVectorOf } from './state-vectors.ts'
 import { updateInfo, type UpdateInfo } from './update-info.ts'
@@ -19,7 +18,7 @@ import { serveRequests } from './worker-channel.ts'
 
 export type DocRequest =
   /** Builds a content index and keeps it in parts, to be taken one per `index-part`. */
-  | { type: 'index'; kind: RoomKind; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: LoggedUpdate[]; rules: RuleOptions }
+  | { type: 'index'; kind: RoomKind; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: TrustedUpdate[]; rules: RuleOptions }
   | { type: 'index-part'; handle: number }
   | { type: 'index-drop'; handle: number }
   | { type: 'infos'; pieces: Uint8Array[] }
@@ -107,7 +106,7 @@ function versionDoc({ id, state }: VersionRef): Y.Doc | null {
 function buildIndex(request: DocRequest & { type: 'index' }): ContentGate {
   const gate = new ContentGate(rulesFor(request.kind, request.rules), { claimedBy: () => undefined })
   for (const [client, user] of request.bindings) gate.index.bind(client, user) // the snapshot's, first
-  gate.trust(request.pieces.map((update) => ({ writer: '', update })))
+  gate.trustSnapshot(request.pieces)
   gate.trust(request.updates)
   return gate
 }

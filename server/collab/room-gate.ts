@@ -4,9 +4,9 @@
  * log refused (a failed append), and fed other nodes' entries. Until it is ready, writes wait.
  */
 import type { RoomKind } from '../../shared/rooms.ts'
-import type { LoggedUpdate } from '../log/record-codec.ts'
+import type { LogId } from '../log/log-id.ts'
 import type { Logger } from '../logger.ts'
-import { ContentGate, type GateOptions } from './content/content-gate.ts'
+import { ContentGate, type GateOptions, type TrustedUpdate } from './content/content-gate.ts'
 import { rulesFor, type RuleOptions } from './content/document-rules.ts'
 import type { Duplicate } from './content/rules.ts'
 import type { DocWorker } from './doc-worker-client.ts'
@@ -14,8 +14,8 @@ import type { DocWorker } from './doc-worker-client.ts'
 export interface GateSource {
   pieces: Uint8Array[]
   bindings: ReadonlyMap<number, string>
-  /** Updates since the pieces, in order, including any still on their way to the log. */
-  updates: LoggedUpdate[]
+  /** Updates since the pieces, in order, including any still on their way to the log (without `at`). */
+  updates: TrustedUpdate[]
 }
 
 export interface GateKeeperDeps {
@@ -37,7 +37,9 @@ const RETRY_MS = 1_000
 export class GateKeeper {
   private gate: ContentGate | null = null
   private generation = 0
-  private queued: LoggedUpdate[] = []
+  private queued: TrustedUpdate[] = []
+  /** This node's writes that reached the log while the gate was being built. */
+  private queuedLogged: Array<{ clients: ReadonlyMap<number, readonly [number, number]>; at: LogId }> = []
   private waiters: Array<() => void> = []
   private closed = false
   private retryTimer: NodeJS.Timeout | undefined
@@ -62,6 +64,7 @@ export class GateKeeper {
   build(): void {
     this.gate = null
     this.queued = []
+    this.queuedLogged = []
     const generation = ++this.generation
     const source = this.deps.source()
     const bytes = source.pieces.reduce((sum, p) => sum + p.length, 0) + source.updates.reduce((sum, u) => sum + u.update.length, 0)
@@ -70,10 +73,17 @@ export class GateKeeper {
     setImmediate(() => this.buildInWorker(generation, source).catch((error: unknown) => this.retry(generation, error)))
   }
 
-  /** Other nodes' entries (already checked there). */
-  trust(updates: LoggedUpdate[]): void {
+  /** Other nodes' entries (already checked there), with their log ids. */
+  trust(updates: TrustedUpdate[]): void {
     if (!this.gate) return void (this.queued = this.queued.concat(updates))
     this.gate.trust(updates)
+    this.resolveDuplicates(this.gate)
+  }
+
+  /** A write this node accepted reached the log as entry `at` (which may settle who took a unique key first). */
+  logged(clients: ReadonlyMap<number, readonly [number, number]>, at: LogId): void {
+    if (!this.gate) return void this.queuedLogged.push({ clients, at })
+    this.gate.logged(clients, at)
     this.resolveDuplicates(this.gate)
   }
 
@@ -86,7 +96,7 @@ export class GateKeeper {
   private buildHere(source: GateSource): ContentGate {
     const gate = new ContentGate(rulesFor(this.deps.kind, this.deps.rules), this.deps.options)
     for (const [client, user] of source.bindings) gate.index.bind(client, user)
-    gate.trust(source.pieces.map((update) => ({ writer: '', update })))
+    gate.trustSnapshot(source.pieces)
     gate.trust(source.updates)
     return gate
   }
@@ -105,7 +115,9 @@ export class GateKeeper {
   private install(generation: number, gate: ContentGate): void {
     if (generation !== this.generation || this.closed) return
     if (this.queued.length > 0) gate.trust(this.queued)
+    for (const { clients, at } of this.queuedLogged) gate.logged(clients, at)
     this.queued = []
+    this.queuedLogged = []
     this.gate = gate
     const waiters = this.waiters
     this.waiters = []

@@ -27,7 +27,7 @@ import type { Role } from './principal.ts'
 import { ProtocolError, rejectFrame } from './protocol-error.ts'
 import { RoomBudgets, type UserRates } from './room-budgets.ts'
 import { RoomFollower } from './room-follower.ts'
-import { GateKeeper } from './room-gate.ts'
+import { GateKeeper, type GateSource } from './room-gate.ts'
 import type { LoadedRoom } from './room-loader.ts'
 import { RoomIntake } from './room-intake.ts'
 import { RoomWriter, type PendingWrite } from './room-writer.ts'
@@ -423,10 +423,10 @@ export class Room {
     return client
   }
 
-  private gateSource(): { pieces: Uint8Array[]; bindings: ReadonlyMap<number, string>; updates: Array<{ writer: string; update: Uint8Array }> } {
+  private gateSource(): GateSource {
     const { pieces, since } = this.bytes.contents()
-    const inFlight = this.writer.inFlight().map(({ writer, update }) => ({ writer, update }))
-    return { pieces, bindings: this.bytes.bindings, updates: [...since.map(({ writer, update }) => ({ writer, update })), ...inFlight] }
+    const inFlight = this.writer.inFlight().map(({ writer, update }) => ({ writer, update })) // no log id yet
+    return { pieces, bindings: this.bytes.bindings, updates: [...since.map(({ id, writer, update }) => ({ writer, update, at: id })), ...inFlight] }
   }
 
   private allUpdates(): Uint8Array[] {
@@ -439,6 +439,7 @@ export class Room {
     this.deps.observer.updatesAccepted(batch.length, batch.reduce((sum, w) => sum + w.update.length, 0))
     for (const write of batch) {
       if (write.relog) continue
+      this.gates.logged(write.info.clients, id) // first in the log keeps a unique key: now this write's place is known
       this.keep([{ id, writer: write.writer, update: write.update, info: write.info }], write.origin === SERVER ? null : write.origin)
       write.settle?.()
     }
@@ -493,7 +494,7 @@ export class Room {
       }
     }
     if (accepted.length === 0) return
-    this.gates.trust(accepted.map(({ writer, update }) => ({ writer, update })))
+    this.gates.trust(accepted.map(({ id, writer, update }) => ({ writer, update, at: id })))
     this.keep(accepted, null)
     this.intake.retryHeld() // held updates may wait for content written on another node
   }

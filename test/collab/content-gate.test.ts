@@ -12,6 +12,7 @@ import { ChatRules } from '../../server/collab/content/chat-rules.ts'
 import { ContentGate, type Author, type Verdict } from '../../server/collab/content/content-gate.ts'
 import { StructIndex } from '../../server/collab/content/struct-index.ts'
 import { splitUpdate } from '../../server/collab/split-update.ts'
+import { updateInfo } from '../../server/collab/update-info.ts'
 
 const ANN: Author = { userId: 'ann', role: 'editor' }
 const BOB: Author = { userId: 'bob', role: 'editor' }
@@ -353,38 +354,73 @@ describe('chat rules', () => {
     expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
   })
 
-  it('name the same duplicate on every node when two nodes took one message id at once, until it is deleted', () => {
+  it('keep the message first in log order under an id two nodes took at once, whatever order each node learns the places in', () => {
     const message = (author: string) => ({ id: 'raced', author, text: `mine, says ${author}`, time: now })
     const ann = new Peer(7)
     messagesOf(ann.doc).push([message('ann')])
     const annUpdate = ann.take()
-    const bob = new Peer(3)
+    const bob = new Peer(3) // a smaller item id: under an item-id rule, his copy would win
     messagesOf(bob.doc).push([{ id: 'first', author: 'bob', text: 'hi', time: now }, message('bob')])
     const bobUpdate = bob.take()
     const bobsDuplicate = { client: 3, clock: 1, length: 1, writer: 'bob' }
-    const annsDuplicate = { client: 7, clock: 0, length: 1, writer: 'ann' }
-    expect(bobsDuplicate.client).toBeLessThan(annsDuplicate.client) // the larger item id is the duplicate
-    // Node 1 took Ann's, node 2 Bob's; each then trusts the other's entry.
+    const [annAt, bobAt] = ['5-0', '6-0'] // Ann's entry is first in the log
+    const logged = (gate: ContentGate, update: Uint8Array, at: string) => gate.logged(updateInfo(update).clients, at)
+    // Node 1 took Ann's; its append commits, then it reads Bob's entry.
     const node1 = chatGate(now)
     expect(submit(node1, annUpdate, ANN).kind).toBe('accept')
-    node1.trust([{ writer: 'bob', update: bobUpdate }])
+    logged(node1, annUpdate, annAt)
+    node1.trust([{ writer: 'bob', update: bobUpdate, at: bobAt }])
+    expect(node1.takeDuplicates()).toEqual([bobsDuplicate])
+    expect(node1.takeDuplicates()).toEqual([]) // taken once
+    // Node 2 took Bob's and reads Ann's entry before its own append commits: nothing is decided
+    // until then. Node 3's append commits first, then it reads Ann's (earlier) entry.
     const node2 = chatGate(now)
     expect(submit(node2, bobUpdate, BOB).kind).toBe('accept')
-    node2.trust([{ writer: 'ann', update: annUpdate }])
-    expect(node1.takeDuplicates()).toEqual([annsDuplicate])
-    expect(node2.takeDuplicates()).toEqual([annsDuplicate])
-    expect(node1.takeDuplicates()).toEqual([]) // taken once
+    node2.trust([{ writer: 'ann', update: annUpdate, at: annAt }])
+    expect(node2.takeDuplicates()).toEqual([])
+    logged(node2, bobUpdate, bobAt)
+    expect(node2.takeDuplicates()).toEqual([bobsDuplicate])
+    const node3 = chatGate(now)
+    expect(submit(node3, bobUpdate, BOB).kind).toBe('accept')
+    logged(node3, bobUpdate, bobAt)
+    node3.trust([{ writer: 'ann', update: annUpdate, at: annAt }])
+    expect(node3.takeDuplicates()).toEqual([bobsDuplicate])
     // A gate rebuilt from the log finds it again while it is not deleted, and not once it is.
     const rebuilt = chatGate(now)
-    rebuilt.trust([{ writer: 'ann', update: annUpdate }, { writer: 'bob', update: bobUpdate }])
-    expect(rebuilt.takeDuplicates()).toEqual([annsDuplicate])
+    rebuilt.trust([{ writer: 'bob', update: bobUpdate, at: bobAt }, { writer: 'ann', update: annUpdate, at: annAt }])
+    expect(rebuilt.takeDuplicates()).toEqual([bobsDuplicate])
     const deleted = chatGate(now)
-    deleted.trust([{ writer: 'ann', update: annUpdate }, { writer: 'bob', update: bobUpdate }, { writer: 'ann', update: deleteOnly(7, 0, 1) }])
+    deleted.trust([{ writer: 'ann', update: annUpdate, at: annAt }, { writer: 'bob', update: bobUpdate, at: bobAt }, { writer: 'bob', update: deleteOnly(3, 1, 1), at: '7-0' }])
     expect(deleted.takeDuplicates()).toEqual([])
+    // Content in the snapshot is before everything after it; two messages there under one id
+    // (their order lost) are both kept.
+    const snapshot = chatGate(now)
+    snapshot.trustSnapshot([annUpdate])
+    snapshot.trust([{ writer: 'bob', update: bobUpdate, at: bobAt }])
+    expect(snapshot.takeDuplicates()).toEqual([bobsDuplicate])
+    const folded = chatGate(now)
+    folded.trustSnapshot([annUpdate, bobUpdate])
+    expect(folded.takeDuplicates()).toEqual([])
     // …and the id stays taken for new messages.
     const late = new Peer(9)
     messagesOf(late.doc).push([message('bob')])
     expectRefused(deleted.check(late.take(), BOB), /taken/)
+  })
+
+  it('carries undecided claims through a gate built in parts (as the doc worker passes it)', () => {
+    const ann = new Peer(7)
+    messagesOf(ann.doc).push([{ id: 'raced', author: 'ann', text: 'hi', time: now }])
+    const annUpdate = ann.take()
+    const bob = new Peer(3)
+    messagesOf(bob.doc).push([{ id: 'raced', author: 'bob', text: 'mine', time: now }])
+    const bobUpdate = bob.take()
+    const built = chatGate(now)
+    built.trust([{ writer: 'ann', update: annUpdate, at: '5-0' }, { writer: 'bob', update: bobUpdate }]) // bob's on its way to the log
+    const restored = chatGate(now)
+    for (const part of built.toParts(1)) restored.restore(part)
+    expect(restored.takeDuplicates()).toEqual([])
+    restored.logged(updateInfo(bobUpdate).clients, '6-0')
+    expect(restored.takeDuplicates()).toEqual([{ client: 3, clock: 0, length: 1, writer: 'bob' }])
   })
 })
 

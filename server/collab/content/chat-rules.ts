@@ -4,11 +4,19 @@
  *   - a message's `author` is the user who writes it; ids are unique; text and name within the
  *     REST limits; `time` no older than the offline window and at most a little in the future;
  *   - messages are immutable; a message is deleted only by its author or the group owner.
- * Two nodes may take one message id at the same moment (each checks against what it has seen):
- * when trusted content brings a second message under an id, the one at the larger item id is a
- * duplicate, the same on every node whatever order they saw them in, and the room deletes it.
+ * Two nodes may take one message id at the same moment (each checks against what it has seen,
+ * and one may read the log late): the message first in log order keeps the id, and the room
+ * deletes the others. Log order is the one thing every node sees alike and no writer chooses (an
+ * item id is the writer's to pick). A node knows a message's place once its entry is read, or,
+ * for its own writes, once the append commits: on a node that reads the log late, its own copy
+ * may commit before it reads the earlier original, or still be on its way when it does. So an id
+ * that two messages claim is settled only when every claim's place is known, whatever the order
+ * they became known in; every node then names the same duplicates, and deleting is idempotent.
+ * Messages in a snapshot are before everything after it, but their order among themselves is
+ * lost: two of them under one id (folded before any node deleted either) are both kept.
  */
 import { CHAT_LIMITS, MESSAGES_KEY } from '../../../shared/chat.ts'
+import { compareLogIds, type LogId } from '../../log/log-id.ts'
 import { itemValues } from './item-values.ts'
 import type { Duplicate, DocumentRules, RuleContext } from './rules.ts'
 import { COLLECTED } from './struct-index.ts'
@@ -24,17 +32,23 @@ export interface ChatRuleOptions {
 const MESSAGE_FIELDS = new Set(['id', 'author', 'authorName', 'text', 'time'])
 const MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/
 
-/** The message's item id and its writer: where a message id was taken, and by whom. */
+/** The message's item id, its writer and its log entry (none while on its way to the log). */
 interface Taken {
   client: number
   clock: number
   writer: string
+  at?: LogId
 }
 
-type SavedEntry = { id: string; taken: Taken } | { duplicate: Duplicate }
+type SavedEntry = { id: string; taken: Taken } | { contested: string; claims: Taken[] } | { duplicate: Duplicate }
 
 export class ChatRules implements DocumentRules {
+  /** Who holds each message id (for a contested id: one of its claims). */
   private readonly ids = new Map<string, Taken>()
+  /** Ids more than one message took, until every claim's place in the log is known. */
+  private readonly contested = new Map<string, Taken[]>()
+  /** Claims of this node's own writes, still on their way to the log. */
+  private unlogged: Array<{ id: string; taken: Taken }> = []
   private duplicates: Duplicate[] = []
   private readonly options: ChatRuleOptions
 
@@ -62,7 +76,9 @@ export class ChatRules implements DocumentRules {
   }
 
   saveState(): SavedEntry[] {
-    const entries: SavedEntry[] = [...this.ids].map(([id, taken]) => ({ id, taken }))
+    const entries: SavedEntry[] = []
+    for (const [id, taken] of this.ids) if (!this.contested.has(id)) entries.push({ id, taken })
+    for (const [id, claims] of this.contested) entries.push({ contested: id, claims })
     for (const duplicate of this.duplicates) entries.push({ duplicate })
     return entries
   }
@@ -70,8 +86,22 @@ export class ChatRules implements DocumentRules {
   loadState(entries: unknown[]): void {
     for (const entry of entries as SavedEntry[]) {
       if ('duplicate' in entry) this.duplicates.push(entry.duplicate)
-      else this.ids.set(entry.id, entry.taken)
+      else if ('contested' in entry) this.loadClaims(entry.contested, entry.claims)
+      else this.loadClaims(entry.id, [entry.taken])
     }
+  }
+
+  /** Own writes reached the log: their claims get their place, which may settle a contested id. */
+  logged(clients: ReadonlyMap<number, readonly [number, number]>, at: LogId): void {
+    const settled = new Set<string>()
+    for (const { id, taken } of this.unlogged) {
+      const range = clients.get(taken.client)
+      if (range === undefined || taken.clock < range[0] || taken.clock >= range[1]) continue
+      taken.at = at
+      settled.add(id)
+    }
+    this.unlogged = this.unlogged.filter(({ taken }) => taken.at === undefined)
+    for (const id of settled) this.settle(id)
   }
 
   observe(struct: NewStruct, context: RuleContext): void {
@@ -80,7 +110,9 @@ export class ChatRules implements DocumentRules {
     if (values.kind !== 'values') return
     values.values.forEach((value, i) => {
       const id = (value as { id?: unknown } | null)?.id
-      if (typeof id === 'string') this.take(id, { client: struct.client, clock: struct.clock + struct.offset + i, writer: context.writer })
+      if (typeof id !== 'string') return
+      const taken: Taken = { client: struct.client, clock: struct.clock + struct.offset + i, writer: context.writer, ...(context.at !== undefined && { at: context.at }) }
+      this.take(id, taken)
     })
   }
 
@@ -90,14 +122,46 @@ export class ChatRules implements DocumentRules {
     return taken
   }
 
-  /** Records who holds a message id; a second holder (from another node) loses by item id. */
+  /** Records a message under its id; a second one (written on another node) contests it. */
   private take(id: string, taken: Taken): void {
     const holder = this.ids.get(id)
-    if (holder === undefined) return void this.ids.set(id, taken)
-    if (holder.client === taken.client && holder.clock === taken.clock) return
-    const [winner, loser] = isBefore(holder, taken) ? [holder, taken] : [taken, holder]
-    this.ids.set(id, winner)
-    this.duplicates.push({ client: loser.client, clock: loser.clock, length: 1, writer: loser.writer })
+    if (holder === undefined) {
+      this.ids.set(id, taken)
+      if (taken.at === undefined) this.unlogged.push({ id, taken })
+      return
+    }
+    const claims = this.contested.get(id) ?? [holder]
+    const same = claims.find((c) => c.client === taken.client && c.clock === taken.clock)
+    if (same) {
+      same.at ??= taken.at // the same message, seen again: perhaps now with its place
+      return this.settle(id)
+    }
+    claims.push(taken)
+    if (taken.at === undefined) this.unlogged.push({ id, taken })
+    this.contested.set(id, claims)
+    this.settle(id)
+  }
+
+  /**
+   * Once every claim on an id has its place in the log, the first keeps it and the later ones
+   * are duplicates. Claims tied first (all in the snapshot, their order lost) are all kept.
+   */
+  private settle(id: string): void {
+    const claims = this.contested.get(id)
+    if (!claims || claims.some((c) => c.at === undefined)) return
+    const first = claims.reduce((a, b) => (compareLogIds(b.at!, a.at!) < 0 ? b : a))
+    this.ids.set(id, first)
+    this.contested.delete(id)
+    for (const claim of claims) {
+      if (compareLogIds(claim.at!, first.at!) > 0) this.duplicates.push({ client: claim.client, clock: claim.clock, length: 1, writer: claim.writer })
+    }
+  }
+
+  /** Claims restored from another gate's state (one object per claim, shared by `ids` and `contested`). */
+  private loadClaims(id: string, claims: Taken[]): void {
+    this.ids.set(id, claims[0]!)
+    if (claims.length > 1) this.contested.set(id, claims)
+    for (const taken of claims) if (taken.at === undefined) this.unlogged.push({ id, taken })
   }
 
   private messageProblem(value: unknown, context: RuleContext): string | null {
@@ -120,10 +184,6 @@ export class ChatRules implements DocumentRules {
     if (time > now + this.options.maxFutureMs) return 'a message time is in the future'
     return null
   }
-}
-
-function isBefore(a: Taken, b: Taken): boolean {
-  return a.client < b.client || (a.client === b.client && a.clock < b.clock)
 }
 
 function isMessages(container: number, context: RuleContext): boolean {

@@ -12,6 +12,7 @@
  * Accepting (or trusting, for content already in the log) updates the index and the rules'
  * state, so the next check sees everything accepted before it.
  */
+import { LOG_START, type LogId } from '../../log/log-id.ts'
 import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { Role } from '../principal.ts'
 import type { StructId } from '../update-validator.ts'
@@ -36,6 +37,14 @@ export interface GateOptions {
 }
 
 /**
+ * An update already in the document, and where it is in the log: its entry's id, LOG_START for
+ * the snapshot's pieces (before everything after them), none while it is on its way to the log.
+ */
+export interface TrustedUpdate extends LoggedUpdate {
+  at?: LogId
+}
+
+/**
  * A part of a gate's knowledge as plain data: built in a worker thread for big documents, and
  * passed back a part at a time (one part is a few milliseconds to restore).
  */
@@ -43,14 +52,14 @@ export type GatePart =
   | IndexPart
   | { kind: 'rules'; entries: unknown[] }
   /** Trusted updates still waiting to be placed. */
-  | { kind: 'waiting'; waiting: LoggedUpdate[] }
+  | { kind: 'waiting'; waiting: TrustedUpdate[] }
 
 /** Updates waiting for structs they need before they can be placed, at most. */
 const MAX_WAITING_TO_PLACE = 256
 
 export class ContentGate {
   readonly index = new StructIndex()
-  private readonly unplaced = new Map<Uint8Array, string>()
+  private readonly unplaced = new Map<Uint8Array, { writer: string; at: LogId | undefined }>()
   private readonly rules: DocumentRules
   private readonly options: GateOptions
 
@@ -64,7 +73,7 @@ export class ContentGate {
     const parts: GatePart[] = this.index.toParts(size)
     const entries = this.rules.saveState()
     for (let from = 0; from < entries.length; from += size) parts.push({ kind: 'rules', entries: entries.slice(from, from + size) })
-    parts.push({ kind: 'waiting', waiting: [...this.unplaced].map(([update, writer]) => ({ update, writer })) })
+    parts.push({ kind: 'waiting', waiting: [...this.unplaced].map(([update, place]) => ({ update, ...place })) })
     return parts
   }
 
@@ -72,7 +81,7 @@ export class ContentGate {
   restore(part: GatePart): void {
     if (part.kind === 'rules') return this.rules.loadState(part.entries)
     if (part.kind !== 'waiting') return this.index.restore(part)
-    for (const { update, writer } of part.waiting) this.unplaced.set(update, writer)
+    for (const { update, writer, at } of part.waiting) this.unplaced.set(update, { writer, at })
   }
 
   /** Throws DecodeError for malformed updates (the validator runs as part of the check). */
@@ -110,26 +119,39 @@ export class ContentGate {
     this.placeWaiting() // it may be what waiting content needed
   }
 
+  /** Takes a stored snapshot's pieces (before every log entry after it) without checks. */
+  trustSnapshot(pieces: readonly Uint8Array[]): void {
+    this.trust(pieces.map((update) => ({ writer: '', update, at: LOG_START })))
+  }
+
   /** Takes updates already in the document (snapshot pieces, other nodes' entries) without checks. */
-  trust(updates: readonly LoggedUpdate[]): void {
-    const writers = new Map(updates.map((u) => [u.update, u.writer]))
+  trust(updates: readonly TrustedUpdate[]): void {
+    const sources = new Map(updates.map((u) => [u.update, u]))
     const ready = analyzeTrusted(updates.map((u) => u.update), this.index)
-    const byWriter = new Map<string, ReadyUpdate>()
+    const parts = new Map<string, { part: ReadyUpdate; writer: string; at: LogId | undefined }>()
     let placed = 0
     for (const struct of ready.structs) {
-      const writer = writers.get(struct.bytes) ?? ''
+      const source = sources.get(struct.bytes)
+      const writer = source?.writer ?? ''
+      const at = source?.at
       if (struct.container === UNPLACED) {
-        this.waitToPlace(struct.bytes, writer)
+        this.waitToPlace(struct.bytes, writer, at)
         continue
       }
-      let part = byWriter.get(writer)
-      if (!part) byWriter.set(writer, part = { ...ready, structs: [], deletes: [] })
-      part.structs.push(struct)
+      const key = `${writer}\u0000${at ?? ''}`
+      let group = parts.get(key)
+      if (!group) parts.set(key, group = { part: { ...ready, structs: [], deletes: [] }, writer, at })
+      group.part.structs.push(struct)
       placed++
     }
-    for (const [writer, part] of byWriter) this.take(part, { userId: writer, role: 'editor' })
+    for (const { part, writer, at } of parts.values()) this.take(part, { userId: writer, role: 'editor' }, at)
     for (const range of ready.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
     if (placed > 0) this.placeWaiting()
+  }
+
+  /** Content this node accepted reached the log as entry `at` (its structs' clocks per client). */
+  logged(clients: ReadonlyMap<number, readonly [number, number]>, at: LogId): void {
+    this.rules.logged?.(clients, at)
   }
 
   /** Duplicates trusted content brought in (two nodes took one message id), not deleted yet. */
@@ -143,21 +165,22 @@ export class ContentGate {
    * keeps pending structs, instead of being put somewhere no rule allows writing: once what it
    * needs arrives, it is placed. Beyond a bound the oldest is given up on (left unknown).
    */
-  private waitToPlace(update: Uint8Array, writer: string): void {
+  private waitToPlace(update: Uint8Array, writer: string, at: LogId | undefined): void {
     if (this.unplaced.has(update)) return
     if (this.unplaced.size >= MAX_WAITING_TO_PLACE) this.unplaced.delete(this.unplaced.keys().next().value!)
-    this.unplaced.set(update, writer)
+    this.unplaced.set(update, { writer, at })
   }
 
   private placeWaiting(): void {
     if (this.unplaced.size === 0) return
-    const waiting = [...this.unplaced].map(([update, writer]) => ({ update, writer }))
+    const waiting = [...this.unplaced].map(([update, place]) => ({ update, ...place }))
     this.unplaced.clear()
     this.trust(waiting)
   }
 
-  private take(update: ReadyUpdate, author: Author): void {
-    const context = this.context(update, author)
+  /** `at`: where the update is in the log (none while on its way there). */
+  private take(update: ReadyUpdate, author: Author, at?: LogId): void {
+    const context = this.context(update, author, at)
     for (const struct of update.structs) {
       this.index.place(struct.client, struct.clock + struct.offset, struct.clock + struct.length, struct.container)
       this.index.bind(struct.client, author.userId)
@@ -170,7 +193,7 @@ export class ContentGate {
     for (const range of update.deletes) this.index.markDeleted(range.client, range.clock, range.clock + range.length)
   }
 
-  private context(update: ReadyUpdate, author: Author): RuleContext {
+  private context(update: ReadyUpdate, author: Author, at?: LogId): RuleContext {
     const introduced = new Set(update.structs.map((s) => s.client).filter((c) => !this.index.bindings.has(c)))
     const deletedNow = deleteLookup(update.deletes)
     return {
@@ -182,6 +205,7 @@ export class ContentGate {
       creatorOf: (client) => this.index.bindings.get(client) ?? (introduced.has(client) ? author.userId : undefined),
       isDeleted: (id) => this.index.isDeleted(id.client, id.clock) || deletedNow(id),
       tally: new Map(),
+      ...(at !== undefined && { at }),
     }
   }
 

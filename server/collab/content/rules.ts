@@ -2,6 +2,7 @@
  * A document's content rules, checked on update bytes against the structural index: who may
  * create, change or delete what. One implementation per document kind (canvas, chat).
  */
+import type { LogId } from '../../log/log-id.ts'
 import type { Role } from '../principal.ts'
 import type { StructId } from '../update-validator.ts'
 import type { StructIndex, TypeItem } from './struct-index.ts'
@@ -22,6 +23,11 @@ export interface RuleContext {
   isDeleted(id: StructId): boolean
   /** Scratch counts for the update being checked (what its earlier items added). */
   tally: Map<string, number>
+  /**
+   * Where the content being taken is in the log: its entry's id, LOG_START for the snapshot;
+   * absent while it is on its way to the log (`DocumentRules.logged` tells when it gets there).
+   */
+  at?: LogId
 }
 
 /** Content trusted updates brought in that the rules never let in beside what was there. */
@@ -40,6 +46,8 @@ export interface DocumentRules {
   checkDelete(container: number, context: RuleContext): string | null
   /** Records what an accepted (or trusted) item adds to the rules' own state. */
   observe(struct: NewStruct, context: RuleContext): void
+  /** This node's own content (structs of each client, [first, end) clocks) reached the log as entry `at`. */
+  logged?(clients: ReadonlyMap<number, readonly [number, number]>, at: LogId): void
   /** Duplicates found since the last call (only rules with unique keys find any). */
   takeDuplicates?(): Duplicate[]
   /**
