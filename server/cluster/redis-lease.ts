@@ -8,10 +8,11 @@ import { newId } from '../../shared/ids.ts'
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction-lease.ts'
 import type { Logger } from '../logger.ts'
+import { RedisScript } from '../log/redis-script.ts'
 import type { RedisClient, RedisClients } from './redis-clients.ts'
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 
 export class RedisLease implements CompactionLease {
   private readonly cmd: RedisClient
@@ -42,13 +43,13 @@ export class RedisLease implements CompactionLease {
     } finally {
       clearInterval(renewal)
       // Unreleased, it lapses after its TTL.
-      await this.clients.timed(this.cmd.eval(RELEASE, { keys: [key], arguments: [token] }), 'lease release').catch(() => this.failures.record('lease-release'))
+      await this.clients.timed(RELEASE.run(this.cmd, { keys: [key], arguments: [token] }), 'lease release').catch(() => this.failures.record('lease-release'))
     }
   }
 
   private async renew(room: string, key: string, token: string): Promise<void> {
     try {
-      const renewed = await this.clients.timed(this.cmd.eval(RENEW, { keys: [key], arguments: [token, String(this.ttlMs)] }), 'lease renewal')
+      const renewed = await this.clients.timed(RENEW.run(this.cmd, { keys: [key], arguments: [token, String(this.ttlMs)] }), 'lease renewal')
       if (renewed === 0) this.logger.warn({ room }, 'compaction lease lapsed while compacting; another node may compact too')
     } catch (error) {
       this.failures.record('lease-renewal')

@@ -12,6 +12,7 @@ import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
 import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
+import { RedisScript } from './redis-script.ts'
 import { StreamReader, type StreamMessage } from './stream-reader.ts'
 import { DocumentFullError, type AppendLimit, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
@@ -23,7 +24,7 @@ export interface RedisLogOptions {
 }
 
 /** Removes a room from the set of rooms with entries only if its stream is (still) empty. */
-const FORGET_IF_EMPTY = `if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`
+const FORGET_IF_EMPTY = new RedisScript(`if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`)
 
 /**
  * The document's size beside its stream, in a hash {base, bytes}: the bytes of the snapshot
@@ -63,7 +64,7 @@ end
  * which time out (MULTI in @redis/client does not), and because the check and the write must be
  * one step: two nodes appending at once must not both pass it.
  */
-const APPEND = `${SIZE_FUNCTIONS}
+const APPEND = new RedisScript(`${SIZE_FUNCTIONS}
 local n = tonumber(ARGV[3])
 if ARGV[4] ~= '' then
   local total = count(KEYS[1], KEYS[3], ARGV[5], ARGV[6])
@@ -72,17 +73,17 @@ end
 local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1], 'n', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'bytes', n) end
-return id`
+return id`)
 
 /**
  * Trim and record the threshold together (a reader compares its position with it); with the
  * stored snapshot's size (ARGV[3]), the document's size is counted from that snapshot on.
  */
-const TRIM = `${SIZE_FUNCTIONS}
+const TRIM = new RedisScript(`${SIZE_FUNCTIONS}
 redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])
 if ARGV[3] ~= '' then count(KEYS[1], KEYS[3], ARGV[2], ARGV[3]) end
-return 1`
+return 1`)
 
 const READ_BATCH = 1_000
 
@@ -126,7 +127,7 @@ export class RedisLog implements UpdateLog {
     const record = Buffer.from(encodeRecord(updates))
     const bounds = limit ? [String(limit.maxDocBytes), limit.base.watermark, String(limit.base.bytes)] : ['', '', '']
     const keys = [this.key(room), this.roomsKey, this.sizeKey(room)]
-    const answer = await this.clients.timed(this.clients.cmd.eval(APPEND, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
+    const answer = await this.clients.timed(APPEND.run(this.clients.cmd, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
     if (typeof answer === 'number' && limit) throw new DocumentFullError(answer, limit.maxDocBytes)
     return String(answer)
   }
@@ -139,8 +140,8 @@ export class RedisLog implements UpdateLog {
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
     const threshold = this.trimThreshold(upTo)
     const keys = [this.key(room), this.trimmedKey(room), this.sizeKey(room)]
-    await this.clients.timed(this.clients.cmd.eval(TRIM, { keys, arguments: [threshold, upTo, snapshotBytes === undefined ? '' : String(snapshotBytes)] }), 'trim')
-    await this.clients.timed(this.clients.cmd.eval(FORGET_IF_EMPTY, { keys: [this.key(room), this.roomsKey], arguments: [room] }), 'trim')
+    await this.clients.timed(TRIM.run(this.clients.cmd, { keys, arguments: [threshold, upTo, snapshotBytes === undefined ? '' : String(snapshotBytes)] }), 'trim')
+    await this.clients.timed(FORGET_IF_EMPTY.run(this.clients.cmd, { keys: [this.key(room), this.roomsKey], arguments: [room] }), 'trim')
   }
 
   async deleteRoom(room: string): Promise<void> {

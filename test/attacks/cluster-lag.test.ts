@@ -220,6 +220,8 @@ describe('MAX_DOC_BYTES across nodes', () => {
     await waitFor(() => alice.doc.getArray('strokes').length === 1, 10_000, 'the first stroke logged on node 1')
     await sendAndWait(two, second)
     proxy.heal()
+    // Node 2 has taken her stroke in; the log decides once node 2's append gets through.
+    await waitFor(() => two.ws.readyState !== WebSocket.OPEN || alice.doc.getArray('strokes').length === 2, 15_000, 'her write decided')
 
     const taken = 1 + (two.ws.readyState === WebSocket.OPEN ? 1 : 0)
     await waitFor(() => alice.doc.getArray('strokes').length === taken && sameContent(alice.doc, bob.doc), 15_000, 'both nodes converge')
