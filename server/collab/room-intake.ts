@@ -6,6 +6,7 @@
  * update gets y-protocols' permission-denied and a named close code; nobody else sees anything.
  */
 import { CloseCode } from '../../shared/close-codes.ts'
+import { DocumentFullError } from '../log/types.ts'
 import { DecodeError } from './bounded-reader.ts'
 import type { Connection, HeldUpdate } from './connection.ts'
 import type { Author, ContentGate } from './content/content-gate.ts'
@@ -44,8 +45,13 @@ export class RoomIntake {
     if (!gate) return Promise.reject(new Error('content index not ready'))
     const verdict = trusted ? gate.checkServerEdit(update, author) : gate.check(update, author)
     if (verdict.kind !== 'accept') return Promise.reject(new Error(`server edit refused: ${verdict.kind === 'refuse' ? verdict.reason : 'missing content'}`))
+    // A member's edit through REST is bounded like a socket's; restore and rollback are not (an
+    // owner bringing content back must not be stopped halfway).
+    const bounded = !trusted && verdict.update.structs.length > 0
+    const maxDocBytes = this.room.deps.limits.maxDocBytes
+    if (bounded && this.wouldOverfill(update.length)) return Promise.reject(new DocumentFullError(this.room.bytes.bytes + this.writer.pendingBytes, maxDocBytes))
     return new Promise<void>((resolve, reject) => {
-      const queued = this.enqueue(verdict.update, update, author, SERVER, (error) => (error === undefined ? resolve() : reject(error)))
+      const queued = this.enqueue(verdict.update, update, author, SERVER, (error) => (error === undefined ? resolve() : reject(error)), bounded)
       if (!queued) reject(new Error('update log unavailable'))
     })
   }
@@ -121,11 +127,10 @@ export class RoomIntake {
     return this.room.bytes.bytes + this.writer.pendingBytes + bytes > this.room.deps.limits.maxDocBytes
   }
 
-  /** Socket writes that add content are `bounded`: the log, too, refuses them past MAX_DOC_BYTES. */
-  private enqueue(ready: ReadyUpdate, update: Uint8Array, author: Author, origin: Connection | typeof SERVER, settle?: (error?: unknown) => void): boolean {
+  /** Members' writes that add content are `bounded`: the log, too, refuses them past MAX_DOC_BYTES. */
+  private enqueue(ready: ReadyUpdate, update: Uint8Array, author: Author, origin: Connection | typeof SERVER, settle?: (error?: unknown) => void, bounded = origin !== SERVER && ready.structs.length > 0): boolean {
     if (!this.writer.accepts(update.length)) return false
     this.room.gates.current!.accept(ready, author)
-    const bounded = origin !== SERVER && ready.structs.length > 0
     return this.writer.enqueue({ update, info: ready.info, writer: author.userId, origin, bounded, ...(settle && { settle }) })
   }
 

@@ -9,8 +9,9 @@ import type { ChatMessage, MessagePage } from '../../shared/chat.ts'
 import { newId } from '../../shared/ids.ts'
 import { roomName } from '../../shared/rooms.ts'
 import { LogUnavailableError, type Room } from '../collab/room.ts'
+import { DocumentFullError } from '../log/types.ts'
 import type { RoomRegistry } from '../collab/room-registry.ts'
-import { unavailable } from '../errors.ts'
+import { payloadTooLarge, unavailable } from '../errors.ts'
 import type { UserStore } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
 import { requireRole } from './guard.ts'
@@ -46,6 +47,7 @@ export class MessageService {
         return await room.edit<'post'>({ userId: actor.userId, role: access.role ?? 'editor' }, { kind: 'post', message })
       } catch (error) {
         if (error instanceof LogUnavailableError) throw unavailable('the message could not be stored; retry with the same id', RETRY_AFTER_SECONDS)
+        if (error instanceof DocumentFullError) throw payloadTooLarge('the chat has reached its size limit (MAX_DOC_BYTES)')
         throw error
       }
     })
