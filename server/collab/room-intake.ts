@@ -81,7 +81,7 @@ export class RoomIntake {
   private drain(): void {
     const gate = this.room.gates.current
     // Until the other nodes' presence is heard, a write could take an id a member claimed there.
-    if (!gate || !this.room.hearing.isHeard) return this.waitForGate()
+    if (!gate || !this.room.awareness.hearing.isHeard) return this.waitForGate()
     while (this.queue.length > 0) {
       const { conn, update } = this.queue.shift()!
       if (!conn.isClosed) this.admit(conn, update, gate)
@@ -91,7 +91,7 @@ export class RoomIntake {
   private waitForGate(): void {
     if (this.waitingForGate) return
     this.waitingForGate = true
-    void Promise.all([this.room.gates.ready(), this.room.hearing.ready()]).then(() => {
+    void Promise.all([this.room.gates.ready(), this.room.awareness.hearing.ready()]).then(() => {
       this.waitingForGate = false
       if (!this.room.isClosed) this.drain()
     })

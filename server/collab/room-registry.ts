@@ -127,10 +127,10 @@ export class RoomRegistry {
     const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r) })
     room.start()
     this.relays.set(room, this.deps.relay.join(name, {
-      apply: (node, entries) => room.applyRemoteAwareness(node, entries),
-      learn: (claims) => room.learnClaims(claims),
-      remove: (ids) => room.removeRemoteAwareness(ids),
-      answer: () => room.presenceAnswer(),
+      apply: (node, entries) => room.awareness.fromRemote(node, entries),
+      learn: (claims) => room.awareness.learn(claims),
+      remove: (ids) => room.awareness.dropRemote(ids),
+      answer: () => room.awareness.answerForNode(),
       heard: () => room.presenceHeard(),
     }))
     this.rooms.set(name, room)

@@ -19,12 +19,9 @@ import type { DocWorker } from './doc-worker-client.ts'
 import type { Inbound } from './inbound.ts'
 import type { CollabObserver } from './observer.ts'
 import { SERVER } from './origins.ts'
-import { awarenessFrame, permissionDeniedFrame, syncStep1Frame, updateFrame } from './outbound.ts'
-import { Presence, encodePresence, type PresenceChange } from './presence.ts'
-import { PresenceHearing } from './presence-hearing.ts'
-import { encodePresenceAnswer, encodeRelayedPresence, type RelayedClaim } from './presence-relay-codec.ts'
+import { permissionDeniedFrame, syncStep1Frame, updateFrame } from './outbound.ts'
 import type { Role } from './principal.ts'
-import { ProtocolError, rejectFrame } from './protocol-error.ts'
+import { RoomAwareness } from './room-awareness.ts'
 import { RoomBudgets, type UserRates } from './room-budgets.ts'
 import { RoomFollower } from './room-follower.ts'
 import { GateKeeper, type GateSource } from './room-gate.ts'
@@ -72,8 +69,6 @@ export class LogUnavailableError extends Error {
   override name = 'LogUnavailableError'
 }
 
-const PRESENCE_SWEEP_MS = 5_000
-
 export class Room {
   readonly name: string
   readonly kind: RoomKind
@@ -91,9 +86,8 @@ export class Room {
   /** Its group was deleted: leave memory without a final snapshot. */
   discarded = false
   private closed = false
-  private readonly presence: Presence
-  /** Whether the other nodes' presence claims are known here yet (writes and presence wait). */
-  readonly hearing = new PresenceHearing()
+  /** Presence traffic, and whether the other nodes' claims are known here yet (writes wait). */
+  readonly awareness: RoomAwareness
   private readonly writer: RoomWriter
   private readonly intake: RoomIntake
   private readonly follower: RoomFollower
@@ -102,7 +96,6 @@ export class Room {
   private svgCache: { version: number; maxBytes: number; svg: string | null } | null = null
   /** A relog after a log reset is still owed. */
   private relogPending = false
-  private presenceTimer: NodeJS.Timeout | undefined
   readonly deps: RoomDeps
 
   constructor(name: string, loaded: LoadedRoom, deps: RoomDeps) {
@@ -117,13 +110,22 @@ export class Room {
       maxDocBytes: deps.limits.maxDocBytes,
       base: { watermark: this.bytes.baseWatermark, bytes: this.bytes.baseBytes },
     }))
-    this.presence = new Presence({ ...deps.limits.presence, boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.writerOf(client) })
+    this.awareness = new RoomAwareness({
+      room: name,
+      limits: deps.limits.presence,
+      budgets: this.budgets,
+      boundTo: (client) => this.gates.current?.index.bindings.get(client) ?? this.bytes.writerOf(client),
+      broadcast: (frame, except) => this.broadcast(frame, except),
+      publish: (update) => deps.publishAwareness(name, update),
+      logger: deps.logger,
+      observer: deps.observer,
+    })
     this.gates = new GateKeeper({
       kind: deps.kind,
       room: name,
       worker: deps.worker,
       rules: deps.rules,
-      options: { claimedBy: (client) => this.presence.claimedBy(client) },
+      options: { claimedBy: (client) => this.awareness.claimedBy(client) },
       source: () => this.gateSource(),
       inlineBytes: deps.limits.indexInlineBytes,
       removeDuplicates: (duplicates) => this.removeDuplicates(duplicates),
@@ -147,24 +149,19 @@ export class Room {
   start(): void {
     this.gates.build()
     this.follower.start()
-    this.presenceTimer = setInterval(() => this.sweepPresence(), PRESENCE_SWEEP_MS)
-    this.presenceTimer.unref()
+    this.awareness.start()
   }
 
   join(conn: Connection): void {
     this.conns.add(conn)
     conn.send(syncStep1Frame(this.bytes.stateVector()))
-    const states = this.presence.states()
-    if (!states) return
-    const frame = awarenessFrame(states)
-    if (this.budgets.payJoin(conn, frame.length)) conn.send(frame)
+    this.awareness.greet(conn)
   }
 
   leave(conn: Connection): void {
     if (!this.conns.delete(conn)) return
     conn.held = []
-    this.hearing.forget(conn)
-    this.spreadPresence(this.presence.release(conn, Date.now()), null)
+    this.awareness.leave(conn)
   }
 
   /** Handles one decoded message; throws ProtocolError for messages the socket may not send. */
@@ -173,8 +170,8 @@ export class Room {
       case 'sync-step1': void this.answer(conn, message.stateVector); return
       case 'sync-step2':
       case 'update': this.intake.receive(conn, message.update); return
-      case 'awareness': this.receivePresence(conn, message.entries); return
-      case 'query-awareness': this.answerPresenceQuery(conn); return
+      case 'awareness': this.awareness.receive(conn, message.entries); return
+      case 'query-awareness': this.awareness.answerQuery(conn); return
       case 'auth': return
     }
   }
@@ -227,41 +224,14 @@ export class Room {
     }
   }
 
-  /** Presence from another node (stamped there, with who holds each id). */
-  applyRemoteAwareness(node: string, entries: Parameters<Presence['fromRemote']>[1]): void {
-    this.spreadPresence(this.presence.fromRemote(node, entries, Date.now()), null)
-  }
-
-  /** Drops relayed states of clients whose node died. */
-  removeRemoteAwareness(ids: number[]): void {
-    this.spreadPresence(this.presence.dropRemote(ids, Date.now()), null)
-  }
-
   /** Whether a client id has a present state here (for probes and tests). */
   hasPresence(clientId: number): boolean {
-    return this.presence.has(clientId)
-  }
-
-  /** Claims another node remembers (its answer to this node's query). */
-  learnClaims(claims: RelayedClaim[]): void {
-    this.presence.learn(claims)
-  }
-
-  /** For another node that just loaded the room: this node's sockets' states and every claim it remembers. */
-  presenceAnswer(): Uint8Array {
-    return encodePresenceAnswer(this.presence.localStates(), this.presence.knownClaims())
+    return this.awareness.has(clientId)
   }
 
   /** The other nodes' presence is known here now: held presence is judged, waiting writes go on. */
   presenceHeard(): void {
-    for (const { conn, entries } of this.hearing.settle()) {
-      if (conn.isClosed || !this.conns.has(conn)) continue
-      try {
-        this.receivePresence(conn, entries)
-      } catch (error) {
-        rejectFrame(conn, error, { room: this.name, logger: this.deps.logger, observer: this.deps.observer })
-      }
-    }
+    this.awareness.heard((conn) => this.conns.has(conn))
   }
 
   /** The log is reachable again: ask sockets whose writes were refused to resync. */
@@ -299,7 +269,7 @@ export class Room {
   async close(): Promise<void> {
     await this.writer.drain()
     this.closed = true
-    clearInterval(this.presenceTimer)
+    this.awareness.stop()
     this.follower.stop()
     this.gates.close()
     this.view.close()
@@ -359,44 +329,6 @@ export class Room {
       this.deps.logger.error({ err: error, room: this.name }, 'answering a sync failed')
       conn.close(CloseCode.tryAgainLater, 'sync failed, try again later')
     }
-  }
-
-  /** A one-byte query answered with every state in the room: paid like a sync answer. */
-  private answerPresenceQuery(conn: Connection): void {
-    const frame = awarenessFrame(this.presence.states() ?? encodePresence([]))
-    if (!this.budgets.paySync(conn, frame.length, false)) {
-      throw new ProtocolError(CloseCode.rateLimited, 'sync budget spent: too many presence queries')
-    }
-    conn.send(frame)
-  }
-
-  private receivePresence(conn: Connection, entries: Parameters<Presence['fromSocket']>[1]): void {
-    if (!this.hearing.isHeard) {
-      if (this.hearing.hold(conn, entries)) return
-      throw new ProtocolError(CloseCode.rateLimited, 'too much presence before the room has heard the other nodes\' presence')
-    }
-    const bytes = entries.reduce((sum, e) => sum + e.json.length + 8, 0)
-    const changes = this.presence.fromSocket(conn, entries, Date.now())
-    if (changes.length === 0) return
-    if (!this.budgets.payPresence(conn, bytes)) {
-      throw new ProtocolError(CloseCode.rateLimited, 'presence budget spent: too many or too large presence updates')
-    }
-    this.spreadPresence(changes, conn)
-  }
-
-  /** Sends presence changes to this node's sockets (not `from`, unless meant for it too), and this node's own to the others. */
-  private spreadPresence(changes: PresenceChange[], from: Connection | null): void {
-    if (changes.length === 0) return
-    const toAll = changes.filter((c) => c.toSender)
-    const rest = changes.filter((c) => !c.toSender)
-    if (toAll.length > 0) this.broadcast(awarenessFrame(encodePresence(toAll)), null)
-    if (rest.length > 0) this.broadcast(awarenessFrame(encodePresence(rest)), from)
-    const local = changes.filter((c) => c.local)
-    if (local.length > 0) this.deps.publishAwareness(this.name, encodeRelayedPresence(local))
-  }
-
-  private sweepPresence(): void {
-    this.spreadPresence(this.presence.expire(Date.now()), null)
   }
 
   /**
