@@ -121,6 +121,16 @@ export async function joinViaUi(page: Page, code: string): Promise<string> {
   return openedGroupId(page)
 }
 
+/** Ann signs up and creates a group through the UI; Bob signs up and joins it by her invite. */
+export async function twoMembersViaUi(env: BrowserEnv, groupName: string): Promise<{ ann: UserPage; bob: UserPage; groupId: string }> {
+  const [ann, bob] = await Promise.all([openUserPage(env), openUserPage(env)])
+  await Promise.all([signUpViaUi(ann.page, 'Ann'), signUpViaUi(bob.page, 'Bob')])
+  const groupId = await createGroupViaUi(ann.page, groupName)
+  const code = await inviteViaUi(ann.page)
+  expect(await joinViaUi(bob.page, code)).toBe(groupId)
+  return { ann, bob, groupId }
+}
+
 export interface OwnerOnGroupPage {
   user: UserPage
   groupId: string

@@ -11,8 +11,8 @@
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  artifactPath, canvasSvg, chatTexts, chooseColor, createGroupViaUi, drawStroke, expectStrokeCount, inviteViaUi, joinViaUi, openUserPage,
-  pageToken, postChat, signUpViaUi, svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
+  artifactPath, canvasSvg, chatTexts, chooseColor, drawStroke, expectStrokeCount, pageToken, postChat,
+  svgStrokeColors, twoMembersViaUi, unexpectedErrors, useBrowserEnv, type UserPage,
 } from './harness.ts'
 
 const env = useBrowserEnv()
@@ -67,11 +67,7 @@ describe('version history in the browser', () => {
   let groupId = ''
 
   beforeAll(async () => {
-    ;[ann, bob] = await Promise.all([openUserPage(env), openUserPage(env)])
-    await Promise.all([signUpViaUi(ann.page, 'Ann'), signUpViaUi(bob.page, 'Bob')])
-    groupId = await createGroupViaUi(ann.page, 'History club')
-    const code = await inviteViaUi(ann.page)
-    expect(await joinViaUi(bob.page, code)).toBe(groupId)
+    ;({ ann, bob, groupId } = await twoMembersViaUi(env, 'History club'))
   })
 
   afterAll(async () => {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postMessage } from '../../shared/chat.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import {
-  canvasSvg, chatTexts, chooseColor, createGroupViaUi, drawStroke, expectStrokeCount, inviteViaUi, joinViaUi, openUserPage,
-  pageToken, postChat, signUpViaUi, svgStrokeColors, unexpectedErrors, useBrowserEnv, type UserPage,
+  canvasSvg, chatTexts, chooseColor, drawStroke, expectStrokeCount, pageToken, postChat,
+  svgStrokeColors, twoMembersViaUi, unexpectedErrors, useBrowserEnv, type UserPage,
 } from './harness.ts'
 
 const env = useBrowserEnv()
@@ -22,11 +22,7 @@ describe('two users in one group', () => {
   let groupId = ''
 
   beforeAll(async () => {
-    ;[ann, bob] = await Promise.all([openUserPage(env), openUserPage(env)])
-    await Promise.all([signUpViaUi(ann.page, 'Ann'), signUpViaUi(bob.page, 'Bob')])
-    groupId = await createGroupViaUi(ann.page, 'Sketch club')
-    const code = await inviteViaUi(ann.page)
-    expect(await joinViaUi(bob.page, code)).toBe(groupId)
+    ;({ ann, bob, groupId } = await twoMembersViaUi(env, 'Sketch club'))
   })
 
   afterAll(async () => {
