@@ -74,7 +74,10 @@ export class RoomIntake {
     for (let ready = arrived(); ready.length > 0 && !conn.isClosed; ready = arrived()) {
       conn.held = conn.held.filter((held) => !ready.includes(held))
       conn.heldBytes -= ready.reduce((sum, held) => sum + held.update.length, 0)
+      const stillHeld = conn.held.length
       for (const { update } of ready) this.admit(conn, update, gate, false)
+      // Every one held again: nothing was taken, so nothing new can have arrived (never spin).
+      if (conn.held.length - stillHeld === ready.length) return
     }
   }
 
