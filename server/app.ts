@@ -9,7 +9,7 @@ import { openStorage } from './backends.ts'
 import { BackgroundFailures, BackgroundLoop } from './background-loop.ts'
 import { openCluster, type Cluster } from './cluster/index.ts'
 import { createCollab, type CollabCore } from './collab/index.ts'
-import { WsAdapter } from './collab/ws-adapter.ts'
+import { WsAdapter } from './collab/wire/ws-adapter.ts'
 import type { Config } from './config.ts'
 import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
@@ -74,6 +74,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log,
     lease: cluster.lease,
     relay: cluster.relay,
+    nodeId: cluster.nodeId,
     observer: metrics,
     authorizer: new SocketAuthorizer(tokens, access),
   })

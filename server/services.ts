@@ -1,4 +1,5 @@
 /** Builds the domain services on top of storage, log and the collaboration core. */
+import { withDeadline } from './storage/deadline.ts'
 import type { CollabCore } from './collab/index.ts'
 import { HistoryService } from './history/history-service.ts'
 import { AccountService } from './accounts/account-service.ts'
@@ -15,7 +16,7 @@ import { MemberService } from './groups/member-service.ts'
 import { MessageService } from './groups/message-service.ts'
 import { Quotas, type QuotaLimits } from './groups/quotas.ts'
 import { effectiveRole } from './groups/roles.ts'
-import type { RoomRegistry } from './collab/room-registry.ts'
+import type { RoomRegistry } from './collab/room/room-registry.ts'
 import type { Storage } from './storage/types.ts'
 
 export interface Services {
@@ -32,6 +33,12 @@ export interface Services {
 
 /** Entries the access cache holds at most (a few hundred bytes each). */
 const ACCESS_CACHE_ENTRIES = 100_000
+/**
+ * While storage cannot answer, a membership last known this long ago still holds (sockets' rooms
+ * stay writable, REST chat posts are taken): no membership can change while storage is down, and
+ * a change made before it was dropped from the cache by its event, never served stale.
+ */
+const ACCESS_STALE_IF_STORAGE_DOWN_MS = 5 * 60_000
 
 export async function createAuth(config: Config, storage: Storage): Promise<{ tokens: TokenService; access: AccessCache; lists: TaggedCache<GroupResponse[]> }> {
   const tokens = new TokenService({
@@ -41,11 +48,11 @@ export async function createAuth(config: Config, storage: Storage): Promise<{ to
     accessTtlSec: config.accessTokenTtlSec,
     refreshTtlSec: config.refreshTokenTtlSec,
   }, storage.sessions)
-  const access = new AccessCache(async (groupId, userId) => {
+  const access = new AccessCache((groupId, userId) => withDeadline((async () => {
     const group = await storage.groups.byId(groupId)
     if (!group) return null
     return { group, role: effectiveRole(group, await storage.members.get(groupId, userId)) }
-  }, { ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES })
+  })(), config.mongodbTimeoutMs, 'a membership lookup'), { ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES, staleIfErrorMs: ACCESS_STALE_IF_STORAGE_DOWN_MS })
   const lists = new TaggedCache<GroupResponse[]>({ ttlMs: config.accessCacheTtlMs, maxEntries: ACCESS_CACHE_ENTRIES })
   return { tokens, access, lists }
 }

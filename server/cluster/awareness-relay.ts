@@ -17,8 +17,8 @@
  * Frame: [kind (0 update, 1 query, 2 answer)][sender node id][payload: states with their owners,
  * nothing, states and claims (presence-relay-codec.ts)].
  */
-import { DecodeError } from '../collab/bounded-reader.ts'
-import { decodePresenceAnswer, decodeRelayedPresence, type RelayedClaim, type RelayedPresence } from '../collab/presence-relay-codec.ts'
+import { DecodeError } from '../collab/wire/bounded-reader.ts'
+import { decodePresenceAnswer, decodeRelayedPresence, type RelayedClaim, type RelayedPresence } from '../collab/presence/presence-relay-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { RedisClient } from './redis-clients.ts'
 

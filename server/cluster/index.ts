@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { newId } from '../../shared/ids.ts'
 import type { BackgroundFailures } from '../background-loop.ts'
-import { LocalLease, type CompactionLease } from '../collab/compaction-lease.ts'
+import { LocalLease, type CompactionLease } from '../collab/compaction/compaction-lease.ts'
 import type { Config } from '../config.ts'
 import { LocalBus, type EventBus } from '../events/bus.ts'
 import { RedisBus } from '../events/redis-bus.ts'

@@ -6,7 +6,7 @@
  */
 import { newId } from '../../shared/ids.ts'
 import type { BackgroundFailures } from '../background-loop.ts'
-import type { CompactionLease } from '../collab/compaction-lease.ts'
+import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
 import type { Logger } from '../logger.ts'
 import { RedisScript } from '../log/redis-script.ts'
 import type { RedisClient, RedisClients } from './redis-clients.ts'

@@ -1,4 +1,5 @@
 /** Wires the collaboration core together from a storage, a log and an authorizer. */
+import { newId } from '../../shared/ids.ts'
 import { parseRoomName } from '../../shared/rooms.ts'
 import { noRelay, type AwarenessRelay } from '../cluster/awareness-relay.ts'
 import type { Config } from '../config.ts'
@@ -6,17 +7,17 @@ import type { Logger } from '../logger.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Storage } from '../storage/types.ts'
 import type { Authorizer } from './authorizer.ts'
-import { LocalLease, type CompactionLease } from './compaction-lease.ts'
-import { Compactor } from './compactor.ts'
-import type { ConnectionLimits } from './connection.ts'
-import { DocWorker } from './doc-worker-client.ts'
-import { Folder } from './folder.ts'
+import { LocalLease, type CompactionLease } from './compaction/compaction-lease.ts'
+import { Compactor, type CompactionHistory } from './compaction/compactor.ts'
+import type { ConnectionLimits } from './wire/connection.ts'
+import { DocWorker } from './workers/doc-worker-client.ts'
+import { Folder } from './compaction/folder.ts'
 import { CollabServer } from './collab-server.ts'
 import { noObserver, type CollabObserver } from './observer.ts'
-import type { RoomLimits } from './room.ts'
-import { userRates, type SocketRates } from './room-budgets.ts'
-import { loadRoom } from './room-loader.ts'
-import { RoomRegistry } from './room-registry.ts'
+import type { RoomLimits } from './room/room.ts'
+import { SOCKETS_PER_USER, userRates, type SocketRates } from './room/room-budgets.ts'
+import { loadRoom } from './room/room-loader.ts'
+import { RoomRegistry } from './room/room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
 import { VersionKeeper } from '../history/version-keeper.ts'
 
@@ -32,13 +33,20 @@ export interface CollabCore {
 export interface CollabWiring {
   config: Config
   logger: Logger
-  storage: Storage
+  storage: CollabStorage
   log: UpdateLog
   authorizer: Authorizer
   lease?: CompactionLease
   relay?: AwarenessRelay
+  /** This process among the nodes (its log appends carry it); a fresh one when not given. */
+  nodeId?: string
   observer?: CollabObserver
+  /** Parts given instead of the usual (a simulation runs the workers in-process, history in memory). */
+  parts?: { worker?: DocWorker; folder?: Folder; history?: CompactionHistory }
 }
+
+/** What the collaboration core reads and writes of storage. */
+export type CollabStorage = Pick<Storage, 'snapshots' | 'groups' | 'versions' | 'edits'>
 
 /** Awareness ids one socket may introduce; a y-websocket client uses one. */
 const MAX_AWARENESS_IDS = 4
@@ -46,8 +54,11 @@ const MAX_AWARENESS_IDS = 4
 const PRESENCE_OUTDATED_MS = 30_000
 /** Content indexes of documents up to this size are built right on the main thread. */
 const INDEX_INLINE_BYTES = 128 * 1024
-/** A stock client never sends updates with missing dependencies; a few are held, no more. */
-const HELD = { maxHeldUpdates: 64, maxHeldBytes: 1024 * 1024 }
+/**
+ * A stock client rarely sends updates whose dependencies the room lacks (it passes on content it
+ * got through a node this one has not read yet): a few are held, for half a minute at most.
+ */
+const HELD_PER_SOCKET = { updates: 64, bytes: 1024 * 1024 }
 /** New client ids one user's updates may introduce in a document: 256 at once, then one per 10 s. */
 const NEW_CLIENT_IDS = { capacity: 256, perSecond: 0.1 }
 const VIEW = { idleMs: 30_000, maxBacklogBytes: 8 * 1024 * 1024 }
@@ -61,6 +72,7 @@ export function roomLimits(config: Config): RoomLimits {
     indexInlineBytes: INDEX_INLINE_BYTES,
     view: VIEW,
     presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },
+    held: { perSocket: HELD_PER_SOCKET, perUser: { updates: HELD_PER_SOCKET.updates * SOCKETS_PER_USER, bytes: HELD_PER_SOCKET.bytes * SOCKETS_PER_USER }, maxAgeMs: config.heldUpdateMaxAgeMs },
   }
 }
 
@@ -75,16 +87,16 @@ function socketRates(config: Config): SocketRates {
 
 export function connectionLimits(config: Config): ConnectionLimits {
   const { presenceMessages, presenceBytes, sync } = socketRates(config)
-  return { maxBufferedBytes: config.maxBufferedBytes, maxAwarenessIds: MAX_AWARENESS_IDS, presenceMessages, presenceBytes, syncBytes: sync, ...HELD }
+  return { maxBufferedBytes: config.maxBufferedBytes, maxAwarenessIds: MAX_AWARENESS_IDS, presenceMessages, presenceBytes, syncBytes: sync }
 }
 
 export function createCollab(wiring: CollabWiring): CollabCore {
   const { config, logger, storage, log } = wiring
   const relay = wiring.relay ?? noRelay
   const observer = wiring.observer ?? noObserver
-  const worker = new DocWorker()
+  const worker = wiring.parts?.worker ?? new DocWorker()
   const loader = { snapshots: storage.snapshots, log, worker, batchSize: config.compactBatchEntries, logger }
-  const folder = new Folder()
+  const folder = wiring.parts?.folder ?? new Folder()
   const history = new VersionKeeper({
     versions: storage.versions,
     edits: storage.edits,
@@ -94,7 +106,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     logger: logger.child({ module: 'history' }),
   })
   const compactor = new Compactor({
-    history,
+    history: wiring.parts?.history ?? history,
     ...loader,
     lease: wiring.lease ?? new LocalLease(),
     folder,
@@ -110,6 +122,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   const registry = new RoomRegistry({
     loader,
     room: {
+      node: wiring.nodeId ?? newId(),
       log,
       logger,
       observer,

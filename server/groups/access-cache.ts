@@ -34,6 +34,11 @@ export class AccessCache {
     return this.cache.get(`${groupId}\u0000${userId}`, [groupTag(groupId), memberTag(groupId, userId)], () => this.load(groupId, userId))
   }
 
+  /** Reads the membership afresh (a lost event may have changed it); while storage cannot say, the cached one stands. */
+  refresh(groupId: string, userId: string): Promise<Access | null> {
+    return this.cache.refresh(`${groupId}\u0000${userId}`, [groupTag(groupId), memberTag(groupId, userId)], () => this.load(groupId, userId))
+  }
+
   invalidateMember(groupId: string, userId: string): void {
     this.cache.invalidate(memberTag(groupId, userId))
   }

@@ -59,8 +59,7 @@ async function recheckSockets(collab: CollabCore, access: AccessCache, recheck: 
     const key = `${groupId}\u0000${userId}`
     let found = fresh.get(key)
     if (!found) {
-      access.invalidateMember(groupId, userId) // the cached lookup may predate a lost event
-      found = access.get(groupId, userId)
+      found = access.refresh(groupId, userId) // the cached lookup may predate a lost event
       fresh.set(key, found)
     }
     return (await found)?.role ?? null

@@ -8,9 +8,9 @@
 import type { ChatMessage, MessagePage } from '../../shared/chat.ts'
 import { newId } from '../../shared/ids.ts'
 import { roomName } from '../../shared/rooms.ts'
-import { LogUnavailableError, type Room } from '../collab/room.ts'
+import { LogUnavailableError, type Room } from '../collab/room/room.ts'
 import { DocumentFullError } from '../log/types.ts'
-import type { RoomRegistry } from '../collab/room-registry.ts'
+import type { RoomRegistry } from '../collab/room/room-registry.ts'
 import { payloadTooLarge, unavailable } from '../errors.ts'
 import type { UserStore } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
@@ -51,14 +51,21 @@ export class MessageService {
         throw error
       }
     })
-    const [named] = await this.withServerNames([posted.message])
-    return { message: named!, created: posted.created }
+    // Logged: the answer needs nothing more from storage (the poster's name is the principal's).
+    return { message: { ...posted.message, authorName: actor.name }, created: posted.created }
   }
 
+  /** Names as the server knows them now; while storage cannot say, the names the messages carry. */
   private async withServerNames(messages: ChatMessage[]): Promise<ChatMessage[]> {
     const authors = [...new Set(messages.map((m) => m.author))]
-    const names = new Map((await this.deps.users.byIds(authors)).map((u) => [u.id, u.name]))
-    return messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? '' }))
+    let users: Array<{ id: string; name: string }>
+    try {
+      users = await this.deps.users.byIds(authors)
+    } catch {
+      return messages
+    }
+    const names = new Map(users.map((u) => [u.id, u.name]))
+    return messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? m.authorName }))
   }
 
   private async withChat<T>(groupId: string, use: (room: Room) => Promise<T>): Promise<T> {

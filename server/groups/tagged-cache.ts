@@ -2,16 +2,21 @@
  * A small cache of loaded values with a TTL and an LRU bound. Concurrent misses for one key
  * share a single load; entries carry tags (e.g. a group id) so a change can drop every entry
  * that depends on it; a load that raced an invalidation is not kept. A TTL of 0 disables caching.
+ * With `staleIfErrorMs`, a value that expired (never one that was invalidated) is served again
+ * when loading it afresh fails, until it is that much older than its TTL.
  */
 interface Entry<V> {
   value: Promise<V>
   expiresAt: number
+  /** When the value was loaded (a stale value served again keeps its age). */
+  loadedAt: number
   tags: Set<string>
 }
 
 export interface CacheOptions {
   ttlMs: number
   maxEntries: number
+  staleIfErrorMs?: number
 }
 
 export class TaggedCache<V> {
@@ -36,7 +41,13 @@ export class TaggedCache<V> {
     }
     this.misses++
     if (this.options.ttlMs === 0) return load()
-    return this.fill(key, tags, load, tagsOf)
+    return this.fill(key, tags, load, tagsOf, this.staleFor(entry))
+  }
+
+  /** Loads `key` afresh whatever the cache holds; if that fails, what it held stands (see staleIfErrorMs). */
+  refresh(key: string, tags: string[], load: () => Promise<V>): Promise<V> {
+    this.misses++
+    return this.fill(key, tags, load, undefined, this.staleFor(this.entries.get(key)))
   }
 
   /** Tags currently indexed (bounded by the entries' tags: empty tags are removed). */
@@ -54,8 +65,16 @@ export class TaggedCache<V> {
     this.byTag.clear()
   }
 
-  private fill(key: string, tags: string[], load: () => Promise<V>, tagsOf?: (value: V) => string[]): Promise<V> {
-    const entry: Entry<V> = { value: load(), expiresAt: Date.now() + this.options.ttlMs, tags: new Set() }
+  /** The entry to fall back on if a fresh load fails: one not older than TTL + staleIfErrorMs. */
+  private staleFor(entry: Entry<V> | undefined): Entry<V> | undefined {
+    return entry && Date.now() - entry.loadedAt < this.options.ttlMs + (this.options.staleIfErrorMs ?? 0) ? entry : undefined
+  }
+
+  private fill(key: string, tags: string[], load: () => Promise<V>, tagsOf?: (value: V) => string[], stale?: Entry<V>): Promise<V> {
+    const fresh = load()
+    const value = stale ? fresh.catch(() => stale.value) : fresh
+    const entry: Entry<V> = { value, expiresAt: Date.now() + this.options.ttlMs, loadedAt: Date.now(), tags: new Set() }
+    if (stale) void fresh.then(() => undefined, () => { entry.loadedAt = stale.loadedAt })
     this.entries.set(key, entry)
     this.tag(key, entry, tags)
     this.evictOverflow()

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs'
 import type { EditRecord } from '../storage/types.ts'
-import { deletesOnly, hasDeletes, type UpdateInfo } from '../collab/update-info.ts'
+import { deletesOnly, hasDeletes, type UpdateInfo } from '../collab/sync/update-info.ts'
 
 export interface TimedUpdate {
   /** When it was logged (ms since the epoch). */
@@ -18,7 +18,11 @@ export interface TimedUpdate {
 const MINUTE = 60_000
 export const NO_DELETES = Y.encodeStateAsUpdate(new Y.Doc())
 
-export function editRecords(room: string, updates: readonly TimedUpdate[]): EditRecord[] {
+/**
+ * `ownerOf`: the user each client id is bound to. Structs are credited to their writer only under
+ * her own ids: an update may pass on others' (deleted) structs, which she did not create.
+ */
+export function editRecords(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined): EditRecord[] {
   const groups = new Map<string, TimedUpdate[]>()
   for (const update of updates) {
     if (update.writer === '') continue // from before writers were recorded
@@ -27,14 +31,14 @@ export function editRecords(room: string, updates: readonly TimedUpdate[]): Edit
     if (group) group.push(update)
     else groups.set(key, [update])
   }
-  return [...groups.values()].map((group) => recordOf(room, group)).sort((a, b) => a.at - b.at)
+  return [...groups.values()].map((group) => recordOf(room, group, ownerOf)).sort((a, b) => a.at - b.at)
 }
 
-function recordOf(room: string, group: TimedUpdate[]): EditRecord {
+function recordOf(room: string, group: TimedUpdate[], ownerOf: ((client: number) => string | undefined) | undefined): EditRecord {
   const created: Array<[number, number, number]> = []
   const deletions: Uint8Array[] = []
-  for (const { update, info } of group) {
-    for (const [client, [first, end]] of info.clients) created.push([client, first, end])
+  for (const { update, info, writer } of group) {
+    for (const [client, [first, end]] of info.clients) if (!ownerOf || ownerOf(client) === writer) created.push([client, first, end])
     if (hasDeletes(update, info)) deletions.push(deletesOnly(update, info))
   }
   return {

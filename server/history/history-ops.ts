@@ -10,7 +10,7 @@ import * as Y from 'yjs'
 import { addStroke, readStroke, readStrokes, strokesOf, type Stroke } from '../../shared/canvas.ts'
 import { messagesOf, readMessage, type ChatMessage } from '../../shared/chat.ts'
 import type { RoomKind } from '../../shared/rooms.ts'
-import { decodeSnapshot } from '../collab/snapshot-codec.ts'
+import { decodeSnapshot } from '../collab/compaction/snapshot-codec.ts'
 
 export interface StrokeSummary {
   id: string
@@ -96,7 +96,7 @@ export function restoreTo(doc: Y.Doc, target: Y.Doc, kind: RoomKind): void {
  */
 export function rollbackUser(doc: Y.Doc, kind: RoomKind, user: string, edits: UserEdits, sources: Y.Doc[]): RollbackResult {
   const createdByUser = (id: Y.ID): boolean => edits.created.some(([client, first, end]) => client === id.client && id.clock >= first && id.clock < end)
-  if (kind === 'chat') return { removed: removeMessages(doc, createdByUser), restored: [] }
+  if (kind === 'chat') return { removed: removeMessages(doc, (id, message) => message?.author === user && createdByUser(id)), restored: [] }
   const removed = removeStrokes(doc, (map, stroke) => stroke?.author === user && map._item !== null && createdByUser(map._item.id))
   const erased = Y.decodeUpdate(edits.deleted).ds
   const present = new Set(readStrokes(doc).map((s) => s.id))
@@ -126,15 +126,15 @@ function removeStrokes(doc: Y.Doc, shouldGo: (map: Y.Map<unknown>, stroke: Strok
   return removed.reverse()
 }
 
-/** Deletes the messages whose elements were created under `created` ids. */
-function removeMessages(doc: Y.Doc, created: (id: Y.ID) => boolean): RollbackResult['removed'] {
+/** Deletes the messages `goes` picks (by their element's id and content). */
+function removeMessages(doc: Y.Doc, goes: (id: Y.ID, message: ChatMessage | null) => boolean): RollbackResult['removed'] {
   const messages = messagesOf(doc)
   const doomed: number[] = []
   let index = 0
   for (let item = messages._start; item !== null; item = item.right) {
     if (item.deleted || !item.countable) continue
     for (let offset = 0; offset < item.length; offset++, index++) {
-      if (created(Y.createID(item.id.client, item.id.clock + offset))) doomed.push(index)
+      if (goes(Y.createID(item.id.client, item.id.clock + offset), readMessage(messages.get(index)))) doomed.push(index)
     }
   }
   const removed: RollbackResult['removed'] = []

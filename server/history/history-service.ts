@@ -8,11 +8,11 @@
 import type { DiffResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
 import type { MessagePage } from '../../shared/chat.ts'
 import { roomName, type RoomKind } from '../../shared/rooms.ts'
-import { deletesOnly, hasDeletes } from '../collab/update-info.ts'
-import type { DocWorker } from '../collab/doc-worker-client.ts'
-import { LogUnavailableError, type Room } from '../collab/room.ts'
-import type { RoomRegistry } from '../collab/room-registry.ts'
-import { notFound, payloadTooLarge, unavailable } from '../errors.ts'
+import { deletesOnly, hasDeletes } from '../collab/sync/update-info.ts'
+import type { DocWorker } from '../collab/workers/doc-worker-client.ts'
+import { EditRefusedError, LogUnavailableError, type Room } from '../collab/room/room.ts'
+import type { RoomRegistry } from '../collab/room/room-registry.ts'
+import { forbidden, notFound, payloadTooLarge, unavailable } from '../errors.ts'
 import { requireRole } from '../groups/guard.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { parseLogId } from '../log/log-id.ts'
@@ -106,9 +106,10 @@ export class HistoryService {
     if (!state) throw notFound('no such version')
     const pre = await this.withRoom(record.room, async (room) => {
       this.requireLogUp(room)
-      const kept = await this.keepLive(room, `Before restoring ${record.name ?? new Date(record.createdAt).toISOString()}`)
+      // The state before is taken now and kept only once the restore is in: a refused one leaves nothing.
+      const before = this.liveState(room)
       await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
-      return kept
+      return this.deps.keeper.keep(room.name, before.state, `Before restoring ${record.name ?? new Date(record.createdAt).toISOString()}`, before.unrecorded)
     })
     return { preRestore: (await this.views([pre], kind))[0]! }
   }
@@ -117,11 +118,14 @@ export class HistoryService {
   async rollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
     const access = await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
-    const recorded = (await this.deps.edits.list(room, { since: input.since })).filter((r) => r.user === input.userId)
     const sources = await this.rollbackSources(room, input.since)
     return this.withRoom(room, async (hot) => {
       this.requireLogUp(hot)
-      const edits = userEdits(recorded, unrecordedEdits(hot, input.userId, input.since))
+      // What the room holds unrecorded first, then the records: a compaction between the two reads
+      // moves edits from the room into the records, never out of both (at worst into both: merged).
+      const live = unrecordedEdits(hot, input.userId, input.since)
+      const recorded = (await this.deps.edits.list(room, { since: input.since })).filter((r) => r.user === input.userId)
+      const edits = userEdits(recorded, live)
       return this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, user: input.userId, edits, sources }))
     })
   }
@@ -140,8 +144,14 @@ export class HistoryService {
   }
 
   private async keepLive(room: Room, name: string): Promise<VersionRecord> {
+    const { state, unrecorded } = this.liveState(room)
+    return this.deps.keeper.keep(room.name, state, name, unrecorded)
+  }
+
+  /** The room's whole state now, and the writers of what it holds that no edit record has yet. */
+  private liveState(room: Room): { state: Uint8Array; unrecorded: string[] } {
     const unrecorded = room.bytes.contents().since.filter((a) => !a.recorded && a.writer !== '').map((a) => a.writer)
-    return this.deps.keeper.keep(room.name, room.bytes.fullState(), name, unrecorded)
+    return { state: room.bytes.fullState(), unrecorded }
   }
 
   /** A version of either of the group's documents, or 404. */
@@ -172,6 +182,7 @@ export class HistoryService {
       return await edit()
     } catch (error) {
       if (error instanceof LogUnavailableError) throw unavailable('the change could not be stored; retry', RETRY_AFTER_SECONDS)
+      if (error instanceof EditRefusedError) throw forbidden(`this change is not yours to make: ${error.message}`)
       throw error
     }
   }

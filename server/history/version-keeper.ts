@@ -34,8 +34,8 @@ export class VersionKeeper {
   }
 
   /** Before the snapshot holding these updates is saved (if this fails, so does the compaction). */
-  async recordEdits(room: string, updates: readonly TimedUpdate[]): Promise<void> {
-    const records = editRecords(room, updates)
+  async recordEdits(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined): Promise<void> {
+    const records = editRecords(room, updates, ownerOf)
     if (records.length > 0) await this.deps.edits.append(records)
   }
 
@@ -116,9 +116,11 @@ export class VersionKeeper {
     const all = await this.deps.versions.all(room)
     const drop = versionsToDrop(all, this.now(), this.deps.retention)
     if (drop.length > 0) await this.deps.versions.delete(room, drop)
-    // Edits older than every version are no use to rollbacks or diffs any more.
+    // Edits older than every version, and older than versions are kept at all, are no use to
+    // rollbacks or diffs any more (a rollback also undoes additions, which need no version).
     const oldest = all.filter((v) => !drop.includes(v.id)).reduce((min, v) => Math.min(min, v.createdAt), Infinity)
-    if (Number.isFinite(oldest)) await this.deps.edits.prune(room, oldest)
+    const horizon = Math.min(oldest, this.now() - this.deps.retention.hourlyFor)
+    if (Number.isFinite(oldest)) await this.deps.edits.prune(room, horizon)
   }
 
   private now(): number {

@@ -1,7 +1,8 @@
 /**
  * Every error leaves as JSON `{ error, message }` with the right status: validation 400,
  * AppErrors as raised, Fastify's own (413 body too large, 415, 429 from the rate limiter) by
- * their status, and anything unexpected as a logged 500 that reveals nothing.
+ * their status, storage that cannot be reached as 503 with a retry hint (the request may be
+ * retried as it is), and anything unexpected as a logged 500 that reveals nothing.
  */
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { AppError } from '../errors.ts'
@@ -20,6 +21,10 @@ const CODES: Record<number, string> = {
   503: 'unavailable',
 }
 
+/** The MongoDB driver's errors for a server it cannot reach or that does not answer in time, and our deadline's. */
+const STORAGE_UNREACHABLE = /^(Mongo(ServerSelection|Network|NetworkTimeout|OperationTimeout|Timeout)|StorageTimeout)Error$/
+const STORAGE_RETRY_AFTER_SECONDS = 2
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
@@ -27,6 +32,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.code(error.status).send({ error: error.code, message: error.message })
     }
     if ('validation' in error && error.validation) return reply.code(400).send({ error: 'bad_request', message: error.message })
+    if (STORAGE_UNREACHABLE.test(error.name)) {
+      request.log.warn({ err: error }, 'storage unreachable')
+      reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS))
+      return reply.code(503).send({ error: 'unavailable', message: 'storage is unavailable right now; retry shortly' })
+    }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) return reply.code(status).send({ error: CODES[status] ?? 'client_error', message: error.message })
     request.log.error({ err: error }, 'request failed')

@@ -17,10 +17,10 @@
  * all it takes.
  */
 import { openLevel, prefixRange, type LevelDb } from '../storage/embedded/level.ts'
-import { LogIdClock, compareLogIds, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
+import { LOG_START, LogIdClock, compareLogIds, fromSortableLogId, sortableLogId, type LogId } from './log-id.ts'
 import type { Logger } from '../logger.ts'
-import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
-import { DocumentFullError, type AppendLimit, type DocBase, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
+import { decodeRecordOrReport, encodeRecord, recordBytes, type LogRecord } from './record-codec.ts'
+import { DocumentFullError, type AppendOptions, type DocBase, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
 const SEPARATOR = '!'
 /** Writes under load start at most this often (a quiet log writes at once). */
@@ -71,17 +71,17 @@ export class EmbeddedLog implements UpdateLog {
       const room = key.slice(0, key.indexOf(SEPARATOR))
       const id = fromSortableLogId(key.slice(room.length + 1))
       this.clock.observe(id)
-      this.countEntry(room, id, recordBytes(this.decode(room, value)))
+      this.countEntry(room, id, recordBytes(this.decode(room, value).updates))
     }
   }
 
-  async append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId> {
+  async append(room: string, updates: LoggedUpdate[], { limit, tag = '' }: AppendOptions = {}): Promise<LogId> {
     const bytes = recordBytes(updates)
     if (limit) {
       const size = this.sizeFrom(room, limit.base)
       if (size + bytes > limit.maxDocBytes) throw new DocumentFullError(size, limit.maxDocBytes)
     }
-    const entry: LogEntry = { id: this.clock.next(), updates }
+    const entry: LogEntry = { id: this.clock.next(), tag, updates }
     this.countEntry(room, entry.id, bytes) // counted now: the next append may come before this one is written
     try {
       await new Promise<void>((resolve, reject) => {
@@ -130,7 +130,7 @@ export class EmbeddedLog implements UpdateLog {
       const started = performance.now()
       const group = this.pending
       this.pending = []
-      const ops = group.map(({ room, entry }) => ({ type: 'put' as const, key: this.key(room, entry.id), value: encodeRecord(entry.updates) }))
+      const ops = group.map(({ room, entry }) => ({ type: 'put' as const, key: this.key(room, entry.id), value: encodeRecord(entry) }))
       try {
         await this.db.batch(ops, { sync: this.fsync })
       } catch (error) {
@@ -155,9 +155,13 @@ export class EmbeddedLog implements UpdateLog {
     const entries: LogEntry[] = []
     const range = { gt: this.key(room, after), lt: `${room}${SEPARATOR}\xff`, limit }
     for await (const [key, value] of this.db.iterator(range)) {
-      entries.push({ id: fromSortableLogId(key.slice(room.length + 1)), updates: this.decode(room, value) })
+      entries.push({ id: fromSortableLogId(key.slice(room.length + 1)), ...this.decode(room, value) })
     }
     return entries
+  }
+
+  async head(room: string): Promise<LogId> {
+    return this.entryBytes.get(room)?.at(-1)?.id ?? LOG_START
   }
 
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
@@ -227,7 +231,7 @@ export class EmbeddedLog implements UpdateLog {
     await this.db.close()
   }
 
-  private decode(room: string, value: Uint8Array): LoggedUpdate[] {
+  private decode(room: string, value: Uint8Array): LogRecord {
     return decodeRecordOrReport(value, (error) => this.logger?.error({ err: error, room }, 'skipping a damaged log record'))
   }
 

@@ -1,28 +1,38 @@
 /**
  * How one log entry is stored: the batch of updates a node accepted together, each with the user
- * who wrote it (attribution, client-id bindings, history). One record per batch keeps a busy room
- * at one log write per batch instead of one per update.
+ * who wrote it (attribution, client-id bindings, history), and the tag of the append that wrote it
+ * (its node and sequence: how a node knows its own entries when it reads them before `append`
+ * has answered). One record per batch keeps a busy room at one log write per batch.
  *
- *   "YLR1" | varuint count | count × (varstring writer | varbytes update)
+ *   "YLR2" | varstring tag | varuint count | count × (varstring writer | varbytes update)
+ *   "YLR1" | varuint count | count × (varstring writer | varbytes update)        (no tag)
  *
  * Entries written before records existed hold a bare update; they read as one update by an
  * unknown writer (""). A bare V1 update starting with these four bytes would declare 89 client
  * sections whose first has 76 structs for client 82 from clock 49: not something Yjs writes.
  */
 import * as encoding from 'lib0/encoding'
-import { BoundedReader, DecodeError } from '../collab/bounded-reader.ts'
+import { BoundedReader, DecodeError } from '../collab/wire/bounded-reader.ts'
 
-const MAGIC = [0x59, 0x4c, 0x52, 0x31] // "YLR1"
+const MAGIC_V1 = [0x59, 0x4c, 0x52, 0x31] // "YLR1"
+const MAGIC_V2 = [0x59, 0x4c, 0x52, 0x32] // "YLR2"
 
-/** One accepted update and who wrote it ("" when unknown, "server" for the server's own edits). */
+/** One accepted update and who wrote it ("" when unknown). */
 export interface LoggedUpdate {
   writer: string
   update: Uint8Array
 }
 
-export function encodeRecord(updates: readonly LoggedUpdate[]): Uint8Array {
+/** A batch as logged: its updates and the tag of the append that wrote it ("" when none). */
+export interface LogRecord {
+  tag: string
+  updates: LoggedUpdate[]
+}
+
+export function encodeRecord({ tag, updates }: LogRecord): Uint8Array {
   const encoder = encoding.createEncoder()
-  for (const byte of MAGIC) encoding.writeUint8(encoder, byte)
+  for (const byte of MAGIC_V2) encoding.writeUint8(encoder, byte)
+  encoding.writeVarString(encoder, tag)
   encoding.writeVarUint(encoder, updates.length)
   for (const { writer, update } of updates) {
     encoding.writeVarString(encoder, writer)
@@ -32,10 +42,12 @@ export function encodeRecord(updates: readonly LoggedUpdate[]): Uint8Array {
 }
 
 /** Throws DecodeError on a damaged record (callers skip it loudly). */
-export function decodeRecord(bytes: Uint8Array): LoggedUpdate[] {
-  if (!MAGIC.every((byte, i) => bytes[i] === byte)) return [{ writer: '', update: bytes }]
+export function decodeRecord(bytes: Uint8Array): LogRecord {
+  const version = startsWith(bytes, MAGIC_V2) ? 2 : startsWith(bytes, MAGIC_V1) ? 1 : 0
+  if (version === 0) return { tag: '', updates: [{ writer: '', update: bytes }] }
   const reader = new BoundedReader(bytes)
-  reader.skip(MAGIC.length)
+  reader.skip(MAGIC_V2.length)
+  const tag = version === 2 ? reader.varString() : ''
   const count = reader.count(2)
   const updates: LoggedUpdate[] = []
   for (let i = 0; i < count; i++) {
@@ -43,7 +55,7 @@ export function decodeRecord(bytes: Uint8Array): LoggedUpdate[] {
     updates.push({ writer, update: reader.varBytes() })
   }
   if (!reader.done) throw new DecodeError('damaged log record: trailing bytes')
-  return updates
+  return { tag, updates }
 }
 
 export function recordBytes(updates: readonly LoggedUpdate[]): number {
@@ -51,11 +63,15 @@ export function recordBytes(updates: readonly LoggedUpdate[]): number {
 }
 
 /** Decodes, or reports a damaged record and reads it as empty: one bad record must not make a room unloadable. */
-export function decodeRecordOrReport(bytes: Uint8Array, report: (error: unknown) => void): LoggedUpdate[] {
+export function decodeRecordOrReport(bytes: Uint8Array, report: (error: unknown) => void): LogRecord {
   try {
     return decodeRecord(bytes)
   } catch (error) {
     report(error)
-    return []
+    return { tag: '', updates: [] }
   }
+}
+
+function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
+  return magic.every((byte, i) => bytes[i] === byte)
 }

@@ -10,11 +10,11 @@
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
-import { compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
+import { LOG_START, compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
 import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
 import { RedisScript } from './redis-script.ts'
 import { StreamReader, type StreamMessage } from './stream-reader.ts'
-import { DocumentFullError, type AppendLimit, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
+import { DocumentFullError, type AppendOptions, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
 export interface RedisLogOptions {
   prefix: string
@@ -123,8 +123,8 @@ export class RedisLog implements UpdateLog {
     }, clients.binaryReader)
   }
 
-  async append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId> {
-    const record = Buffer.from(encodeRecord(updates))
+  async append(room: string, updates: LoggedUpdate[], { limit, tag = '' }: AppendOptions = {}): Promise<LogId> {
+    const record = Buffer.from(encodeRecord({ tag, updates }))
     const bounds = limit ? [String(limit.maxDocBytes), limit.base.watermark, String(limit.base.bytes)] : ['', '', '']
     const keys = [this.key(room), this.roomsKey, this.sizeKey(room)]
     const answer = await this.clients.timed(APPEND.run(this.clients.cmd, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
@@ -135,6 +135,11 @@ export class RedisLog implements UpdateLog {
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
     const messages = await this.clients.timed(this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit }), 'read')
     return (messages ?? []).map((m) => this.toEntry(room, m))
+  }
+
+  async head(room: string): Promise<LogId> {
+    const [newest] = (await this.clients.timed(this.clients.cmd.xRevRange(this.key(room), '+', '-', { COUNT: 1 }), 'head')) ?? []
+    return newest ? String(newest.id) : LOG_START
   }
 
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
@@ -201,7 +206,7 @@ export class RedisLog implements UpdateLog {
   private toEntry(room: string, message: StreamMessage): LogEntry {
     const bytes = message.message.r ?? message.message.u
     const report = (error: unknown): void => this.options.logger.error({ err: error, room, id: String(message.id) }, 'skipping a damaged log record')
-    return { id: String(message.id), updates: bytes ? decodeRecordOrReport(new Uint8Array(bytes), report) : [] }
+    return { id: String(message.id), ...(bytes ? decodeRecordOrReport(new Uint8Array(bytes), report) : { tag: '', updates: [] }) }
   }
 
   /** Entries below the result go: those ≤ upTo, but none younger than the minimum age. */

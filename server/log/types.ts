@@ -11,6 +11,8 @@ export type { LoggedUpdate }
 /** One record: a batch of updates a node accepted together, in order, under one id. */
 export interface LogEntry {
   id: LogId
+  /** The tag its append carried ("" when none): a node knows its own entries by it. */
+  tag: string
   updates: LoggedUpdate[]
 }
 
@@ -51,6 +53,16 @@ export interface AppendLimit {
   base: DocBase
 }
 
+export interface AppendOptions {
+  /** Refuse the batch if the document would pass this limit (DocumentFullError). */
+  limit?: AppendLimit
+  /**
+   * Stored with the entry and read back with it: the writer recognizes its own entry whether
+   * the read or the append's answer reaches it first (on Redis they travel on two connections).
+   */
+  tag?: string
+}
+
 /** An append refused because the document would pass its size limit; nothing was logged. */
 export class DocumentFullError extends Error {
   override name = 'DocumentFullError'
@@ -76,9 +88,11 @@ export interface UpdateLog {
    * batch that would make the document pass it is refused (DocumentFullError) and nothing is
    * logged; batches without one (deletions, relogging what is already held) are counted all the same.
    */
-  append(room: string, updates: LoggedUpdate[], limit?: AppendLimit): Promise<LogId>
+  append(room: string, updates: LoggedUpdate[], options?: AppendOptions): Promise<LogId>
   /** Entries with id > `after`, oldest first, at most `limit`. */
   read(room: string, after: LogId, limit: number): Promise<LogEntry[]>
+  /** The id of the room's newest entry (LOG_START when it has none): how far a reader must read to have all logged so far. */
+  head(room: string): Promise<LogId>
   /**
    * Removes entries with id ≤ `upTo`. `snapshotBytes`: a snapshot covering `upTo` was stored,
    * holding that many bytes; the document's size is counted from it from now on.

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { CollabObserver } from '../collab/observer.ts'
-import type { Room } from '../collab/room.ts'
+import type { Room } from '../collab/room/room.ts'
 
 export interface MetricSources {
   connections(): number

@@ -8,7 +8,7 @@ import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { noRelay, RedisAwarenessRelay, type RoomPresence } from '../../server/cluster/awareness-relay.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
-import { decodePresenceAnswer, encodePresenceAnswer, type RelayedClaim, type RelayedPresence } from '../../server/collab/presence-relay-codec.ts'
+import { decodePresenceAnswer, encodePresenceAnswer, type RelayedClaim, type RelayedPresence } from '../../server/collab/presence/presence-relay-codec.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { waitFor } from '../helpers/wait.ts'
 

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { validateUpdateV1 } from '../../server/collab/update-validator.ts'
+import { validateUpdateV1 } from '../../server/collab/wire/update-validator.ts'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { CloseCode } from '../../shared/close-codes.ts'
 import { connectSynced, rawSocket, type Client } from '../helpers/clients.ts'
 import { docJson, sameContent, roomDoc } from '../helpers/docs.ts'
-import { amplificationUpdate, awarenessFrame, syncUpdateFrame } from '../helpers/frames.ts'
+import { amplificationUpdate, awarenessEntries, awarenessFrame, syncUpdateFrame } from '../helpers/frames.ts'
 import { prng, randomBytes, randomInt } from '../helpers/random.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -120,9 +120,15 @@ describe('bad frames', () => {
     const clock = alice.provider.awareness.meta.get(aliceId)!.clock
     const socket = rawSocket(`${server.collabUrl}/${ROOM}?token=${malloryToken}`)
     await socket.opened
+    // Her own state first: the server never sends a socket's own change back to it, so the only
+    // frame holding this id is the answer to her query (every present state), not the greeting
+    // every socket gets on joining, nor a relayed change.
+    const probeId = 0x5eed_0001
+    socket.send(awarenessFrame([{ clientId: probeId, clock: 1, state: { probe: true } }]))
     socket.send(awarenessFrame([{ clientId: aliceId, clock: clock + 10, state: null }]))
     socket.send(new Uint8Array([3])) // query awareness: answered only after the removal was handled
-    await waitFor(() => socket.frames.some((f) => f[0] === 1 && f.length > 3))
+    const answer = await waitFor(() => socket.frames.map(awarenessEntries).find((entries) => entries?.has(probeId)), 10_000, 'the answer to the awareness query')
+    expect(answer.get(aliceId)?.state).toMatchObject({ user: { id: userId } }) // still present, as the room holds it
     expect(server.app.collab.registry.get(ROOM)!.hasPresence(aliceId)).toBe(true)
     expect(bob.provider.awareness.getStates().has(aliceId)).toBe(true)
     socket.ws.close()

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { decodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { decodeSnapshot } from '../../server/collab/compaction/snapshot-codec.ts'
 import { addStroke, appendPoints, readStrokes } from '../../shared/canvas.ts'
 import { groupFixture, injectApi } from '../helpers/api.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'

@@ -57,10 +57,10 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
     await waitFor(() => readStrokes(roomDoc(room))[0]?.points.length === 6 && room.entriesSinceSnapshot > 0)
 
     let compaction: Promise<void> | undefined
-    // Kept (logged) but not yet delivered back through the log: the watermark is behind it.
-    const keep = room.keep.bind(room)
-    room.keep = (accepted, except) => {
-      keep(accepted, except)
+    // Entered on the append's answer but not yet read back from the log: the position is behind it.
+    const onApplied = room.deps.onApplied
+    room.deps.onApplied = (applied) => {
+      onApplied(applied)
       compaction ??= ctx.server.app.collab.compactor.compactHot(room)
     }
     appendPoints(stroke, [[99, 99]])

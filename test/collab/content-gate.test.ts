@@ -11,8 +11,8 @@ import { CanvasRules } from '../../server/collab/content/canvas-rules.ts'
 import { ChatRules } from '../../server/collab/content/chat-rules.ts'
 import { ContentGate, type Author, type Verdict } from '../../server/collab/content/content-gate.ts'
 import { StructIndex } from '../../server/collab/content/struct-index.ts'
-import { splitUpdate } from '../../server/collab/split-update.ts'
-import { updateInfo } from '../../server/collab/update-info.ts'
+import { splitUpdate } from '../../server/collab/sync/split-update.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
 
 const ANN: Author = { userId: 'ann', role: 'editor' }
 const BOB: Author = { userId: 'bob', role: 'editor' }
@@ -64,6 +64,21 @@ function expectRefused(verdict: Verdict, reason: RegExp): void {
   if (verdict.kind === 'refuse') expect(verdict.reason).toMatch(reason)
 }
 
+/**
+ * The verdict once the intake has judged an update (after holding it, if it was foreign): the
+ * first check must not accept it; the judged check gives the final verdict and its reason.
+ */
+function judged(gate: ContentGate, update: Uint8Array, author: Author): Verdict {
+  expect(gate.check(update, author).kind).not.toBe('accept')
+  return gate.check(update, author, true)
+}
+
+/** Not accepted: held by the intake until this node has read the log far enough, then refused if still foreign. */
+function expectForeign(verdict: Verdict, reason: RegExp): void {
+  expect(verdict.kind).toBe('foreign')
+  if (verdict.kind === 'foreign') expect(verdict.reason).toMatch(reason)
+}
+
 const stroke = (author: string) => ({ author, color: '#112233', width: 3, tool: 'pen' as const, points: [[1, 2], [3, 4]] as const })
 
 describe('canvas rules', () => {
@@ -91,24 +106,24 @@ describe('canvas rules', () => {
     bob.apply(Y.encodeStateAsUpdate(ann.doc))
     const hers = strokesOf(bob.doc).get(0)
     appendPoints(hers, [[9, 9]])
-    expectRefused(gate.check(bob.take(), BOB), /author/)
+    expectRefused(judged(gate, bob.take(), BOB), /author/)
 
     const bob2 = new Peer(3)
     bob2.apply(Y.encodeStateAsUpdate(ann.doc))
     strokesOf(bob2.doc).get(0).set('color', '#000000')
-    expectRefused(gate.check(bob2.take(), BOB), /author/)
+    expectRefused(judged(gate, bob2.take(), BOB), /author/)
 
     const bob3 = new Peer(4)
     bob3.apply(Y.encodeStateAsUpdate(ann.doc))
     ;(strokesOf(bob3.doc).get(0).get('points') as Y.Array<number>).delete(0, 2)
-    expectRefused(gate.check(bob3.take(), BOB), /erase it whole/)
+    expectRefused(judged(gate, bob3.take(), BOB), /erase it whole/)
   })
 
   it('refuse a stroke attributed to someone else, bad fields, other roots and too many points', () => {
     const gate = canvasGate()
     const forger = new Peer(7)
     addStroke(forger.doc, stroke('ann'))
-    expectRefused(gate.check(forger.take(), BOB), /author must be the user/)
+    expectRefused(judged(gate, forger.take(), BOB), /author must be the user/)
 
     const cases: Array<[(doc: Y.Doc) => void, RegExp]> = [
       [(doc) => { const m = new Y.Map(); strokesOf(doc).push([m]); m.set('color', 'red') }, /colour/],
@@ -124,35 +139,35 @@ describe('canvas rules', () => {
     for (const [edit, reason] of cases) {
       const peer = new Peer(client++)
       edit(peer.doc)
-      expectRefused(gate.check(peer.take(), BOB), reason)
+      expectRefused(judged(gate, peer.take(), BOB), reason)
     }
 
     const big = new Peer(client++)
     const map = addStroke(big.doc, stroke('bob'))
     ;(map.get('points') as Y.Array<number>).push(new Array(2 * CANVAS_LIMITS.maxPointsPerStroke).fill(1))
-    expectRefused(gate.check(big.take(), BOB), /at most/)
+    expectRefused(judged(gate, big.take(), BOB), /at most/)
   })
 
-  it('refuse structs under a client id bound to another user or claimed by her presence (the hijack)', () => {
+  it('never accept structs under a client id bound to another user or claimed by her presence (the hijack): they are foreign', () => {
     const gate = canvasGate({ 55: 'ann' })
     const ann = new Peer(1)
     addStroke(ann.doc, stroke('ann'))
     submit(gate, ann.take(), ANN)
     // Bob writes a garbage range under Ann's client id, ahead of her clock, covering 1,000,000 clocks.
-    expectRefused(gate.check(gcRange(1, Y.getState(ann.doc.store, 1) + 3, 1_000_000), BOB), /belongs to another user/)
+    expectForeign(gate.check(gcRange(1, Y.getState(ann.doc.store, 1) + 3, 1_000_000), BOB), /belongs to another user/)
     // …or under the id her connected socket claimed in presence before she wrote anything.
-    expectRefused(gate.check(gcRange(55, 0, 10), BOB), /belongs to another user/)
+    expectForeign(gate.check(gcRange(55, 0, 10), BOB), /belongs to another user/)
     // Ann keeps drawing.
     appendPoints(strokesOf(ann.doc).get(0), [[5, 5]])
     expect(submit(gate, ann.take(), ANN).kind).toBe('accept')
   })
 
-  it('refuse deleting content the document does not have yet (it would erase her future strokes)', () => {
+  it('never accept deleting another user\'s content the document does not have yet (it would erase her future strokes)', () => {
     const gate = canvasGate()
     const ann = new Peer(1)
     addStroke(ann.doc, stroke('ann'))
     submit(gate, ann.take(), ANN)
-    expectRefused(gate.check(deleteOnly(1, 0, 1_000_000), BOB), /does not have/)
+    expectForeign(gate.check(deleteOnly(1, 0, 1_000_000), BOB), /does not have/)
   })
 
   it('hold an erase that comes before the stroke it erases, under an id nobody holds, then judge it by the rules', () => {
@@ -175,7 +190,7 @@ describe('canvas rules', () => {
     const removed = bob.take()
     expect(chat.check(removed, ANN).kind).toBe('pending')
     expect(submit(chat, posted, BOB).kind).toBe('accept')
-    expectRefused(chat.check(removed, ANN), /author or the group owner/) // once known, the rules decide
+    expectRefused(judged(chat, removed, ANN), /author or the group owner/) // once known, the rules decide
   })
 
   it('hold updates whose dependencies are missing, then accept them once they arrive', () => {
@@ -249,7 +264,7 @@ describe('canvas rules', () => {
     const thief = new Peer(9)
     thief.apply(Y.encodeStateAsUpdate(ann.doc))
     appendPoints(strokesOf(thief.doc).get(0), [[2, 2]])
-    expectRefused(gate2.check(thief.take(), BOB), /author/)
+    expectRefused(judged(gate2, thief.take(), BOB), /author/)
   })
 })
 
@@ -271,7 +286,7 @@ describe('content index in parts', () => {
     thief.apply(Y.encodeStateAsUpdate(ann.doc))
     appendPoints(strokesOf(thief.doc).get(0), [[2, 2]])
     const stolen = thief.take()
-    expectRefused(gate.check(stolen, BOB), /author/)
+    expectRefused(judged(gate, stolen, BOB), /author/)
     appendPoints(strokesOf(ann.doc).get(0), [[5, 5]])
     const own = ann.take()
     expect(gate.check(own, ANN).kind).toBe('accept')
@@ -322,18 +337,18 @@ describe('chat rules', () => {
     for (const [message, reason] of cases) {
       const peer = new Peer(client++)
       messagesOf(peer.doc).push([message])
-      expectRefused(gate.check(peer.take(), BOB), reason)
+      expectRefused(judged(gate, peer.take(), BOB), reason)
     }
     const twice = new Peer(client++)
     messagesOf(twice.doc).push([{ id: 'same', author: 'bob', text: 'a', time: now }, { id: 'same', author: 'bob', text: 'b', time: now }])
-    expectRefused(gate.check(twice.take(), BOB), /taken/)
+    expectRefused(judged(gate, twice.take(), BOB), /taken/)
     const twiceApart = new Peer(client++)
     messagesOf(twiceApart.doc).push([{ id: 'apart', author: 'bob', text: 'a', time: now }])
     messagesOf(twiceApart.doc).insert(0, [{ id: 'apart', author: 'bob', text: 'b', time: now }])
-    expectRefused(gate.check(twiceApart.take(), BOB), /taken/)
+    expectRefused(judged(gate, twiceApart.take(), BOB), /taken/)
     const other = new Peer(client++)
     other.doc.getMap('evil').set('x', 1)
-    expectRefused(gate.check(other.take(), BOB), /not part of the chat/)
+    expectRefused(judged(gate, other.take(), BOB), /not part of the chat/)
   })
 
   it('let authors and the owner delete messages, and nobody else', () => {
@@ -345,7 +360,7 @@ describe('chat rules', () => {
     const bob = new Peer(2)
     bob.apply(Y.encodeStateAsUpdate(ann.doc))
     messagesOf(bob.doc).delete(0, 1)
-    expectRefused(gate.check(bob.take(), BOB), /author or the group owner/)
+    expectRefused(judged(gate, bob.take(), BOB), /author or the group owner/)
     const olga = new Peer(3)
     olga.apply(Y.encodeStateAsUpdate(ann.doc))
     messagesOf(olga.doc).delete(0, 1)
@@ -404,7 +419,7 @@ describe('chat rules', () => {
     // …and the id stays taken for new messages.
     const late = new Peer(9)
     messagesOf(late.doc).push([message('bob')])
-    expectRefused(deleted.check(late.take(), BOB), /taken/)
+    expectRefused(judged(deleted, late.take(), BOB), /taken/)
   })
 
   it('carries undecided claims through a gate built in parts (as the doc worker passes it)', () => {

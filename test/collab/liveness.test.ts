@@ -10,6 +10,7 @@ import { connectSynced } from '../helpers/clients.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { groupFixture, injectApi } from '../helpers/api.ts'
+import { syncStep1 } from '../helpers/hostile.ts'
 
 let ROOM: string
 let token: string
@@ -21,9 +22,11 @@ afterEach(async () => {
   await dir?.remove()
 })
 
-async function pausedSocket(url: string): Promise<WebSocket> {
+async function pausedSocket(url: string, syncFirst = false): Promise<WebSocket> {
   const ws = new WebSocket(url)
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  // As every client does first: ask for the document (updates are relayed once it has asked).
+  if (syncFirst) await new Promise<void>((resolve, reject) => ws.send(syncStep1(Y.encodeStateVector(new Y.Doc())), (error) => (error ? reject(error) : resolve())))
   // Stop reading at the TCP level: no pongs, nothing drained.
   ;(ws as unknown as { _socket: { pause(): void } })._socket.pause()
   return ws
@@ -44,15 +47,17 @@ it('cuts a socket that stops answering pings', async () => {
 
 it('drops a socket that cannot keep up instead of buffering without bound', async () => {
   dir = await tempDir()
-  server = await startServer({ dataDir: dir.path, maxBufferedBytes: 64 * 1024, maxPayloadBytes: 2 * 1024 * 1024, writeBytesPerMinute: 256 * 1024 * 1024 })
+  // The writer gets each 360 KB stroke back (its acknowledgement): the limit leaves room for a few.
+  server = await startServer({ dataDir: dir.path, maxBufferedBytes: 8 * 1024 * 1024, maxPayloadBytes: 2 * 1024 * 1024, writeBytesPerMinute: 256 * 1024 * 1024 })
   let owner: string
   ;({ canvas: ROOM, token, owner: { id: owner } } = await groupFixture(injectApi(server.app)))
   const writer = await connectSynced(server.collabUrl, ROOM, { token })
-  const slow = await pausedSocket(`${server.collabUrl}/${ROOM}?token=${token}`)
+  const slow = await pausedSocket(`${server.collabUrl}/${ROOM}?token=${token}`, true)
+  await waitFor(() => [...server!.app.collab.registry.get(ROOM)!.conns].every((conn) => conn.synced), 5_000, 'the slow socket asked for the document')
   await waitFor(() => server!.app.collab.server.connectionCount === 2)
   const points = Array.from({ length: 20_000 }, (_, i) => [i * 1.25, i * 0.75] as const) // ~360 KB a stroke
   let strokes = 0
-  for (; strokes < 60 && server.app.collab.server.connectionCount === 2; strokes++) {
+  for (; strokes < 150 && server.app.collab.server.connectionCount === 2; strokes++) {
     addStroke(writer.doc, { author: owner, color: '#123456', width: 2, tool: 'pen', points })
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

@@ -4,8 +4,8 @@
  * `ready` go on).
  */
 import { describe, expect, it } from 'vitest'
-import type { Connection } from '../../server/collab/connection.ts'
-import { PresenceHearing } from '../../server/collab/presence-hearing.ts'
+import type { Connection } from '../../server/collab/wire/connection.ts'
+import { PresenceHearing } from '../../server/collab/presence/presence-hearing.ts'
 
 const socket = (name: string) => ({ name }) as unknown as Connection
 const entry = (clientId: number, clock: number, json = '{}') => ({ clientId, clock, json: new TextEncoder().encode(json) })

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
-import { DecodeError } from '../../server/collab/bounded-reader.ts'
-import { decodePresenceAnswer, decodeRelayedPresence, encodePresenceAnswer, encodeRelayedPresence } from '../../server/collab/presence-relay-codec.ts'
+import { DecodeError } from '../../server/collab/wire/bounded-reader.ts'
+import { decodePresenceAnswer, decodeRelayedPresence, encodePresenceAnswer, encodeRelayedPresence } from '../../server/collab/presence/presence-relay-codec.ts'
 
 describe('relayed presence', () => {
   it('keeps states, removals and their owners', () => {

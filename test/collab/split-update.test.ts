@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { decodeSnapshot, decodeSnapshotParts, encodeSnapshot, encodeSnapshotV1 } from '../../server/collab/snapshot-codec.ts'
-import { updateInfo } from '../../server/collab/update-info.ts'
-import { splitUpdate } from '../../server/collab/split-update.ts'
-import { validateUpdateV1 } from '../../server/collab/update-validator.ts'
+import { decodeSnapshot, decodeSnapshotParts, encodeSnapshot, encodeSnapshotV1 } from '../../server/collab/compaction/snapshot-codec.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
+import { splitUpdate } from '../../server/collab/sync/split-update.ts'
+import { validateUpdateV1 } from '../../server/collab/wire/update-validator.ts'
 import { addStroke, appendPoints, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { postMessage } from '../../shared/chat.ts'
 import { docJson, stateVector } from '../helpers/docs.ts'
@@ -92,7 +92,7 @@ describe('snapshot codec', () => {
 
 describe('state vectors of pieces', () => {
   it('are exact where Yjs would under-count pieces that do not start at clock 0', async () => {
-    const { stateVectorOf, extendStateVector } = await import('../../server/collab/state-vectors.ts')
+    const { stateVectorOf, extendStateVector } = await import('../../server/collab/sync/state-vectors.ts')
     const doc = busyDoc(11)
     const pieces = splitUpdate(Y.encodeStateAsUpdate(doc), 200)
     expect(pieces.length).toBeGreaterThan(3)

@@ -5,18 +5,34 @@
  * node throughout, REST chat posts with ids throughout, and every node's /readyz sampled
  * throughout. `assertRecovered` is what must hold after any fault.
  *
+ * Only what the server acknowledged counts, and survival is judged only by clients that could
+ * not have put anything back:
+ * - A stroke is acknowledged once its writer's client has received it back from the server (the
+ *   echo a writer gets once its update is logged, or the same content in a sync answer); a chat
+ *   post once its request answered 2xx. What a client merely drew or sent counts for nothing.
+ * - Every frame every client receives and sends is read. A client that sends the server content
+ *   the server had served it (a writer's own echoed strokes included) is recorded in `resent`,
+ *   which must stay empty: a node that lost what it acknowledged and got it back from a client
+ *   would otherwise hide the loss.
+ * - The watchers, and the readers that judge survival, are another member of the group: a viewer,
+ *   so nothing she sends is ever applied. Watchers follow every node through the fault; after it,
+ *   fresh readers connect to every node and only read, and every node's REST chat page is read.
+ * - Clients keep to the node they first reached (unless the rig is `roaming`), so a node never
+ *   lacks, for a good reason, what it served its own clients.
+ *
  * Timers are set short (FAULT_TIMERS) so that every fault, lasting FAULT_MS, outlasts all of
  * them: the Redis and MongoDB deadlines (1.5 s), the compaction sweep (1 s), idle compaction
  * (0.5 s), the compaction lease (2 s), room grace (1 s), the minimum stream entry age (1 s),
  * socket pings (1 s), the revocation deadline (4 s), and the server's fixed presence timers
  * (heartbeat 2 s, a node silent 7 s counts as dead).
  */
+import * as decoding from 'lib0/decoding'
 import { expect } from 'vitest'
 import * as Y from 'yjs'
 import type { GroupResponse } from '../../shared/api.ts'
 import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { readAllMessages } from '../../shared/chat.ts'
-import { createGroup, registerUser, type TestUser } from '../helpers/api.ts'
+import { addMember, createGroup, registerUser, type TestUser } from '../helpers/api.ts'
 import { uniqueDbName } from '../helpers/backends.ts'
 import { startBalancer, type Balancer } from '../helpers/balancer.ts'
 import { connectClient, type Client } from '../helpers/clients.ts'
@@ -24,6 +40,7 @@ import { startCluster, type TestCluster } from '../helpers/cluster.ts'
 import { docJson, sameContent } from '../helpers/docs.ts'
 import { durableView, type DurableView } from '../helpers/durable.ts'
 import { startMongoWire, type MongoWire } from '../helpers/mongo-wire.ts'
+import type { ServerProcess } from '../helpers/process.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
 
@@ -46,12 +63,60 @@ export const FAULT_TIMERS: Record<string, string> = {
 /** How long every fault lasts: longer than every timer above and the fixed presence timers (7 s). */
 export const FAULT_MS = 10_000
 
+/** Every dependency's liveness probe runs once a second (MongoDB pings, Redis PINGs: README, "Configuration"). */
+const PROBE_INTERVAL_MS = 1_000
+/** How late /readyz sampling can see a change: the sampling period, one request, event-loop delays. */
+const READINESS_SAMPLE_MS = 200
+const SAMPLE_SLACK_MS = 1_000
+
+/**
+ * /readyz must say the log is down within this long of Redis stopping or going silent: a probe
+ * that is not answered within REDIS_TIMEOUT_MS fails, and one starts every second.
+ */
+export const REDIS_DETECT_MS = Number(FAULT_TIMERS.REDIS_TIMEOUT_MS) + PROBE_INTERVAL_MS + SAMPLE_SLACK_MS
+/** The same for MongoDB: a ping not answered within MONGODB_TIMEOUT_MS marks storage down. */
+export const MONGO_DETECT_MS = Number(FAULT_TIMERS.MONGODB_TIMEOUT_MS) + PROBE_INTERVAL_MS + SAMPLE_SLACK_MS
+
+/** A chat post while the log was surely down on its node must be refused; the outage lasts long enough for this many per node. */
+const MIN_REFUSED_PER_NODE = 5
+
 export interface Readiness {
   at: number
   node: number
   status: number
   storage: string
   log: string
+}
+
+/** A stroke an editor drew: the Yjs clock range it occupies under that editor's client id. */
+export interface DrawnStroke {
+  id: string
+  editor: number
+  client: number
+  from: number
+  to: number
+  drawnAt: number
+  /** When the editor's client first received the whole stroke back from the server; null: not yet. */
+  ackedAt: number | null
+}
+
+/** One REST chat post and what it got. */
+export interface ChatPost {
+  id: string
+  /** Index of the node it was sent to (in `cluster.nodes`). */
+  node: number
+  sentAt: number
+  doneAt: number
+  status: number | null
+  retryAfter: string | null
+  /** The answer's body when it was not 2xx, or the request's error (no answer at all). */
+  detail: string | null
+  error: boolean
+}
+
+export interface FreshReaders {
+  canvas: Client[]
+  chat: Client[]
 }
 
 export interface FaultRig {
@@ -61,20 +126,36 @@ export interface FaultRig {
   mongoProxies: TcpProxy[]
   balancer: Balancer
   owner: TestUser
+  /** Another member of the group, a viewer: every watcher and reader connects as her. */
+  reader: TestUser
   group: GroupResponse
-  /** One canvas client per node, connected through the balancer pinned to that node. */
+  /** The owner's canvas clients, one per node: they draw. */
   editors: Client[]
-  /** One chat client per node (they only watch). */
+  /** The reader's canvas clients, one per node. */
+  viewers: Client[]
+  /** The reader's chat clients, one per node. */
   watchers: Client[]
-  /** Stroke ids each editor drew. */
-  drawn: string[]
-  /** Chat message ids a node acknowledged (201, or 200 for a repeat). */
-  acknowledged: Set<string>
+  /** The reader's clients connected after the fault (see `connectFresh`). */
+  fresh: Client[]
+  strokes: DrawnStroke[]
+  posts: ChatPost[]
+  /** Every time a client sent the server content the server had served it (must stay empty). */
+  resent: string[]
   readiness: Readiness[]
+  acknowledgedStrokes(): DrawnStroke[]
+  acknowledgedPosts(): string[]
   startEditing(): void
   stopEditing(): Promise<void>
-  /** First time `node` reported `what` down at or after `since` (ms since epoch), or null. */
-  firstDown(node: number, what: 'storage' | 'log', since: number): number | null
+  /** Resolves once every editor has strokes acknowledged and chat posts were acknowledged (the fault then has something to lose). */
+  untilAcknowledged(): Promise<void>
+  /** First time `node`'s /readyz answered 503 with `what` down, at or after `since` (ms since epoch), or null. */
+  firstUnready(node: number, what: 'storage' | 'log', since: number): number | null
+  /** First time `node`'s /readyz answered 200 at or after `since`, or null. */
+  firstReady(node: number, since: number): number | null
+  /** The reader's fresh canvas and chat clients on every live node, synced; they only read. */
+  connectFresh(): Promise<FreshReaders>
+  /** Every client goes (editing must be stopped). */
+  dropClients(): void
   close(): Promise<void>
 }
 
@@ -84,6 +165,12 @@ export interface RigOptions {
   /** Start the nodes with MongoDB stopped; `whileDown` runs, then MongoDB starts. */
   mongoDownAtStart?: { whileDown(cluster: TestCluster): Promise<void> }
   env?: Record<string, string>
+  /**
+   * Clients reach the nodes through a balancer and may reconnect to any live node (a dead node's
+   * clients move on). Otherwise each client keeps to its node: a node never lacks what it served
+   * its own clients, so none of them has a reason to send back what it was served.
+   */
+  roaming?: boolean
 }
 
 export async function startFaultRig(options: RigOptions = {}): Promise<FaultRig> {
@@ -109,33 +196,81 @@ export async function startFaultRig(options: RigOptions = {}): Promise<FaultRig>
   await waitFor(async () => (await fetch(`${cluster.nodes[0]!.url}/readyz`)).ok, 30_000, 'node 0 ready')
   const owner = await registerUser(api, 'Owner')
   const group = await createGroup(api, owner)
+  const reader = await registerUser(api, 'Reader')
+  await addMember(api, owner, group.id, reader, 'viewer')
   const balancer = await startBalancer([])
-  return newRig({ cluster, mongo, redisProxies, mongoProxies, balancer, owner, group })
+  return newRig({ cluster, mongo, redisProxies, mongoProxies, balancer, owner, reader, group }, options.roaming ?? false)
 }
 
-async function newRig(parts: Pick<FaultRig, 'cluster' | 'mongo' | 'redisProxies' | 'mongoProxies' | 'balancer' | 'owner' | 'group'>): Promise<FaultRig> {
-  const { cluster, owner, group, balancer } = parts
+type RigParts = Pick<FaultRig, 'cluster' | 'mongo' | 'redisProxies' | 'mongoProxies' | 'balancer' | 'owner' | 'reader' | 'group'>
+
+async function newRig(parts: RigParts, roaming: boolean): Promise<FaultRig> {
+  const { cluster, owner, reader, group, balancer } = parts
+  /** What each editor's client has received from the server, and its strokes not acknowledged yet. */
+  const served: Ranges[] = []
+  const pending: DrawnStroke[][] = []
+  const settle = (editor: number): void => {
+    const now = Date.now()
+    pending[editor] = pending[editor]!.filter((stroke) => {
+      if (!served[editor]!.covers(stroke.client, stroke.from, stroke.to)) return true
+      stroke.ackedAt = now
+      return false
+    })
+  }
+  const tapped = (url: string, room: string, user: TestUser, name: string, onServed?: () => void): { client: Client; served: Ranges } => {
+    const tap: Tap = { name, served: new Ranges(), sockets: 0, onServed }
+    return { client: connectClient(url, room, { token: user.token, socket: tappedSocket(tap, rig.resent) }), served: tap.served }
+  }
+  let running = false
+  let sampling = true
+  const loops: Array<Promise<void>> = []
   const rig: FaultRig = {
     ...parts,
     editors: [],
+    viewers: [],
     watchers: [],
-    drawn: [],
-    acknowledged: new Set(),
+    fresh: [],
+    strokes: [],
+    posts: [],
+    resent: [],
     readiness: [],
+    acknowledgedStrokes: () => rig.strokes.filter((s) => s.ackedAt !== null),
+    acknowledgedPosts: () => rig.posts.filter(isAcknowledged).map((p) => p.id),
     startEditing: () => {
       running = true
-      loops.push(drawLoop(rig, () => running), chatLoop(rig, () => running), readinessLoop(rig, () => sampling))
+      loops.push(drawLoop(rig, pending, () => running), chatLoop(rig, () => running), readinessLoop(rig, () => sampling))
     },
     stopEditing: async () => {
       running = false
       await Promise.all(loops.splice(0, 2))
     },
-    firstDown: (node, what, since) => rig.readiness.find((r) => r.node === node && r.at >= since && r[what] === 'down')?.at ?? null,
+    untilAcknowledged: async () => {
+      await waitFor(() => rig.editors.every((_, n) => rig.strokes.filter((s) => s.editor === n && s.ackedAt !== null).length >= 3)
+        && rig.acknowledgedPosts().length >= 2, 20_000, 'strokes and chat posts acknowledged before the fault')
+    },
+    firstUnready: (node, what, since) => rig.readiness.find((r) => r.node === node && r.at >= since && r.status === 503 && r[what] === 'down')?.at ?? null,
+    firstReady: (node, since) => rig.readiness.find((r) => r.node === node && r.at >= since && r.status === 200)?.at ?? null,
+    connectFresh: async () => {
+      const readers: FreshReaders = { canvas: [], chat: [] }
+      for (const node of cluster.live()) {
+        const index = cluster.nodes.indexOf(node)
+        readers.canvas.push(tapped(node.collabUrl, group.rooms.canvas, reader, `fresh canvas reader on node ${index}`).client)
+        readers.chat.push(tapped(node.collabUrl, group.rooms.chat, reader, `fresh chat reader on node ${index}`).client)
+      }
+      rig.fresh.push(...readers.canvas, ...readers.chat)
+      await Promise.all([...readers.canvas, ...readers.chat].map((client) => client.synced()))
+      return readers
+    },
+    dropClients: () => {
+      for (const list of [rig.editors, rig.viewers, rig.watchers, rig.fresh]) {
+        for (const client of list.splice(0)) client.destroy()
+      }
+    },
     close: async () => {
       running = false
       sampling = false
       await Promise.all(loops)
-      for (const client of [...rig.editors, ...rig.watchers]) client.destroy()
+      rig.dropClients()
       await balancer.close()
       await Promise.all([...parts.redisProxies, ...parts.mongoProxies].map((proxy) => proxy.close()))
       try {
@@ -145,54 +280,74 @@ async function newRig(parts: Pick<FaultRig, 'cluster' | 'mongo' | 'redisProxies'
       }
     },
   }
-  let running = false
-  let sampling = true
-  const loops: Array<Promise<void>> = []
-  // Clients reach node i through the balancer, placed there one node at a time; afterwards the
-  // balancer spreads reconnects over every node (a dead node's clients move on).
+  // Roaming clients reach node i through the balancer, placed there one node at a time; afterwards
+  // the balancer spreads reconnects over every node. The others connect to their node directly.
   for (const node of cluster.live()) {
+    const n = rig.editors.length
     balancer.setBackends([node.port])
-    const editor = connectClient(balancer.collabUrl, group.rooms.canvas, { token: owner.token })
-    const watcher = connectClient(balancer.collabUrl, group.rooms.chat, { token: owner.token })
-    rig.editors.push(editor)
-    rig.watchers.push(watcher)
-    await Promise.all([editor.synced(), watcher.synced()])
+    const url = roaming ? balancer.collabUrl : node.collabUrl
+    const editor = tapped(url, group.rooms.canvas, owner, `editor ${n}`, () => settle(n))
+    served.push(editor.served)
+    pending.push([])
+    rig.editors.push(editor.client)
+    rig.viewers.push(tapped(url, group.rooms.canvas, reader, `canvas watcher ${n}`).client)
+    rig.watchers.push(tapped(url, group.rooms.chat, reader, `chat watcher ${n}`).client)
+    await Promise.all([rig.editors[n]!, rig.viewers[n]!, rig.watchers[n]!].map((client) => client.synced()))
   }
   openBalancer(rig)
   return rig
 }
 
-async function drawLoop(rig: FaultRig, going: () => boolean): Promise<void> {
+async function drawLoop(rig: FaultRig, pending: DrawnStroke[][], going: () => boolean): Promise<void> {
   await Promise.all(rig.editors.map((client) => client.synced()))
   for (let i = 0; going(); i++) {
-    rig.editors.forEach((client, n) => {
+    rig.editors.forEach((editor, n) => {
+      const { doc } = editor
+      const client = doc.clientID
+      const from = Y.getState(doc.store, client)
       const id = `n${n}-s${i}`
-      addStroke(client.doc, { author: rig.owner.id, color: '#204060', width: 2, tool: 'pen', id, points: [[i % 500, n]] })
-      rig.drawn.push(id)
+      addStroke(doc, { author: rig.owner.id, color: '#204060', width: 2, tool: 'pen', id, points: [[i % 500, n]] })
+      const stroke: DrawnStroke = { id, editor: n, client, from, to: Y.getState(doc.store, client), drawnAt: Date.now(), ackedAt: null }
+      rig.strokes.push(stroke)
+      pending[n]!.push(stroke)
     })
     await sleep(100)
   }
 }
 
+/**
+ * A post every 300 ms, to each live node in turn, without waiting for the answer (one that hangs
+ * must not stop the others); resolves once every post has its answer or gave up on it (5 s).
+ */
 async function chatLoop(rig: FaultRig, going: () => boolean): Promise<void> {
+  const inFlight: Array<Promise<void>> = []
   for (let i = 0; going(); i++) {
-    const live = rig.cluster.nodes.filter((n) => n !== null)
-    const node = live[i % live.length]!
-    const id = `fault-message-${i}`
-    try {
-      const response = await fetch(`${node.url}/groups/${rig.group.id}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${rig.owner.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id, text: `message ${i}` }),
-        signal: AbortSignal.timeout(5_000),
-      })
-      if (response.status === 201 || response.status === 200) rig.acknowledged.add(id)
-      await response.body?.cancel()
-    } catch {
-      // unacknowledged: the test expects nothing of it
-    }
+    const live = rig.cluster.live()
+    inFlight.push(chatPost(rig, live[i % live.length]!, i))
     await sleep(300)
   }
+  await Promise.all(inFlight)
+}
+
+async function chatPost(rig: FaultRig, node: ServerProcess, i: number): Promise<void> {
+  const post: ChatPost = { id: `fault-message-${i}`, node: rig.cluster.nodes.indexOf(node), sentAt: Date.now(), doneAt: 0, status: null, retryAfter: null, detail: null, error: false }
+  try {
+    const response = await fetch(`${node.url}/groups/${rig.group.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rig.owner.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: post.id, text: `message ${i}` }),
+      signal: AbortSignal.timeout(5_000),
+    })
+    post.status = response.status
+    post.retryAfter = response.headers.get('retry-after')
+    if (isAcknowledged(post)) await response.body?.cancel()
+    else post.detail = (await response.text()).slice(0, 200)
+  } catch (error) {
+    post.error = true
+    post.detail = String((error as Error).cause ?? error)
+  }
+  post.doneAt = Date.now()
+  rig.posts.push(post)
 }
 
 async function readinessLoop(rig: FaultRig, going: () => boolean): Promise<void> {
@@ -207,7 +362,7 @@ async function readinessLoop(rig: FaultRig, going: () => boolean): Promise<void>
         // a killed node does not answer
       }
     }))
-    await sleep(200)
+    await sleep(READINESS_SAMPLE_MS)
   }
 }
 
@@ -216,44 +371,183 @@ export function openBalancer(rig: FaultRig): void {
   rig.balancer.setBackends(rig.cluster.live().map((node) => node.port))
 }
 
+function isAcknowledged(post: ChatPost): boolean {
+  return post.status === 201 || post.status === 200
+}
+
+function isRefused(post: ChatPost): boolean {
+  return post.status === 503 && /^[1-9]\d*$/.test(post.retryAfter ?? '')
+}
+
 /**
- * After the fault: every process is up (but `killed`), every node ready, every client has every
- * edit and the same document, the stored snapshots equal the clients, and every acknowledged
- * chat message is there.
+ * After the fault: every process is up (but `killed`), every node ready and taking chat posts
+ * again; every stroke drawn ends acknowledged (refused ones are re-sent by their clients); no
+ * client ever sent the server content it had been served; fresh readers on every node have
+ * every acknowledged stroke and chat post, every node's chat page lists every acknowledged post,
+ * every client ends with the same document, and the stored snapshots equal the readers'.
  */
-export async function assertRecovered(rig: FaultRig, label: string): Promise<void> {
+export async function assertRecovered(rig: FaultRig, label: string): Promise<FreshReaders> {
+  const fresh = await assertServing(rig, label)
+  await assertStored(rig, label, fresh)
+  return fresh
+}
+
+/** `assertRecovered` but the snapshots: what the live nodes serve. Returns the fresh readers. */
+export async function assertServing(rig: FaultRig, label: string): Promise<FreshReaders> {
   for (const node of rig.cluster.live()) {
     expect(node.child.exitCode, `${label}: node exited`).toBeNull()
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200)
   }
   await waitFor(async () => (await Promise.all(rig.cluster.live().map((n) => fetch(`${n.url}/readyz`)))).every((r) => r.ok), 30_000, `${label}: every node ready`)
-  const before = rig.acknowledged.size
-  await waitFor(() => rig.acknowledged.size >= before + 3, 20_000, `${label}: chat posts acknowledged again`)
+  const readyAt = Date.now()
+  const live = rig.cluster.live().map((node) => rig.cluster.nodes.indexOf(node))
+  await waitFor(() => live.every((n) => rig.posts.filter((p) => p.node === n && p.sentAt >= readyAt && isAcknowledged(p)).length >= 2), 20_000, `${label}: chat posts acknowledged again on every node`)
   await rig.stopEditing()
-  const editors = rig.editors
-  const watchers = rig.watchers
-  await waitFor(() => editors.every((c) => readStrokes(c.doc).length === rig.drawn.length), 30_000, `${label}: every editor has all ${rig.drawn.length} strokes`).catch((error: Error) => {
-    const missing = editors.map((c) => {
-      const have = new Set(readStrokes(c.doc).map((s) => s.id))
-      return rig.drawn.filter((id) => !have.has(id))
-    })
-    throw new Error(`${error.message}; missing per editor: ${missing.map((m) => `${m.length} (${m.slice(0, 5).join(' ')})`).join(', ')}`)
+  // A stroke the log could not take is kept by its client and sent again once asked to resync.
+  await waitFor(() => rig.strokes.every((s) => s.ackedAt !== null), 30_000, `${label}: every stroke drawn (${rig.strokes.length}) acknowledged to its writer`).catch((error: Error) => {
+    const unacked = rig.strokes.filter((s) => s.ackedAt === null)
+    throw new Error(`${error.message}; not acknowledged: ${unacked.length} (${unacked.slice(0, 8).map((s) => s.id).join(' ')})`)
   })
-  await waitFor(() => editors.every((c) => sameContent(c.doc, editors[0]!.doc)), 10_000, `${label}: editors converge`)
-  const acknowledged = [...rig.acknowledged]
-  expect(acknowledged.length, `${label}: some chat posts were acknowledged`).toBeGreaterThan(0)
-  await waitFor(() => watchers.every((c) => {
-    const ids = new Set(readAllMessages(c.doc).map((m) => m.id))
-    return acknowledged.every((id) => ids.has(id))
-  }), 30_000, `${label}: every acknowledged chat message (${acknowledged.length}) on every chat client`)
-  await waitFor(() => watchers.every((c) => sameContent(c.doc, watchers[0]!.doc)), 10_000, `${label}: chat clients converge`)
+  expect(rig.resent, `${label}: no client sent the server what it had served it`).toEqual([])
+  const fresh = await rig.connectFresh()
+  await assertReadersHold(rig, label, fresh)
+  const canvas = [...rig.editors, ...rig.viewers, ...fresh.canvas]
+  const chat = [...rig.watchers, ...fresh.chat]
+  await waitFor(() => canvas.every((c) => sameContent(c.doc, canvas[0]!.doc)), 10_000, `${label}: every canvas client ends with the same document`)
+  await waitFor(() => chat.every((c) => sameContent(c.doc, chat[0]!.doc)), 10_000, `${label}: every chat client ends with the same document`)
+  expect(rig.resent, `${label}: no client sent the server what it had served it`).toEqual([])
+  return fresh
+}
+
+/**
+ * Readers that never held anything before they connected hold every acknowledged stroke and chat
+ * post, and every live node's REST chat page lists every acknowledged post.
+ */
+export async function assertReadersHold(rig: FaultRig, label: string, fresh: FreshReaders): Promise<void> {
+  const strokes = rig.acknowledgedStrokes().map((s) => s.id)
+  const posts = rig.acknowledgedPosts()
+  expect(strokes.length, `${label}: strokes were acknowledged`).toBeGreaterThan(0)
+  expect(posts.length, `${label}: chat posts were acknowledged`).toBeGreaterThan(0)
+  const lacking = (have: Iterable<string>, wanted: string[]): string[] => {
+    const set = new Set(have)
+    return wanted.filter((id) => !set.has(id))
+  }
+  const strokeIds = (doc: Y.Doc): string[] => readStrokes(doc).map((s) => s.id)
+  const messageIds = (doc: Y.Doc): string[] => readAllMessages(doc).map((m) => m.id)
+  await waitFor(() => fresh.canvas.every((c) => lacking(strokeIds(c.doc), strokes).length === 0), 30_000, `${label}: a fresh reader on every node has every acknowledged stroke (${strokes.length})`).catch((error: Error) => {
+    throw new Error(`${error.message}; missing per reader: ${fresh.canvas.map((c) => describeMissing(lacking(strokeIds(c.doc), strokes))).join(', ')}`)
+  })
+  await waitFor(() => fresh.chat.every((c) => lacking(messageIds(c.doc), posts).length === 0), 30_000, `${label}: a fresh reader on every node has every acknowledged chat post (${posts.length})`).catch((error: Error) => {
+    throw new Error(`${error.message}; missing per reader: ${fresh.chat.map((c) => describeMissing(lacking(messageIds(c.doc), posts))).join(', ')}`)
+  })
+  const pages = await Promise.all(rig.cluster.live().map((node) => listedMessageIds(node, rig)))
+  const missing = pages.map((ids) => lacking(ids, posts))
+  expect(missing.map(describeMissing), `${label}: every node's GET /messages lists every acknowledged post`).toEqual(pages.map(() => describeMissing([])))
+}
+
+function describeMissing(ids: string[]): string {
+  return `${ids.length} missing${ids.length > 0 ? ` (${ids.slice(0, 8).join(' ')})` : ''}`
+}
+
+/** Every message id the node's REST chat history lists, read as the reader, all pages. */
+async function listedMessageIds(node: ServerProcess, rig: FaultRig): Promise<string[]> {
+  const ids: string[] = []
+  let before: string | null = null
+  do {
+    const query: string = before === null ? '' : `&before=${encodeURIComponent(before)}`
+    const response = await fetch(`${node.url}/groups/${rig.group.id}/messages?limit=200${query}`, { headers: { authorization: `Bearer ${rig.reader.token}` } })
+    expect(response.status, 'GET /messages').toBe(200)
+    const page = (await response.json()) as { messages: Array<{ id: string }>; nextBefore: string | null }
+    ids.unshift(...page.messages.map((m) => m.id))
+    before = page.nextBefore
+  } while (before !== null)
+  return ids
+}
+
+/** The stored snapshots equal what the fresh readers hold. */
+export async function assertStored(rig: FaultRig, label: string, fresh: FreshReaders): Promise<void> {
   const durable = await durableView(rig.cluster.env)
   try {
-    await snapshotEquals(durable, rig.group.rooms.canvas, editors[0]!.doc, `${label}: the canvas snapshot equals the clients`)
-    await snapshotEquals(durable, rig.group.rooms.chat, watchers[0]!.doc, `${label}: the chat snapshot equals the clients`)
+    await snapshotEquals(durable, rig.group.rooms.canvas, fresh.canvas[0]!.doc, `${label}: the canvas snapshot equals the clients`)
+    await snapshotEquals(durable, rig.group.rooms.chat, fresh.chat[0]!.doc, `${label}: the chat snapshot equals the clients`)
   } finally {
     await durable.close()
   }
+}
+
+/** What a fault did, for judging the REST chat posts. */
+export interface PostExpectations {
+  /** When the fault began (ms since epoch). */
+  faultAt: number
+  /** Nodes whose log the fault took down, and when the fault ended (the dependency back, the path healed). */
+  logDown?: { nodes: number[]; until: number }
+  /** A node the fault killed (a post in flight to it may go unanswered). */
+  killed?: number
+}
+
+/**
+ * What the REST chat posts got, post by post, against the log's state on the node each went to:
+ * 503 with Retry-After once the node reported its log down and until the fault ended; 2xx before
+ * the fault and once the node was ready again, and throughout on a node whose log stayed up;
+ * either of those while the node was finding out or recovering. Every post is answered, but one
+ * in flight to a node the fault killed. Each node whose log was down refused at least
+ * MIN_REFUSED_PER_NODE posts.
+ */
+export function assertPostStatuses(rig: FaultRig, label: string, fault: PostExpectations): void {
+  const windows = new Map<number, { known: number; ready: number }>()
+  for (const node of fault.logDown?.nodes ?? []) {
+    const known = rig.firstUnready(node, 'log', fault.faultAt)
+    const ready = rig.firstReady(node, fault.logDown!.until)
+    expect(known, `${label}: node ${node} reported the log down`).not.toBeNull()
+    expect(ready, `${label}: node ${node} was ready again`).not.toBeNull()
+    windows.set(node, { known: known!, ready: ready! })
+  }
+  const wrong: string[] = []
+  const refusedWhileDown = new Map<number, number>()
+  for (const post of rig.posts) {
+    const window = windows.get(post.node)
+    const got = isAcknowledged(post) ? '2xx' : isRefused(post) ? '503' : post.error ? 'no answer' : `${post.status} (Retry-After ${post.retryAfter})`
+    let allowed: string[]
+    if (window && post.sentAt >= window.known && post.doneAt <= fault.logDown!.until) allowed = ['503']
+    else if (window && post.doneAt >= fault.faultAt && post.sentAt < window.ready) allowed = ['2xx', '503']
+    else allowed = ['2xx']
+    if (post.node === fault.killed && post.doneAt >= fault.faultAt) allowed.push('no answer')
+    if (got === '503' && allowed.length === 1) refusedWhileDown.set(post.node, (refusedWhileDown.get(post.node) ?? 0) + 1)
+    if (!allowed.includes(got)) {
+      wrong.push(`${post.id} to node ${post.node}, sent ${post.sentAt - fault.faultAt} ms after the fault began, answered after ${post.doneAt - post.sentAt} ms: ${got}${post.detail ? ` ${post.detail}` : ''}; expected ${allowed.join(' or ')}`)
+    }
+  }
+  expect(wrong, `${label}: every REST chat post got the status the log's state calls for`).toEqual([])
+  for (const node of windows.keys()) {
+    expect(refusedWhileDown.get(node) ?? 0, `${label}: chat posts refused by node ${node} while its log was down`).toBeGreaterThanOrEqual(MIN_REFUSED_PER_NODE)
+  }
+  const unanswered = rig.posts.filter((p) => p.error).length
+  expect(unanswered, `${label}: chat posts left unanswered`).toBeLessThanOrEqual(fault.killed === undefined ? 0 : 1)
+}
+
+/** How the server closed the clients' sockets (reconnects follow), for the report: "code ×count" each. */
+export function closeFigures(rig: FaultRig): string {
+  const counts = new Map<number, number>()
+  for (const client of [...rig.editors, ...rig.viewers, ...rig.watchers, ...rig.fresh]) {
+    for (const { code } of client.closeEvents) counts.set(code, (counts.get(code) ?? 0) + 1)
+  }
+  return counts.size === 0 ? 'none' : [...counts].map(([code, count]) => `${code} ×${count}`).join(', ')
+}
+
+/** The chat posts' outcomes, for the report. */
+export function postFigures(rig: FaultRig): Record<string, number> {
+  return {
+    'chat posts': rig.posts.length,
+    '2xx': rig.posts.filter(isAcknowledged).length,
+    '503 with Retry-After': rig.posts.filter(isRefused).length,
+    unanswered: rig.posts.filter((p) => p.error).length,
+    other: rig.posts.filter((p) => !p.error && !isAcknowledged(p) && !isRefused(p)).length,
+  }
+}
+
+/** Strokes `editor` got acknowledged with the echo arriving in [from, to). */
+export function acknowledgedBetween(rig: FaultRig, editor: number, from: number, to: number): number {
+  return rig.strokes.filter((s) => s.editor === editor && s.ackedAt !== null && s.ackedAt >= from && s.ackedAt < to).length
 }
 
 /** Waits for the stored snapshot of `room` to hold what `client` holds; says what differs if not. */
@@ -274,6 +568,91 @@ function sameStored(stored: Y.Doc | null, client: Y.Doc): boolean {
 /** Prints a fault's figures (the report quotes them). */
 export function report(label: string, figures: Record<string, unknown>): void {
   console.info(`[fault ${label}] ${Object.entries(figures).map(([k, v]) => `${k}: ${String(v)}`).join('; ')}`)
+}
+
+// --- reading what clients receive and send ---------------------------------------------------
+
+/** Half-open Yjs clock ranges per client id. */
+class Ranges {
+  private readonly byClient = new Map<number, Array<[number, number]>>()
+
+  add(client: number, from: number, to: number): void {
+    const ranges = [...(this.byClient.get(client) ?? []), [from, to] as [number, number]].sort((a, b) => a[0] - b[0])
+    const merged: Array<[number, number]> = []
+    for (const [start, end] of ranges) {
+      const last = merged.at(-1)
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end)
+      else merged.push([start, end])
+    }
+    this.byClient.set(client, merged)
+  }
+
+  covers(client: number, from: number, to: number): boolean {
+    return (this.byClient.get(client) ?? []).some(([start, end]) => start <= from && to <= end)
+  }
+
+  overlap(client: number, from: number, to: number): [number, number] | null {
+    for (const [start, end] of this.byClient.get(client) ?? []) {
+      if (Math.max(start, from) < Math.min(end, to)) return [Math.max(start, from), Math.min(end, to)]
+    }
+    return null
+  }
+}
+
+interface Tap {
+  name: string
+  /** Content this client has received from the server. */
+  served: Ranges
+  /** Sockets the client has opened so far (1: it never reconnected). */
+  sockets: number
+  onServed?: () => void
+}
+
+/** The Yjs update a y-websocket frame carries (sync step 2 or update), or null. */
+function updateIn(frame: Uint8Array): Uint8Array | null {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    if (decoding.readVarUint(decoder) !== 0) return null // not a sync message
+    const kind = decoding.readVarUint(decoder)
+    return kind === 1 || kind === 2 ? decoding.readVarUint8Array(decoder) : null
+  } catch {
+    return null
+  }
+}
+
+function structsIn(update: Uint8Array): Array<{ client: number; from: number; to: number }> {
+  return Y.decodeUpdate(update).structs
+    .filter((struct) => !(struct instanceof Y.Skip))
+    .map((struct) => ({ client: struct.id.client, from: struct.id.clock, to: struct.id.clock + struct.length }))
+}
+
+/**
+ * A WebSocket for the provider that reads every frame: what arrives is recorded as served (before
+ * the provider handles it), and what the client sends that it had been served is reported.
+ */
+function tappedSocket(tap: Tap, resent: string[]): typeof WebSocket {
+  return class TappedWebSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols)
+      tap.sockets++
+      this.addEventListener('message', (event: MessageEvent) => {
+        if (!(event.data instanceof ArrayBuffer)) return
+        const update = updateIn(new Uint8Array(event.data))
+        if (!update) return
+        for (const struct of structsIn(update)) tap.served.add(struct.client, struct.from, struct.to)
+        tap.onServed?.()
+      })
+    }
+
+    override send(data: Parameters<WebSocket['send']>[0]): void {
+      const update = data instanceof Uint8Array ? updateIn(data) : null
+      for (const struct of update ? structsIn(update) : []) {
+        const again = tap.served.overlap(struct.client, struct.from, struct.to)
+        if (again) resent.push(`${tap.name} (socket ${tap.sockets}) sent client ${struct.client} clocks ${again[0]}..${again[1]}, which the server had served it`)
+      }
+      super.send(data)
+    }
+  }
 }
 
 export { durableView, type DurableView }

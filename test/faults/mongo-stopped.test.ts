@@ -6,7 +6,9 @@
 import { afterEach, expect, it } from 'vitest'
 import { createClient } from '@redis/client'
 import { sleep, waitFor } from '../helpers/wait.ts'
-import { assertRecovered, FAULT_MS, report, startFaultRig, type FaultRig } from './harness.ts'
+import {
+  acknowledgedBetween, assertPostStatuses, assertRecovered, closeFigures, FAULT_MS, MONGO_DETECT_MS, postFigures, report, startFaultRig, type FaultRig,
+} from './harness.ts'
 
 let rig: FaultRig | undefined
 
@@ -18,6 +20,7 @@ afterEach(async () => {
 it('survives MongoDB stopped during a compaction', async () => {
   rig = await startFaultRig()
   rig.startEditing()
+  await rig.untilAcknowledged()
   // A compaction holds the room's lease in Redis while it runs: stop MongoDB under it.
   const redis = createClient({ url: rig.cluster.redis.url })
   await redis.connect()
@@ -28,13 +31,22 @@ it('survives MongoDB stopped during a compaction', async () => {
   }
   const stoppedAt = Date.now()
   await rig.mongo.stop()
-  await waitFor(() => [0, 1].every((n) => rig!.firstDown(n, 'storage', stoppedAt) !== null), FAULT_MS, 'every node reports storage down')
-  const detected = [0, 1].map((n) => rig!.firstDown(n, 'storage', stoppedAt)! - stoppedAt)
+  await waitFor(() => [0, 1].every((n) => rig!.firstUnready(n, 'storage', stoppedAt) !== null), MONGO_DETECT_MS + 2_000, 'every node reports storage down')
+  const knownAt = [0, 1].map((n) => rig!.firstUnready(n, 'storage', stoppedAt)!)
+  const detected = knownAt.map((at) => at - stoppedAt)
+  expect(Math.max(...detected), '/readyz said storage down within the MongoDB deadline and a ping interval').toBeLessThanOrEqual(MONGO_DETECT_MS)
   await sleep(stoppedAt + FAULT_MS - Date.now())
+  const startAt = Date.now()
+  // Hot rooms kept taking edits: strokes were logged and echoed on both nodes meanwhile.
+  const ackedMeanwhile = [0, 1].map((n) => acknowledgedBetween(rig!, n, knownAt[n]!, startAt))
+  expect(Math.min(...ackedMeanwhile)).toBeGreaterThanOrEqual(10)
   await rig.mongo.start()
-  const startedAt = Date.now()
   await assertRecovered(rig, 'mongodb stopped during compaction')
-  report('mongodb stopped during compaction', { 'lasted ms': startedAt - stoppedAt, 'detected ms (per node)': detected.join('/'), strokes: rig.drawn.length, 'chat acknowledged': rig.acknowledged.size })
+  report('mongodb stopped during compaction', {
+    'lasted ms': startAt - stoppedAt, 'detected ms (per node)': detected.join('/'), 'strokes acknowledged while storage was down (per node)': ackedMeanwhile.join('/'),
+    'strokes acknowledged': rig.acknowledgedStrokes().length, ...postFigures(rig), 'sockets closed by the server': closeFigures(rig),
+  })
+  assertPostStatuses(rig, 'mongodb stopped during compaction', { faultAt: stoppedAt })
 }, 150_000)
 
 it('starts with MongoDB down, reports storage down, and becomes ready when MongoDB appears', async () => {
@@ -54,8 +66,10 @@ it('starts with MongoDB down, reports storage down, and becomes ready when Mongo
       },
     },
   })
+  const editingAt = Date.now()
   rig.startEditing()
-  await sleep(1_000)
+  await rig.untilAcknowledged()
   await assertRecovered(rig, 'mongodb down at startup')
-  report('mongodb down at startup', { 'down after start ms': downFor, strokes: rig.drawn.length, 'chat acknowledged': rig.acknowledged.size })
+  report('mongodb down at startup', { 'down after start ms': downFor, 'strokes acknowledged': rig.acknowledgedStrokes().length, ...postFigures(rig), 'sockets closed by the server': closeFigures(rig) })
+  assertPostStatuses(rig, 'mongodb down at startup', { faultAt: editingAt })
 }, 150_000)

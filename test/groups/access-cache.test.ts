@@ -112,3 +112,51 @@ describe('AccessCache', () => {
     expect(t.reads).toBe(reads + 1)
   })
 })
+
+describe('while storage cannot answer', () => {
+  /** A loader that fails while `down` is set, counting its reads. */
+  function flaky(): { down: boolean; reads: number; load: (g: string, u: string) => Promise<Access | null> } {
+    const state = {
+      down: false,
+      reads: 0,
+      load: async (_g: string, userId: string): Promise<Access | null> => {
+        state.reads++
+        if (state.down) throw Object.assign(new Error('silent'), { name: 'StorageTimeoutError' })
+        return { group: { ...group }, role: userId === 'ann' ? 'editor' : null }
+      },
+    }
+    return state
+  }
+
+  it('answers an expired membership as last known, within the stale window, and only then fails', async () => {
+    const t = flaky()
+    const cache = new AccessCache(t.load, { ttlMs: 20, maxEntries: 10, staleIfErrorMs: 60 })
+    expect((await cache.get('g1', 'ann'))?.role).toBe('editor')
+    await sleep(30) // expired
+    t.down = true
+    expect((await cache.get('g1', 'ann'))?.role).toBe('editor')
+    expect(t.reads).toBe(2) // it did try storage first
+    await sleep(90) // past TTL + stale window since it was read
+    await expect(cache.get('g1', 'ann')).rejects.toThrow('silent')
+  })
+
+  it('never answers an invalidated membership from before the change', async () => {
+    const t = flaky()
+    const cache = new AccessCache(t.load, { ttlMs: 20, maxEntries: 10, staleIfErrorMs: 60_000 })
+    await cache.get('g1', 'ann')
+    cache.invalidateMember('g1', 'ann')
+    t.down = true
+    await expect(cache.get('g1', 'ann')).rejects.toThrow('silent')
+  })
+
+  it('keeps the cached membership when a re-check cannot read storage, and takes the fresh one when it can', async () => {
+    const t = flaky()
+    const cache = new AccessCache(t.load, { ttlMs: 60_000, maxEntries: 10, staleIfErrorMs: 60_000 })
+    await cache.get('g1', 'ann')
+    t.down = true
+    expect((await cache.refresh('g1', 'ann'))?.role).toBe('editor')
+    t.down = false
+    expect((await cache.refresh('g1', 'bob'))?.role).toBe(null)
+    expect(t.reads).toBe(3)
+  })
+})

@@ -12,10 +12,13 @@ export interface Client {
   destroy(): void
 }
 
-export function connectClient(collabUrl: string, room: string, options: { token?: string; connect?: boolean; doc?: Y.Doc } = {}): Client {
+/** `socket`: the WebSocket class the provider uses (e.g. one that also records the frames). */
+export function connectClient(collabUrl: string, room: string, options: { token?: string; connect?: boolean; doc?: Y.Doc; socket?: typeof WebSocket } = {}): Client {
   const doc = options.doc ?? new Y.Doc()
   const params: Record<string, string> = options.token ? { token: options.token } : {}
-  const provider = new WebsocketProvider(collabUrl, room, doc, { params, disableBc: true, connect: options.connect ?? true })
+  const provider = new WebsocketProvider(collabUrl, room, doc, {
+    params, disableBc: true, connect: options.connect ?? true, ...(options.socket && { WebSocketPolyfill: options.socket }),
+  })
   const closeEvents: Array<{ code: number; reason: string }> = []
   provider.on('connection-close', (event) => {
     if (event) closeEvents.push({ code: event.code, reason: event.reason })

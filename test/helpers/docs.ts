@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { STROKES_KEY } from '../../shared/canvas.ts'
 import { MESSAGES_KEY } from '../../shared/chat.ts'
-import type { Room } from '../../server/collab/room.ts'
+import type { Room } from '../../server/collab/room/room.ts'
 
 /** The canvas and chat roots as JSON (root types must be named to be read from a Y.Doc). */
 export function docJson(doc: Y.Doc): unknown {

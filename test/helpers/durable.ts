@@ -6,8 +6,8 @@ import pino from 'pino'
 import * as Y from 'yjs'
 import { snapshotDoc } from './snapshot-doc.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
-import { DocWorker } from '../../server/collab/doc-worker-client.ts'
-import { loadRoom } from '../../server/collab/room-loader.ts'
+import { DocWorker } from '../../server/collab/workers/doc-worker-client.ts'
+import { loadRoom } from '../../server/collab/room/room-loader.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
 import { MongoStorage } from '../../server/storage/mongo/mongo-storage.ts'
 
@@ -31,7 +31,7 @@ export async function durableView(env: Record<string, string>): Promise<DurableV
     load: async (room) => {
       const loaded = await loadRoom(room, { snapshots: storage.snapshots, log, worker, batchSize: 1000, logger: silent })
       const doc = new Y.Doc()
-      for (const update of [...loaded.base.pieces, ...loaded.since.map((a) => a.update)]) Y.applyUpdate(doc, update)
+      for (const update of [...loaded.base.pieces, ...loaded.entries.flatMap((e) => e.updates.map((u) => u.update))]) Y.applyUpdate(doc, update)
       return doc
     },
     snapshot: async (room) => {

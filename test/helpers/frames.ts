@@ -1,4 +1,5 @@
 /** Hand-made y-websocket frames for hostile-input tests. */
+import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
 export function syncUpdateFrame(update: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -33,4 +34,18 @@ export function awarenessFrame(entries: Array<{ clientId: number; clock: number;
   encoding.writeVarUint(encoder, 1)
   encoding.writeVarUint8Array(encoder, encoding.toUint8Array(inner))
   return encoding.toUint8Array(encoder)
+}
+
+/** The entries of an awareness frame (message type 1) by client id, states parsed (null: removed); null for any other frame. */
+export function awarenessEntries(frame: Uint8Array): Map<number, { clock: number; state: unknown }> | null {
+  const outer = decoding.createDecoder(frame)
+  if (decoding.readVarUint(outer) !== 1) return null
+  const inner = decoding.createDecoder(decoding.readVarUint8Array(outer))
+  const entries = new Map<number, { clock: number; state: unknown }>()
+  for (let count = decoding.readVarUint(inner); count > 0; count--) {
+    const clientId = decoding.readVarUint(inner)
+    const clock = decoding.readVarUint(inner)
+    entries.set(clientId, { clock, state: JSON.parse(decoding.readVarString(inner)) as unknown })
+  }
+  return entries
 }

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { decodeSnapshot } from '../../server/collab/snapshot-codec.ts'
+import { decodeSnapshot } from '../../server/collab/compaction/snapshot-codec.ts'
 
 /** The document a stored snapshot holds (its pieces applied in order). */
 export function snapshotDoc(bytes: Uint8Array): Y.Doc {

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import { addStroke } from '../../shared/canvas.ts'
 import { parseRetention } from '../../server/history/retention.ts'
 import { VersionKeeper } from '../../server/history/version-keeper.ts'
-import { updateInfo } from '../../server/collab/update-info.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
 import { EmbeddedStorage } from '../../server/storage/embedded/embedded-storage.ts'
 import { tempDir } from '../helpers/server.ts'
 

@@ -130,13 +130,13 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
     it('refuses an append with a limit that would pass it, logging nothing, and counts appends without one', async () => {
       const room = freshRoom()
       const base = { watermark: LOG_START, bytes: 10 }
-      await log.append(room, sized('ann', 40), limit(100, base))
+      await log.append(room, sized('ann', 40), { limit: limit(100, base) })
       await log.append(room, sized('bob', 30)) // a deletion, say: no limit, but its bytes count
-      const refused = log.append(room, sized('eve', 21), limit(100, base))
+      const refused = log.append(room, sized('eve', 21), { limit: limit(100, base) })
       await expect(refused).rejects.toBeInstanceOf(DocumentFullError)
       await expect(refused).rejects.toMatchObject({ bytes: 80 })
       expect(await log.size(room)).toBe(2)
-      await log.append(room, sized('eve', 20), limit(100, base)) // exactly at the limit
+      await log.append(room, sized('eve', 20), { limit: limit(100, base) }) // exactly at the limit
       expect(await log.size(room)).toBe(3)
     })
 
@@ -145,26 +145,26 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
       const folded = await log.append(room, sized('ann', 60)) // in the writer's snapshot below
       await log.append(room, sized('bob', 30))
       const base = { watermark: folded, bytes: 50 }
-      await expect(log.append(room, sized('eve', 21), limit(100, base))).rejects.toBeInstanceOf(DocumentFullError)
-      await log.append(room, sized('eve', 20), limit(100, base))
+      await expect(log.append(room, sized('eve', 21), { limit: limit(100, base) })).rejects.toBeInstanceOf(DocumentFullError)
+      await log.append(room, sized('eve', 20), { limit: limit(100, base) })
     })
 
     it('counts from a stored snapshot once trimmed to it, even for a writer that still holds an older one', async () => {
       const room = freshRoom()
-      const id = await log.append(room, sized('ann', 80), limit(100))
-      await expect(log.append(room, sized('bob', 85), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+      const id = await log.append(room, sized('ann', 80), { limit: limit(100) })
+      await expect(log.append(room, sized('bob', 85), { limit: limit(100) })).rejects.toBeInstanceOf(DocumentFullError)
       await log.trim(room, id, 10) // the snapshot folded the 80 bytes into 10
-      await log.append(room, sized('bob', 85), limit(100))
-      await expect(log.append(room, sized('bob', 6), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+      await log.append(room, sized('bob', 85), { limit: limit(100) })
+      await expect(log.append(room, sized('bob', 6), { limit: limit(100) })).rejects.toBeInstanceOf(DocumentFullError)
     })
 
     it('keeps counting across a reopen, and forgets a deleted room\'s count', async () => {
       const room = freshRoom()
-      await log.append(room, sized('ann', 80), limit(100))
+      await log.append(room, sized('ann', 80), { limit: limit(100) })
       log = await fixture.reopen()
-      await expect(log.append(room, sized('bob', 30), limit(100))).rejects.toBeInstanceOf(DocumentFullError)
+      await expect(log.append(room, sized('bob', 30), { limit: limit(100) })).rejects.toBeInstanceOf(DocumentFullError)
       await log.deleteRoom(room)
-      await log.append(room, sized('bob', 90), limit(100))
+      await log.append(room, sized('bob', 90), { limit: limit(100) })
     })
   })
 }

@@ -137,7 +137,7 @@ it('reads a room followed while the reader awaits its gap check, without waiting
       return null
     },
     logger,
-    toEntry: (_room, message) => ({ id: String(message.id), updates: [] }),
+    toEntry: (_room, message) => ({ id: String(message.id), tag: '', updates: [] }),
     blockMs: 30_000,
     timeoutMs: 5_000,
     batch: 100,

@@ -7,7 +7,7 @@
  *   - any editor may erase a stroke (delete it, and with it what it holds).
  */
 import { CANVAS_LIMITS, isColor, isTool, STROKES_KEY } from '../../../shared/canvas.ts'
-import { CONTENT, TYPE_REFS, type StructId } from '../update-validator.ts'
+import { CONTENT, TYPE_REFS, type StructId } from '../wire/update-validator.ts'
 import { itemValues } from './item-values.ts'
 import type { DocumentRules, RuleContext } from './rules.ts'
 import { COLLECTED } from './struct-index.ts'
@@ -51,6 +51,13 @@ export class CanvasRules implements DocumentRules {
     context.tally.set(key, earlier + values.values.length)
     const total = (this.pointNumbers.get(key) ?? 0) + earlier + values.values.length
     return total <= 2 * CANVAS_LIMITS.maxPointsPerStroke ? null : `a stroke holds at most ${CANVAS_LIMITS.maxPointsPerStroke} points`
+  }
+
+  claimedAuthor(struct: NewStruct, context: RuleContext): string | undefined {
+    const place = placeOf(struct.container, context)
+    if (place.kind !== 'field' || place.key !== 'author' || struct.item === null) return undefined
+    const values = itemValues(struct.bytes, struct.item, struct.offset)
+    return values.kind === 'values' && typeof values.values[0] === 'string' ? values.values[0] : undefined
   }
 
   checkDelete(container: number, context: RuleContext): string | null {

@@ -69,6 +69,14 @@ export class ChatRules implements DocumentRules {
     return null
   }
 
+  claimedAuthor(struct: NewStruct, context: RuleContext): string | undefined {
+    if (struct.item === null || !isMessages(struct.container, context)) return undefined
+    const values = itemValues(struct.bytes, struct.item, struct.offset)
+    if (values.kind !== 'values') return undefined
+    const author = (values.values[0] as { author?: unknown } | null)?.author
+    return typeof author === 'string' ? author : undefined
+  }
+
   checkDelete(container: number, context: RuleContext): string | null {
     if (container === COLLECTED) return null
     if (isMessages(container, context) && context.role === 'owner') return null

@@ -5,9 +5,12 @@
  *      and then bound to the writer by accepting it) and not claimed by another user's presence;
  *   2. content: each new item satisfies the document's rules (rules.ts);
  *   3. deletions: deleting one's own content is always allowed; anyone else's only as the rules
- *      say; content the document does not have yet waits for it (pending) under an id nobody holds,
- *      and is refused under another user's.
+ *      say; content the document does not have yet waits for it (pending) under an id nobody holds.
  * An update whose dependencies are missing is `pending`: the caller holds it until they arrive.
+ * One with new content (or deletions of unknown content) under another user's id is `foreign`:
+ * the caller holds it until this node has read the log as far as it reached when the update
+ * came (another node may have logged that content), then judges it again and refuses what is
+ * still foreign.
  *
  * Accepting (or trusting, for content already in the log) updates the index and the rules'
  * state, so the next check sees everything accepted before it.
@@ -15,10 +18,11 @@
 import { LOG_START, type LogId } from '../../log/log-id.ts'
 import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { Role } from '../principal.ts'
-import type { StructId } from '../update-validator.ts'
+import { CONTENT, type StructId } from '../wire/update-validator.ts'
 import type { DocumentRules, Duplicate, RuleContext } from './rules.ts'
 import { COLLECTED, StructIndex, UNPLACED, type IndexPart } from './struct-index.ts'
 import { analyzeTrusted, analyzeUpdate, typeKey, type DeleteRange, type ReadyUpdate } from './update-analysis.ts'
+import type { Knowledge } from '../sync/effective-update.ts'
 
 export interface Author {
   userId: string
@@ -28,6 +32,13 @@ export interface Author {
 export type Verdict =
   | { kind: 'accept'; update: ReadyUpdate }
   | { kind: 'pending'; missing: StructId }
+  /**
+   * It writes, or deletes content this node does not have, under another user's client id: a
+   * forgery, or content that user wrote through another node that this one has not read yet (a
+   * stock client passes on everything it has). The caller holds it until the log is read up to
+   * where that content would be, then judges it again: known content is then no longer new.
+   */
+  | { kind: 'foreign'; missing: StructId; reason: string; waitFor: 'content' | 'log' }
   | { kind: 'refuse'; reason: string }
 
 export interface GateOptions {
@@ -84,21 +95,31 @@ export class ContentGate {
     for (const { update, writer, at } of part.waiting) this.unplaced.set(update, { writer, at })
   }
 
-  /** Throws DecodeError for malformed updates (the validator runs as part of the check). */
-  check(update: Uint8Array, author: Author): Verdict {
+  /**
+   * Throws DecodeError for malformed updates (the validator runs as part of the check). `judged`:
+   * the update was held as foreign and this node has read since what the log held then, so what
+   * the rules refuse is the writer's own doing, refused with the rules' reason.
+   */
+  check(update: Uint8Array, author: Author, judged = false): Verdict {
     const analysis = analyzeUpdate(update, this.index)
     const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
-    const identity = this.identityProblem(clients, author.userId)
-    if (identity !== null) return { kind: 'refuse', reason: identity }
+    const foreign = this.foreignClient(clients, author.userId)
+    if (foreign !== null) return { kind: 'foreign', missing: { client: foreign, clock: this.index.state(foreign) }, reason: `client id ${foreign} belongs to another user`, waitFor: 'content' }
     if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
     analysis.deletes = mergeRanges(analysis.deletes)
     const context = this.context(analysis, author)
+    const claimed = judged ? null : this.claimedByAnother(analysis, context)
+    if (claimed !== null) return { kind: 'foreign', missing: { client: claimed, clock: this.index.state(claimed) }, reason: `client id ${claimed} writes another user's content`, waitFor: 'content' }
     const itemReason = this.itemProblem(analysis, context)
     if (itemReason !== null) return { kind: 'refuse', reason: itemReason }
     const unknown = this.unknownDeleted(analysis.deletes, context)
     if (unknown !== null) return unknown
-    const reason = this.deleteProblem(analysis.deletes, context)
-    return reason === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason }
+    const refused = this.deleteProblem(analysis.deletes, context)
+    if (refused === null) return { kind: 'accept', update: analysis }
+    if (judged) return { kind: 'refuse', reason: refused.reason }
+    // Another user's deletion the rules would not allow this writer: a stock client passes on
+    // deletions it got through a node that has not read them yet; once it has, they are not new.
+    return { kind: 'foreign', missing: refused.at, reason: refused.reason, waitFor: 'log' }
   }
 
   /**
@@ -108,9 +129,22 @@ export class ContentGate {
   checkServerEdit(update: Uint8Array, author: Author): Verdict {
     const analysis = analyzeUpdate(update, this.index)
     const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
-    const identity = this.identityProblem(clients, author.userId)
-    if (identity !== null) return { kind: 'refuse', reason: identity }
-    return analysis.status === 'missing' ? { kind: 'pending', missing: analysis.missing } : { kind: 'accept', update: analysis }
+    const foreign = this.foreignClient(clients, author.userId)
+    if (foreign !== null) return { kind: 'refuse', reason: `client id ${foreign} belongs to another user` }
+    if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
+    if (author.role === 'owner') return { kind: 'accept', update: analysis }
+    // Bringing content back needs no rule's leave; deleting others' content still does (an
+    // editor's restore must not remove the chat messages only their authors and owners may).
+    analysis.deletes = mergeRanges(analysis.deletes)
+    const refused = this.deleteProblem(analysis.deletes, this.context(analysis, author))
+    return refused === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason: refused.reason }
+  }
+
+  /** What the index holds, for deciding what of an update is new (sync/effective-update.ts). */
+  readonly knowledge: Knowledge = {
+    knownUpTo: (client) => this.index.unknownParts(client, 0, this.index.state(client))[0]?.[0] ?? this.index.state(client),
+    undeleted: (client, clock, length) => this.index.undeleted(client, clock, length),
+    heldPast: (client, from, to) => this.index.placedParts(client, from, to - from).map(([start, end]) => [start, end] as [number, number]),
   }
 
   /** Takes an accepted update into the index and the rules' state. */
@@ -183,7 +217,8 @@ export class ContentGate {
     const context = this.context(update, author, at)
     for (const struct of update.structs) {
       this.index.place(struct.client, struct.clock + struct.offset, struct.clock + struct.length, struct.container)
-      this.index.bind(struct.client, author.userId)
+      // Only content binds an id: deleted and collected ranges are what every client passes on of others'.
+      if (holdsContent(struct)) this.index.bind(struct.client, author.userId)
       const item = struct.item
       if (item?.typeRef !== null && item !== null && struct.offset === 0 && struct.container !== COLLECTED) {
         this.index.addType(item, { typeRef: item.typeRef, container: struct.container })
@@ -209,11 +244,26 @@ export class ContentGate {
     }
   }
 
-  /** Every client id the update writes under is the writer's, or free. */
-  private identityProblem(clients: number[], writer: string): string | null {
+  /** A client id the update writes new structs under that is another user's, or null. */
+  private foreignClient(clients: number[], writer: string): number | null {
     for (const client of new Set(clients)) {
       const owner = this.index.bindings.get(client) ?? this.options.claimedBy(client)
-      if (owner !== undefined && owner !== writer) return `client id ${client} belongs to another user`
+      if (owner !== undefined && owner !== writer) return client
+    }
+    return null
+  }
+
+  /**
+   * A client id nobody holds yet whose new content names another author: it is that author's
+   * (a stock client passing on what she wrote through a node that has not read it yet, or that
+   * lost it), so it is foreign, not the writer's to take.
+   */
+  private claimedByAnother(update: ReadyUpdate, context: RuleContext): number | null {
+    if (!this.rules.claimedAuthor) return null
+    for (const struct of update.structs) {
+      if (struct.item === null || this.index.bindings.has(struct.client)) continue
+      const claimed = this.rules.claimedAuthor(struct, context)
+      if (claimed !== undefined && claimed !== context.writer) return struct.client
     }
     return null
   }
@@ -231,8 +281,8 @@ export class ContentGate {
    * Deleting content the document does not have yet, under a client id nobody holds, waits for
    * it, as Yjs keeps a pending delete set: a client may send an erase before the strokes it
    * erases (out of order), and which content it is, so whether the rules allow deleting it, is
-   * known only then. Under another user's id it is refused: a stock client never knows another
-   * user's content before the server does, and holding it would arm an eraser for her next stroke.
+   * known only then. Under another user's id it is `foreign`: judged once this node has read
+   * what the log held when it came, so it can never arm an eraser for her next stroke.
    */
   private unknownDeleted(deletes: DeleteRange[], context: RuleContext): Verdict | null {
     for (const { client, clock, length } of deletes) {
@@ -240,7 +290,7 @@ export class ContentGate {
       const known = this.knownUpTo(client, clock, length)
       if (known === clock + length) continue
       const owner = this.index.bindings.get(client) ?? this.options.claimedBy(client)
-      if (owner !== undefined) return { kind: 'refuse', reason: 'deletes content the document does not have' }
+      if (owner !== undefined) return { kind: 'foreign', missing: { client, clock: known }, reason: 'deletes content the document does not have', waitFor: 'content' }
       return { kind: 'pending', missing: { client, clock: known } }
     }
     return null
@@ -256,18 +306,22 @@ export class ContentGate {
     return known
   }
 
-  /** Deletions of others' content, all of it known (unknownDeleted ran first). */
-  private deleteProblem(deletes: DeleteRange[], context: RuleContext): string | null {
+  /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
+  private deleteProblem(deletes: DeleteRange[], context: RuleContext): { reason: string; at: StructId } | null {
     for (const { client, clock, length } of deletes) {
       if (context.creatorOf(client) === context.writer) continue // one's own content
       for (const [from, to, container] of this.index.placedParts(client, clock, length)) {
         if (this.index.undeleted(client, from, to - from).length === 0) continue // already deleted: no effect
         const reason = this.rules.checkDelete(container, context)
-        if (reason !== null) return reason
+        if (reason !== null) return { reason, at: { client, clock: from } }
       }
     }
     return null
   }
+}
+
+function holdsContent(struct: { item: { contentRef: number } | null }): boolean {
+  return struct.item !== null && struct.item.contentRef !== CONTENT.deleted
 }
 
 /**

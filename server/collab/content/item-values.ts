@@ -4,7 +4,7 @@
  * already has (an item that overlaps known clocks only adds its tail).
  */
 import * as decoding from 'lib0/decoding'
-import { CONTENT, type ItemStruct } from '../update-validator.ts'
+import { CONTENT, type ItemStruct } from '../wire/update-validator.ts'
 
 export type ItemValues =
   | { kind: 'values'; values: unknown[] }

@@ -4,7 +4,7 @@
  */
 import type { LogId } from '../../log/log-id.ts'
 import type { Role } from '../principal.ts'
-import type { StructId } from '../update-validator.ts'
+import type { StructId } from '../wire/update-validator.ts'
 import type { StructIndex, TypeItem } from './struct-index.ts'
 import type { NewStruct } from './update-analysis.ts'
 
@@ -44,6 +44,12 @@ export interface DocumentRules {
   checkItem(struct: NewStruct, context: RuleContext): string | null
   /** Why the writer may not delete another user's content in `container` (null: allowed). */
   checkDelete(container: number, context: RuleContext): string | null
+  /**
+   * The user a new item says wrote it (a stroke's or message's author), if it says so: content
+   * under a client id nobody holds yet that names another author is that author's, and is judged
+   * as content under her id would be (content-gate.ts).
+   */
+  claimedAuthor?(struct: NewStruct, context: RuleContext): string | undefined
   /** Records what an accepted (or trusted) item adds to the rules' own state. */
   observe(struct: NewStruct, context: RuleContext): void
   /** This node's own content (structs of each client, [first, end) clocks) reached the log as entry `at`. */

@@ -7,7 +7,7 @@
  * It is small next to the document: ranges merge per client and container, so a stroke drawn
  * point by point costs a few ranges, whatever its number of points.
  */
-import type { StructId } from '../update-validator.ts'
+import type { StructId } from '../wire/update-validator.ts'
 import { RangeMap } from './range-map.ts'
 
 /** Where items live: a root type by name, or the type held by the item `owner`; `key` for map entries. */

@@ -11,9 +11,9 @@
  * Linear in the update's size whatever order its dependencies come in (one resolution per item,
  * an explicit stack, no recursion); a dependency cycle, which Yjs never writes, is invalid data.
  */
-import { DecodeError } from '../bounded-reader.ts'
-import { validateUpdateV1, type ItemStruct, type StructId, type UpdateSummary } from '../update-validator.ts'
-import type { UpdateInfo } from '../update-info.ts'
+import { DecodeError } from '../wire/bounded-reader.ts'
+import { validateUpdateV1, type ItemStruct, type StructId, type UpdateSummary } from '../wire/update-validator.ts'
+import type { UpdateInfo } from '../sync/update-info.ts'
 import { RangeMap } from './range-map.ts'
 import { COLLECTED, UNPLACED, type StructIndex, type TypeItem } from './struct-index.ts'
 

@@ -73,6 +73,12 @@ export class MongoStorage implements Storage {
     const client = new MongoClient(options.url, {
       serverSelectionTimeoutMS: options.timeoutMs,
       connectTimeoutMS: options.timeoutMs,
+      // Every operation, not only finding a server: a silent connection must not hold a request forever.
+      timeoutMS: options.timeoutMs,
+      // An operation written to a connection that went silent is not ended by timeoutMS: the
+      // socket's idle timeout and a faster server monitor end it within a few seconds instead.
+      socketTimeoutMS: options.timeoutMs,
+      heartbeatFrequencyMS: Math.min(options.timeoutMs, 10_000),
       appName: 'canvas-collab-server',
     })
     const storage = new MongoStorage(client, client.db(options.dbName), options)

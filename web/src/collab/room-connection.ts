@@ -11,6 +11,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import { WebsocketProvider } from 'y-websocket'
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { Session } from '../session.ts'
+import { SaveTracker } from './save-tracker.ts'
 
 export type AccessProblem = 'signed-out' | 'forbidden' | 'not-found' | 'refused' | 'document-full' | 'rate-limited'
 
@@ -27,6 +28,8 @@ export class RoomConnection {
   readonly doc = new Y.Doc()
   readonly provider: WebsocketProvider
   readonly persistence: IndexeddbPersistence
+  /** Whether this page's edits are saved: acknowledged by the server (save-tracker.ts). */
+  readonly saves: SaveTracker
   /** Set when the server refused us for good; the provider stays disconnected. */
   problem: AccessProblem | null = null
   private readonly session: Session
@@ -45,6 +48,7 @@ export class RoomConnection {
       params: { token: session.accessToken ?? '' },
       connect: navigator.onLine,
     })
+    this.saves = new SaveTracker(this.doc, this.provider)
     this.provider.on('closed', (event) => void this.onRefused(event.code))
     this.provider.on('status', ({ status }) => this.onStatus(status))
     this.provider.on('sync', (synced: boolean) => this.onSync(synced))
@@ -72,6 +76,7 @@ export class RoomConnection {
   destroy(): void {
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     this.listeners.clear()
+    this.saves.destroy()
     this.provider.destroy()
     void this.persistence.destroy()
     this.doc.destroy()

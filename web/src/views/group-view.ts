@@ -1,7 +1,8 @@
 /**
- * A group: the canvas and the chat side by side, a connection indicator, who is here, and (for
- * owners and editors) invite codes. Both documents open from IndexedDB at once and sync when a
- * socket is up, so the page works offline once the group's details are known.
+ * A group: the canvas and the chat side by side, a connection indicator, whether each document's
+ * edits made here are saved, who is here, and (for owners and editors) invite codes. Both
+ * documents open from IndexedDB at once and sync when a socket is up, so the page works offline
+ * once the group's details are known.
  */
 import type { GroupResponse, InviteResponse } from '../../../shared/api.ts'
 import { roomName } from '../../../shared/rooms.ts'
@@ -10,6 +11,7 @@ import { board } from '../canvas/board.ts'
 import { colorFor, peerList } from '../canvas/presence.ts'
 import { chatPanel } from '../chat/chat-panel.ts'
 import { RoomConnection, type AccessProblem } from '../collab/room-connection.ts'
+import { saveIndicator } from '../collab/save-indicator.ts'
 import { statusIndicator } from '../collab/status-indicator.ts'
 import { Disposer, h, type View } from '../dom.ts'
 import { historyPanel } from '../history/history-panel.ts'
@@ -44,14 +46,17 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
     peerList(canvas.provider.awareness),
     board({ doc: canvas.doc, awareness: canvas.provider.awareness, author: user.id, readOnly, nameOf }),
     chatPanel({ doc: chat.doc, user, readOnly, nameOf, onNamesChange: (listener) => members.onChange(listener) }),
+    saveIndicator(canvas.saves, 'canvas'),
+    saveIndicator(chat.saves, 'chat'),
   ]
   for (const view of views) disposer.add(() => view.dispose())
-  const [status, peers, drawing, talk] = views.map((view) => view.element) as [HTMLElement, HTMLElement, HTMLElement, HTMLElement]
+  const [status, peers, drawing, talk, canvasSaved, chatSaved] = views.map((view) => view.element) as [HTMLElement, HTMLElement, HTMLElement, HTMLElement, HTMLElement, HTMLElement]
   const problem = h('p', { class: 'error', role: 'alert', 'data-testid': 'access-problem', hidden: true })
   for (const connection of [canvas, chat]) disposer.add(connection.onChange(() => showProblem(problem, connection.problem)))
   const workspace = h('div', { class: 'workspace' }, drawing, talk)
   const header = h('header', { class: 'group-header' },
-    backLink(), h('h1', { 'data-testid': 'group-name' }, group.name), h('span', { class: 'muted' }, group.role), status, peers,
+    backLink(), h('h1', { 'data-testid': 'group-name' }, group.name), h('span', { class: 'muted' }, group.role), status,
+    h('span', { class: 'save-states' }, canvasSaved, chatSaved), peers,
     group.role === 'viewer' ? null : inviteControl(api, group.id), historyToggle(api, group, workspace, disposer))
   element.removeAttribute('aria-busy')
   element.dataset.groupId = group.id

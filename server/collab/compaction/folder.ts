@@ -1,0 +1,52 @@
+/**
+ * The main thread's side of the fold worker (fold-worker.ts): one lazily started worker per
+ * process, restarted if it dies. Inputs are copied to it (they may be views into room buffers);
+ * results come back transferred.
+ */
+import type { LoggedUpdate } from '../../log/record-codec.ts'
+import type { FoldMode, FoldRequest, FoldResult } from '../workers/fold-worker.ts'
+import { WorkerChannel, type WorkerLike } from '../workers/worker-channel.ts'
+
+/** Snapshot pieces are at most this big, so a load applies or sends them in short slices. */
+export const PIECE_BYTES = 256 * 1024
+
+// Running from TypeScript sources (node, vitest) or from compiled dist/: same folder, own extension.
+const WORKER_URL = new URL(`../workers/fold-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+
+export interface FoldBase {
+  pieces: Uint8Array[]
+  stateVector: Uint8Array
+  bindings: ReadonlyMap<number, string>
+}
+
+export type { FoldResult }
+
+export class Folder {
+  private readonly channel: WorkerLike<FoldRequest>
+  private nextId = 1
+
+  /** `channel`: the fold worker thread (one, started lazily), unless given another. */
+  constructor(channel: WorkerLike<FoldRequest> = new WorkerChannel<FoldRequest>(WORKER_URL)) {
+    this.channel = channel
+  }
+
+  /**
+   * Full: folds the base's pieces and every batch into new snapshot pieces.
+   * Delta: merges the batches alone into pieces to append to the base's.
+   */
+  async fold(mode: FoldMode, base: FoldBase, batches: AsyncIterable<LoggedUpdate[]> | Iterable<LoggedUpdate[]>): Promise<FoldResult> {
+    const id = this.nextId++
+    try {
+      await this.channel.call({ id, type: 'begin', mode, pieces: mode === 'full' ? base.pieces : [], stateVector: base.stateVector, bindings: [...base.bindings] })
+      for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
+      return await this.channel.call<FoldResult>({ id, type: 'finish', pieceBytes: PIECE_BYTES })
+    } catch (error) {
+      void this.channel.call({ id, type: 'abort' }).catch(() => undefined)
+      throw error
+    }
+  }
+
+  close(): Promise<void> {
+    return this.channel.close()
+  }
+}

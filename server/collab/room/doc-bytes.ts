@@ -1,0 +1,349 @@
+/**
+ * A hot room's document, as bytes: the stored snapshot as pieces (each already framed for
+ * sending), and every update accepted since, with its log id and writer. No Y.Doc: a fresh client
+ * is sent the pieces and the updates; a returning one the parts its state vector lacks
+ * (sync-answer.ts); compaction folds these same bytes in a worker.
+ *
+ * Memory stays near the encoded size: pieces are kept only as their frames (the update is a view
+ * into the frame), and updates since the base are merged into blocks for sending only on demand.
+ */
+import { compareLogIds, type LogId } from '../../log/log-id.ts'
+import { updateFrame } from '../wire/outbound.ts'
+import { encodeSnapshot } from '../compaction/snapshot-codec.ts'
+import { blockEnds, mergeBlock, type BlockInput } from '../sync/update-blocks.ts'
+import { coverage, deletesOnly, hasDeletes, updateInfo, type UpdateInfo } from '../sync/update-info.ts'
+import { splitByClients } from '../sync/split-update.ts'
+import type { Knowledge } from '../sync/effective-update.ts'
+import { KnownContent } from '../sync/known-content.ts'
+
+export interface Piece {
+  frame: Uint8Array
+  update: Uint8Array
+  info: UpdateInfo
+}
+
+export interface Accepted {
+  id: LogId
+  writer: string
+  update: Uint8Array
+  info: UpdateInfo
+  /** History has its edit record (a compaction folded it). */
+  recorded?: boolean
+  /**
+   * The log lost its entry (a Redis restarted empty): null until it is logged again, then that
+   * entry's id, which is its place in the log from then on.
+   */
+  relogged?: LogId | null
+}
+
+/** Where a held update is in the log now; null: nowhere yet (lost, not logged again). */
+function placeOf(accepted: Accepted): LogId | null {
+  return accepted.relogged === undefined ? accepted.id : accepted.relogged
+}
+
+/** Whether a base covering `watermark` holds the update. */
+function covered(accepted: Accepted, watermark: LogId): boolean {
+  const place = placeOf(accepted)
+  return place !== null && compareLogIds(place, watermark) <= 0
+}
+
+export interface StoredBase {
+  pieces: Uint8Array[]
+  infos: UpdateInfo[]
+  /** Leading pieces from the last full fold (the rest are appended deltas). */
+  full: number
+  /** Every log entry with id ≤ watermark is in the pieces. */
+  watermark: LogId
+  /** The state the pieces hold. */
+  stateVector: ReadonlyMap<number, number>
+  /** Which user each client id in the pieces is bound to. */
+  bindings: ReadonlyMap<number, string>
+}
+
+/** What a peer with some state vector needs, before any diffing. */
+export interface SyncPlan {
+  /** Ready frames: pieces it lacks whole, and deletions of pieces it has whole. */
+  frames: Uint8Array[]
+  /** Pieces it has part of: to diff against its state vector. */
+  partial: Uint8Array[]
+  /** The client ids those pieces write under (all of the state vector a diff reads). */
+  partialClients: Set<number>
+  /** Updates since the base it may lack (sent merged in blocks). */
+  updates: BlockInput[]
+}
+
+export class DocBytes {
+  private pieces: Piece[]
+  private full: number
+  private baseBindings: ReadonlyMap<number, string>
+  private baseVector: ReadonlyMap<number, number>
+  private watermarkId: LogId
+  private since: Accepted[] = []
+  /**
+   * Logged updates that build on clocks the document lacks (the log had them out of order, as
+   * after a reset): held, counted and folded, but not known or served until what they build on
+   * arrives (as Yjs holds pending structs).
+   */
+  private parked: Accepted[] = []
+  private parkedBytes = 0
+  private readonly sinceWriters = new Map<number, string>()
+  private known: KnownContent
+  private pieceBytes: number
+  private sinceBytes = 0
+  /** Bumped on every change; caches hold their version. */
+  private changes = 0
+  private readonly blocks: Uint8Array[] = []
+  /** `since` up to this index is merged into `blocks`. */
+  private blockedUpTo = 0
+  private cached: { version: number; fresh?: Uint8Array[]; vector?: Uint8Array } = { version: -1 }
+
+  constructor(base: StoredBase) {
+    this.pieces = framePieces(base.pieces, base.infos)
+    this.full = base.full
+    this.baseBindings = base.bindings
+    this.baseVector = base.stateVector
+    this.watermarkId = base.watermark
+    this.known = new KnownContent(base.stateVector)
+    this.pieceBytes = sizeOf(this.pieces.map((p) => p.update))
+    for (const piece of this.pieces) this.known.addPiece(piece.update, piece.info)
+  }
+
+  /** What the document holds: every clock below its state vector, and what it deleted. */
+  get knowledge(): Knowledge {
+    return this.known.knowledge
+  }
+
+  get version(): number {
+    return this.changes
+  }
+
+  /** Encoded size held: the snapshot's pieces plus the updates since. */
+  get bytes(): number {
+    return this.pieceBytes + this.sinceBytes + this.parkedBytes
+  }
+
+  get updateCount(): number {
+    return this.since.length + this.parked.length
+  }
+
+  /** Encoded size of the snapshot's pieces alone (the log counts a document's size from it). */
+  get baseBytes(): number {
+    return this.pieceBytes
+  }
+
+  /** The watermark of the base: every log entry ≤ it is in the pieces. */
+  get baseWatermark(): LogId {
+    return this.watermarkId
+  }
+
+  get fullPieces(): number {
+    return this.full
+  }
+
+  get bindings(): ReadonlyMap<number, string> {
+    return this.baseBindings
+  }
+
+  /** The current state vector (base and updates since). */
+  get vectorMap(): ReadonlyMap<number, number> {
+    return this.known.stateVector
+  }
+
+  /** The stored snapshot this room holds, as a base to fold from. */
+  base(): StoredBase {
+    return {
+      pieces: this.pieces.map((p) => p.update),
+      infos: this.pieces.map((p) => p.info),
+      full: this.full,
+      watermark: this.watermarkId,
+      stateVector: this.baseVector,
+      bindings: this.baseBindings,
+    }
+  }
+
+  /** The user a client id is bound to: by the snapshot, or by the first update since under it. */
+  writerOf(client: number): string | undefined {
+    return this.baseBindings.get(client) ?? this.sinceWriters.get(client)
+  }
+
+  /** Keeps an update that is in the log (or on its way into a base), counted as held. */
+  add(accepted: Accepted): void {
+    if (accepted.writer !== '') for (const client of accepted.info.clients.keys()) if (!this.sinceWriters.has(client)) this.sinceWriters.set(client, accepted.writer)
+    this.since.push(accepted)
+    this.sinceBytes += accepted.update.length
+    this.known.add(accepted.update, accepted.info)
+    this.changes++
+  }
+
+  /** Holds a logged update that builds on clocks the document lacks. */
+  park(accepted: Accepted): void {
+    this.parked.push(accepted)
+    this.parkedBytes += accepted.update.length
+    this.changes++
+  }
+
+  /** Parked updates, oldest first. */
+  get parkedUpdates(): readonly Accepted[] {
+    return this.parked
+  }
+
+  /** Stops holding a parked update (it is kept now, or the document has all of it). */
+  unpark(accepted: Accepted): void {
+    const before = this.parked.length
+    this.parked = this.parked.filter((a) => a !== accepted)
+    if (this.parked.length < before) this.parkedBytes -= accepted.update.length
+    this.changes++
+  }
+
+  /**
+   * What a fold covering `upTo` takes: updates held up to it, parked ones too, and those the log
+   * lost (a snapshot must hold them while the log does not).
+   */
+  upTo(upTo: LogId): Accepted[] {
+    return [...this.since, ...this.parked].filter((a) => placeOf(a) === null || covered(a, upTo))
+  }
+
+  /** Updates held beyond `position` in the log (this node's own, entered before they were read). */
+  countAfter(position: LogId): number {
+    return [...this.since, ...this.parked].filter((a) => !covered(a, position)).length
+  }
+
+  /** The log lost what it held: every update held since the base is nowhere in it until logged again. */
+  markLost(): void {
+    for (const accepted of [...this.since, ...this.parked]) accepted.relogged = null
+  }
+
+  /** Marks one held update as lost by the log (it is written again); returns it. */
+  lose(accepted: Accepted): Accepted {
+    accepted.relogged = null
+    return accepted
+  }
+
+  /** A lost update was logged again as entry `id`. */
+  relogged(accepted: Accepted, id: LogId): void {
+    if (accepted.relogged === null) accepted.relogged = id
+  }
+
+  /** Marks updates as recorded in history (their edit records are stored). */
+  markRecorded(updates: readonly Accepted[]): void {
+    for (const accepted of updates) accepted.recorded = true
+  }
+
+  /** The encoded state vector (what the server's sync step 1 sends). */
+  stateVector(): Uint8Array {
+    return (this.cache().vector ??= this.known.encodedVector())
+  }
+
+  /** Everything, for a client that has nothing: the pieces' frames, then the updates since. */
+  freshFrames(): Uint8Array[] {
+    const cache = this.cache()
+    cache.fresh ??= [...this.pieces.map((p) => p.frame), ...this.sinceFrames()]
+    return cache.fresh
+  }
+
+  /** Sorts what a peer with `stateVector` lacks into ready frames, pieces to diff and updates. */
+  plan(stateVector: Map<number, number>): SyncPlan {
+    const plan: SyncPlan = { frames: [], partial: [], partialClients: new Set(), updates: [] }
+    for (const piece of this.pieces) {
+      const covered = coverage(piece.info, stateVector)
+      if (covered === 'none') plan.frames.push(piece.frame)
+      else if (covered === 'some') {
+        plan.partial.push(piece.update)
+        for (const client of piece.info.clients.keys()) plan.partialClients.add(client)
+      } else if (hasDeletes(piece.update, piece.info)) plan.frames.push(updateFrame(deletesOnly(piece.update, piece.info)))
+    }
+    for (const accepted of this.since) {
+      if (coverage(accepted.info, stateVector) !== 'all' || hasDeletes(accepted.update, accepted.info)) plan.updates.push(accepted)
+    }
+    return plan
+  }
+
+  /** Everything held, as a snapshot would store it (for a version of the live document). */
+  fullState(): Uint8Array {
+    const base = this.base()
+    const held = [...this.since, ...this.parked]
+    return encodeSnapshot([...base.pieces, ...held.map((a) => a.update)], base.full, {
+      infos: [...base.infos, ...held.map((a) => a.info)],
+      stateVector: this.known.encodedVector(),
+      bindings: base.bindings,
+    })
+  }
+
+  /** The base's pieces and the updates held since, in order, parked ones last (to fold, index or materialize). */
+  contents(): { pieces: Uint8Array[]; since: readonly Accepted[] } {
+    return { pieces: this.pieces.map((p) => p.update), since: this.parked.length === 0 ? this.since : [...this.since, ...this.parked] }
+  }
+
+  /**
+   * A snapshot covering every log entry up to `base.watermark` becomes the base: the updates held
+   * up to it go (the base holds them), later ones stay, cut to what the base lacks. The base may
+   * hold what this document did not (entries it never read): only the room core calls this, once
+   * it has sent its sockets what the base adds.
+   *
+   * Normally the base holds all the old base held. After the log lost entries (a Redis restarted
+   * empty), another node's snapshot may not: what of the old base it lacks stays, as updates the
+   * log lost (returned: the caller writes them to the log again).
+   */
+  rebase(base: StoredBase): Accepted[] {
+    const known = new KnownContent(base.stateVector)
+    base.pieces.forEach((piece, i) => known.addPiece(piece, base.infos[i]!))
+    const orphans = this.pieces.flatMap((piece) => {
+      const lacked = known.take(piece.update, piece.info)
+      return lacked ? this.attributed(lacked.update).map((orphan) => ({ id: base.watermark, ...orphan, relogged: null })) : []
+    })
+    const since = [...orphans, ...this.since.filter((a) => !covered(a, base.watermark)).flatMap((a) => {
+      const lacked = known.take(a.update, a.info)
+      return lacked ? [{ ...a, ...lacked }] : []
+    })]
+    this.known = known
+    this.pieces = framePieces(base.pieces, base.infos)
+    this.full = base.full
+    this.baseBindings = base.bindings
+    this.baseVector = base.stateVector
+    this.pieceBytes = sizeOf(this.pieces.map((p) => p.update))
+    this.watermarkId = base.watermark
+    this.since = since
+    this.sinceBytes = sizeOf(since.map((a) => a.update))
+    this.parked = this.parked.filter((a) => !covered(a, base.watermark))
+    this.parkedBytes = sizeOf(this.parked.map((a) => a.update))
+    this.blocks.length = 0
+    this.blockedUpTo = 0
+    this.changes++
+    return orphans
+  }
+
+  /** An update of the base's, as updates per writer of its client ids (deletions by nobody known). */
+  private attributed(update: Uint8Array): Array<Pick<Accepted, 'writer' | 'update' | 'info'>> {
+    const { groups, deletions } = splitByClients(update, (client) => this.writerOf(client) ?? '')
+    const parts = [...groups].map(([writer, part]) => ({ writer, update: part }))
+    if (deletions) parts.push({ writer: '', update: deletions })
+    return parts.map((part) => ({ ...part, info: updateInfo(part.update) }))
+  }
+
+  /** The updates since, merged in blocks: closed blocks are kept, the open one is merged per call. */
+  private sinceFrames(): Uint8Array[] {
+    for (const end of blockEnds(this.since, this.blockedUpTo, false)) {
+      this.blocks.push(updateFrame(mergeBlock(this.since, this.blockedUpTo, end)))
+      this.blockedUpTo = end
+    }
+    if (this.blockedUpTo === this.since.length) return [...this.blocks]
+    return [...this.blocks, updateFrame(mergeBlock(this.since, this.blockedUpTo, this.since.length))]
+  }
+
+  private cache(): typeof this.cached {
+    if (this.cached.version !== this.changes) this.cached = { version: this.changes }
+    return this.cached
+  }
+}
+
+/** Each piece copied once into its frame; the stored snapshot's buffer can then be freed. */
+function framePieces(pieces: Uint8Array[], infos: UpdateInfo[]): Piece[] {
+  return pieces.map((piece, i) => {
+    const frame = updateFrame(piece)
+    return { frame, update: frame.subarray(frame.length - piece.length), info: infos[i]! }
+  })
+}
+
+function sizeOf(parts: Uint8Array[]): number {
+  return parts.reduce((sum, part) => sum + part.length, 0)
+}

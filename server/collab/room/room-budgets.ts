@@ -1,0 +1,108 @@
+/**
+ * What one user may spend in one room across all her sockets, beside each socket's own budgets.
+ * Socket budgets alone let a member open a fresh socket (with a full budget) for every burst;
+ * the user's budgets run dry however many sockets she opens, and only her sockets are refused.
+ */
+import { Budget, type BudgetRate } from '../wire/budget.ts'
+import type { Connection } from '../wire/connection.ts'
+
+export interface UserRates {
+  /** Update bytes written (no socket budget: writes are the user's). */
+  write: BudgetRate
+  presenceMessages: BudgetRate
+  presenceBytes: BudgetRate
+  /** Bytes of sync and presence answers, diffed or merged and sent. */
+  sync: BudgetRate
+  /**
+   * Client ids the user's updates introduce: each costs the room an index entry, a binding and a
+   * state-vector entry sent to everyone who joins, for good. A stock client uses one per session.
+   */
+  newClientIds: BudgetRate
+}
+
+/** A user's sockets together may spend what this many sockets may: a few open tabs. */
+export const SOCKETS_PER_USER = 3
+
+/** A first sync this small is answered even while the user is in debt (a reconnect after a flap). */
+export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
+
+export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
+
+/** The per-user rates for per-socket ones. */
+export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'newClientIds'>): UserRates {
+  const times = (rate: BudgetRate): BudgetRate => ({ capacity: rate.capacity * SOCKETS_PER_USER, perSecond: rate.perSecond * SOCKETS_PER_USER })
+  return { ...own, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
+}
+
+type UserBudgets = Record<keyof UserRates, Budget>
+
+export class RoomBudgets {
+  private readonly users = new Map<string, UserBudgets>()
+  private readonly rates: UserRates
+
+  constructor(rates: UserRates) {
+    this.rates = rates
+  }
+
+  /** Takes `bytes` of the user's write budget; false (nothing taken) when it cannot pay. */
+  spendWrite(userId: string, bytes: number): boolean {
+    return this.of(userId).write.spend(bytes)
+  }
+
+  /** Takes `count` new client ids of the user's budget; false (nothing taken) when it cannot pay. */
+  spendClientIds(userId: string, count: number): boolean {
+    return this.of(userId).newClientIds.spend(count)
+  }
+
+  /** One presence change of `bytes`: the socket and its user pay; false once either is in debt. */
+  payPresence(conn: Connection, bytes: number): boolean {
+    const user = this.of(conn.principal.userId)
+    const socketPays = conn.presenceMessages.charge(1) && conn.presenceBytes.charge(bytes)
+    return user.presenceMessages.charge(1) && user.presenceBytes.charge(bytes) && socketPays
+  }
+
+  /**
+   * An answer of `cost` bytes, paid before it is computed. A socket's first sync is free of the
+   * socket's budget. While the user is in debt it is refused unless it is small: a document
+   * bigger than the budget still loads, once per refill, and a client that has it and reconnects
+   * after a network flap (asking for little or nothing) is answered. Every later answer must be
+   * paid by both.
+   */
+  paySync(conn: Connection, cost: number, first: boolean): boolean {
+    const user = this.of(conn.principal.userId).sync
+    if (first) {
+      if (user.inDebt() && cost > SMALL_FIRST_SYNC_BYTES) return false
+      user.charge(cost)
+      return true
+    }
+    const socketPays = conn.syncBudget.charge(cost)
+    return user.charge(cost) && socketPays
+  }
+
+  /**
+   * The room's presence sent to a socket that joins: paid by the user when her budget can, else
+   * not sent (false). Never a debt: a member must not be refused her document because others
+   * hold presence in the room, and opening fresh sockets must not make the node send the room's
+   * presence again and again. Without it she sees the others as they next change or renew
+   * their state (stock clients renew every 15 s).
+   */
+  payJoin(conn: Connection, bytes: number): boolean {
+    return this.of(conn.principal.userId).sync.spend(bytes)
+  }
+
+  private of(userId: string): UserBudgets {
+    let budgets = this.users.get(userId)
+    if (!budgets) {
+      const { write, presenceMessages, presenceBytes, sync, newClientIds } = this.rates
+      budgets = {
+        write: new Budget(write),
+        presenceMessages: new Budget(presenceMessages),
+        presenceBytes: new Budget(presenceBytes),
+        sync: new Budget(sync),
+        newClientIds: new Budget(newClientIds),
+      }
+      this.users.set(userId, budgets)
+    }
+    return budgets
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The rooms hot on this node. Concurrent joins of one room share one load; a room with no
+ * holders is evicted after the grace period (always: a failed final save leaves the data in the
+ * log); a join during eviction waits for it and then loads afresh. A room whose group was
+ * deleted is refused from then on, so a socket admitted meanwhile cannot bring it back.
+ */
+import { parseRoomName } from '../../../shared/rooms.ts'
+import type { AwarenessRelay } from '../../cluster/awareness-relay.ts'
+import type { Logger } from '../../logger.ts'
+import type { Compactor } from '../compaction/compactor.ts'
+import type { CollabObserver } from '../observer.ts'
+import { loadRoom, type LoaderDeps } from './room-loader.ts'
+import { Room, type RoomDeps } from './room.ts'
+
+export class RoomGoneError extends Error {
+  override name = 'RoomGoneError'
+}
+
+export interface RegistryDeps {
+  loader: LoaderDeps
+  room: Omit<RoomDeps, 'onApplied' | 'kind'>
+  compactor: Compactor
+  relay: AwarenessRelay
+  logger: Logger
+  graceMs: number
+  /** Longest a final compaction may delay an eviction. */
+  finalCompactionMs: number
+  observer: CollabObserver
+}
+
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>()
+  private readonly loading = new Map<string, Promise<Room>>()
+  private readonly closing = new Map<string, Promise<void>>()
+  private readonly relays = new Map<Room, () => void>()
+  /** Rooms of deleted groups (never loaded again by this process). */
+  private readonly deleted = new Set<string>()
+
+  private readonly deps: RegistryDeps
+
+  constructor(deps: RegistryDeps) {
+
+    this.deps = deps
+  }
+
+  /** The room, loaded if needed, held until `release`. Rejects if it cannot be loaded. */
+  async acquire(name: string): Promise<Room> {
+    for (;;) {
+      if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
+      const closing = this.closing.get(name)
+      if (closing) {
+        await closing
+        continue
+      }
+      const room = this.rooms.get(name)
+      if (room) {
+        this.hold(room)
+        return room
+      }
+      await this.startLoad(name)
+    }
+  }
+
+  release(room: Room): void {
+    room.holders--
+    if (room.holders === 0) this.scheduleEviction(room)
+  }
+
+  /** A hot room, without holding it. */
+  get(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
+  isHot(name: string): boolean {
+    return this.rooms.has(name) || this.loading.has(name)
+  }
+
+  get size(): number {
+    return this.rooms.size
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  /**
+   * Drops a room whose group was deleted: closes its sockets and evicts it at once, without a
+   * final snapshot. Resolves when it has left memory.
+   */
+  async discard(name: string, code: number, reason: string): Promise<void> {
+    this.deleted.add(name)
+    await this.loading.get(name)?.catch(() => undefined)
+    const room = this.rooms.get(name)
+    if (room) {
+      room.discarded = true
+      room.closeAll(code, reason)
+      await this.evict(room, true)
+    }
+    await this.closing.get(name)
+  }
+
+  /**
+   * Shutdown: evict every room now (callers closed the sockets first), one at a time, so the
+   * final compactions do not all hold their documents in memory at once.
+   */
+  async evictAll(): Promise<void> {
+    await Promise.allSettled([...this.loading.values()])
+    for (const room of [...this.rooms.values()]) await this.evict(room, true)
+    await Promise.all([...this.closing.values()])
+  }
+
+  private startLoad(name: string): Promise<Room> {
+    let loading = this.loading.get(name)
+    if (!loading) {
+      loading = this.load(name).finally(() => this.loading.delete(name))
+      this.loading.set(name, loading)
+    }
+    return loading
+  }
+
+  private async load(name: string): Promise<Room> {
+    const started = performance.now()
+    const kind = parseRoomName(name)?.kind
+    if (!kind) throw new RoomGoneError(`not a room: ${name}`)
+    const loaded = await loadRoom(name, this.deps.loader)
+    if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
+    const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r) })
+    room.start()
+    this.relays.set(room, this.deps.relay.join(name, {
+      apply: (node, entries) => room.awareness.fromRemote(node, entries),
+      learn: (claims) => room.awareness.learn(claims),
+      remove: (ids) => room.awareness.dropRemote(ids),
+      answer: () => room.awareness.answerForNode(),
+      heard: () => room.presenceHeard(),
+    }))
+    this.rooms.set(name, room)
+    this.scheduleEviction(room) // until someone holds it
+    if (loaded.entries.length > 0) this.deps.compactor.noteApplied(room)
+    this.deps.observer.roomLoaded(performance.now() - started)
+    return room
+  }
+
+  private hold(room: Room): void {
+    room.holders++
+    clearTimeout(room.evictTimer)
+    room.evictTimer = undefined
+  }
+
+  private scheduleEviction(room: Room): void {
+    clearTimeout(room.evictTimer)
+    room.evictTimer = setTimeout(() => void this.evict(room, false), this.deps.graceMs)
+    room.evictTimer.unref()
+  }
+
+  private async evict(room: Room, force: boolean): Promise<void> {
+    if ((!force && room.holders > 0) || this.rooms.get(room.name) !== room) return
+    if (!force && room.holdsUnlogged) return this.scheduleEviction(room) // the log lost what only it holds now
+    this.rooms.delete(room.name)
+    const closing = this.close(room)
+    this.closing.set(room.name, closing)
+    try {
+      await closing
+    } finally {
+      this.closing.delete(room.name)
+      this.deps.observer.roomEvicted()
+    }
+  }
+
+  private async close(room: Room): Promise<void> {
+    clearTimeout(room.evictTimer)
+    await room.drain()
+    if (!room.discarded) await this.finalCompaction(room)
+    this.deps.compactor.forget(room)
+    this.relays.get(room)?.()
+    this.relays.delete(room)
+    await room.close()
+  }
+
+  private async finalCompaction(room: Room): Promise<void> {
+    try {
+      await withTimeout(this.deps.compactor.compactHot(room), this.deps.finalCompactionMs)
+    } catch (error) {
+      this.deps.logger.warn({ err: error, room: room.name }, 'final compaction failed; the log keeps the data')
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

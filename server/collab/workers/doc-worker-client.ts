@@ -1,0 +1,89 @@
+/**
+ * The main thread's side of the doc worker (doc-worker.ts): typed calls over one lazily started
+ * worker per process. Inputs are copied to it (they are views into room buffers).
+ */
+import type { RoomKind } from '../../../shared/rooms.ts'
+import type { GatePart, TrustedUpdate } from '../content/content-gate.ts'
+import type { RuleOptions } from '../content/document-rules.ts'
+import type { DocReplies, DocRequest } from './doc-worker.ts'
+import type { UpdateInfo } from '../sync/update-info.ts'
+import type { ViewAnswer, ViewOp } from './view-ops.ts'
+import type { HistoryDiff } from '../../history/history-ops.ts'
+import { WorkerChannel, type WorkerLike } from './worker-channel.ts'
+
+// Running from TypeScript sources (node, vitest) or from compiled dist/: same folder, own extension.
+const WORKER_URL = new URL(`./doc-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+
+export class DocWorker {
+  private readonly channel: WorkerLike<DocRequest>
+
+  /** `channel`: the worker thread (one, started lazily), unless given another. */
+  constructor(channel: WorkerLike<DocRequest> = new WorkerChannel<DocRequest>(WORKER_URL)) {
+    this.channel = channel
+  }
+
+  /**
+   * Builds a room's content index in the worker and yields it in parts, each its own message:
+   * a big document's index arrives over many event-loop turns instead of stalling one.
+   */
+  async *buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: TrustedUpdate[], rules: RuleOptions): AsyncGenerator<GatePart> {
+    const { handle, parts } = await this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
+    let taken = 0
+    try {
+      for (; taken < parts; taken++) yield await this.call('index-part', { type: 'index-part', handle })
+    } finally {
+      if (taken < parts) void this.call('index-drop', { type: 'index-drop', handle }).catch(() => undefined)
+    }
+  }
+
+  /** What pieces stored without metadata cover, and the state vector they hold together. */
+  infos(pieces: Uint8Array[]): Promise<{ infos: UpdateInfo[]; stateVector: Uint8Array }> {
+    return this.call('infos', { type: 'infos', pieces })
+  }
+
+  diff(updates: Uint8Array[], stateVector: Uint8Array): Promise<Uint8Array[]> {
+    return this.call('diff', { type: 'diff', updates, stateVector })
+  }
+
+  /** Runs `op` on the room's view, (re)building it from `load` when given, after applying `feed`. */
+  view<K extends ViewOp['kind']>(room: string, load: Uint8Array[] | null, feed: Uint8Array[], op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>> {
+    return this.call('view', { type: 'view', room, load, feed, op }) as Promise<ViewAnswer<K>>
+  }
+
+  /** A read of a kept version; `load` gives its state (omitted: the worker may have it built). */
+  async version<K extends 'messages' | 'strokes' | 'svg'>(id: string, load: () => Promise<Uint8Array | null>, op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K> | null> {
+    const answer = await this.call('version', { type: 'version', id, state: null, op })
+    if (answer !== 'missing') return answer as ViewAnswer<K>
+    const state = await load()
+    if (!state) return null
+    const loaded = await this.call('version', { type: 'version', id, state, op })
+    return loaded === 'missing' ? null : loaded as ViewAnswer<K>
+  }
+
+  /** What changed between two kept versions (each loaded if the worker does not hold it). */
+  async versionDiff(from: { id: string; load(): Promise<Uint8Array | null> }, to: { id: string; load(): Promise<Uint8Array | null> }): Promise<HistoryDiff | null> {
+    const cached = await this.call('version-diff', { type: 'version-diff', from: { id: from.id, state: null }, to: { id: to.id, state: null } })
+    if (cached !== 'missing') return cached
+    const [a, b] = await Promise.all([from.load(), to.load()])
+    if (!a || !b) return null
+    const loaded = await this.call('version-diff', { type: 'version-diff', from: { id: from.id, state: a }, to: { id: to.id, state: b } })
+    return loaded === 'missing' ? null : loaded
+  }
+
+  async drop(room: string): Promise<void> {
+    await this.call('drop', { type: 'drop', room })
+  }
+
+  /** Views held by a worker that died are gone. */
+  onRestart(listener: () => void): () => void {
+    return this.channel.onRestart(listener)
+  }
+
+  close(): Promise<void> {
+    return this.channel.close()
+  }
+
+  private call<K extends keyof DocReplies>(_kind: K, request: DocRequest): Promise<DocReplies[K]> {
+    return this.channel.call<DocReplies[K]>(request)
+  }
+}

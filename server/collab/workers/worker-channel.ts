@@ -1,0 +1,94 @@
+/**
+ * Request/reply over one worker thread, started lazily and restarted if it dies. The worker
+ * answers strictly in order, so waiters are a FIFO. A reply is `{ ok: true, value }` or
+ * `{ ok: false, error }`; a worker that exits fails everything in flight (callers retry or
+ * report), and `onRestart` listeners learn that whatever state it held is gone.
+ */
+import { Worker } from 'node:worker_threads'
+
+export type WorkerReply<T> = { ok: true; value: T } | { ok: false; error: string }
+
+/** What callers of a worker need of it (a WorkerChannel; an in-process stand-in in simulations). */
+export interface WorkerLike<Request> {
+  call<T>(request: Request, transfer?: ArrayBuffer[]): Promise<T>
+  onRestart(listener: () => void): () => void
+  close(): Promise<void>
+}
+
+interface Waiter {
+  resolve(value: unknown): void
+  reject(error: Error): void
+}
+
+export class WorkerChannel<Request> implements WorkerLike<Request> {
+  private worker: Worker | null = null
+  private waiting: Waiter[] = []
+  private readonly url: URL
+  private readonly restartListeners = new Set<() => void>()
+
+  constructor(url: URL) {
+    this.url = url
+  }
+
+  call<T>(request: Request, transfer: ArrayBuffer[] = []): Promise<T> {
+    const worker = this.ensureWorker()
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ resolve: resolve as (value: unknown) => void, reject })
+      worker.postMessage(request, transfer)
+    })
+  }
+
+  /** Called when a new worker replaces one that held state (views, sessions). */
+  onRestart(listener: () => void): () => void {
+    this.restartListeners.add(listener)
+    return () => this.restartListeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker
+    this.worker = null
+    await worker?.terminate()
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker
+    const worker = new Worker(this.url)
+    worker.unref()
+    worker.on('message', (reply: WorkerReply<unknown>) => {
+      const waiter = this.waiting.shift()
+      if (reply.ok) waiter?.resolve(reply.value)
+      else waiter?.reject(new Error(reply.error))
+    })
+    worker.on('error', (error) => this.failAll(error))
+    worker.on('exit', () => {
+      if (this.worker !== worker) return
+      this.worker = null
+      this.failAll(new Error('worker exited'))
+      for (const listener of this.restartListeners) listener()
+    })
+    this.worker = worker
+    return worker
+  }
+
+  private failAll(error: Error): void {
+    const waiting = this.waiting
+    this.waiting = []
+    for (const waiter of waiting) waiter.reject(error)
+  }
+}
+
+/** The worker side: answers each request with `handle`'s result (or its error), in order. */
+export function serveRequests<Request>(port: { on(event: 'message', listener: (request: Request) => void): unknown; postMessage(message: unknown, transfer?: ArrayBuffer[]): void }, handle: (request: Request) => { value: unknown; transfer?: ArrayBuffer[] }): void {
+  port.on('message', (request: Request) => {
+    let reply: WorkerReply<unknown>
+    let transfer: ArrayBuffer[] = []
+    try {
+      const result = handle(request)
+      reply = { ok: true, value: result.value }
+      transfer = result.transfer ?? []
+    } catch (error) {
+      reply = { ok: false, error: error instanceof Error ? error.message : String(error) }
+    }
+    port.postMessage(reply, transfer)
+  })
+}
