@@ -9,8 +9,11 @@ chunks=${CHUNKS:-10}
 runs=${RUNS:-1000}
 total=0
 for ((chunk = 1; chunk <= chunks; chunk++)); do
-  out=$(SIM_SEED=random SIM_RUNS="$runs" SIM_PROGRESS="$runs" npx vitest run test/sim 2>&1)
+  # Shrinking stops after SIM_SHRINK candidates and SIM_TIME_LIMIT_MS: the smallest failure found is printed.
+  log="${TMPDIR:-/tmp}/sim-sweep-chunk-$chunk.log"
+  SIM_SEED=random SIM_RUNS="$runs" SIM_PROGRESS="${SIM_PROGRESS:-100}" SIM_SHRINK="${SIM_SHRINK:-1000}" SIM_TIME_LIMIT_MS="${SIM_TIME_LIMIT_MS:-900000}" npx vitest run test/sim/room-core.sim.test.ts > "$log" 2>&1
   status=$?
+  out=$(cat "$log")
   seed=$(printf '%s\n' "$out" | sed -n 's/.*sim: seed \([0-9]*\),.*/\1/p' | head -n 1)
   if [ "$status" -ne 0 ]; then
     printf '%s\n' "$out" | sed 's/\x1b\[[0-9;]*m//g' | grep -E 'seed:|Counterexample|Caused by|replayPath' | cut -c 1-2000

@@ -10,7 +10,7 @@
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { RedisClients } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
-import { LOG_START, compareLogIds, formatLogId, successorLogId, type LogId } from './log-id.ts'
+import { LOG_START, compareLogIds, formatLogId, parseLogId, successorLogId, type LogId } from './log-id.ts'
 import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
 import { RedisScript } from './redis-script.ts'
 import { StreamReader, type StreamMessage } from './stream-reader.ts'
@@ -86,6 +86,8 @@ if ARGV[3] ~= '' then count(KEYS[1], KEYS[3], ARGV[2], ARGV[3]) end
 return 1`)
 
 const READ_BATCH = 1_000
+/** How far apart Redis's clock (entry ids) and a node's (entry ages) may be, for deciding what a trim may have reached. */
+const CLOCK_SKEW_MARGIN_MS = 5_000
 
 export class RedisLog implements UpdateLog {
   readonly kind = 'redis' as const
@@ -113,6 +115,7 @@ export class RedisLog implements UpdateLog {
         const threshold = await this.clients.timed(this.clients.cmd.get(this.trimmedKey(room)))
         return threshold === null ? null : String(threshold)
       },
+      mayBeTrimmedAfter: (position) => this.mayBeTrimmedAfter(position),
       logger: options.logger,
       toEntry: (room, message) => this.toEntry(room, message),
       blockMs: clients.liveness.readBlockMs,
@@ -207,6 +210,14 @@ export class RedisLog implements UpdateLog {
     const bytes = message.message.r ?? message.message.u
     const report = (error: unknown): void => this.options.logger.error({ err: error, room, id: String(message.id) }, 'skipping a damaged log record')
     return { id: String(message.id), ...(bytes ? decodeRecordOrReport(new Uint8Array(bytes), report) : { tag: '', updates: [] }) }
+  }
+
+  /**
+   * Entries after `position` are younger than it; none of them can be trimmed while it is younger
+   * than the minimum age (with a margin for clocks: ids come from Redis's, ages from each node's).
+   */
+  private mayBeTrimmedAfter(position: LogId): boolean {
+    return Date.now() - parseLogId(position)[0] >= this.options.minEntryAgeMs - CLOCK_SKEW_MARGIN_MS
   }
 
   /** Entries below the result go: those ≤ upTo, but none younger than the minimum age. */

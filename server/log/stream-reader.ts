@@ -5,7 +5,9 @@
  * When a subscriber starts, and for all of them after the reader reconnects, it checks whether
  * entries the subscriber has not read may have been trimmed already (the last trim's threshold
  * lies beyond the entry after its position); such a subscriber gets `gap` and stays paused until
- * it resumes from a position it reloaded to.
+ * it resumes from a position it reloaded to. A trim can also land between that check and a read,
+ * or while a live reader lags: entries old enough to be trimmed (`mayBeTrimmedAfter`) are checked
+ * again when a read returns after them, before they are delivered, so nothing is skipped silently.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BackgroundFailures } from '../background-loop.ts'
@@ -29,6 +31,8 @@ export interface ReaderOptions {
   keyOf(room: string): string
   /** Entries below this id may have been trimmed (null: never trimmed). */
   trimmedBelow(room: string): Promise<LogId | null>
+  /** Whether entries after `position` may be old enough for a trim (the log's minimum entry age). */
+  mayBeTrimmedAfter(position: LogId): boolean
   logger: Logger
   toEntry(room: string, message: StreamMessage): LogEntry
   /** Longest XREAD block; also how often an idle reader PINGs its connection. */
@@ -217,7 +221,29 @@ export class StreamReader {
       this.blocked = false
     }
     this.options.reportHealth(true)
-    for (const stream of reply ?? []) this.deliver(roomOfKey(String(stream.name), streams, this.options.keyOf), stream.messages)
+    const replies = (reply ?? []).map((stream) => ({ room: roomOfKey(String(stream.name), streams, this.options.keyOf), messages: stream.messages }))
+    await Promise.all(replies.map(({ room }) => (room === undefined ? undefined : this.checkTrimmedBeforeRead(room))))
+    for (const { room, messages } of replies) this.deliver(room, messages)
+  }
+
+  /**
+   * Followers of `room` that a trim may have passed since their position (old enough entries
+   * after it, trimmed between the last check and this read) are checked now: one that lost
+   * entries gets `gap` instead of what the read returned.
+   */
+  private async checkTrimmedBeforeRead(room: string): Promise<void> {
+    const exposed = [...this.followers.get(room) ?? []].filter((f) => readable(f) && this.options.mayBeTrimmedAfter(f.position))
+    if (exposed.length === 0) return
+    const trimmedBelow = await this.options.trimmedBelow(room)
+    for (const follower of exposed) this.pauseIfTrimmed(follower, trimmedBelow)
+  }
+
+  /** Pauses the follower with `gap` if entries after its position were trimmed; true if so. */
+  private pauseIfTrimmed(follower: Follower, trimmedBelow: LogId | null): boolean {
+    if (trimmedBelow === null || compareLogIds(trimmedBelow, successorLogId(follower.position)) <= 0) return false
+    follower.paused = true
+    follower.listener.gap(follower.room)
+    return true
   }
 
   /** Some follower is not waiting for a reload. */
@@ -277,10 +303,7 @@ export class StreamReader {
       const trimmedBelow = await this.options.trimmedBelow(room)
       for (const follower of unchecked) {
         follower.unchecked = false
-        if (trimmedBelow === null || compareLogIds(trimmedBelow, successorLogId(follower.position)) <= 0) continue
-        follower.paused = true
-        found = true
-        follower.listener.gap(room)
+        if (this.pauseIfTrimmed(follower, trimmedBelow)) found = true
       }
     }
     return found

@@ -115,6 +115,15 @@ async function otherNodeHoldsLease(room: string): Promise<{ release(): Promise<v
   }
 }
 
+/** The owner's synced client on the canvas, with a first stroke started (one point) in `color`, and the canvas's room. */
+async function startStroke(color: string): Promise<{ client: Client; stroke: ReturnType<typeof addStroke>; room: Room }> {
+  const client = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
+  clients.push(client)
+  const stroke = addStroke(client.doc, { author: fx.owner.id, color, width: 2, tool: 'pen', points: [[0, 0]] })
+  const room = server.app.collab.registry.get(fx.canvas)!
+  return { client, stroke, room }
+}
+
 /** Draws `count` more points, one update at a time, each entered in the room before the next. */
 async function drawOneByOne(client: Client, stroke: ReturnType<typeof addStroke>, room: Room, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -127,10 +136,7 @@ it('a non-holder does not try the lease on every batch, and compacts once the le
   await startNode()
   const leases = countLeaseTries()
   const other = await otherNodeHoldsLease(fx.canvas)
-  const client = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
-  clients.push(client)
-  const stroke = addStroke(client.doc, { author: fx.owner.id, color: '#224466', width: 2, tool: 'pen', points: [[0, 0]] })
-  const room = server.app.collab.registry.get(fx.canvas)!
+  const { client, stroke, room } = await startStroke('#224466')
   await waitFor(() => sameContent(roomDoc(room), client.doc), 10_000, 'the first stroke entered')
   await drawOneByOne(client, stroke, room, EVERY) // the room reaches its compaction threshold
   await waitFor(() => leases.tries(fx.canvas) > 0, 10_000, 'the compaction tried the lease')
@@ -155,10 +161,7 @@ it('a non-holder does not try the lease on every batch, and compacts once the le
 it('a holder compacts again at once when updates that entered during its compaction call for it', async () => {
   await startNode()
   const leases = countLeaseTries()
-  const client = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
-  clients.push(client)
-  const stroke = addStroke(client.doc, { author: fx.owner.id, color: '#664422', width: 2, tool: 'pen', points: [[0, 0]] })
-  const room = server.app.collab.registry.get(fx.canvas)!
+  const { client, stroke, room } = await startStroke('#664422')
   await waitFor(() => sameContent(roomDoc(room), client.doc), 10_000, 'the first stroke entered')
 
   // The first snapshot's save waits until the test has written EVERY more updates.
@@ -192,10 +195,7 @@ it('a non-holder tries the lease again when its timer fires, and compacts once i
   await startNode(300)
   const leases = countLeaseTries()
   const other = await otherNodeHoldsLease(fx.canvas)
-  const client = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
-  clients.push(client)
-  const stroke = addStroke(client.doc, { author: fx.owner.id, color: '#446622', width: 2, tool: 'pen', points: [[0, 0]] })
-  const room = server.app.collab.registry.get(fx.canvas)!
+  const { client, stroke, room } = await startStroke('#446622')
   await drawOneByOne(client, stroke, room, EVERY)
   // Tried at the threshold, then again by the timer (no update comes meanwhile): still held.
   await waitFor(() => leases.tries(fx.canvas) >= 2, 10_000, 'the timer tried the lease again')

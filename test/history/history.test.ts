@@ -8,61 +8,27 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import type { DiffResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
 import { addStroke, eraseStroke, readStrokes } from '../../shared/canvas.ts'
 import { postMessage, readAllMessages } from '../../shared/chat.ts'
-import { addMember, groupFixture, injectApi, registerUser, type Api, type GroupFixture, type TestUser } from '../helpers/api.ts'
+import { groupFixture, injectApi, registerUser, type Api, type GroupFixture } from '../helpers/api.ts'
 import { BACKENDS, uniqueDbName } from '../helpers/backends.ts'
 import { connectSynced, type Client } from '../helpers/clients.ts'
 import { roomDoc, sameContent } from '../helpers/docs.ts'
+import { pen, useHistoryServer } from '../helpers/history.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
-import type { Config } from '../../server/config.ts'
-
-const pen = (author: string, color: string, at: number) => ({ author, color, width: 3, tool: 'pen' as const, points: [[at, at], [at + 5, at + 5]] as const })
 
 describe.each(BACKENDS)('history on $name storage', ({ fresh }) => {
-  let dir: Awaited<ReturnType<typeof tempDir>>
-  let server: TestServer
-  let api: Api
-  let fx: GroupFixture
-  let bob: TestUser
-  let viewer: TestUser
-  let backend: Partial<Config>
-  const clients: Client[] = []
-  const settings: Partial<Config> = { compactIdleMs: 100, versionIntervalMs: 3_600_000, roomGraceMs: 200 }
+  const ctx = useHistoryServer(() => ({ ...fresh(), compactIdleMs: 100, versionIntervalMs: 3_600_000, roomGraceMs: 200 }), { bob: 'Bob', viewer: { name: 'Vera', role: 'viewer' } })
 
-  beforeEach(async () => {
-    dir = await tempDir()
-    backend = fresh()
-    server = await startServer({ dataDir: dir.path, ...backend, ...settings })
-    api = injectApi(server.app)
-    fx = await groupFixture(api, 'Ann')
-    bob = await registerUser(api, 'Bob')
-    viewer = await registerUser(api, 'Vera')
-    await addMember(api, fx.owner, fx.group.id, bob)
-    await addMember(api, fx.owner, fx.group.id, viewer, 'viewer')
-  })
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.destroy()
-    await server.close()
-    await dir.remove()
-  })
-
-  async function client(room: string, user: { token: string }): Promise<Client> {
-    const connected = await connectSynced(server.collabUrl, room, { token: user.token })
-    clients.push(connected)
-    return connected
-  }
-
-  const versions = (doc: 'canvas' | 'chat', token = fx.token) => api<VersionListResponse>('GET', `/groups/${fx.group.id}/versions?doc=${doc}`, { token })
-  const name = (doc: 'canvas' | 'chat', label: string, token = fx.token) => api<{ version: VersionResponse }>('POST', `/groups/${fx.group.id}/versions`, { token, body: { doc, name: label } })
-  const restore = (id: string, token = fx.token) => api<{ preRestore: VersionResponse }>('POST', `/groups/${fx.group.id}/versions/${id}/restore`, { token })
+  const versions = (doc: 'canvas' | 'chat', token = ctx.fx.token) => ctx.api<VersionListResponse>('GET', `/groups/${ctx.fx.group.id}/versions?doc=${doc}`, { token })
+  const name = (doc: 'canvas' | 'chat', label: string, token = ctx.fx.token) => ctx.api<{ version: VersionResponse }>('POST', `/groups/${ctx.fx.group.id}/versions`, { token, body: { doc, name: label } })
+  const restore = (id: string, token = ctx.fx.token) => ctx.api<{ preRestore: VersionResponse }>('POST', `/groups/${ctx.fx.group.id}/versions/${id}/restore`, { token })
 
   it('names a version, restores it after everything was erased, and undoes the restore', async () => {
-    const ann = await client(fx.canvas, fx.owner)
-    const bobs = await client(fx.canvas, bob)
-    addStroke(ann.doc, pen(fx.owner.id, '#aa0000', 10))
-    addStroke(bobs.doc, pen(bob.id, '#0000aa', 50))
+    const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const bobs = await ctx.client(ctx.fx.canvas, ctx.members.bob)
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#aa0000', 10))
+    addStroke(bobs.doc, pen(ctx.members.bob.id, '#0000aa', 50))
     await waitFor(() => readStrokes(ann.doc).length === 2 && readStrokes(bobs.doc).length === 2)
     const drawn = readStrokes(ann.doc).map((s) => [s.color, s.author]) // in paint order
     const named = await name('canvas', 'Both strokes')
@@ -88,15 +54,15 @@ describe.each(BACKENDS)('history on $name storage', ({ fresh }) => {
   })
 
   it('merges a restore with edits a client made offline meanwhile', async () => {
-    const ann = await client(fx.canvas, fx.owner)
-    const offline = await client(fx.canvas, bob)
-    addStroke(ann.doc, pen(fx.owner.id, '#111111', 10))
+    const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const offline = await ctx.client(ctx.fx.canvas, ctx.members.bob)
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#111111', 10))
     await waitFor(() => readStrokes(offline.doc).length === 1)
     const named = (await name('canvas', 'One stroke')).body.version
-    addStroke(ann.doc, pen(fx.owner.id, '#222222', 20))
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#222222', 20))
     await waitFor(() => readStrokes(offline.doc).length === 2)
     offline.provider.disconnect()
-    addStroke(offline.doc, pen(bob.id, '#333333', 30)) // drawn offline, after the version
+    addStroke(offline.doc, pen(ctx.members.bob.id, '#333333', 30)) // drawn offline, after the version
     expect((await restore(named.id)).status).toBe(200)
     await waitFor(() => readStrokes(ann.doc).length === 1)
     offline.provider.connect()
@@ -105,40 +71,40 @@ describe.each(BACKENDS)('history on $name storage', ({ fresh }) => {
   })
 
   it('rolls back one person: their strokes go, the strokes they erased come back, others\' edits stay', async () => {
-    const ann = await client(fx.canvas, fx.owner)
-    const bobs = await client(fx.canvas, bob)
-    addStroke(ann.doc, pen(fx.owner.id, '#a00001', 10))
-    addStroke(ann.doc, pen(fx.owner.id, '#a00002', 20))
+    const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const bobs = await ctx.client(ctx.fx.canvas, ctx.members.bob)
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#a00001', 10))
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#a00002', 20))
     await waitFor(() => readStrokes(bobs.doc).length === 2)
     await name('canvas', 'Before Bob')
     const since = Date.now()
-    addStroke(bobs.doc, pen(bob.id, '#b00001', 40))
+    addStroke(bobs.doc, pen(ctx.members.bob.id, '#b00001', 40))
     eraseStroke(bobs.doc, readStrokes(bobs.doc)[0]!.id) // Bob erases Ann's first stroke
-    addStroke(ann.doc, pen(fx.owner.id, '#a00003', 60)) // Ann keeps drawing meanwhile
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#a00003', 60)) // Ann keeps drawing meanwhile
     await waitFor(() => readStrokes(ann.doc).map((s) => s.color).sort().join() === '#a00002,#a00003,#b00001' && sameContent(ann.doc, bobs.doc))
 
-    const editorTries = await api('POST', `/groups/${fx.group.id}/rollback`, { token: bob.token, body: { doc: 'canvas', userId: bob.id, since } })
+    const editorTries = await ctx.api('POST', `/groups/${ctx.fx.group.id}/rollback`, { token: ctx.members.bob.token, body: { doc: 'canvas', userId: ctx.members.bob.id, since } })
     expect(editorTries.status).toBe(403)
-    const rolled = await api<RollbackResponse>('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'canvas', userId: bob.id, since } })
+    const rolled = await ctx.api<RollbackResponse>('POST', `/groups/${ctx.fx.group.id}/rollback`, { token: ctx.fx.token, body: { doc: 'canvas', userId: ctx.members.bob.id, since } })
     expect(rolled.status).toBe(200)
     expect(rolled.body.removed).toHaveLength(1)
     expect(rolled.body.restored).toHaveLength(1)
     const colors = (client: Client): string => readStrokes(client.doc).map((s) => s.color).sort().join()
     await waitFor(() => colors(bobs) === '#a00001,#a00002,#a00003' && sameContent(ann.doc, bobs.doc), 10_000, 'both see the rollback')
-    expect(readStrokes(ann.doc).find((s) => s.color === '#a00001')?.author).toBe(fx.owner.id)
+    expect(readStrokes(ann.doc).find((s) => s.color === '#a00001')?.author).toBe(ctx.fx.owner.id)
   })
 
   it('rolls back one person\'s chat messages and nobody else\'s', async () => {
-    const ann = await client(fx.chat, fx.owner)
-    const bobs = await client(fx.chat, bob)
-    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'before' })
+    const ann = await ctx.client(ctx.fx.chat, ctx.fx.owner)
+    const bobs = await ctx.client(ctx.fx.chat, ctx.members.bob)
+    postMessage(ann.doc, { author: ctx.fx.owner.id, authorName: 'Ann', text: 'before' })
     await waitFor(() => readAllMessages(bobs.doc).length === 1)
     const since = Date.now()
-    postMessage(bobs.doc, { author: bob.id, authorName: 'Bob', text: 'spam 1' })
-    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'meanwhile' })
-    postMessage(bobs.doc, { author: bob.id, authorName: 'Bob', text: 'spam 2' })
+    postMessage(bobs.doc, { author: ctx.members.bob.id, authorName: 'Bob', text: 'spam 1' })
+    postMessage(ann.doc, { author: ctx.fx.owner.id, authorName: 'Ann', text: 'meanwhile' })
+    postMessage(bobs.doc, { author: ctx.members.bob.id, authorName: 'Bob', text: 'spam 2' })
     await waitFor(() => readAllMessages(ann.doc).length === 4 && readAllMessages(bobs.doc).length === 4)
-    const rolled = await api<RollbackResponse>('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'chat', userId: bob.id, since } })
+    const rolled = await ctx.api<RollbackResponse>('POST', `/groups/${ctx.fx.group.id}/rollback`, { token: ctx.fx.token, body: { doc: 'chat', userId: ctx.members.bob.id, since } })
     expect(rolled.status).toBe(200)
     expect(rolled.body.removed).toHaveLength(2)
     await waitFor(() => readAllMessages(bobs.doc).length === 2)
@@ -146,74 +112,70 @@ describe.each(BACKENDS)('history on $name storage', ({ fresh }) => {
   })
 
   it('keeps automatic versions at compaction, previews them and diffs them, with authors', async () => {
-    await server.close()
-    server = await startServer({ dataDir: dir.path, ...backend, ...settings, versionIntervalMs: 1_000 })
-    api = injectApi(server.app)
-    const ann = await client(fx.canvas, fx.owner)
-    addStroke(ann.doc, pen(fx.owner.id, '#c00001', 10))
+    await ctx.restart({ versionIntervalMs: 1_000 })
+    const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#c00001', 10))
     const first = await waitFor(async () => (await versions('canvas')).body.versions[0], 10_000, 'a first automatic version')
-    expect(first).toMatchObject({ name: null, authors: [{ userId: fx.owner.id, name: 'Ann' }] })
-    const bobs = await client(fx.canvas, bob)
-    addStroke(bobs.doc, pen(bob.id, '#c00002', 20))
+    expect(first).toMatchObject({ name: null, authors: [{ userId: ctx.fx.owner.id, name: 'Ann' }] })
+    const bobs = await ctx.client(ctx.fx.canvas, ctx.members.bob)
+    addStroke(bobs.doc, pen(ctx.members.bob.id, '#c00002', 20))
     const second = await waitFor(async () => {
       const [newest] = (await versions('canvas')).body.versions
       return newest && newest.id !== first.id ? newest : null
     }, 15_000, 'a second version once the interval passed')
     expect(second.authors.map((a) => a.name)).toEqual(['Bob'])
 
-    const svg = await server.app.inject({ url: `/groups/${fx.group.id}/versions/${first.id}/canvas.svg`, headers: { authorization: `Bearer ${viewer.token}` } })
+    const svg = await ctx.server.app.inject({ url: `/groups/${ctx.fx.group.id}/versions/${first.id}/canvas.svg`, headers: { authorization: `Bearer ${ctx.members.viewer.token}` } })
     expect(svg.statusCode).toBe(200)
     expect(svg.body.match(/<path /g)).toHaveLength(1)
-    const diff = await api<DiffResponse>('GET', `/groups/${fx.group.id}/versions/${first.id}/diff?to=${second.id}`, { token: viewer.token })
+    const diff = await ctx.api<DiffResponse>('GET', `/groups/${ctx.fx.group.id}/versions/${first.id}/diff?to=${second.id}`, { token: ctx.members.viewer.token })
     expect(diff.status).toBe(200)
-    expect(diff.body.strokes.added.map((s) => [s.color, s.author])).toEqual([['#c00002', bob.id]])
+    expect(diff.body.strokes.added.map((s) => [s.color, s.author])).toEqual([['#c00002', ctx.members.bob.id]])
     expect(diff.body.strokes.removed).toEqual([])
-    const toNow = await api<DiffResponse>('GET', `/groups/${fx.group.id}/versions/${first.id}/diff?to=current`, { token: viewer.token })
+    const toNow = await ctx.api<DiffResponse>('GET', `/groups/${ctx.fx.group.id}/versions/${first.id}/diff?to=current`, { token: ctx.members.viewer.token })
     expect(toNow.body.strokes.added.map((s) => s.color)).toEqual(['#c00002'])
   })
 
   it('shows a chat version\'s messages with the server\'s names', async () => {
-    const ann = await client(fx.chat, fx.owner)
-    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Not Ann', text: 'kept' })
-    await waitFor(() => server.app.collab.registry.get(fx.chat)!.bytes.updateCount > 0)
+    const ann = await ctx.client(ctx.fx.chat, ctx.fx.owner)
+    postMessage(ann.doc, { author: ctx.fx.owner.id, authorName: 'Not Ann', text: 'kept' })
+    await waitFor(() => ctx.server.app.collab.registry.get(ctx.fx.chat)!.bytes.updateCount > 0)
     const named = (await name('chat', 'Chat so far')).body.version
-    postMessage(ann.doc, { author: fx.owner.id, authorName: 'Ann', text: 'later' })
-    const page = await api<{ messages: Array<{ text: string; authorName: string }> }>('GET', `/groups/${fx.group.id}/versions/${named.id}/messages`, { token: viewer.token })
+    postMessage(ann.doc, { author: ctx.fx.owner.id, authorName: 'Ann', text: 'later' })
+    const page = await ctx.api<{ messages: Array<{ text: string; authorName: string }> }>('GET', `/groups/${ctx.fx.group.id}/versions/${named.id}/messages`, { token: ctx.members.viewer.token })
     expect(page.status).toBe(200)
     expect(page.body.messages).toEqual([expect.objectContaining({ text: 'kept', authorName: 'Ann' })])
   })
 
   it('answers every error as documented', async () => {
     const canvasVersion = (await name('canvas', 'A')).body.version
-    const other = await groupFixture(api, 'Someone else')
-    const otherVersion = (await api<{ version: VersionResponse }>('POST', `/groups/${other.group.id}/versions`, { token: other.token, body: { doc: 'canvas', name: 'theirs' } })).body.version
-    const base = `/groups/${fx.group.id}/versions`
-    expect((await api('GET', `${base}/${otherVersion.id}/canvas.svg`, { token: fx.token })).status).toBe(404) // another group's
-    expect((await api('GET', `${base}/NoSuchVersion00/diff?to=current`, { token: fx.token })).status).toBe(404)
-    expect((await api('POST', `${base}/NoSuchVersion00/restore`, { token: fx.token })).status).toBe(404)
-    expect((await name('canvas', 'by a viewer', viewer.token)).status).toBe(403)
-    expect((await restore(canvasVersion.id, viewer.token)).status).toBe(403)
-    const stranger = await registerUser(api, 'Stranger')
+    const other = await groupFixture(ctx.api, 'Someone else')
+    const otherVersion = (await ctx.api<{ version: VersionResponse }>('POST', `/groups/${other.group.id}/versions`, { token: other.token, body: { doc: 'canvas', name: 'theirs' } })).body.version
+    const base = `/groups/${ctx.fx.group.id}/versions`
+    expect((await ctx.api('GET', `${base}/${otherVersion.id}/canvas.svg`, { token: ctx.fx.token })).status).toBe(404) // another group's
+    expect((await ctx.api('GET', `${base}/NoSuchVersion00/diff?to=current`, { token: ctx.fx.token })).status).toBe(404)
+    expect((await ctx.api('POST', `${base}/NoSuchVersion00/restore`, { token: ctx.fx.token })).status).toBe(404)
+    expect((await name('canvas', 'by a viewer', ctx.members.viewer.token)).status).toBe(403)
+    expect((await restore(canvasVersion.id, ctx.members.viewer.token)).status).toBe(403)
+    const stranger = await registerUser(ctx.api, 'Stranger')
     expect((await versions('canvas', stranger.token)).status).toBe(403)
-    expect((await api('GET', `${base}?doc=drawing`, { token: fx.token })).status).toBe(400)
-    expect((await api('POST', base, { token: fx.token, body: { doc: 'canvas', name: '' } })).status).toBe(400)
-    expect((await api('POST', `/groups/${fx.group.id}/rollback`, { token: fx.token, body: { doc: 'canvas', userId: bob.id } })).status).toBe(400)
-    expect((await api('GET', `${base}/${canvasVersion.id}/diff?to=../etc`, { token: fx.token })).status).toBe(400)
-    expect((await api('GET', base, { token: fx.token })).status).toBe(400) // doc is required
+    expect((await ctx.api('GET', `${base}?doc=drawing`, { token: ctx.fx.token })).status).toBe(400)
+    expect((await ctx.api('POST', base, { token: ctx.fx.token, body: { doc: 'canvas', name: '' } })).status).toBe(400)
+    expect((await ctx.api('POST', `/groups/${ctx.fx.group.id}/rollback`, { token: ctx.fx.token, body: { doc: 'canvas', userId: ctx.members.bob.id } })).status).toBe(400)
+    expect((await ctx.api('GET', `${base}/${canvasVersion.id}/diff?to=../etc`, { token: ctx.fx.token })).status).toBe(400)
+    expect((await ctx.api('GET', base, { token: ctx.fx.token })).status).toBe(400) // doc is required
   })
 
   it('keeps history across a restart', async () => {
-    const ann = await client(fx.canvas, fx.owner)
-    addStroke(ann.doc, pen(fx.owner.id, '#ee0000', 10))
-    await waitFor(() => server.app.collab.registry.get(fx.canvas)!.bytes.updateCount > 0)
+    const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    addStroke(ann.doc, pen(ctx.fx.owner.id, '#ee0000', 10))
+    await waitFor(() => ctx.server.app.collab.registry.get(ctx.fx.canvas)!.bytes.updateCount > 0)
     const named = (await name('canvas', 'Survivor')).body.version
-    for (const c of clients.splice(0)) c.destroy()
-    await server.close()
-    server = await startServer({ dataDir: dir.path, ...backend, ...settings })
-    api = injectApi(server.app)
+    for (const c of ctx.clients.splice(0)) c.destroy()
+    await ctx.restart()
     const list = (await versions('canvas')).body.versions
     expect(list.map((v) => [v.id, v.name])).toEqual([[named.id, 'Survivor']])
-    const svg = await server.app.inject({ url: `/groups/${fx.group.id}/versions/${named.id}/canvas.svg`, headers: { authorization: `Bearer ${fx.token}` } })
+    const svg = await ctx.server.app.inject({ url: `/groups/${ctx.fx.group.id}/versions/${named.id}/canvas.svg`, headers: { authorization: `Bearer ${ctx.fx.token}` } })
     expect(svg.body).toContain('#ee0000')
   })
 })

@@ -3,7 +3,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { BackgroundFailures } from '../../server/background-loop.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
-import { LOG_START } from '../../server/log/log-id.ts'
+import { LOG_START, successorLogId } from '../../server/log/log-id.ts'
 import type { LoggedUpdate } from '../../server/log/types.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
 import { StreamReader } from '../../server/log/stream-reader.ts'
@@ -136,6 +136,7 @@ it('reads a room followed while the reader awaits its gap check, without waiting
       }
       return null
     },
+    mayBeTrimmedAfter: () => false,
     logger,
     toEntry: (_room, message) => ({ id: String(message.id), tag: '', updates: [] }),
     blockMs: 30_000,
@@ -155,6 +156,43 @@ it('reads a room followed while the reader awaits its gap check, without waiting
   a.close()
   b.close()
   await reader.stop()
+  await own.close()
+})
+
+it('sees a trim that lands between a follower\'s gap check and its read: a gap, never the entries after it alone', async () => {
+  const own = await RedisClients.connect(redis.url, logger)
+  const key = 'race:log:room'
+  const ids = [await own.cmd.xAdd(key, '*', { r: '1' }), await own.cmd.xAdd(key, '*', { r: '2' }), await own.cmd.xAdd(key, '*', { r: '3' })]
+  let threshold: string | null = null
+  const reader = new StreamReader({
+    reader: own.reader,
+    cmd: own.cmd,
+    keyOf: (room) => `race:log:${room}`,
+    trimmedBelow: async () => {
+      const seen = threshold
+      if (threshold === null) {
+        // Another node compacts and trims right after this check answered "never trimmed".
+        threshold = successorLogId(ids[1]!)
+        await own.cmd.xTrim(key, 'MINID', threshold)
+      }
+      return seen
+    },
+    mayBeTrimmedAfter: () => true, // a minimum entry age of 0: any entry may go at once
+    logger,
+    toEntry: (_room, message) => ({ id: String(message.id), tag: '', updates: [] }),
+    blockMs: 1_000,
+    timeoutMs: 5_000,
+    batch: 100,
+    reportHealth: () => {},
+    failures: new BackgroundFailures(),
+  }, own.binaryReader)
+  const follower = collect()
+  const subscription = reader.follow('room', LOG_START, follower.listener)
+  await waitFor(() => follower.gaps === 1, 5_000, 'the gap reported')
+  expect(follower.seen).toEqual([]) // entry 3 was never delivered past the trimmed 1 and 2
+  subscription.close()
+  await reader.stop()
+  await own.cmd.del(key)
   await own.close()
 })
 

@@ -28,6 +28,7 @@ import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it, vi } from 'vitest'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { EmbeddedWorldLog, RedisWorldLog, type RealLog, type RedisAdmin } from './real-logs.ts'
+import { unstuck } from './sim-time.ts'
 import { World } from './sim-world.ts'
 
 type Kind = 'embedded' | 'redis'
@@ -47,8 +48,10 @@ const ONLY = process.env.SIM_LOG as Kind | undefined
 const HISTORY = ONLY ? process.env.SIM_HISTORY : undefined
 /** A SIM_PATH without SIM_LOG replays a history of room-core.sim.test.ts. */
 const REPLAYING_OTHER = process.env.SIM_PATH !== undefined && ONLY === undefined
-/** This process's runs' prefixes start with it (cleanup looks for it too). */
-const PREFIX = `sim-real:${randomUUID().slice(0, 8)}:`
+/** This process's runs' prefixes start with it (cleanup looks for it too); it says when it began. */
+const PREFIX = `sim-real:${Date.now()}-${randomUUID().slice(0, 8)}:`
+/** Keys of a process that began this long ago were left by one that was killed (a file takes seconds). */
+const STALE_MS = 3_600_000
 
 /** What each command does; a command's name is `verb(args)`, as fast-check prints it and SIM_HISTORY gives it back. */
 const ACTIONS: Record<string, (world: World<RealLog>, args: number[]) => Promise<void> | void> = {
@@ -133,14 +136,23 @@ beforeAll(async () => {
     admin = await connectAdmin(redisUrl)
     console.log(`real-log sim: nothing answers at ${DEFAULT_REDIS_URL}; started a private redis-server at ${redisUrl}`)
   }
+  await deleteKeys((key) => {
+    const began = Number(/^sim-real:(\d+)-/.exec(key)?.[1])
+    return Number.isFinite(began) && began < Date.now() - STALE_MS
+  })
 }, 30_000)
+
+/** Deletes the simulation's keys that `doomed` picks. */
+async function deleteKeys(doomed: (key: string) => boolean): Promise<void> {
+  const keys: string[] = []
+  for await (const batch of admin!.scanIterator({ MATCH: 'sim-real:*', COUNT: 1000 })) keys.push(...batch.filter(doomed))
+  if (keys.length > 0) await admin!.del(keys)
+}
 
 afterAll(async () => {
   if (admin) {
-    // Whatever a run left under this process's prefix (a run cleans up after itself; a crash may not).
-    const left: string[] = []
-    for await (const batch of admin.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 1000 })) left.push(...batch)
-    if (left.length > 0) await admin.del(left)
+    // Whatever a run left under this process's prefix (a run cleans up after itself; a failed close may not).
+    await deleteKeys((key) => key.startsWith(PREFIX))
     await admin.close()
   }
   await privateRedis?.destroy()
@@ -158,6 +170,22 @@ afterEach(() => {
   vi.clearAllTimers()
   vi.useRealTimers()
 })
+
+/** As World.quiesce; if the world does not quiesce, says what is still in flight and what a check finds meanwhile. */
+async function quiesce(world: World<RealLog>, log: RealLog): Promise<void> {
+  try {
+    await world.quiesce()
+  } catch (error) {
+    if (!(error instanceof Error) || error.message !== 'did not quiesce') throw error
+    const why = await log.unquiet(world.nodes)
+    try {
+      await world.check()
+    } catch (checked) {
+      throw new Error(`did not quiesce (${why}); a check meanwhile: ${checked instanceof Error ? checked.message : String(checked)}`, { cause: checked })
+    }
+    throw new Error(`did not quiesce (${why})`)
+  }
+}
 
 async function openLog(kind: Kind, nodes: number, run: number): Promise<RealLog> {
   if (kind === 'embedded') return EmbeddedWorldLog.open()
@@ -179,14 +207,14 @@ describe.skipIf(REPLAYING_OTHER)('the room simulation over a real log', () => {
         let failure: unknown = null
         try {
           await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds)
-          await world.quiesce()
+          await quiesce(world, log)
           await world.check()
           if (process.env.SIM_STATS) console.log(JSON.stringify({ log: kind, commands: [...cmds].length, ...world.stats(), resets: log.resets }))
         } catch (error) {
           failure = error
         }
         try {
-          await world.close()
+          await unstuck('closing the world', world.close())
         } catch (error) {
           failure ??= new Error(`closing the world failed: ${String(error)}`, { cause: error })
         } finally {

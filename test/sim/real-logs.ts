@@ -51,6 +51,8 @@ const silent = pino({ level: 'silent' })
 const CHUNK_MS = 50
 /** Longest real wait for the logs' I/O to land before the next step of fake time. */
 const IO_MS = 250
+/** After a wait for the I/O ran out, waits are this short until it lands again (a stuck run fails fast). */
+const IMPATIENT_MS = 20
 /** `step(k)` lets the I/O run up to k times this long (real ms), or until it has all landed. */
 const STEP_MS = 3
 /** Longest real wait for every log to answer again before quiescing. */
@@ -177,6 +179,8 @@ export abstract class RealLog implements WorldLog {
   resets = 0
   protected readonly recorder = new Recorder()
   private nodes: readonly SimNode[] = []
+  /** How long the next wait for the I/O may be (IO_MS, or IMPATIENT_MS after one ran out). */
+  private patience = IO_MS
 
   /** A node's real log (the checker reads through the first node's). */
   protected abstract raw(node: string): UpdateLog
@@ -222,7 +226,7 @@ export abstract class RealLog implements WorldLog {
       let landing = true
       for (let left = ms; left > 0; left -= CHUNK_MS) {
         await vi.advanceTimersByTimeAsync(Math.min(CHUNK_MS, left))
-        if (left > CHUNK_MS) landing = await this.io(landing ? IO_MS : 0)
+        if (left > CHUNK_MS) landing = landing ? await this.patiently() : await this.io(0)
       }
     })())
   }
@@ -240,7 +244,7 @@ export abstract class RealLog implements WorldLog {
    * hot room has writes queued, in flight or owed to the log.
    */
   async quiet(nodes: readonly SimNode[]): Promise<boolean> {
-    if (!(await this.io(IO_MS))) return false
+    if (!(await this.patiently())) return false
     const before = this.recorder.writes
     const checker = this.forNode('checker')
     for (const room of Object.values(ROOMS)) await readSince(room, LOG_START, { log: checker, batchSize: 1000 })
@@ -252,6 +256,18 @@ export abstract class RealLog implements WorldLog {
     return JSON.stringify({ seen: this.recorder.writes, inFlight: this.recorder.inFlight, resets: this.resets })
   }
 
+  /** What keeps the world from quiescing (for the report of a run that did not). */
+  async unquiet(nodes: readonly SimNode[]): Promise<string> {
+    const reasons = await this.unlanded()
+    for (const node of nodes) {
+      for (const room of node.collab.registry.all()) {
+        if (room.writesInFlight > 0) reasons.push(`${node.name} ${room.name}: ${room.writesInFlight} writes in flight`)
+        if (room.holdsUnlogged) reasons.push(`${node.name} ${room.name}: holds what the log lost, not written again`)
+      }
+    }
+    return reasons.length > 0 ? reasons.join('; ') : 'nothing found in flight'
+  }
+
   /**
    * Waits in real time, fake time following it ms for ms (the embedded log's group commit waits
    * on a timer), until the I/O has landed or `maxMs` passed; whether it landed.
@@ -260,16 +276,29 @@ export abstract class RealLog implements WorldLog {
     const until = realNow() + maxMs
     for (;;) {
       await realTurn()
-      if (await this.landed()) return true
+      if ((await this.unlanded(true)).length === 0) return true
       if (realNow() >= until) return false
       await realSleep(1)
       await vi.advanceTimersByTimeAsync(1)
     }
   }
 
-  /** Nothing in flight, every log answering, and every hot room has read all its log holds. */
-  private async landed(): Promise<boolean> {
-    if (this.recorder.inFlight > 0 || !this.healthy()) return false
+  /** `io` for as long as patience lasts: IO_MS, or IMPATIENT_MS while the last such wait ran out. */
+  private async patiently(): Promise<boolean> {
+    const landed = await this.io(this.patience)
+    this.patience = landed ? IO_MS : IMPATIENT_MS
+    return landed
+  }
+
+  /**
+   * Why the I/O has not landed: calls in flight, a log not answering, a hot room that has not
+   * read all its log holds (`first`: the first reason found, else all).
+   */
+  private async unlanded(first = false): Promise<string[]> {
+    const reasons: string[] = []
+    if (this.recorder.inFlight > 0) reasons.push(`${this.recorder.inFlight} log calls in flight`)
+    if (!this.healthy()) reasons.push('a log is not answering')
+    if (first && reasons.length > 0) return reasons
     const heads = new Map<string, LogId>()
     for (const node of this.nodes) {
       for (const room of [...node.collab.registry.all()]) {
@@ -277,15 +306,20 @@ export abstract class RealLog implements WorldLog {
         if (head === undefined) {
           try {
             head = await this.raw(node.name).head(room.name)
-          } catch {
-            return false
+          } catch (error) {
+            reasons.push(`${node.name} could not read the head of ${room.name}: ${String(error)}`)
+            if (first) return reasons
+            continue
           }
           heads.set(room.name, head)
         }
-        if (compareLogIds(room.watermark, head) < 0) return false
+        if (compareLogIds(room.watermark, head) < 0) {
+          reasons.push(`${node.name} ${room.name} is at ${room.watermark}, its log's head at ${head}`)
+          if (first) return reasons
+        }
       }
     }
-    return true
+    return reasons
   }
 }
 

@@ -106,6 +106,9 @@ export class Room {
   /** What the log lost and this room holds: written again as soon as the log takes it. */
   private owedToLog: RelogWrite[] = []
   private owedTimer: NodeJS.Timeout | undefined
+  /** The log lost entries and the snapshot that may hold those this node never read is not read yet. */
+  private lossUnread = false
+  private lossTimer: NodeJS.Timeout | undefined
   readonly deps: RoomDeps
 
   constructor(name: string, loaded: LoadedRoom, deps: RoomDeps) {
@@ -304,6 +307,7 @@ export class Room {
 
   /** The log is reachable again: ask sockets whose writes were refused to resync. */
   onLogUp(): void {
+    if (this.lossUnread) void this.catchUpAfterLoss()
     this.flushOwed()
     this.resyncRefused()
   }
@@ -318,9 +322,24 @@ export class Room {
   async relog(): Promise<void> {
     this.core.logLost()
     this.owe(this.bytes.contents().since.map((accepted) => ({ ...accepted, relogOf: accepted })))
-    await this.catchUp().catch((error: unknown) => {
-      this.deps.logger.warn({ err: error, room: this.name }, 'could not read the snapshot after the log lost its entries; the next gap or compaction does')
-    })
+    await this.catchUpAfterLoss()
+  }
+
+  /**
+   * After a loss the log cannot show a gap any more (what this node had not read is simply gone),
+   * so the snapshot is read now, and again until that succeeds (the log or storage may be down).
+   */
+  private async catchUpAfterLoss(): Promise<void> {
+    this.lossUnread = true
+    try {
+      await this.catchUp()
+      this.lossUnread = false
+    } catch (error) {
+      this.deps.logger.warn({ err: error, room: this.name }, 'could not read the snapshot after the log lost its entries; trying again')
+      clearTimeout(this.lossTimer)
+      this.lossTimer = setTimeout(() => { if (!this.closed && this.lossUnread) void this.catchUpAfterLoss() }, RELOG_RETRY_MS)
+      this.lossTimer.unref()
+    }
   }
 
   /** Updates the log lost: owed until it takes them (a compaction meanwhile does not settle the debt). */
@@ -378,6 +397,7 @@ export class Room {
     await this.writer.drain()
     this.closed = true
     clearTimeout(this.owedTimer)
+    clearTimeout(this.lossTimer)
     this.intake.close()
     this.awareness.stop()
     this.follower.stop()
