@@ -500,6 +500,8 @@ async function fill(rig: FillRig): Promise<void> {
 
     // Content the document has already: nothing logged, nothing relayed, whatever message carries it.
     const entriesBefore = (await rig.entries()).length
+    // Hal may be on the other node: what he has of the re-sends so far reaches him through the log.
+    await waitFor(() => halR.refresh().has(mdoc.clientID, clockOf(mdoc) - 1), 10_000, 'Hal holding every re-sent point so far')
     const halFramesBefore = halR.refresh().clocks
     mallorySocket.send(syncUpdateFrame(Y.encodeStateAsUpdate(mdoc)))
     mallorySocket.send(syncStep2(Y.encodeStateAsUpdate(mdoc)))
