@@ -73,10 +73,9 @@ export class MongoStorage implements Storage {
     const client = new MongoClient(options.url, {
       serverSelectionTimeoutMS: options.timeoutMs,
       connectTimeoutMS: options.timeoutMs,
-      // Every operation, not only finding a server: a silent connection must not hold a request forever.
-      timeoutMS: options.timeoutMs,
-      // An operation written to a connection that went silent is not ended by timeoutMS: the
-      // socket's idle timeout and a faster server monitor end it within a few seconds instead.
+      // A silent connection must not hold an operation forever: the driver's timeoutMS is deprecated
+      // and has no effect (driver 7), so the socket's idle timeout and a faster server monitor end
+      // such an operation within a few seconds; calls on a request's path also race a deadline.
       socketTimeoutMS: options.timeoutMs,
       heartbeatFrequencyMS: Math.min(options.timeoutMs, 10_000),
       appName: 'canvas-collab-server',
