@@ -1,5 +1,5 @@
 /** Builds the domain services on top of storage, log and the collaboration core. */
-import { withDeadline } from './storage/deadline.ts'
+import { withStorageDeadline } from './storage/deadline.ts'
 import type { CollabCore } from './collab/index.ts'
 import { HistoryService } from './history/history-service.ts'
 import { AccountService } from './accounts/account-service.ts'
@@ -48,7 +48,7 @@ export async function createAuth(config: Config, storage: Storage): Promise<{ to
     accessTtlSec: config.accessTokenTtlSec,
     refreshTtlSec: config.refreshTokenTtlSec,
   }, storage.sessions)
-  const access = new AccessCache((groupId, userId) => withDeadline((async () => {
+  const access = new AccessCache((groupId, userId) => withStorageDeadline((async () => {
     const group = await storage.groups.byId(groupId)
     if (!group) return null
     return { group, role: effectiveRole(group, await storage.members.get(groupId, userId)) }

@@ -11,6 +11,7 @@
  * `onHealth` tells every change. A command that timed out stays queued on its connection and
  * its late answer is dropped, so after a silent spell heals the connection carries on in step.
  */
+import { raceDeadline } from '../deadline.ts'
 import { createClient, RESP_TYPES } from '@redis/client'
 import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
 import type { Logger } from '../logger.ts'
@@ -41,12 +42,7 @@ export class RedisTimeoutError extends Error {
 
 /** `promise`, or a RedisTimeoutError if it has not settled within `ms`. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisTimeoutError(`${what}: no answer from Redis within ${ms} ms`)), ms)
-  })
-  promise.catch(() => undefined) // a late failure after the deadline is nobody's business
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+  return raceDeadline(promise, ms, () => new RedisTimeoutError(`${what}: no answer from Redis within ${ms} ms`))
 }
 
 function newClient(url: string, timeoutMs = DEFAULT_LIVENESS.timeoutMs) {
