@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs'
 import type { EditRecord } from '../storage/types.ts'
-import { deletesOnly, hasDeletes, type UpdateInfo } from '../collab/sync/update-info.ts'
+import { deletesOnly, hasDeletes, structRanges, type UpdateInfo } from '../collab/sync/update-info.ts'
 
 export interface TimedUpdate {
   /** When it was logged (ms since the epoch). */
@@ -38,7 +38,7 @@ function recordOf(room: string, group: TimedUpdate[], ownerOf: ((client: number)
   const created: Array<[number, number, number]> = []
   const deletions: Uint8Array[] = []
   for (const { update, info, writer } of group) {
-    for (const [client, [first, end]] of info.clients) if (!ownerOf || ownerOf(client) === writer) created.push([client, first, end])
+    for (const range of structRanges(update, info)) if (!ownerOf || ownerOf(range[0]) === writer) created.push(range)
     if (hasDeletes(update, info)) deletions.push(deletesOnly(update, info))
   }
   return {

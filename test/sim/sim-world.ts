@@ -498,7 +498,10 @@ function expectSameDoc(actual: Y.Doc, expected: Y.Doc, label: string): void {
   const a = Y.encodeStateVector(actual)
   const e = Y.encodeStateVector(expected)
   if (Buffer.compare(Buffer.from(a), Buffer.from(e)) !== 0) throw new Error(`${label}: state vector ${JSON.stringify([...Y.decodeStateVector(a)])} differs from what was accepted ${JSON.stringify([...Y.decodeStateVector(e)])}`)
-  if (!Y.equalSnapshots(Y.snapshot(actual), Y.snapshot(expected))) throw new Error(`${label}: deletions differ from what was accepted`)
+  if (!Y.equalSnapshots(Y.snapshot(actual), Y.snapshot(expected))) {
+    const [got, want] = [new Set(deletedKeys(Y.encodeStateAsUpdate(actual))), new Set(deletedKeys(Y.encodeStateAsUpdate(expected)))]
+    throw new Error(`${label}: deletions differ from what was accepted: extra ${JSON.stringify([...got].filter((k) => !want.has(k)))}, missing ${JSON.stringify([...want].filter((k) => !got.has(k)))}`)
+  }
   const [got, want] = [contentOf(actual), contentOf(expected)]
   if (got !== want) throw new Error(`${label}: content differs from what was accepted:\n  holds ${got}\n  accepted ${want}`)
 }

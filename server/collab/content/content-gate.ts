@@ -31,7 +31,8 @@ export interface Author {
 
 export type Verdict =
   | { kind: 'accept'; update: ReadyUpdate }
-  | { kind: 'pending'; missing: StructId }
+  /** `blocked`: structs of the update that wait for the missing one (none: all of it does). */
+  | { kind: 'pending'; missing: StructId; blocked?: StructId[] }
   /**
    * It writes, or deletes content this node does not have, under another user's client id: a
    * forgery, or content that user wrote through another node that this one has not read yet (a
@@ -105,7 +106,7 @@ export class ContentGate {
     const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
     const foreign = this.foreignClient(clients, author.userId)
     if (foreign !== null) return { kind: 'foreign', missing: { client: foreign, clock: this.index.state(foreign) }, reason: `client id ${foreign} belongs to another user`, waitFor: 'content' }
-    if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
+    if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing, blocked: analysis.blocked }
     analysis.deletes = mergeRanges(analysis.deletes)
     const context = this.context(analysis, author)
     const claimed = judged ? null : this.claimedByAnother(analysis, context)

@@ -51,6 +51,8 @@ export interface ReadyUpdate {
 export interface MissingUpdate {
   status: 'missing'
   missing: StructId
+  /** Structs of the update that wait for it (directly or through each other). */
+  blocked: StructId[]
   summary: UpdateSummary
   /** Clients with structs the room does not have (for identity checks before waiting). */
   clients: number[]
@@ -59,6 +61,12 @@ export interface MissingUpdate {
 export type Analysis = ReadyUpdate | MissingUpdate
 
 const UNRESOLVED = -1
+
+/** An id nobody has, and the structs of the update waiting for it. */
+interface Waiting {
+  missing: StructId
+  blocked: StructId[]
+}
 
 interface Walked {
   bytes: Uint8Array
@@ -72,10 +80,10 @@ interface Walked {
 export function analyzeUpdate(update: Uint8Array, index: StructIndex): Analysis {
   const walked = walk(update)
   const fresh = newStructs([walked], index, true)
-  if ('missing' in fresh) return { status: 'missing', missing: fresh.missing, summary: walked.summary, clients: clientsBeyond(walked, index) }
+  if ('missing' in fresh) return { status: 'missing', ...fresh.missing, summary: walked.summary, clients: clientsBeyond(walked, index) }
   const resolution = new Resolution(fresh.structs, index, false)
   const missing = resolution.run()
-  if (missing) return { status: 'missing', missing, summary: walked.summary, clients: clientsBeyond(walked, index) }
+  if (missing) return { status: 'missing', ...missing, summary: walked.summary, clients: clientsBeyond(walked, index) }
   return { status: 'ready', summary: walked.summary, info: walked.info, structs: fresh.structs, deletes: walked.deletes, types: resolution.types }
 }
 
@@ -133,14 +141,14 @@ function clientsBeyond(walked: Walked, index: StructIndex): number[] {
  * The structs (or parts) the room lacks, in order; strictly, the first clock missing before them.
  * Trusted reads take structs after a gap as they come (Yjs would hold them until it closes).
  */
-function newStructs(walkedUpdates: Walked[], index: StructIndex, strict: boolean): { structs: NewStruct[] } | { missing: StructId } {
+function newStructs(walkedUpdates: Walked[], index: StructIndex, strict: boolean): { structs: NewStruct[] } | { missing: Waiting } {
   const structs: NewStruct[] = []
   const seen = new Map<number, RangeMap>()
   for (const walked of walkedUpdates) {
     for (const struct of walked.all) {
       const start = firstUnknown(struct, index, seen)
       const known = Math.max(index.state(struct.client), seen.get(struct.client)?.end ?? 0)
-      if (strict && struct.clock > known) return { missing: { client: struct.client, clock: known } }
+      if (strict && struct.clock > known) return { missing: { missing: { client: struct.client, clock: known }, blocked: [{ client: struct.client, clock: struct.clock }] } }
       const end = struct.clock + struct.length
       if (struct.skip || start >= end) continue
       let ranges = seen.get(struct.client)
@@ -184,7 +192,7 @@ class Resolution {
   }
 
   /** Resolves all; returns an id the update depends on but nobody has, or null (trusted: never). */
-  run(): StructId | null {
+  run(): Waiting | null {
     for (const struct of this.structs) {
       if (struct.container !== UNRESOLVED) continue
       const missing = this.resolveFrom(struct)
@@ -193,7 +201,7 @@ class Resolution {
     return null
   }
 
-  private resolveFrom(start: NewStruct): StructId | null {
+  private resolveFrom(start: NewStruct): Waiting | null {
     const stack = [start]
     while (stack.length > 0) {
       const struct = stack.at(-1)!
@@ -203,7 +211,7 @@ class Resolution {
         stack.pop()
       } else if ('missing' in step || this.visiting.has(step.needs)) {
         if (!this.trusted) {
-          if ('missing' in step) return step.missing
+          if ('missing' in step) return { missing: step.missing, blocked: stack.map((waiting) => ({ client: waiting.client, clock: waiting.clock + waiting.offset })) }
           throw new DecodeError('items depend on each other in a cycle')
         }
         this.placeUnresolvable(stack)

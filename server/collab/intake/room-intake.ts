@@ -12,7 +12,6 @@ import { compareLogIds, type LogId } from '../../log/log-id.ts'
 import { DocumentFullError } from '../../log/types.ts'
 import type { Logger } from '../../logger.ts'
 import type { Author, ContentGate, Verdict } from '../content/content-gate.ts'
-import { separateClient, separateDeletions } from '../sync/split-update.ts'
 import type { ReadyUpdate } from '../content/update-analysis.ts'
 import type { CollabObserver } from '../observer.ts'
 import type { RoomBudgets } from '../room/room-budgets.ts'
@@ -25,6 +24,7 @@ import { isEmptyUpdateBytes } from '../wire/inbound.ts'
 import { permissionDeniedFrame } from '../wire/outbound.ts'
 import type { GateKeeper } from './room-gate.ts'
 import { HeldUpdates, type HeldLimits, type HeldUpdate } from './held-updates.ts'
+import { foreignApart, readyApart } from './update-parts.ts'
 
 /** A server-side edit the content rules refuse (an editor's restore deleting others' messages). */
 export class EditRefusedError extends Error {
@@ -206,7 +206,10 @@ export class RoomIntake {
       if (!how.judgeForeign) return this.holdForeign(conn, { update, missing: verdict.missing, resend: how.resend }, verdict.waitFor)
       return how.resend ? this.decline(conn, verdict.reason) : this.refuse(conn, verdict.reason)
     }
-    if (verdict.kind === 'pending') return this.hold(conn, { update, missing: verdict.missing, heldAt: Date.now(), resend: how.resend })
+    if (verdict.kind === 'pending') {
+      if (this.admitReadyPart(conn, update, verdict, gate, how)) return
+      return this.hold(conn, { update, missing: verdict.missing, heldAt: Date.now(), resend: how.resend })
+    }
     const effective = effectivePart(update, verdict.update.info, gate.knowledge)
     if (!effective) return // nothing the document lacks: not logged, not counted, not relayed
     const fresh = newClientIds(verdict.update, gate)
@@ -225,11 +228,24 @@ export class RoomIntake {
    * wait for each other). False when nothing can be set apart.
    */
   private admitApart(conn: Connection, update: Uint8Array, verdict: Extract<Verdict, { kind: 'foreign' }>, gate: ContentGate, how: Admission): boolean {
-    const parts = verdict.waitFor === 'content' ? separateClient(update, verdict.missing.client) : separateDeletions(update)
-    const [foreign, rest] = 'of' in parts ? [parts.of, parts.rest] : [parts.deletions, parts.structs]
+    const [foreign, rest] = foreignApart(update, verdict)
     if (!foreign || !rest) return false
     this.admit(conn, rest, gate, { ...how, charge: false })
     if (!conn.isClosed) this.admit(conn, foreign, gate, { ...how, charge: false })
+    return true
+  }
+
+  /**
+   * Of an update that builds on content nobody sent yet, what does not is taken now and the rest
+   * waits for it (as Yjs integrates what it can and keeps the rest pending): two members each
+   * resending what builds on the other's lost content would otherwise wait for each other
+   * forever. False when all of it waits.
+   */
+  private admitReadyPart(conn: Connection, update: Uint8Array, verdict: Extract<Verdict, { kind: 'pending' }>, gate: ContentGate, how: Admission): boolean {
+    const parts = readyApart(update, verdict.blocked ?? [])
+    if (!parts) return false
+    this.admit(conn, parts.ready, gate, { ...how, charge: false })
+    if (!conn.isClosed) this.admit(conn, parts.waiting, gate, { ...how, charge: false })
     return true
   }
 

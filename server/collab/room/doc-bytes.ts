@@ -203,6 +203,11 @@ export class DocBytes {
     return [...this.since, ...this.parked].filter((a) => placeOf(a) === null || covered(a, upTo))
   }
 
+  /** Updates held since the base (parked ones too) under the log ids `under` picks. */
+  heldUnder(under: (id: LogId) => boolean): Accepted[] {
+    return [...this.since, ...this.parked].filter((accepted) => accepted.relogged === undefined && under(accepted.id))
+  }
+
   /** Updates held beyond `position` in the log (this node's own, entered before they were read). */
   countAfter(position: LogId): number {
     return [...this.since, ...this.parked].filter((a) => !covered(a, position)).length
@@ -222,6 +227,27 @@ export class DocBytes {
   /** A lost update was logged again as entry `id`. */
   relogged(accepted: Accepted, id: LogId): void {
     if (accepted.relogged === null) accepted.relogged = id
+  }
+
+  /**
+   * Part of a held update moves to an earlier log entry that carries it too: `held` becomes
+   * `rest` (or goes, when nothing is left of it) and `moved` is held under the earlier id. The
+   * content held is the same; only which entry holds it changes (so a fold up to that entry
+   * holds it, as it holds everything that entry carries).
+   */
+  reassign(held: Accepted, rest: Accepted | null, moved: Accepted): void {
+    const list = this.since.includes(held) ? this.since : this.parked.includes(held) ? this.parked : null
+    if (!list) return
+    const index = list.indexOf(held)
+    if (rest) list[index] = rest
+    else list.splice(index, 1)
+    list.push(moved)
+    const change = (rest?.update.length ?? 0) + moved.update.length - held.update.length
+    if (list === this.since) this.sinceBytes += change
+    else this.parkedBytes += change
+    this.blocks.length = 0 // the merged blocks index into `since`
+    this.blockedUpTo = 0
+    this.changes++
   }
 
   /** Marks updates as recorded in history (their edit records are stored). */

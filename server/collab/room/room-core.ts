@@ -27,13 +27,15 @@ import type { LogEntry } from '../../log/types.ts'
 import type { TrustedUpdate } from '../content/content-gate.ts'
 import { DeletedRanges, readDeleteSet, type DeleteRange } from '../sync/delete-set.ts'
 import { effectivePart, type Knowledge } from '../sync/effective-update.ts'
-import { coverage, deletionUpdate, updateInfo, type UpdateInfo } from '../sync/update-info.ts'
+import { KnownContent } from '../sync/known-content.ts'
+import { coverage, deletionUpdate, structRanges, updateInfo, type UpdateInfo } from '../sync/update-info.ts'
+import { splitByClients } from '../sync/split-update.ts'
 import { DocBytes, type Accepted, type StoredBase } from './doc-bytes.ts'
 import type { PendingWrite } from './room-writer.ts'
 import { SERVER } from './origins.ts'
 
 /** The document as everything but the core may see it: read, never changed. */
-export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded'>
+export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded' | 'reassign' | 'park' | 'unpark' | 'markLost' | 'lose' | 'relogged'>
 
 /** What the core tells the rest of the room. */
 export interface CorePorts {
@@ -195,10 +197,11 @@ export class RoomCore {
     const again: PendingWrite[] = []
     let kept = false
     for (const write of writes) {
-      const accepted = this.keep({ id, writer: write.writer, update: write.update, info: write.info })
+      this.claimFromLater(id, write.writer, write.update, write.info)
+      const parts = this.keep({ id, writer: write.writer, update: write.update, info: write.info })
       if (write.relogOf) this.state.relogged(write.relogOf, id)
-      if (accepted && lost) again.push({ ...write, update: accepted.update, info: accepted.info, relogOf: this.state.lose(accepted) })
-      kept ||= accepted !== null
+      if (lost) for (const part of parts) again.push({ ...write, update: part.update, info: part.info, relogOf: this.state.lose(part) })
+      kept ||= parts.length > 0
       this.ports.logged(write, id)
     }
     if (compareLogIds(id, this.pos) > 0) this.ownAhead.add(id)
@@ -215,42 +218,94 @@ export class RoomCore {
       const info = this.ports.infoOf(update)
       if (!info) continue
       trusted.push({ writer, update, at: entry.id })
-      kept = this.keep({ id: entry.id, writer, update, info }, live) !== null || kept
+      this.claimFromLater(entry.id, writer, update, info)
+      kept = this.keep({ id: entry.id, writer, update, info }, live).length > 0 || kept
     }
     if (live && trusted.length > 0) this.ports.trust(trusted)
     return kept
   }
 
   /**
-   * Keeps what the document lacks of an update, and relays it; false when it lacked nothing. One
-   * that builds on clocks the document lacks is parked until they arrive (only a log read out of
-   * order, as after a reset, has such updates): kept now, it would leave the document with a hole,
-   * and what of a later update is new could no longer be told by the state vector.
+   * Entry `id` carries `update`; own entries after it that entered first (their append answered
+   * before this entry was read) may hold some of the same content. That part moves to `id`: the
+   * content held stays the same (nothing to relay), but a fold up to `id` now holds all `id`
+   * carries, as it would on a node that read the log in order.
    */
-  private keep(accepted: Accepted, relay = true): Accepted | null {
-    if (!continues(accepted.info, this.state.knowledge)) {
-      this.state.park(accepted)
-      return accepted
+  private claimFromLater(id: LogId, writer: string, update: Uint8Array, info: UpdateInfo): void {
+    if (![...this.ownAhead].some((ahead) => compareLogIds(ahead, id) > 0)) return
+    this.claim({ id, writer, update, info }, (held) => this.ownAhead.has(held) && compareLogIds(held, id) > 0)
+  }
+
+  /** What updates held under the ids `from` picks share with `carrier` moves to the carrier's id. */
+  private claim(carrier: Accepted, from: (held: LogId) => boolean): void {
+    const { id, writer, update, info } = carrier
+    const later = this.state.heldUnder(from)
+    if (later.length === 0) return
+    const carried = knowledgeOf(update, info)
+    for (const held of later) {
+      const rest = effectivePart(held.update, held.info, carried)
+      if (rest?.update === held.update) continue // nothing in common
+      const shared = rest ? effectivePart(held.update, held.info, knowledgeOf(rest.update, rest.info)) : held
+      if (!shared) continue
+      this.state.reassign(held, rest && { ...held, ...rest }, { id, writer, update: shared.update, info: shared.info })
     }
+  }
+
+  /**
+   * Keeps what the document lacks of an update, and relays it: the parts kept (none when it lacked
+   * nothing). Structs that build on clocks the document lacks are parked until they arrive (only
+   * a log read out of order, as after a reset, has such updates): kept now, they would leave the
+   * document with a hole, and what of a later update is new could no longer be told by the state
+   * vector. Their deletions are kept at once (as Yjs applies a pending update's delete set).
+   */
+  private keep(accepted: Accepted, relay = true): Accepted[] {
+    const stalled = stalledClients(accepted, this.state.knowledge)
+    if (stalled.size > 0) return this.keepAround(accepted, stalled, relay)
     const effective = effectivePart(accepted.update, accepted.info, this.state.knowledge)
-    if (!effective) return null
+    if (!effective) return []
     const kept = { ...accepted, update: effective.update, info: effective.info }
     this.state.add(kept)
     if (relay) this.ports.relay(effective.update)
     if (this.state.parkedUpdates.length > 0) this.unparkReady(relay)
-    return kept
+    return [kept]
   }
 
-  /** Parked updates whose missing clocks arrived are kept (or dropped, when nothing of them is new). */
+  /** Parks the structs of `stalled` clients; keeps the other clients' structs and the deletions. */
+  private keepAround(accepted: Accepted, stalled: ReadonlySet<number>, relay: boolean): Accepted[] {
+    const { groups, deletions } = splitByClients(accepted.update, (client) => stalled.has(client))
+    const part = (update: Uint8Array): Accepted => ({ ...accepted, update, info: updateInfo(update) })
+    const kept = [groups.get(false), deletions].flatMap((now) => (now ? this.keep(part(now), relay) : []))
+    const fresh = this.newToParked(part(groups.get(true)!))
+    if (fresh) this.state.park(fresh)
+    return fresh ? [...kept, fresh] : kept
+  }
+
+  /** What of an update neither the document nor a parked update holds (a re-sent one is parked once). */
+  private newToParked(accepted: Accepted): Accepted | null {
+    let fresh = effectivePart(accepted.update, accepted.info, this.state.knowledge)
+    for (const parked of this.state.parkedUpdates) {
+      if (!fresh) return null
+      fresh = effectivePart(fresh.update, fresh.info, knowledgeOf(parked.update, parked.info))
+    }
+    return fresh && { ...accepted, update: fresh.update, info: fresh.info }
+  }
+
+  /**
+   * Parked updates whose missing clocks arrived, or that hold what the document holds now, are
+   * taken again: what continues is kept, what the document has is dropped, the rest parked again.
+   */
   private unparkReady(relay: boolean): void {
-    for (let ready = this.nextUnparked(); ready; ready = this.nextUnparked()) {
+    for (let ready = this.nextReady(); ready; ready = this.nextReady()) {
       this.state.unpark(ready)
+      // What of it a later entry brought meanwhile is held under this earlier one.
+      this.claim(ready, (held) => compareLogIds(held, ready.id) > 0)
       this.keep(ready, relay)
     }
   }
 
-  private nextUnparked(): Accepted | undefined {
-    return this.state.parkedUpdates.find((parked) => continues(parked.info, this.state.knowledge))
+  private nextReady(): Accepted | undefined {
+    const known = this.state.knowledge
+    return this.state.parkedUpdates.find((parked) => stalledClients(parked, known).size < parked.info.clients.size || effectivePart(parked.update, parked.info, known)?.update !== parked.update)
   }
 
   private replaceBase(base: StoredBase, diffs: Uint8Array[]): void {
@@ -270,10 +325,31 @@ export class RoomCore {
   }
 }
 
-/** Every client's structs in the update start at or before what the document holds of that client. */
-function continues(info: UpdateInfo, known: Knowledge): boolean {
-  for (const [client, [first]] of info.clients) if (first > known.knownUpTo(client)) return false
-  return true
+/** What one update holds, as knowledge (its structs may start past clock 0: held past a gap). */
+function knowledgeOf(update: Uint8Array, info: UpdateInfo): Knowledge {
+  const known = new KnownContent()
+  known.addPiece(update, info)
+  return known.knowledge
+}
+
+/**
+ * The clients whose structs in the update do not continue what the document holds of them: they
+ * start past it, or have a hole of their own (a client passing on what it holds pending sends
+ * updates with skips).
+ */
+function stalledClients(accepted: Pick<Accepted, 'update' | 'info'>, known: Knowledge): Set<number> {
+  const stalled = new Set<number>()
+  if (!accepted.info.holes) {
+    for (const [client, [first]] of accepted.info.clients) if (first > known.knownUpTo(client)) stalled.add(client)
+    return stalled
+  }
+  const reach = new Map<number, number>()
+  for (const [client, first, end] of structRanges(accepted.update, accepted.info)) {
+    const held = reach.get(client) ?? known.knownUpTo(client)
+    if (first > held) stalled.add(client)
+    reach.set(client, Math.max(held, end))
+  }
+  return stalled
 }
 
 /** The structs of a diff the document lacks (its delete set is handled with the base's). */

@@ -35,8 +35,12 @@ export class KnownContent {
     return Y.encodeStateVector(this.vector)
   }
 
-  /** Takes in an update held as a whole (a kept update: it continues what is held). */
+  /**
+   * Takes in an update held as a whole. One that continues what is held extends the state
+   * vector; one past a gap (or with a hole of its own) is noted as held past it, like a piece.
+   */
   add(update: Uint8Array, info: UpdateInfo): void {
+    if (info.holes || !this.continues(info)) return this.addPiece(update, info)
     extendVector(this.vector, info)
     this.addDeletions(update, info)
     if (this.pending.size > 0) for (const client of info.clients.keys()) this.closeGap(client)
@@ -58,11 +62,20 @@ export class KnownContent {
     this.deleted.add(readDeleteSet(update, info.deleteSetStart))
   }
 
-  /** What of `update` is new, taken in; null when nothing is. */
+  /**
+   * What of `update` is new, taken in; null when nothing is. The updates taken need not come in
+   * the order they were written: one past what is held waits as held past a gap.
+   */
   take(update: Uint8Array, info: UpdateInfo): Effective | null {
     const effective = effectivePart(update, info, this.knowledge)
     if (effective) this.add(effective.update, effective.info)
     return effective
+  }
+
+  /** Every client's structs in the update start at or before what is held of that client. */
+  private continues(info: UpdateInfo): boolean {
+    for (const [client, [first]] of info.clients) if (first > (this.vector.get(client) ?? 0)) return false
+    return true
   }
 
   private notePending(update: Uint8Array): void {

@@ -11,6 +11,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { validateUpdateV1 } from '../wire/update-validator.ts'
+import { encodeDeleteSet, readDeleteSet, type DeleteRange } from './delete-set.ts'
 
 interface Run {
   client: number
@@ -109,6 +110,20 @@ export function separateDeletions(update: Uint8Array): { structs: Uint8Array | n
   const deleteSet = update.subarray(info.start)
   const structs = info.structs > 0 ? concat(update.subarray(0, info.start), EMPTY_DELETE_SET) : null
   return { structs, deletions: deleteSet.length > 1 ? concat(EMPTY_DELETE_SET, deleteSet) : null }
+}
+
+/**
+ * A deletions-only update as two: the deletions of `client`'s clocks, and the rest (each null
+ * when empty). A resend passing on several users' deletions can be judged per user.
+ */
+export function separateDeletedClient(deletions: Uint8Array, client: number): { of: Uint8Array | null; rest: Uint8Array | null } {
+  let deleteSetStart = deletions.length
+  validateUpdateV1(deletions, { deleteSet: (start) => { deleteSetStart = start } })
+  const ranges = readDeleteSet(deletions, deleteSetStart)
+  const of = ranges.filter((range) => range.client === client)
+  const rest = ranges.filter((range) => range.client !== client)
+  const asUpdate = (part: DeleteRange[]): Uint8Array | null => (part.length === 0 ? null : concat(EMPTY_DELETE_SET, encodeDeleteSet(part)))
+  return { of: asUpdate(of), rest: asUpdate(rest) }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

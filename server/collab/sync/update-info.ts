@@ -12,6 +12,11 @@ export interface UpdateInfo {
   clients: Map<number, [number, number]>
   /** Byte offset of the delete set within the update. */
   deleteSetStart: number
+  /**
+   * Some client's structs have a hole (a skip, or a jump in clocks): its range then spans clocks
+   * the update does not hold (structRanges lists the exact ones). Absent when there is none.
+   */
+  holes?: true
 }
 
 export type Coverage = 'all' | 'none' | 'some'
@@ -20,18 +25,37 @@ export type Coverage = 'all' | 'none' | 'some'
 export function updateInfo(update: Uint8Array): UpdateInfo {
   const clients = new Map<number, [number, number]>()
   let deleteSetStart = update.length
+  let holes = false
   validateUpdateV1(update, {
     struct(client, clock, length, _start, _end, skip) {
       if (skip) return // a skip range holds nothing: it must not move a state vector
       const range = clients.get(client)
       if (!range) clients.set(client, [clock, clock + length])
-      else range[1] = Math.max(range[1], clock + length)
+      else {
+        holes ||= clock > range[1]
+        range[1] = Math.max(range[1], clock + length)
+      }
     },
     deleteSet(start) {
       deleteSetStart = start
     },
   })
-  return { clients, deleteSetStart }
+  return holes ? { clients, deleteSetStart, holes } : { clients, deleteSetStart }
+}
+
+/** The struct clocks an update holds, exactly: per client, `[client, first, end)` ranges (skips left out). */
+export function structRanges(update: Uint8Array, info: UpdateInfo): Array<[number, number, number]> {
+  if (!info.holes) return [...info.clients].map(([client, [first, end]]) => [client, first, end])
+  const ranges: Array<[number, number, number]> = []
+  validateUpdateV1(update, {
+    struct(client, clock, length, _start, _end, skip) {
+      if (skip) return
+      const last = ranges.at(-1)
+      if (last && last[0] === client && last[2] === clock) last[2] = clock + length
+      else ranges.push([client, clock, clock + length])
+    },
+  })
+  return ranges
 }
 
 /** An empty delete set is one byte (a zero count). */

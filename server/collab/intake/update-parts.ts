@@ -1,0 +1,57 @@
+/**
+ * The parts an update from a socket is admitted in when it cannot be admitted whole: its foreign
+ * part apart from the writer's own (room-intake.ts `admitApart`), and what of it is ready apart
+ * from what waits for content nobody sent yet (`admitReadyPart`).
+ */
+import type { StructId } from '../wire/update-validator.ts'
+import type { Verdict } from '../content/content-gate.ts'
+import { keepStructRanges, type ClockRanges } from '../sync/struct-slice.ts'
+import { separateClient, separateDeletedClient, separateDeletions } from '../sync/split-update.ts'
+import { updateInfo } from '../sync/update-info.ts'
+
+/**
+ * The foreign part of an update (another user's structs; deletions the rules leave to others:
+ * first set apart from the structs, then one user's content from the rest) and what is left.
+ */
+export function foreignApart(update: Uint8Array, verdict: Extract<Verdict, { kind: 'foreign' }>): [Uint8Array | null, Uint8Array | null] {
+  if (verdict.waitFor === 'content') {
+    const { of, rest } = separateClient(update, verdict.missing.client)
+    return [of, rest]
+  }
+  const { structs, deletions } = separateDeletions(update)
+  if (structs || !deletions) return [deletions, structs]
+  const { of, rest } = separateDeletedClient(deletions, verdict.missing.client)
+  return [of, rest]
+}
+
+/**
+ * An update cut where its `blocked` structs start (per client, from the first blocked clock on):
+ * the structs before, and the rest with the deletions; null when nothing comes before.
+ */
+export function readyApart(update: Uint8Array, blocked: readonly StructId[]): { ready: Uint8Array; waiting: Uint8Array } | null {
+  const cuts = new Map<number, number>()
+  for (const { client, clock } of blocked) cuts.set(client, Math.min(cuts.get(client) ?? Infinity, clock))
+  if (cuts.size === 0) return null
+  const info = updateInfo(update)
+  const before = (client: number): ClockRanges => {
+    const [first, end] = info.clients.get(client) ?? [0, 0]
+    const to = Math.min(end, cuts.get(client) ?? end)
+    return to > first ? [[first, to]] : []
+  }
+  const from = (client: number): ClockRanges => {
+    const cut = cuts.get(client)
+    const [first, end] = info.clients.get(client) ?? [0, 0]
+    return cut === undefined || cut >= end ? [] : [[Math.max(first, cut), end]]
+  }
+  if (![...info.clients.keys()].some((client) => before(client).length > 0)) return null
+  return { ready: withDeleteSet(keepStructRanges(update, before), NO_DELETIONS), waiting: withDeleteSet(keepStructRanges(update, from), update.subarray(info.deleteSetStart)) }
+}
+
+const NO_DELETIONS = new Uint8Array([0])
+
+function withDeleteSet(structs: Uint8Array, deleteSet: Uint8Array): Uint8Array {
+  const out = new Uint8Array(structs.length + deleteSet.length)
+  out.set(structs)
+  out.set(deleteSet, structs.length)
+  return out
+}

@@ -1,0 +1,142 @@
+/**
+ * The room core alone (room/room-core.ts), driven by generated logs: entries carrying any mix of
+ * a history's updates (re-sends, overlaps, out of order), some of them this node's own, whose
+ * append answers arrive before, between or after the reads (or fail although the entry landed).
+ * Whatever the order, after every step:
+ * - a fold up to the position holds exactly what the log's entries up to there carry (so a
+ *   snapshot covering an entry holds all of it, whichever node folds: the order this node's own
+ *   entries entered in must not matter);
+ * - every struct clock and deletion reached the sockets once, and is held once.
+ */
+import fc from 'fast-check'
+import { expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { LOG_START, type LogId } from '../../server/log/log-id.ts'
+import type { LogEntry } from '../../server/log/types.ts'
+import { RoomCore, type CorePorts } from '../../server/collab/room/room-core.ts'
+import type { PendingWrite } from '../../server/collab/room/room-writer.ts'
+import { SERVER } from '../../server/collab/room/origins.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
+import { deletedKeys, structKeys } from '../sim/sim-client.ts'
+
+/** Two writers' updates, made in turns, each seen by the other (so later ones build on earlier ones). */
+function history(steps: readonly number[]): Uint8Array[] {
+  const docs = [new Y.Doc(), new Y.Doc()]
+  docs[0]!.clientID = 11
+  docs[1]!.clientID = 22
+  const updates: Uint8Array[] = []
+  for (const doc of docs) doc.on('update', (update: Uint8Array, origin: unknown) => { if (origin !== 'peer') updates.push(update) })
+  for (const step of steps) {
+    const doc = docs[step % 2]!
+    const text = doc.getText('t')
+    if (step % 3 === 0 && text.length > 0) text.delete(step % text.length, 1)
+    else text.insert(step % (text.length + 1), String.fromCharCode(97 + (step % 26)))
+    Y.applyUpdate(docs[1 - (step % 2)]!, updates.at(-1)!, 'peer')
+  }
+  return updates
+}
+
+interface PlannedEntry {
+  /** Which of the history's updates it carries (merged). */
+  carries: number[]
+  /** Sent by this node: its append's answer arrives before reading entry `answerBefore`. */
+  own?: { answerBefore: number; failed: boolean }
+}
+
+const plannedEntries = (updates: number): fc.Arbitrary<PlannedEntry[]> =>
+  fc.array(
+    fc.record({
+      carries: fc.uniqueArray(fc.nat({ max: updates - 1 }), { minLength: 1, maxLength: 4 }),
+      own: fc.option(fc.record({ answerBefore: fc.nat({ max: 12 }), failed: fc.boolean() }), { nil: undefined }),
+    }),
+    { minLength: 1, maxLength: 10 },
+  )
+
+const EMPTY_BASE = { pieces: [], infos: [], full: 0, watermark: LOG_START, stateVector: new Map(), bindings: new Map() }
+
+class Harness {
+  readonly relayed: Uint8Array[] = []
+  readonly core: RoomCore
+
+  constructor() {
+    const ports: CorePorts = {
+      relay: (update) => this.relayed.push(update),
+      trust: () => {},
+      logged: () => {},
+      diff: () => Promise.resolve([]),
+      infoOf: (update) => updateInfo(update),
+      changed: () => {},
+      lost: () => {},
+    }
+    this.core = new RoomCore({ base: EMPTY_BASE, entries: [] }, 'node-a', ports)
+  }
+}
+
+function keysOf(updates: readonly Uint8Array[]): { structs: string[]; deleted: string[] } {
+  if (updates.length === 0) return { structs: [], deleted: [] }
+  const merged = Y.mergeUpdates([...updates])
+  return { structs: structKeys(merged).sort(), deleted: deletedKeys(merged).sort() }
+}
+
+/** Each struct clock and deletion, counted over all the updates. */
+function counts(updates: readonly Uint8Array[]): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const update of updates) for (const key of [...structKeys(update), ...deletedKeys(update).map((k) => `del ${k}`)]) seen.set(key, (seen.get(key) ?? 0) + 1)
+  return seen
+}
+
+function run(updates: Uint8Array[], planned: PlannedEntry[]): void {
+  const { core, relayed } = new Harness()
+  const entries: LogEntry[] = planned.map((p, i) => ({ id: `${i + 1}-0` as LogId, tag: '', updates: [{ writer: p.own ? 'ann' : 'bob', update: Y.mergeUpdates(p.carries.map((u) => updates[u]!)) }] }))
+  // Own appends go one at a time (room-writer.ts): each answer comes no earlier than the one before.
+  let earliest = 0
+  const answers: Array<{ entry: number; before: number; failed: boolean }> = []
+  planned.forEach((p, i) => {
+    if (!p.own) return
+    earliest = Math.max(earliest, Math.min(p.own.answerBefore, planned.length))
+    answers.push({ entry: i, before: earliest, failed: p.own.failed })
+    const { update } = entries[i]!.updates[0]!
+    const write: PendingWrite = { update, info: updateInfo(update), writer: 'ann', origin: SERVER }
+    entries[i]!.tag = core.sent([write])
+  })
+  for (let next = 0; next <= entries.length; next++) {
+    for (const answer of answers.filter((a) => a.before === next)) {
+      const { id, tag } = entries[answer.entry]!
+      if (answer.failed) core.appendFailed(tag)
+      else core.appended(tag, id)
+    }
+    if (next < entries.length) core.read([entries[next]!])
+    checkFold(core, entries)
+  }
+  for (const [key, times] of counts(relayed)) expect(times, `${key} relayed`).toBe(1)
+  // What builds on clocks no entry carries stays parked, unsent (as Yjs holds it pending).
+  const parked = core.doc.parkedUpdates.map((a) => a.update)
+  expect(keysOf([...relayed, ...parked])).toEqual(keysOf(entries.flatMap((e) => e.updates.map((u) => u.update))))
+}
+
+/** A fold up to the position holds what the log's entries up to it carry, each clock once. */
+function checkFold(core: RoomCore, entries: readonly LogEntry[]): void {
+  const upTo = Number(core.position.split('-')[0])
+  const plan = core.foldPlan()
+  const folded = [...plan.base.pieces, ...plan.updates.map((a) => a.update)]
+  expect(keysOf(folded), `fold up to ${core.position}`).toEqual(keysOf(entries.slice(0, upTo).flatMap((e) => e.updates.map((u) => u.update))))
+  const held = counts([...plan.base.pieces, ...core.doc.contents().since.map((a) => a.update)])
+  for (const [key, times] of held) expect(times, `${key} held`).toBe(1)
+}
+
+it('a fold up to any position holds what the entries up to it carry, whatever order own entries entered in', () => {
+  fc.assert(
+    fc.property(fc.array(fc.nat({ max: 1000 }), { minLength: 2, maxLength: 12 }).chain((steps) => fc.tuple(fc.constant(history(steps)), plannedEntries(steps.length))), ([updates, planned]) => {
+      run(updates, planned)
+    }),
+    { numRuns: Number(process.env.CORE_RUNS ?? 400) },
+  )
+})
+
+it('an own entry answered before an earlier entry carrying the same content is read: the earlier entry holds it', () => {
+  const updates = history([1, 2, 3])
+  // Entry 1 (another node's) and entry 2 (this node's, answered first) both carry update 0.
+  run(updates, [{ carries: [0] }, { carries: [0, 1], own: { answerBefore: 0, failed: false } }])
+  // The same when this node's earlier append seemed to fail but landed, and the client re-sent it.
+  run(updates, [{ carries: [0, 1], own: { answerBefore: 0, failed: true } }, { carries: [0, 1, 2], own: { answerBefore: 0, failed: false } }])
+})

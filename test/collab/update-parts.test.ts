@@ -1,0 +1,100 @@
+/**
+ * Updates admitted in parts (intake/update-parts.ts): after the log lost a chat, two members each
+ * resend their own messages, and each one's later messages build on the other's. Whole, each
+ * resend waits for the other forever; cut where it starts to wait, each goes in part by part.
+ */
+import { expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { messagesOf, postMessage, readAllMessages } from '../../shared/chat.ts'
+import { ChatRules } from '../../server/collab/content/chat-rules.ts'
+import { ContentGate, type Author } from '../../server/collab/content/content-gate.ts'
+import { readyApart, foreignApart } from '../../server/collab/intake/update-parts.ts'
+import { readDeleteSet } from '../../server/collab/sync/delete-set.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
+
+const ANN: Author = { userId: 'ann', role: 'editor' }
+const BOB: Author = { userId: 'bob', role: 'editor' }
+
+function member(clientId: number): Y.Doc {
+  const doc = new Y.Doc()
+  doc.clientID = clientId
+  return doc
+}
+
+function post(doc: Y.Doc, author: string, n: number): void {
+  postMessage(doc, { id: `${author}-${n}`, author, authorName: author, text: `hello ${n}`, time: Date.now() })
+}
+
+/** Ann and Bob take turns, each seeing the other's messages: Ann 1, Bob 2, Ann 3, Bob 4. */
+function interleavedChat(): { ann: Y.Doc; bob: Y.Doc } {
+  const ann = member(1)
+  const bob = member(2)
+  for (let n = 1; n <= 4; n++) {
+    const [writer, reader, name] = n % 2 === 1 ? [ann, bob, 'ann'] : [bob, ann, 'bob']
+    post(writer, name, n)
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(writer))
+  }
+  return { ann, bob }
+}
+
+/** Admits an update as the intake does: whole if it can, else its ready part, the rest held. */
+function admit(gate: ContentGate, update: Uint8Array, author: Author, held: Uint8Array[]): void {
+  const verdict = gate.check(update, author)
+  if (verdict.kind === 'accept') return gate.accept(verdict.update, author)
+  expect(verdict.kind).toBe('pending')
+  const parts = verdict.kind === 'pending' ? readyApart(update, verdict.blocked ?? []) : null
+  if (!parts) return void held.push(update)
+  admit(gate, parts.ready, author, held)
+  admit(gate, parts.waiting, author, held)
+}
+
+it('two members whose own messages build on each other\'s both get in, part by part', () => {
+  const { ann, bob } = interleavedChat()
+  const gate = new ContentGate(new ChatRules({ offlineWindowMs: 7 * 86_400_000, maxFutureMs: 120_000 }), { claimedBy: () => undefined })
+  const heldOf = { ann: [] as Uint8Array[], bob: [] as Uint8Array[] }
+  const annOwn = keepClient(Y.encodeStateAsUpdate(ann), 1)
+  const bobOwn = keepClient(Y.encodeStateAsUpdate(bob), 2)
+  admit(gate, annOwn, ANN, heldOf.ann)
+  admit(gate, bobOwn, BOB, heldOf.bob)
+  // What waited is tried again as content arrives (room-intake.ts retryHeld), until nothing moves.
+  for (let round = 0; round < 4; round++) {
+    for (const [name, author] of [['ann', ANN], ['bob', BOB]] as const) {
+      const waiting = heldOf[name].splice(0)
+      for (const update of waiting) admit(gate, update, author, heldOf[name])
+    }
+  }
+  expect(heldOf).toEqual({ ann: [], bob: [] })
+  expect(gate.index.state(1)).toBe(Y.decodeStateVector(Y.encodeStateVector(ann)).get(1))
+  expect(gate.index.state(2)).toBe(Y.decodeStateVector(Y.encodeStateVector(bob)).get(2))
+})
+
+it('an update that waits from its first struct on is not cut (nothing of it is ready)', () => {
+  const { bob } = interleavedChat()
+  const gate = new ContentGate(new ChatRules({ offlineWindowMs: 7 * 86_400_000, maxFutureMs: 120_000 }), { claimedBy: () => undefined })
+  const verdict = gate.check(keepClient(Y.encodeStateAsUpdate(bob), 2), BOB)
+  expect(verdict.kind).toBe('pending')
+  expect(verdict.kind === 'pending' && readyApart(keepClient(Y.encodeStateAsUpdate(bob), 2), verdict.blocked ?? [])).toBeNull()
+})
+
+it('a resend passing on two members\' deletions is judged one member at a time', () => {
+  const { ann, bob } = interleavedChat()
+  messagesOf(ann).delete(0, 1) // Ann deletes her message
+  Y.applyUpdate(bob, Y.encodeStateAsUpdate(ann))
+  const bobsIndex = readAllMessages(bob).findIndex((m) => m.author === 'bob')
+  messagesOf(bob).delete(bobsIndex, 1) // Bob deletes his
+  const deletions = new Uint8Array([0, ...Y.encodeStateAsUpdate(bob).subarray(updateInfo(Y.encodeStateAsUpdate(bob)).deleteSetStart)])
+  const [annsPart, rest] = foreignApart(deletions, { kind: 'foreign', missing: { client: 1, clock: 0 }, reason: '', waitFor: 'log' })
+  expect(annsPart && readDeleteSet(annsPart, 1).map((r) => r.client)).toEqual([1])
+  expect(rest && readDeleteSet(rest, 1).map((r) => r.client)).toEqual([2])
+})
+
+/** The update's structs of `client` alone, with no deletions. */
+function keepClient(update: Uint8Array, client: number): Uint8Array {
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, update)
+  const others = new Map(Y.decodeStateVector(Y.encodeStateVector(doc)))
+  others.delete(client)
+  const onlyClient = Y.diffUpdate(update, Y.encodeStateVector(others))
+  const info = updateInfo(onlyClient)
+  return new Uint8Array([...onlyClient.subarray(0, info.deleteSetStart), 0])
+}
