@@ -1,8 +1,8 @@
 /**
  * The tests StrykerJS runs against each mutant of the room core, intake, follower, compactor and
  * log (`npx stryker run`, config in stryker.config.json): the simulation (fewer histories than in
- * `npm test`: a mutant it catches fails within a few), the effective-update and split-update
- * properties, and the log suites (conformance on both logs, codec, reader). Suites that start
+ * `npm test`: a mutant it catches fails within a few), the room core's generated logs, the
+ * intake's decisions, the effective-update and split-update properties, and the log suites (conformance on both logs, codec, reader). Suites that start
  * servers stay out: at seconds a test, 1,400 mutants would take hours; the score is what these
  * fast, deterministic suites alone catch.
  */
@@ -12,6 +12,9 @@ export default defineConfig({
   test: {
     include: [
       'test/sim/room-core.sim.test.ts',
+      'test/collab/room-core.test.ts',
+      'test/collab/room-intake.test.ts',
+      'test/collab/update-parts.test.ts',
       'test/collab/effective-update.test.ts',
       'test/collab/split-update.test.ts',
       'test/log/**/*.test.ts',

@@ -232,8 +232,16 @@ export class RoomCore {
    * carries, as it would on a node that read the log in order.
    */
   private claimFromLater(id: LogId, writer: string, update: Uint8Array, info: UpdateInfo): void {
-    if (![...this.ownAhead].some((ahead) => compareLogIds(ahead, id) > 0)) return
+    if (!this.ownAheadOf(id)) return
+    // The usual update is new as a whole: nothing of it is held (parked content is not known).
+    if (this.state.parkedUpdates.length === 0 && effectivePart(update, info, this.state.knowledge)?.update === update) return
     this.claim({ id, writer, update, info }, (held) => this.ownAhead.has(held) && compareLogIds(held, id) > 0)
+  }
+
+  /** Whether an own entry after `id` entered before it. */
+  private ownAheadOf(id: LogId): boolean {
+    for (const ahead of this.ownAhead) if (compareLogIds(ahead, id) > 0) return true
+    return false
   }
 
   /** What updates held under the ids `from` picks share with `carrier` moves to the carrier's id. */

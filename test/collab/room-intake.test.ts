@@ -1,0 +1,334 @@
+/**
+ * The intake alone (intake/room-intake.ts): a real content gate, real budgets and held-update
+ * limits, real connections over a recording transport, and a writer that records what would go
+ * to the log. Each decision an update can meet is checked by what the socket and the log see:
+ * logged (and what of it), held, declined (permission-denied, socket kept), refused (a named
+ * close code), or left for a resync.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import pino from 'pino'
+import { CloseCode } from '../../shared/close-codes.ts'
+import { addStroke, appendPoints, eraseStroke, strokesOf } from '../../shared/canvas.ts'
+import { messagesOf, postMessage } from '../../shared/chat.ts'
+import { CanvasRules } from '../../server/collab/content/canvas-rules.ts'
+import { ChatRules } from '../../server/collab/content/chat-rules.ts'
+import { ContentGate } from '../../server/collab/content/content-gate.ts'
+import type { GateKeeper } from '../../server/collab/intake/room-gate.ts'
+import { RoomIntake, type IntakeDeps } from '../../server/collab/intake/room-intake.ts'
+import { noObserver } from '../../server/collab/observer.ts'
+import type { Role } from '../../server/collab/principal.ts'
+import { RoomBudgets } from '../../server/collab/room/room-budgets.ts'
+import type { PendingWrite, RoomWriter } from '../../server/collab/room/room-writer.ts'
+import { updateInfo } from '../../server/collab/sync/update-info.ts'
+import { Connection } from '../../server/collab/wire/connection.ts'
+import type { LogId } from '../../server/log/log-id.ts'
+
+const PLENTY = { capacity: 1e9, perSecond: 1e9 }
+const LIMITS = { maxBufferedBytes: 1 << 20, maxAwarenessIds: 4, presenceMessages: PLENTY, presenceBytes: PLENTY, syncBytes: PLENTY }
+
+/** A socket whose frames and close are recorded. */
+class Socket {
+  readonly frames: Uint8Array[] = []
+  closed: { code: number; reason: string } | null = null
+  readonly conn: Connection
+
+  constructor(userId: string, role: Role = 'editor') {
+    const transport = { send: (frame: Uint8Array) => void this.frames.push(frame), close: (code: number, reason: string) => { this.closed = { code, reason } }, bufferedAmount: 0 }
+    this.conn = new Connection(transport, { userId, name: userId, role }, LIMITS, noObserver)
+  }
+
+  /** Permission-denied frames received (y-protocols auth message, type 2). */
+  get denials(): number {
+    return this.frames.filter((frame) => frame[0] === 2).length
+  }
+}
+
+/** What would go to the log; `room` says whether it takes more now. */
+class RecordingWriter {
+  readonly written: PendingWrite[] = []
+  accepting = true
+  pendingBytes = 0
+  accepts(): boolean {
+    return this.accepting
+  }
+  enqueue(write: PendingWrite): boolean {
+    this.written.push(write)
+    return true
+  }
+}
+
+interface Setup {
+  intake: RoomIntake
+  gate: ContentGate
+  writer: RecordingWriter
+  sockets: Socket[]
+  position: { id: LogId }
+}
+
+function setup(kind: 'canvas' | 'chat', overrides: Partial<IntakeDeps> = {}, held = { perSocket: { updates: 8, bytes: 1 << 20 }, perUser: { updates: 16, bytes: 1 << 20 }, maxAgeMs: 5_000 }): Setup {
+  const rules = kind === 'canvas' ? new CanvasRules() : new ChatRules({ offlineWindowMs: 7 * 86_400_000, maxFutureMs: 120_000 })
+  // Who each client id belongs to (presence claims them across nodes): 1xx Ann, 2xx Bob.
+  const gate = new ContentGate(rules, { claimedBy: (client) => (client < 200 ? 'ann' : client < 300 ? 'bob' : undefined) })
+  const writer = new RecordingWriter()
+  const sockets: Socket[] = []
+  const position = { id: '5-0' as LogId }
+  const deps: IntakeDeps = {
+    room: `g/${kind}`,
+    gates: { current: gate, ready: () => Promise.resolve() } as unknown as GateKeeper, // the keeper's building is not under test
+    hearing: { isHeard: true, ready: () => Promise.resolve() },
+    budgets: new RoomBudgets({ write: PLENTY, presenceMessages: PLENTY, presenceBytes: PLENTY, sync: PLENTY, newClientIds: { capacity: 3, perSecond: 0.001 } }),
+    writer: writer as unknown as RoomWriter, // only accepts/enqueue/pendingBytes are used
+    heldBytes: () => 0,
+    maxDocBytes: 1 << 20,
+    held,
+    position: () => position.id,
+    logHead: () => Promise.resolve(position.id),
+    sockets: () => sockets.map((s) => s.conn),
+    isClosed: () => false,
+    observer: noObserver,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  }
+  return { intake: new RoomIntake(deps), gate, writer, sockets, position }
+}
+
+function join(s: Setup, userId: string, role: Role = 'editor'): Socket {
+  const socket = new Socket(userId, role)
+  s.sockets.push(socket)
+  return socket
+}
+
+/** A member's document; `edits` returns what it did since the last call, merged. */
+class Member {
+  readonly doc = new Y.Doc()
+  private made: Uint8Array[] = []
+  readonly userId: string
+  constructor(userId: string, clientId: number) {
+    this.userId = userId
+    this.doc.clientID = clientId
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => { if (origin !== 'remote') this.made.push(update) })
+  }
+  edits(): Uint8Array {
+    const merged = Y.mergeUpdates(this.made)
+    this.made = []
+    return merged
+  }
+  learn(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, 'remote')
+  }
+}
+
+function stroke(member: Member, id: string): Uint8Array {
+  addStroke(member.doc, { id, author: member.userId, color: '#000000', width: 2, tool: 'pen', points: [[0, 0], [1, 1]] })
+  return member.edits()
+}
+
+/** Logs what the intake wrote into the gate, as the room does once the log holds it. */
+function settle(s: Setup): void {
+  s.gate.trust(s.writer.written.splice(0).map((w) => ({ writer: w.writer, update: w.update, at: '6-0' as LogId })))
+}
+
+describe('the intake', () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }))
+  afterEach(() => vi.useRealTimers())
+
+  it('logs an honest edit as it is, attributed to its writer, and ignores an empty update', () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    const update = stroke(ann, 's1')
+    s.intake.receive(socket.conn, update, false)
+    s.intake.receive(socket.conn, new Uint8Array([0, 0]), false)
+    expect(s.writer.written.map((w) => [w.writer, w.update])).toEqual([['ann', update]])
+    expect(s.writer.written[0]!.bounded).toBe(true)
+    expect(socket.closed).toBeNull()
+  })
+
+  it('logs only what the document lacks: a resend of known content logs nothing, a partly new one its new part', () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    s.intake.receive(socket.conn, stroke(ann, 's1'), false)
+    settle(s)
+    s.intake.receive(socket.conn, Y.encodeStateAsUpdate(ann.doc), true)
+    expect(s.writer.written).toEqual([])
+    stroke(ann, 's2')
+    const whole = Y.encodeStateAsUpdate(ann.doc)
+    s.intake.receive(socket.conn, whole, true)
+    expect(s.writer.written).toHaveLength(1)
+    expect(s.writer.written[0]!.update.length).toBeLessThan(whole.length)
+    expect(updateInfo(s.writer.written[0]!.update).clients.get(101)![0]).toBeGreaterThan(0)
+  })
+
+  it('refuses a member\'s own edit that breaks the rules: permission-denied and 4422, nothing logged', () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    const bob = new Member('bob', 202)
+    const annSocket = join(s, 'ann')
+    const bobSocket = join(s, 'bob')
+    const first = stroke(ann, 's1')
+    s.intake.receive(annSocket.conn, first, false)
+    settle(s)
+    bob.learn(first)
+    appendPoints(strokesOf(bob.doc).get(0), [[9, 9]]) // points on Ann's stroke
+    s.intake.receive(bobSocket.conn, bob.edits(), false)
+    expect(s.writer.written).toEqual([])
+    expect(bobSocket.closed?.code).toBe(CloseCode.updateRefused)
+    expect(bobSocket.denials).toBe(1)
+    expect(annSocket.closed).toBeNull()
+  })
+
+  it('closes a socket whose update does not decode with invalidData', () => {
+    const s = setup('canvas')
+    const socket = join(s, 'ann')
+    s.intake.receive(socket.conn, new Uint8Array([1, 1, 200, 200, 200, 200, 200]), false)
+    expect(socket.closed?.code).toBe(CloseCode.invalidData)
+    expect(s.writer.written).toEqual([])
+  })
+
+  it('tells a viewer it may not write, and logs nothing', () => {
+    const s = setup('canvas')
+    const viewer = join(s, 'vic', 'viewer')
+    s.intake.receive(viewer.conn, stroke(new Member('vic', 303), 's1'), false)
+    expect(s.writer.written).toEqual([])
+    expect(viewer.denials).toBe(1)
+  })
+
+  it('leaves an update to the client when the log takes no more now: the socket resyncs later', () => {
+    const s = setup('canvas')
+    const socket = join(s, 'ann')
+    s.writer.accepting = false
+    s.intake.receive(socket.conn, stroke(new Member('ann', 101), 's1'), false)
+    expect(s.writer.written).toEqual([])
+    expect(socket.conn.needsResync).toBe(true)
+    expect(socket.closed).toBeNull()
+  })
+
+  it('closes with documentTooLarge when content would pass MAX_DOC_BYTES, and still takes erasing', () => {
+    const s = setup('canvas', { heldBytes: () => 1_000, maxDocBytes: 1_050 })
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    const first = stroke(ann, 'a-long-stroke-id-that-takes-bytes')
+    s.intake.receive(socket.conn, first, false)
+    expect(socket.closed?.code).toBe(CloseCode.documentTooLarge)
+    expect(s.writer.written).toEqual([])
+    const full = setup('canvas', { heldBytes: () => 1_000, maxDocBytes: 1_050 })
+    full.gate.trust([{ writer: 'ann', update: first, at: '1-0' }])
+    const eraser = join(full, 'ann')
+    eraseStroke(ann.doc, 'a-long-stroke-id-that-takes-bytes')
+    full.intake.receive(eraser.conn, ann.edits(), false)
+    expect(full.writer.written).toHaveLength(1)
+    expect(eraser.closed).toBeNull()
+  })
+
+  it('refuses a user introducing more client ids than the budget allows', () => {
+    const s = setup('canvas')
+    const socket = join(s, 'ann')
+    for (let i = 0; i < 3; i++) s.intake.receive(socket.conn, stroke(new Member('ann', 150 + i), `s${i}`), false)
+    expect(s.writer.written).toHaveLength(3)
+    s.intake.receive(socket.conn, stroke(new Member('ann', 160), 's9'), false)
+    expect(s.writer.written).toHaveLength(3)
+    expect(socket.closed?.code).toBe(CloseCode.updateRefused)
+  })
+
+  it('holds an edit building on content nobody sent yet, and logs it once that content arrives', () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    const first = stroke(ann, 's1')
+    const second = stroke(ann, 's2')
+    s.intake.receive(socket.conn, second, false)
+    expect(s.writer.written).toEqual([])
+    expect(socket.conn.held).toHaveLength(1)
+    s.gate.trust([{ writer: 'ann', update: first, at: '6-0' }])
+    s.intake.retryHeld()
+    expect(s.writer.written.map((w) => w.update)).toEqual([second])
+    expect(socket.conn.held).toHaveLength(0)
+  })
+
+  it('expires what waits too long: a resend is declined (socket kept), an own edit closes the socket', async () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    stroke(ann, 's1')
+    const second = stroke(ann, 's2')
+    const resender = join(s, 'ann')
+    const editor = join(s, 'ann')
+    s.intake.receive(resender.conn, second, true)
+    s.intake.receive(editor.conn, second, false)
+    expect(resender.conn.held).toHaveLength(1)
+    expect(editor.conn.held).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(7_000)
+    expect(resender.closed).toBeNull()
+    expect(resender.denials).toBe(1)
+    expect(editor.closed).not.toBeNull()
+    expect(s.writer.written).toEqual([])
+  })
+
+  it('bounds what one socket may leave waiting', () => {
+    const s = setup('canvas', {}, { perSocket: { updates: 2, bytes: 1 << 20 }, perUser: { updates: 16, bytes: 1 << 20 }, maxAgeMs: 60_000 })
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    stroke(ann, 's0')
+    for (let i = 1; i <= 3; i++) s.intake.receive(socket.conn, stroke(ann, `s${i}`), false)
+    expect(socket.closed?.code).toBe(CloseCode.policyViolation)
+  })
+
+  it('takes a resend\'s own part at once and holds another member\'s part until the log was read that far', async () => {
+    const s = setup('canvas')
+    const ann = new Member('ann', 101)
+    const bob = new Member('bob', 202)
+    stroke(bob, 'b1') // drawn before Bob saw Ann's stroke: it does not build on it
+    const annStroke = stroke(ann, 'a1')
+    bob.learn(annStroke)
+    const socket = join(s, 'bob')
+    s.position.id = '1-0'
+    s.intake.receive(socket.conn, Y.encodeStateAsUpdate(bob.doc), true)
+    expect(s.writer.written.map((w) => [...updateInfo(w.update).clients.keys()])).toEqual([[202]])
+    expect(socket.conn.held).toHaveLength(1)
+    s.gate.trust([{ writer: 'ann', update: annStroke, at: '2-0' }])
+    s.intake.retryHeld()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(socket.conn.held).toHaveLength(0)
+    expect(s.writer.written).toHaveLength(1) // Ann's stroke came from the log: nothing of it logged again
+    expect(socket.closed).toBeNull()
+  })
+
+  it('lets a chat author delete her message and refuses another member deleting it', () => {
+    const s = setup('chat')
+    const ann = new Member('ann', 101)
+    const bob = new Member('bob', 202)
+    postMessage(ann.doc, { id: 'm1', author: 'ann', authorName: 'Ann', text: 'hi', time: Date.now() })
+    const post = ann.edits()
+    s.gate.trust([{ writer: 'ann', update: post, at: '1-0' }])
+    bob.learn(post)
+    messagesOf(bob.doc).delete(0, 1)
+    const bobSocket = join(s, 'bob')
+    s.intake.receive(bobSocket.conn, bob.edits(), false)
+    expect(s.writer.written).toEqual([])
+    messagesOf(ann.doc).delete(0, 1)
+    const annSocket = join(s, 'ann')
+    s.intake.receive(annSocket.conn, ann.edits(), false)
+    expect(s.writer.written.map((w) => w.writer)).toEqual(['ann'])
+    expect(annSocket.closed).toBeNull()
+  })
+
+  it('waits for the gate: updates that came before it was ready are admitted in order once it is', async () => {
+    let ready!: () => void
+    const whenReady = new Promise<void>((resolve) => { ready = resolve })
+    const gate = new ContentGate(new CanvasRules(), { claimedBy: () => undefined })
+    const holder: { current: ContentGate | null } = { current: null }
+    const s = setup('canvas', { gates: { get current() { return holder.current }, ready: () => whenReady } as unknown as GateKeeper })
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    const first = stroke(ann, 's1')
+    const second = stroke(ann, 's2')
+    s.intake.receive(socket.conn, first, false)
+    s.intake.receive(socket.conn, second, false)
+    expect(s.writer.written).toEqual([])
+    holder.current = gate
+    ready()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(s.writer.written.map((w) => w.update)).toEqual([first, second])
+  })
+})
