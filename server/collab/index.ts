@@ -119,6 +119,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
       return ref !== null && (await storage.groups.byId(ref.groupId)) !== null
     },
   })
+  let logLost = false
   const registry = new RoomRegistry({
     loader,
     room: {
@@ -131,6 +132,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
       limits: roomLimits(config),
       publishAwareness: (room, update) => relay.publish(room, update),
       reload: (room) => loadRoom(room, loader),
+      logLost: () => logLost,
     },
     compactor,
     relay,
@@ -154,6 +156,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     if (up) for (const room of registry.all()) room.onLogUp()
   })
   log.onReset(() => {
+    logLost = true
     for (const room of registry.all()) void room.relog()
   })
   return { server, registry, compactor, folder, worker, history }

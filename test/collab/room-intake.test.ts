@@ -84,6 +84,7 @@ function setup(kind: 'canvas' | 'chat', overrides: Partial<IntakeDeps> = {}, hel
     held,
     position: () => position.id,
     logHead: () => Promise.resolve(position.id),
+    logLost: () => false,
     sockets: () => sockets.map((s) => s.conn),
     isClosed: () => false,
     observer: noObserver,
@@ -330,5 +331,23 @@ describe('the intake', () => {
     ready()
     await vi.advanceTimersByTimeAsync(0)
     expect(s.writer.written.map((w) => w.update)).toEqual([first, second])
+  })
+
+  it('refuses an own edit erasing another member\'s content nobody has, but only declines it once the log lost entries', async () => {
+    for (const lost of [false, true]) {
+      const s = setup('canvas', { logLost: () => lost })
+      const ann = new Member('ann', 101)
+      const bob = new Member('bob', 202)
+      bob.learn(stroke(ann, 'a1')) // Bob got Ann's stroke; the server has not (or lost it)
+      eraseStroke(bob.doc, 'a1')
+      const socket = join(s, 'bob')
+      s.intake.receive(socket.conn, bob.edits(), false)
+      expect(s.writer.written).toEqual([])
+      await vi.advanceTimersByTimeAsync(10) // the log was read as far as it reached: judged now
+      s.intake.retryHeld()
+      expect(s.writer.written).toEqual([])
+      if (lost) expect([socket.closed, socket.denials]).toEqual([null, 1])
+      else expect(socket.closed?.code).toBe(CloseCode.updateRefused)
+    }
   })
 })

@@ -61,6 +61,9 @@ export type CompactionHistory = Pick<VersionKeeper, 'recordEdits' | 'afterSnapsh
 
 /** Deltas may grow to 1/DELTA_SHARE of the full part before the next compaction folds fully. */
 const DELTA_SHARE = 4
+
+/** How a hot room's compaction ended: folded (or nothing to fold), leased to another node, or behind another node's snapshot. */
+type HotOutcome = 'compacted' | 'elsewhere' | 'behind'
 const BASE_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 60_000
 
@@ -94,14 +97,14 @@ export class Compactor {
     while (this.running.has(room.name)) await this.running.get(room.name)
     this.leasedElsewhere.delete(room)
     if (room.foldable === 0 || this.forgotten.has(room)) return
-    let leased: boolean
+    let outcome: HotOutcome
     try {
-      leased = await this.track(room.name, () => this.snapshotHot(room))
+      outcome = await this.track(room.name, () => this.snapshotHot(room))
     } catch (error) {
       if (!this.forgotten.has(room)) this.arm(room, this.backoffMs(room.name))
       throw error
     }
-    this.followUp(room, leased)
+    this.followUp(room, outcome)
   }
 
   /** Folds a room that is not hot on this node. */
@@ -148,11 +151,15 @@ export class Compactor {
   }
 
   /** Entries that arrived during the compaction may already call for the next one. */
-  private followUp(room: Room, leased: boolean): void {
+  private followUp(room: Room, outcome: HotOutcome): void {
     if (this.forgotten.has(room)) return
-    if (!leased) {
+    if (outcome === 'elsewhere') {
       // Another node compacts: look again when the timer fires, not on every batch meanwhile.
       this.leasedElsewhere.add(room)
+      this.arm(room, this.deps.idleMs)
+    } else if (outcome === 'behind') {
+      // Another node's snapshot is past what this one has read: the room reads on (or catches up
+      // after a gap) before folding here; looking again at once would only spin.
       this.arm(room, this.deps.idleMs)
     } else if (room.foldable >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
     else if (room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
@@ -200,13 +207,13 @@ export class Compactor {
     }
   }
 
-  /** Returns false when another node holds the room's lease. */
-  private async snapshotHot(room: Room): Promise<boolean> {
-    const done = await this.deps.lease.withLease(room.name, async () => {
+  /** Folds what the room holds up to its position, unless another node holds the lease or is ahead. */
+  private async snapshotHot(room: Room): Promise<HotOutcome> {
+    const done = await this.deps.lease.withLease(room.name, async (): Promise<HotOutcome> => {
       const started = performance.now()
-      if ((await this.adoptStored(room)) === 'behind') return true // another node compacted what this one has not read
+      if ((await this.adoptStored(room)) === 'behind') return 'behind' // another node compacted what this one has not read
       const plan = room.foldPlan()
-      if (plan.updates.length === 0) return true
+      if (plan.updates.length === 0) return 'compacted'
       const next = await this.fold(plan.base, batchesOf(plan.updates, this.deps.batchSize))
       const unrecorded = plan.updates.filter((a) => !a.recorded)
       await this.deps.history?.recordEdits(room.name, unrecorded.map((a) => ({ at: parseLogId(a.id)[0], writer: a.writer, update: a.update, info: a.info })), (client) => next.bindings.get(client))
@@ -215,9 +222,9 @@ export class Compactor {
       await room.adoptBase({ ...next, watermark: plan.watermark })
       this.deps.observer.compacted(snapshot.length, performance.now() - started)
       await this.deps.history?.afterSnapshot(room.name, snapshot)
-      return true
+      return 'compacted'
     })
-    return done === true
+    return done ?? 'elsewhere'
   }
 
   /**

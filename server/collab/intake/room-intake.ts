@@ -51,6 +51,8 @@ export interface IntakeDeps {
   position(): LogId
   /** The log's newest entry for the room. */
   logHead(): Promise<LogId>
+  /** The log lost entries since the room loaded (a Redis restarted empty). */
+  logLost(): boolean
   sockets(): Iterable<Connection>
   isClosed(): boolean
   observer: CollabObserver
@@ -204,7 +206,8 @@ export class RoomIntake {
     if (verdict.kind === 'foreign') {
       if (how.resend && this.admitApart(conn, update, verdict, gate, how)) return
       if (!how.judgeForeign) return this.holdForeign(conn, { update, missing: verdict.missing, resend: how.resend }, verdict.waitFor)
-      return how.resend ? this.decline(conn, verdict.reason) : this.refuse(conn, verdict.reason)
+      // After the log lost entries an honest edit may build on (or erase) content that went with them.
+      return how.resend || this.deps.logLost() ? this.decline(conn, verdict.reason) : this.refuse(conn, verdict.reason)
     }
     if (verdict.kind === 'pending') {
       if (this.admitReadyPart(conn, update, verdict, gate, how)) return
@@ -268,8 +271,9 @@ export class RoomIntake {
     conn.close(CloseCode.updateRefused, reason)
   }
 
-  /** Not taken, and said so; the socket stays. */
+  /** Not taken, and said so; the socket stays (and, after a loss, is asked again once content arrives). */
   private decline(conn: Connection, reason: string): void {
+    if (this.deps.logLost()) conn.resyncOnContent = true
     this.deps.observer.frameRejected('updateRefused')
     this.deps.logger.info({ room: this.deps.room, user: conn.principal.userId, reason }, 'declined content a resend carried')
     conn.send(permissionDeniedFrame(reason))
@@ -298,9 +302,12 @@ export class RoomIntake {
     })
   }
 
-  /** Held too long: a resend is declined (the socket stays), anything else closes the socket. */
+  /**
+   * Held too long: a resend is declined (the socket stays), anything else closes the socket, unless
+   * the log lost entries (the content it waits for may have gone with them).
+   */
   private expire(conn: Connection, held: HeldUpdate[]): void {
-    if (held.every((h) => h.resend)) return this.decline(conn, 'carries content this server does not have and cannot take from this client')
+    if (held.every((h) => h.resend) || this.deps.logLost()) return this.decline(conn, 'carries content this server does not have and cannot take from this client')
     conn.close(CloseCode.policyViolation, 'updates waited too long for content nobody has sent')
   }
 

@@ -324,6 +324,7 @@ export class RoomCore {
     this.forgetOwnBefore(this.pos)
     for (const add of adds) this.ports.relay(add)
     this.ports.trust(adds.map((update) => ({ writer: '', update, at: LOG_START })), base.bindings)
+    if (this.state.parkedUpdates.length > 0) this.unparkReady(true) // the base may hold what they waited for
     this.ports.changed()
   }
 

@@ -65,6 +65,8 @@ export interface RoomDeps {
   publishAwareness(room: string, update: Uint8Array): void
   /** Snapshot + log, as a fresh load would see them (after a log gap). */
   reload(room: string): Promise<LoadedRoom>
+  /** The log lost its entries since this process started (a Redis restarted empty). */
+  logLost(): boolean
 }
 
 /** Server-side edits a room runs on behalf of a user. */
@@ -106,6 +108,7 @@ export class Room {
   /** What the log lost and this room holds: written again as soon as the log takes it. */
   private owedToLog: RelogWrite[] = []
   private owedTimer: NodeJS.Timeout | undefined
+  private parkedTimer: NodeJS.Timeout | undefined
   /** The log lost entries and the snapshot that may hold those this node never read is not read yet. */
   private lossUnread = false
   private lossTimer: NodeJS.Timeout | undefined
@@ -172,6 +175,7 @@ export class Room {
       held: deps.limits.held,
       position: () => this.core.position,
       logHead: () => deps.log.head(name),
+      logLost: () => deps.logLost(),
       sockets: () => this.conns,
       isClosed: () => this.closed,
       observer: deps.observer,
@@ -398,6 +402,7 @@ export class Room {
     this.closed = true
     clearTimeout(this.owedTimer)
     clearTimeout(this.lossTimer)
+    clearTimeout(this.parkedTimer)
     this.intake.close()
     this.awareness.stop()
     this.follower.stop()
@@ -424,6 +429,15 @@ export class Room {
     }
   }
 
+  /** Content entered: sockets declined after a loss resend what they have (it may fit now). */
+  private resyncDeclined(): void {
+    for (const conn of this.conns) {
+      if (!conn.resyncOnContent) continue
+      conn.resyncOnContent = false
+      conn.send(syncStep1Frame(this.bytes.stateVector()))
+    }
+  }
+
   // --- internals ---------------------------------------------------------------------------------
 
   /** An update entered the core: to the view, and once to every synced socket (its writer too). */
@@ -443,6 +457,22 @@ export class Room {
     this.lastAppliedAt = Date.now()
     this.deps.onApplied(this)
     this.intake.retryHeld() // held updates may wait for content that just entered
+    this.resyncDeclined()
+    if (this.bytes.parkedUpdates.length > 0) this.lookForParkedBase()
+  }
+
+  /**
+   * Held updates that build on content no entry read here carries (only after the log lost
+   * entries): a snapshot stored since may hold it (another node folded what it kept), so it is
+   * read again a little later, and again while they stay parked.
+   */
+  private lookForParkedBase(): void {
+    if (this.parkedTimer) return
+    this.parkedTimer = setTimeout(() => {
+      this.parkedTimer = undefined
+      if (!this.closed && this.bytes.parkedUpdates.length > 0) void this.catchUpAfterLoss().then(() => { if (this.bytes.parkedUpdates.length > 0) this.lookForParkedBase() })
+    }, RELOG_RETRY_MS)
+    this.parkedTimer.unref()
   }
 
   /** Entries were trimmed before this node read them: the stored snapshot, then the log after it. */

@@ -29,6 +29,11 @@ export class Connection {
   readonly awarenessIds = new Set<number>()
   /** An update from this socket could not be logged; ask it to resend when the log is back. */
   needsResync = false
+  /**
+   * An update from this socket was declined after the log lost entries (it built on, or erased,
+   * content that went with them): ask it to resend once more content has arrived.
+   */
+  resyncOnContent = false
   lastSentAt = Date.now()
   /** Sync step 1 messages answered so far (the first is free of the sync budget). */
   syncs = 0
