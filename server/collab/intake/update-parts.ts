@@ -6,21 +6,20 @@
 import type { StructId } from '../wire/update-validator.ts'
 import type { Verdict } from '../content/content-gate.ts'
 import { keepStructRanges, type ClockRanges } from '../sync/struct-slice.ts'
-import { separateClient, separateDeletedClient, separateDeletions } from '../sync/split-update.ts'
+import { separateClient, separateDeletedClient } from '../sync/split-update.ts'
 import { updateInfo } from '../sync/update-info.ts'
 
 /**
- * The foreign part of an update (another user's structs; deletions the rules leave to others:
- * first set apart from the structs, then one user's content from the rest) and what is left.
+ * The foreign part of an update (another user's structs; the deletions of one user's content the
+ * rules leave to others) and what is left (the writer's own deletions stay with the structs they
+ * delete: a message posted and deleted offline arrives as a deleted struct and its deletion).
  */
 export function foreignApart(update: Uint8Array, verdict: Extract<Verdict, { kind: 'foreign' }>): [Uint8Array | null, Uint8Array | null] {
   if (verdict.waitFor === 'content') {
     const { of, rest } = separateClient(update, verdict.missing.client)
     return [of, rest]
   }
-  const { structs, deletions } = separateDeletions(update)
-  if (structs || !deletions) return [deletions, structs]
-  const { of, rest } = separateDeletedClient(deletions, verdict.missing.client)
+  const { of, rest } = separateDeletedClient(update, verdict.missing.client)
   return [of, rest]
 }
 

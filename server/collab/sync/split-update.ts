@@ -11,7 +11,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { validateUpdateV1 } from '../wire/update-validator.ts'
-import { encodeDeleteSet, readDeleteSet, type DeleteRange } from './delete-set.ts'
+import { encodeDeleteSet, readDeleteSet } from './delete-set.ts'
 
 interface Run {
   client: number
@@ -96,34 +96,20 @@ export function separateClient(update: Uint8Array, client: number): { of: Uint8A
   }
 }
 
-/** The update's structs without its deletions, and its deletions alone (each null when empty). */
-export function separateDeletions(update: Uint8Array): { structs: Uint8Array | null; deletions: Uint8Array | null } {
-  const info = { start: update.length, structs: 0 }
-  validateUpdateV1(update, {
-    struct() {
-      info.structs++
-    },
-    deleteSet(start) {
-      info.start = start
-    },
-  })
-  const deleteSet = update.subarray(info.start)
-  const structs = info.structs > 0 ? concat(update.subarray(0, info.start), EMPTY_DELETE_SET) : null
-  return { structs, deletions: deleteSet.length > 1 ? concat(EMPTY_DELETE_SET, deleteSet) : null }
-}
-
 /**
- * A deletions-only update as two: the deletions of `client`'s clocks, and the rest (each null
- * when empty). A resend passing on several users' deletions can be judged per user.
+ * An update as two: the deletions of `client`'s clocks alone, and the rest (its structs and the
+ * other deletions); each null when empty. A resend passing on several users' deletions can be
+ * judged per user, and a writer's own deletions stay with the structs they delete.
  */
-export function separateDeletedClient(deletions: Uint8Array, client: number): { of: Uint8Array | null; rest: Uint8Array | null } {
-  let deleteSetStart = deletions.length
-  validateUpdateV1(deletions, { deleteSet: (start) => { deleteSetStart = start } })
-  const ranges = readDeleteSet(deletions, deleteSetStart)
+export function separateDeletedClient(update: Uint8Array, client: number): { of: Uint8Array | null; rest: Uint8Array | null } {
+  let deleteSetStart = update.length
+  let structs = 0
+  validateUpdateV1(update, { struct: () => void structs++, deleteSet: (start) => { deleteSetStart = start } })
+  const ranges = readDeleteSet(update, deleteSetStart)
   const of = ranges.filter((range) => range.client === client)
-  const rest = ranges.filter((range) => range.client !== client)
-  const asUpdate = (part: DeleteRange[]): Uint8Array | null => (part.length === 0 ? null : concat(EMPTY_DELETE_SET, encodeDeleteSet(part)))
-  return { of: asUpdate(of), rest: asUpdate(rest) }
+  const others = ranges.filter((range) => range.client !== client)
+  const rest = structs > 0 || others.length > 0 ? concat(update.subarray(0, deleteSetStart), encodeDeleteSet(others)) : null
+  return { of: of.length > 0 ? concat(EMPTY_DELETE_SET, encodeDeleteSet(of)) : null, rest }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
