@@ -98,3 +98,17 @@ function keepClient(update: Uint8Array, client: number): Uint8Array {
   const info = updateInfo(onlyClient)
   return new Uint8Array([...onlyClient.subarray(0, info.deleteSetStart), 0])
 }
+
+it('a member\'s deletion of what the ready part holds stays with it; deletions of what waits go with the rest', () => {
+  const { ann } = interleavedChat()
+  messagesOf(ann).delete(0, 1) // Ann deletes her first message, which builds on nothing
+  const gate = new ContentGate(new ChatRules({ offlineWindowMs: 7 * 86_400_000, maxFutureMs: 120_000 }), { claimedBy: () => undefined })
+  const whole = Y.encodeStateAsUpdate(ann)
+  const own = new Uint8Array([...keepClient(whole, 1).subarray(0, -1), ...whole.subarray(updateInfo(whole).deleteSetStart)])
+  const verdict = gate.check(own, ANN)
+  expect(verdict.kind).toBe('pending')
+  const parts = verdict.kind === 'pending' ? readyApart(own, verdict.blocked ?? []) : null
+  expect(parts).not.toBeNull()
+  expect(readDeleteSet(parts!.ready, updateInfo(parts!.ready).deleteSetStart)).toEqual([{ client: 1, clock: 0, length: 1 }])
+  expect(gate.check(parts!.ready, ANN).kind).toBe('accept')
+})

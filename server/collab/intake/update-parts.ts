@@ -7,6 +7,7 @@ import type { StructId } from '../wire/update-validator.ts'
 import type { Verdict } from '../content/content-gate.ts'
 import { keepStructRanges, type ClockRanges } from '../sync/struct-slice.ts'
 import { separateClient, separateDeletedClient } from '../sync/split-update.ts'
+import { encodeDeleteSet, readDeleteSet, type DeleteRange } from '../sync/delete-set.ts'
 import { updateInfo } from '../sync/update-info.ts'
 
 /**
@@ -43,10 +44,15 @@ export function readyApart(update: Uint8Array, blocked: readonly StructId[]): { 
     return cut === undefined || cut >= end ? [] : [[Math.max(first, cut), end]]
   }
   if (![...info.clients.keys()].some((client) => before(client).length > 0)) return null
-  return { ready: withDeleteSet(keepStructRanges(update, before), NO_DELETIONS), waiting: withDeleteSet(keepStructRanges(update, from), update.subarray(info.deleteSetStart)) }
+  // A deletion of what the ready part itself holds goes with it (a message posted and deleted
+  // offline is a deleted struct and its deletion: apart, the deletion would name nobody's content).
+  const deletes = readDeleteSet(update, info.deleteSetStart)
+  const withReady = (range: DeleteRange): boolean => before(range.client).some(([first, to]) => range.clock >= first && range.clock + range.length <= to)
+  return {
+    ready: withDeleteSet(keepStructRanges(update, before), encodeDeleteSet(deletes.filter(withReady))),
+    waiting: withDeleteSet(keepStructRanges(update, from), encodeDeleteSet(deletes.filter((range) => !withReady(range)))),
+  }
 }
-
-const NO_DELETIONS = new Uint8Array([0])
 
 function withDeleteSet(structs: Uint8Array, deleteSet: Uint8Array): Uint8Array {
   const out = new Uint8Array(structs.length + deleteSet.length)
