@@ -199,8 +199,9 @@ export class RoomCore {
     for (const write of writes) {
       this.claimFromLater(id, write.writer, write.update, write.info)
       const parts = this.keep({ id, writer: write.writer, update: write.update, info: write.info })
-      if (write.relogOf) this.state.relogged(write.relogOf, id)
-      if (lost) for (const part of parts) again.push({ ...write, update: part.update, info: part.info, relogOf: this.state.lose(part) })
+      if (write.relogOf && lost) again.push(write) // written again before the loss: its entry may have gone with it
+      else if (write.relogOf) this.state.relogged(write.relogOf, id)
+      else if (lost) for (const part of parts) again.push({ ...write, update: part.update, info: part.info, relogOf: this.state.lose(part) })
       kept ||= parts.length > 0
       this.ports.logged(write, id)
     }
