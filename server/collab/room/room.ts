@@ -457,7 +457,7 @@ export class Room {
     this.lastAppliedAt = Date.now()
     this.deps.onApplied(this)
     this.intake.retryHeld() // held updates may wait for content that just entered
-    this.resyncDeclined()
+    if (this.deps.logLost()) this.resyncDeclined() // only a loss declines honest sockets' edits
     if (this.bytes.parkedUpdates.length > 0) this.lookForParkedBase()
   }
 
