@@ -46,6 +46,8 @@ export class EmbeddedLog implements UpdateLog {
   private writing = false
   /** Per room, each held entry's update bytes, in id order. */
   private readonly entryBytes = new Map<string, Array<{ id: LogId; bytes: number }>>()
+  /** The newest id of rooms whose entries were all trimmed (their head; kept while this process runs). */
+  private readonly trimmedUpTo = new Map<string, LogId>()
   /** Per room, the document's size counted from a snapshot (`base`) on. */
   private readonly sizes = new Map<string, { base: LogId; bytes: number }>()
 
@@ -161,13 +163,15 @@ export class EmbeddedLog implements UpdateLog {
   }
 
   async head(room: string): Promise<LogId> {
-    return this.entryBytes.get(room)?.at(-1)?.id ?? LOG_START
+    return this.entryBytes.get(room)?.at(-1)?.id ?? this.trimmedUpTo.get(room) ?? LOG_START
   }
 
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
     await this.db.clear({ gt: `${room}${SEPARATOR}`, lte: this.key(room, upTo) })
     if (snapshotBytes !== undefined) this.sizeFrom(room, { watermark: upTo, bytes: snapshotBytes })
     const kept = this.entryBytes.get(room)?.filter((e) => compareLogIds(e.id, upTo) > 0) ?? []
+    const newest = this.entryBytes.get(room)?.at(-1)?.id
+    if (newest !== undefined && kept.length === 0) this.trimmedUpTo.set(room, newest) // the head stays where it was
     if (kept.length > 0) this.entryBytes.set(room, kept)
     else this.entryBytes.delete(room)
   }
@@ -175,6 +179,7 @@ export class EmbeddedLog implements UpdateLog {
   async deleteRoom(room: string): Promise<void> {
     await this.db.clear(prefixRange(`${room}${SEPARATOR}`))
     this.entryBytes.delete(room)
+    this.trimmedUpTo.delete(room)
     this.sizes.delete(room)
   }
 

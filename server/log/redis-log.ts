@@ -140,9 +140,12 @@ export class RedisLog implements UpdateLog {
     return (messages ?? []).map((m) => this.toEntry(room, m))
   }
 
+  /** The stream's last generated id: a trim removes entries, never the id of the newest one. */
   async head(room: string): Promise<LogId> {
-    const [newest] = (await this.clients.timed(this.clients.cmd.xRevRange(this.key(room), '+', '-', { COUNT: 1 }), 'head')) ?? []
-    return newest ? String(newest.id) : LOG_START
+    const key = this.key(room)
+    if ((await this.clients.timed(this.clients.cmd.exists(key), 'head')) === 0) return LOG_START
+    const info = await this.clients.timed(this.clients.cmd.xInfoStream(key), 'head')
+    return String(info['last-generated-id'])
   }
 
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {

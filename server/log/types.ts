@@ -91,7 +91,10 @@ export interface UpdateLog {
   append(room: string, updates: LoggedUpdate[], options?: AppendOptions): Promise<LogId>
   /** Entries with id > `after`, oldest first, at most `limit`. */
   read(room: string, after: LogId, limit: number): Promise<LogEntry[]>
-  /** The id of the room's newest entry (LOG_START when it has none): how far a reader must read to have all logged so far. */
+  /**
+   * The id of the newest entry ever appended to the room, trimmed or not (LOG_START when none is
+   * known): how far a reader must read (or catch up, past a trim) to have all logged so far.
+   */
   head(room: string): Promise<LogId>
   /**
    * Removes entries with id ≤ `upTo`. `snapshotBytes`: a snapshot covering `upTo` was stored,

@@ -85,6 +85,17 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
       expect(await log.size(room)).toBe(1)
     })
 
+    it('keeps the head at the newest id ever appended, even once a trim removed every entry', async () => {
+      const room = freshRoom()
+      expect(await log.head(room)).toBe(LOG_START)
+      const ids = []
+      for (const value of [1, 2]) ids.push(await log.append(room, batch('ann', value)))
+      expect(await log.head(room)).toBe(ids[1])
+      await log.trim(room, ids[1]!)
+      expect(await log.read(room, LOG_START, 10)).toEqual([])
+      expect(await log.head(room)).toBe(ids[1])
+    })
+
     it('lists rooms with entries for compaction', async () => {
       const a = freshRoom()
       const b = freshRoom()

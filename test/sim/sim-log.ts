@@ -31,6 +31,8 @@ export class SimLog implements WorldLog {
   private readonly entries = new Map<string, LogEntry[]>()
   /** Per room, entries below this were trimmed. */
   private readonly trimmedBelow = new Map<string, LogId>()
+  /** Each room's newest id when a trim emptied it (its head, as Redis keeps a stream's last id). */
+  private readonly newestTrimmed = new Map<string, LogId>()
   private readonly readers = new Set<Reader>()
   private readonly cutOff = new Set<string>()
   private readonly faults = new Map<string, AppendFault>()
@@ -124,6 +126,7 @@ export class SimLog implements WorldLog {
     if (process.env.SIM_DEBUG) console.log('RESET')
     this.entries.clear()
     this.trimmedBelow.clear()
+    this.newestTrimmed.clear()
     for (const listeners of this.resetListeners.values()) for (const listener of listeners) listener()
   }
 
@@ -154,12 +157,14 @@ export class SimLog implements WorldLog {
 
   head(room: string): Promise<LogId> {
     if (!this.up) return Promise.reject(new Error('log down'))
-    return Promise.resolve(this.roomEntries(room).at(-1)?.id ?? LOG_START)
+    return Promise.resolve(this.roomEntries(room).at(-1)?.id ?? this.newestTrimmed.get(room) ?? LOG_START)
   }
 
   trim(room: string, upTo: LogId): Promise<void> {
     if (process.env.SIM_DEBUG) console.log('TRIM', room, upTo)
     if (!this.up) return Promise.reject(new Error('log down'))
+    const newest = this.roomEntries(room).at(-1)?.id
+    if (newest !== undefined) this.newestTrimmed.set(room, newest) // as Redis keeps a stream's last id
     this.entries.set(room, this.roomEntries(room).filter((e) => compareLogIds(e.id, upTo) > 0))
     const before = this.trimmedBelow.get(room)
     if (!before || compareLogIds(upTo, before) > 0) this.trimmedBelow.set(room, upTo)
