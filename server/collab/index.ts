@@ -157,7 +157,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
   })
   log.onReset(() => {
     logLost = true
-    for (const room of registry.all()) void room.relog()
+    registry.logLost()
   })
   return { server, registry, compactor, folder, worker, history }
 }

@@ -134,6 +134,7 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false }>
   { seed: 116448471, run: 970, fixed: 'after a loss, a member\'s own deletion was cut apart from the deleted message it names (ready part of a waiting resend)' },
   { seed: 40187835, run: 839, fixed: 'a relog sent before a second loss counted as logged at an entry the loss took (written again)' },
   { seed: 364909293, run: 878, fixed: 'a resend was judged against a log head a trim had emptied (the head is the newest id ever appended)' },
+  { seed: 269406552, run: 829, fixed: 'a room being evicted when the log lost its entries never relogged, and its final snapshot dropped what the log had lost' },
   { seed: 1515952829, run: 15, fixed: 'a socket got a change twice (knowledge rebuilt from updates out of order; met while fixing the others)' },
 ]
 

@@ -32,6 +32,10 @@ export class RoomRegistry {
   private readonly rooms = new Map<string, Room>()
   private readonly loading = new Map<string, Promise<Room>>()
   private readonly closing = new Map<string, Promise<void>>()
+  /** Rooms being evicted (their writes drain and their final compaction runs). */
+  private readonly closingRooms = new Set<Room>()
+  /** How many times the log lost its entries (a room loading across a loss relogs once loaded). */
+  private losses = 0
   private readonly relays = new Map<Room, () => void>()
   /** Rooms of deleted groups (never loaded again by this process). */
   private readonly deleted = new Set<string>()
@@ -118,10 +122,22 @@ export class RoomRegistry {
     return loading
   }
 
+  /**
+   * The log lost its entries (a Redis restarted empty): every hot room, and every room closing,
+   * writes again what it holds beyond its snapshot; a room loading meanwhile does once it is
+   * loaded (it may have read entries that are gone now).
+   */
+  logLost(): void {
+    this.losses++
+    // Closing rooms too: their final compaction must fold what the log no longer has.
+    for (const room of [...this.rooms.values(), ...this.closingRooms]) void room.relog()
+  }
+
   private async load(name: string): Promise<Room> {
     const started = performance.now()
     const kind = parseRoomName(name)?.kind
     if (!kind) throw new RoomGoneError(`not a room: ${name}`)
+    const losses = this.losses
     const loaded = await loadRoom(name, this.deps.loader)
     if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
     const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r) })
@@ -134,6 +150,7 @@ export class RoomRegistry {
       heard: () => room.presenceHeard(),
     }))
     this.rooms.set(name, room)
+    if (this.losses !== losses) void room.relog()
     this.scheduleEviction(room) // until someone holds it
     if (loaded.entries.length > 0) this.deps.compactor.noteApplied(room)
     this.deps.observer.roomLoaded(performance.now() - started)
@@ -156,11 +173,13 @@ export class RoomRegistry {
     if ((!force && room.holders > 0) || this.rooms.get(room.name) !== room) return
     if (!force && room.holdsUnlogged) return this.scheduleEviction(room) // the log lost what only it holds now
     this.rooms.delete(room.name)
+    this.closingRooms.add(room)
     const closing = this.close(room)
     this.closing.set(room.name, closing)
     try {
       await closing
     } finally {
+      this.closingRooms.delete(room)
       this.closing.delete(room.name)
       this.deps.observer.roomEvicted()
     }
