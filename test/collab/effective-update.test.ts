@@ -7,6 +7,7 @@
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { effectivePart } from '../../server/collab/sync/effective-update.ts'
 import { KnownContent } from '../../server/collab/sync/known-content.ts'
 import { keepStructRanges } from '../../server/collab/sync/struct-slice.ts'
 import { updateInfo } from '../../server/collab/sync/update-info.ts'
@@ -105,4 +106,10 @@ it('slicing keeps chosen clock ranges anywhere in a struct, with skips between t
     Y.applyUpdate(rebuilt, part(kept))
     expect(rebuilt.getText('t').toString()).toBe(doc.getText('t').toString())
   }), { numRuns: 300, seed: 20261206 })
+})
+
+it('an update with no structs and no deletions is not new (a split resend\'s empty part is never logged)', () => {
+  const known = new KnownContent()
+  const empty = new Uint8Array([0, 0])
+  expect(effectivePart(empty, updateInfo(empty), known.knowledge)).toBeNull()
 })

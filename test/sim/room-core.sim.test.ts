@@ -135,6 +135,8 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false }>
   { seed: 40187835, run: 839, fixed: 'a relog sent before a second loss counted as logged at an entry the loss took (written again)' },
   { seed: 364909293, run: 878, fixed: 'a resend was judged against a log head a trim had emptied (the head is the newest id ever appended)' },
   { seed: 269406552, run: 829, fixed: 'a room being evicted when the log lost its entries never relogged, and its final snapshot dropped what the log had lost' },
+  { seed: 2092079177, run: 201, fixed: 'an empty part of a split resend counted as new: logged again on every retry, the rooms never went quiet' },
+  { seed: 2092079177, run: 265, fixed: 'a relog landed on an update the room had since copied (rebase): the copy stayed unlogged and unfolded' },
   { seed: 1515952829, run: 15, fixed: 'a socket got a change twice (knowledge rebuilt from updates out of order; met while fixing the others)' },
 ]
 

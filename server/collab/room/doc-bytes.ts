@@ -34,6 +34,11 @@ export interface Accepted {
    * entry's id, which is its place in the log from then on.
    */
   relogged?: LogId | null
+  /**
+   * Shared by an update the log lost and every copy of it the room keeps later (cut to what a new
+   * base lacks, split around parked clients): its relog, wherever it lands, places them all.
+   */
+  lineage?: object
 }
 
 /** Where a held update is in the log now; null: nowhere yet (lost, not logged again). */
@@ -215,18 +220,22 @@ export class DocBytes {
 
   /** The log lost what it held: every update held since the base is nowhere in it until logged again. */
   markLost(): void {
-    for (const accepted of [...this.since, ...this.parked]) accepted.relogged = null
+    for (const accepted of [...this.since, ...this.parked]) this.lose(accepted)
   }
 
   /** Marks one held update as lost by the log (it is written again); returns it. */
   lose(accepted: Accepted): Accepted {
     accepted.relogged = null
+    accepted.lineage = {}
     return accepted
   }
 
   /** A lost update was logged again as entry `id`. */
   relogged(accepted: Accepted, id: LogId): void {
     if (accepted.relogged === null) accepted.relogged = id
+    // The room may keep a copy of it by now (a rebase or a split copies what it keeps).
+    const { lineage } = accepted
+    if (lineage) for (const held of [...this.since, ...this.parked]) if (held.lineage === lineage && held.relogged === null) held.relogged = id
   }
 
   /**

@@ -36,7 +36,7 @@ export function effectivePart(update: Uint8Array, info: UpdateInfo, known: Knowl
   const structs = structNews(info, known)
   const deletes = readDeleteSet(update, info.deleteSetStart)
   const fresh = deletes.flatMap((range) => known.undeleted(range.client, range.clock, range.length).map(([from, to]) => ({ client: range.client, clock: from, length: to - from })))
-  if (structs === 'none' && fresh.length === 0) return null
+  if ((structs === 'none' || info.clients.size === 0) && fresh.length === 0) return null // nothing new (or nothing at all)
   if (structs === 'all' && sameClocks(deletes, fresh)) return { update, info }
   const head = structs === 'all' ? update.subarray(0, info.deleteSetStart) : structs === 'none' ? NO_STRUCTS : newStructs(update, info, known)
   const rewritten = concat(head, encodeDeleteSet(fresh))
