@@ -75,6 +75,6 @@ describe('token refresh', () => {
     }
     await drawStroke(page, [[40, 40], [140, 90]])
     await expectStrokeCount(page, 1)
-    await expect.poll(async () => svgStrokeColors(await canvasSvg(env, groupId, page)).length).toBe(1)
+    await expect.poll(async () => svgStrokeColors(await canvasSvg(env, groupId, page)).length, { timeout: 15_000 }).toBe(1)
   }, 60_000)
 })
