@@ -142,10 +142,13 @@ export class RedisLog implements UpdateLog {
 
   /** The stream's last generated id: a trim removes entries, never the id of the newest one. */
   async head(room: string): Promise<LogId> {
-    const key = this.key(room)
-    if ((await this.clients.timed(this.clients.cmd.exists(key), 'head')) === 0) return LOG_START
-    const info = await this.clients.timed(this.clients.cmd.xInfoStream(key), 'head')
-    return String(info['last-generated-id'])
+    try {
+      const info = await this.clients.timed(this.clients.cmd.xInfoStream(this.key(room)), 'head')
+      return String(info['last-generated-id'])
+    } catch (error) {
+      if (error instanceof Error && /no such key/i.test(error.message)) return LOG_START // never written (or deleted)
+      throw error
+    }
   }
 
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {

@@ -269,7 +269,7 @@ export class RoomCore {
    */
   private keep(accepted: Accepted, relay = true): Accepted[] {
     const stalled = stalledClients(accepted, this.state.knowledge)
-    if (stalled.size > 0) return this.keepAround(accepted, stalled, relay)
+    if (stalled) return this.keepAround(accepted, stalled, relay)
     const effective = effectivePart(accepted.update, accepted.info, this.state.knowledge)
     if (!effective) return []
     const kept = { ...accepted, update: effective.update, info: effective.info }
@@ -314,7 +314,7 @@ export class RoomCore {
 
   private nextReady(): Accepted | undefined {
     const known = this.state.knowledge
-    return this.state.parkedUpdates.find((parked) => stalledClients(parked, known).size < parked.info.clients.size || effectivePart(parked.update, parked.info, known)?.update !== parked.update)
+    return this.state.parkedUpdates.find((parked) => (stalledClients(parked, known)?.size ?? 0) < parked.info.clients.size || effectivePart(parked.update, parked.info, known)?.update !== parked.update)
   }
 
   private replaceBase(base: StoredBase, diffs: Uint8Array[]): void {
@@ -343,20 +343,20 @@ function knowledgeOf(update: Uint8Array, info: UpdateInfo): Knowledge {
 }
 
 /**
- * The clients whose structs in the update do not continue what the document holds of them: they
- * start past it, or have a hole of their own (a client passing on what it holds pending sends
- * updates with skips).
+ * The clients whose structs in the update do not continue what the document holds of them (null
+ * when none): they start past it, or have a hole of their own (a client passing on what it holds
+ * pending sends updates with skips).
  */
-function stalledClients(accepted: Pick<Accepted, 'update' | 'info'>, known: Knowledge): Set<number> {
-  const stalled = new Set<number>()
+function stalledClients(accepted: Pick<Accepted, 'update' | 'info'>, known: Knowledge): Set<number> | null {
+  let stalled: Set<number> | null = null // the usual update continues: nothing allocated for it
   if (!accepted.info.holes) {
-    for (const [client, [first]] of accepted.info.clients) if (first > known.knownUpTo(client)) stalled.add(client)
+    for (const [client, [first]] of accepted.info.clients) if (first > known.knownUpTo(client)) (stalled ??= new Set()).add(client)
     return stalled
   }
   const reach = new Map<number, number>()
   for (const [client, first, end] of structRanges(accepted.update, accepted.info)) {
     const held = reach.get(client) ?? known.knownUpTo(client)
-    if (first > held) stalled.add(client)
+    if (first > held) (stalled ??= new Set()).add(client)
     reach.set(client, Math.max(held, end))
   }
   return stalled

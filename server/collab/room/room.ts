@@ -422,18 +422,19 @@ export class Room {
   }
 
   resyncRefused(): void {
-    for (const conn of this.conns) {
-      if (!conn.needsResync) continue
-      conn.needsResync = false
-      conn.send(syncStep1Frame(this.bytes.stateVector()))
-    }
+    this.resync('needsResync')
   }
 
   /** Content entered: sockets declined after a loss resend what they have (it may fit now). */
   private resyncDeclined(): void {
+    this.resync('resyncOnContent')
+  }
+
+  /** Sends sync step 1 to the sockets flagged `flag`, once (the flag is cleared). */
+  private resync(flag: 'needsResync' | 'resyncOnContent'): void {
     for (const conn of this.conns) {
-      if (!conn.resyncOnContent) continue
-      conn.resyncOnContent = false
+      if (!conn[flag]) continue
+      conn[flag] = false
       conn.send(syncStep1Frame(this.bytes.stateVector()))
     }
   }
