@@ -51,7 +51,7 @@ export interface IntakeDeps {
   position(): LogId
   /** The log's newest entry for the room. */
   logHead(): Promise<LogId>
-  /** The log lost entries since the room loaded (a Redis restarted empty). */
+  /** The log lost its entries since this process started (a Redis restarted empty). */
   logLost(): boolean
   sockets(): Iterable<Connection>
   isClosed(): boolean
