@@ -8,8 +8,10 @@ import * as Y from 'yjs'
 import { messagesOf, postMessage, readAllMessages } from '../../shared/chat.ts'
 import { ChatRules } from '../../server/collab/content/chat-rules.ts'
 import { ContentGate, type Author } from '../../server/collab/content/content-gate.ts'
-import { readyApart, foreignApart } from '../../server/collab/intake/update-parts.ts'
-import { readDeleteSet } from '../../server/collab/sync/delete-set.ts'
+import fc from 'fast-check'
+import { cutDeletions, readyApart, foreignApart } from '../../server/collab/intake/update-parts.ts'
+import { readDeleteSet, type DeleteRange } from '../../server/collab/sync/delete-set.ts'
+import type { ClockRanges } from '../../server/collab/sync/struct-slice.ts'
 import { updateInfo } from '../../server/collab/sync/update-info.ts'
 
 const ANN: Author = { userId: 'ann', role: 'editor' }
@@ -111,4 +113,37 @@ it('a member\'s deletion of what the ready part holds stays with it; deletions o
   expect(parts).not.toBeNull()
   expect(readDeleteSet(parts!.ready, updateInfo(parts!.ready).deleteSetStart)).toEqual([{ client: 1, clock: 0, length: 1 }])
   expect(gate.check(parts!.ready, ANN).kind).toBe('accept')
+})
+
+it('a deletion reaching past the cut is cut there: the ready part deletes what it holds, the rest what waits', () => {
+  const { ann } = interleavedChat()
+  messagesOf(ann).delete(2, 1) // Ann deletes her second message (it builds on Bob's first)...
+  messagesOf(ann).delete(0, 1) // ...and her first: one range over both her clocks
+  const gate = new ContentGate(new ChatRules({ offlineWindowMs: 7 * 86_400_000, maxFutureMs: 120_000 }), { claimedBy: () => undefined })
+  const whole = Y.encodeStateAsUpdate(ann)
+  const own = new Uint8Array([...keepClient(whole, 1).subarray(0, -1), ...whole.subarray(updateInfo(whole).deleteSetStart)])
+  expect(readDeleteSet(own, updateInfo(own).deleteSetStart)).toEqual([{ client: 1, clock: 0, length: 2 }])
+  const verdict = gate.check(own, ANN)
+  const parts = verdict.kind === 'pending' ? readyApart(own, verdict.blocked ?? []) : null
+  // Apart from its deletion, the ready part's deleted struct would delete the message unseen.
+  expect(readDeleteSet(parts!.ready, updateInfo(parts!.ready).deleteSetStart)).toEqual([{ client: 1, clock: 0, length: 1 }])
+  expect(readDeleteSet(parts!.waiting, updateInfo(parts!.waiting).deleteSetStart)).toEqual([{ client: 1, clock: 1, length: 1 }])
+})
+
+it('cutting deletions at clock ranges keeps every deleted clock once, and only clocks inside go inside', () => {
+  const range = fc.record({ client: fc.nat({ max: 2 }), clock: fc.nat({ max: 40 }), length: fc.integer({ min: 1, max: 20 }) })
+  const cuts = fc.array(fc.nat({ max: 60 }), { maxLength: 6 }).map((points) => {
+    const sorted = [...new Set(points)].sort((a, b) => a - b)
+    const ranges: Array<[number, number]> = []
+    for (let i = 0; i + 1 < sorted.length; i += 2) ranges.push([sorted[i]!, sorted[i + 1]!])
+    return ranges
+  })
+  fc.assert(fc.property(fc.array(range, { maxLength: 6 }), fc.array(cuts, { minLength: 3, maxLength: 3 }), (deletes, perClient) => {
+    const inside = (client: number): ClockRanges => perClient[client]!
+    const [within, outside] = cutDeletions(deletes, inside)
+    const clocks = (list: readonly DeleteRange[]): string[] => list.flatMap((r) => Array.from({ length: r.length }, (_, i) => `${r.client}:${r.clock + i}`)).sort()
+    expect(clocks([...within, ...outside])).toEqual(clocks(deletes))
+    for (const r of within) expect(inside(r.client).some(([from, to]) => r.clock >= from && r.clock + r.length <= to)).toBe(true)
+    for (const r of outside) for (let c = r.clock; c < r.clock + r.length; c++) expect(inside(r.client).some(([from, to]) => c >= from && c < to)).toBe(false)
+  }), { numRuns: 2000 })
 })

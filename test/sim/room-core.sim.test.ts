@@ -137,6 +137,8 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false }>
   { seed: 269406552, run: 829, fixed: 'a room being evicted when the log lost its entries never relogged, and its final snapshot dropped what the log had lost' },
   { seed: 2092079177, run: 201, fixed: 'an empty part of a split resend counted as new: logged again on every retry, the rooms never went quiet' },
   { seed: 2092079177, run: 265, fixed: 'a relog landed on an update the room had since copied (rebase): the copy stayed unlogged and unfolded' },
+  { seed: 1131910638, run: 269, fixed: 'as below (a member\'s deletion of two own messages, one of them ready, one waiting)' },
+  { seed: 1010320774, run: 57, fixed: 'the ready part of a waiting resend lost its own deletion when the range ran past the cut: its deleted struct deleted the message unseen (the range is cut too)' },
   { seed: 1515952829, run: 15, fixed: 'a socket got a change twice (knowledge rebuilt from updates out of order; met while fixing the others)' },
 ]
 

@@ -45,13 +45,31 @@ export function readyApart(update: Uint8Array, blocked: readonly StructId[]): { 
   }
   if (![...info.clients.keys()].some((client) => before(client).length > 0)) return null
   // A deletion of what the ready part itself holds goes with it (a message posted and deleted
-  // offline is a deleted struct and its deletion: apart, the deletion would name nobody's content).
-  const deletes = readDeleteSet(update, info.deleteSetStart)
-  const withReady = (range: DeleteRange): boolean => before(range.client).some(([first, to]) => range.clock >= first && range.clock + range.length <= to)
+  // offline is a deleted struct and its deletion: apart, the struct would delete it unseen, with
+  // no deletion anyone is credited with). A range reaching past the cut is cut there too.
+  const [withReady, withWaiting] = cutDeletions(readDeleteSet(update, info.deleteSetStart), before)
   return {
-    ready: withDeleteSet(keepStructRanges(update, before), encodeDeleteSet(deletes.filter(withReady))),
-    waiting: withDeleteSet(keepStructRanges(update, from), encodeDeleteSet(deletes.filter((range) => !withReady(range)))),
+    ready: withDeleteSet(keepStructRanges(update, before), encodeDeleteSet(withReady)),
+    waiting: withDeleteSet(keepStructRanges(update, from), encodeDeleteSet(withWaiting)),
   }
+}
+
+/** Deletions split in two: the clocks inside the ranges `inside` gives per client, and the rest. */
+export function cutDeletions(deletes: readonly DeleteRange[], inside: (client: number) => ClockRanges): [DeleteRange[], DeleteRange[]] {
+  const [within, outside]: [DeleteRange[], DeleteRange[]] = [[], []]
+  for (const range of deletes) {
+    let clock = range.clock
+    const end = range.clock + range.length
+    for (const [first, to] of inside(range.client)) {
+      const [from, until] = [Math.max(clock, first), Math.min(end, to)]
+      if (from >= until) continue
+      if (from > clock) outside.push({ client: range.client, clock, length: from - clock })
+      within.push({ client: range.client, clock: from, length: until - from })
+      clock = until
+    }
+    if (clock < end) outside.push({ client: range.client, clock, length: end - clock })
+  }
+  return [within, outside]
 }
 
 function withDeleteSet(structs: Uint8Array, deleteSet: Uint8Array): Uint8Array {
