@@ -1,6 +1,7 @@
 /** Builds the domain services on top of storage, log and the collaboration core. */
 import { withStorageDeadline } from './storage/deadline.ts'
 import type { CollabCore } from './collab/index.ts'
+import { VersionWriteBudget } from './history/version-write-budget.ts'
 import { HistoryService } from './history/history-service.ts'
 import { AccountService } from './accounts/account-service.ts'
 import { resolveJwtSecret } from './accounts/jwt-secret.ts'
@@ -65,7 +66,7 @@ export function createServices(deps: {
   tokens: TokenService
   access: AccessCache
   lists: TaggedCache<GroupResponse[]>
-  limits: QuotaLimits & { maxSvgBytes: number }
+  limits: QuotaLimits & { maxSvgBytes: number; maxNamedVersionsPerDoc: number; versionWritesPerHour: number }
   collab: Pick<CollabCore, 'history' | 'worker'>
 }): Services {
   const { storage, bus, access, tokens, lists } = deps
@@ -88,6 +89,8 @@ export function createServices(deps: {
       keeper: deps.collab.history,
       worker: deps.collab.worker,
       maxSvgBytes: deps.limits.maxSvgBytes,
+      maxNamedVersions: deps.limits.maxNamedVersionsPerDoc,
+      writeBudget: new VersionWriteBudget(deps.limits.versionWritesPerHour),
     }),
   }
 }

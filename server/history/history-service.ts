@@ -14,12 +14,15 @@ import { EditRefusedError, LogUnavailableError, type Room } from '../collab/room
 import type { RoomRegistry } from '../collab/room/room-registry.ts'
 import { forbidden, notFound, payloadTooLarge, unavailable } from '../errors.ts'
 import { requireRole } from '../groups/guard.ts'
+import { quotaExceeded } from '../groups/quotas.ts'
+import { KeyedMutex } from '../storage/keyed-mutex.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { parseLogId } from '../log/log-id.ts'
 import type { EditStore, UserStore, VersionRecord, VersionStore } from '../storage/types.ts'
 import { NO_DELETES } from './edit-records.ts'
 import type { UserEdits } from './history-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
+import type { VersionWriteBudget } from './version-write-budget.ts'
 import * as Y from 'yjs'
 
 export interface HistoryDeps {
@@ -31,6 +34,10 @@ export interface HistoryDeps {
   keeper: VersionKeeper
   worker: DocWorker
   maxSvgBytes: number
+  /** Named versions one document keeps (MAX_NAMED_VERSIONS_PER_DOC): each is a whole copy, kept forever. */
+  maxNamedVersions: number
+  /** Names and restores per user per hour (VERSION_WRITES_PER_HOUR): each stores a whole copy. */
+  writeBudget: VersionWriteBudget
 }
 
 const RETRY_AFTER_SECONDS = 2
@@ -44,6 +51,8 @@ interface Located {
 
 export class HistoryService {
   private readonly deps: HistoryDeps
+  /** Count and write one at a time per document on this node, so parallel names cannot pass the quota together. */
+  private readonly namingLock = new KeyedMutex()
 
   constructor(deps: HistoryDeps) {
     this.deps = deps
@@ -60,7 +69,11 @@ export class HistoryService {
   /** A named version of the document as it is now. */
   async name(actor: string, groupId: string, doc: RoomKind, name: string): Promise<VersionResponse> {
     await requireRole(this.deps.access, groupId, actor, 'editor')
-    const record = await this.withRoom(roomName(groupId, doc), (room) => this.keepLive(room, name))
+    const room = roomName(groupId, doc)
+    const record = await this.spending(actor, () => this.namingLock.run(room, async () => {
+      await this.requireNamedSlot(room)
+      return this.withRoom(room, (hot) => this.keepLive(hot, name))
+    }))
     return (await this.views([record], doc))[0]!
   }
 
@@ -104,13 +117,13 @@ export class HistoryService {
     const { record, kind } = await this.locate(groupId, versionId)
     const state = await this.deps.versions.state(record.room, record.id)
     if (!state) throw notFound('no such version')
-    const pre = await this.withRoom(record.room, async (room) => {
+    const pre = await this.spending(actor, () => this.withRoom(record.room, async (room) => {
       this.requireLogUp(room)
       // The state before is taken now and kept only once the restore is in: a refused one leaves nothing.
       const before = this.liveState(room)
       await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
       return this.deps.keeper.keep(room.name, before.state, `Before restoring ${record.name ?? new Date(record.createdAt).toISOString()}`, before.unrecorded)
-    })
+    }))
     return { preRestore: (await this.views([pre], kind))[0]! }
   }
 
@@ -141,6 +154,27 @@ export class HistoryService {
     const chosen = window.length <= ROLLBACK_SOURCES ? window : [...window.slice(0, ROLLBACK_SOURCES - 1), window.at(-1)!]
     const states = await Promise.all(chosen.map((v) => this.deps.versions.state(room, v.id)))
     return states.filter((s): s is Uint8Array => s !== null)
+  }
+
+  /** Runs a write that stores a copy on `actor`'s budget; one that fails stored nothing and costs nothing. */
+  private async spending<T>(actor: string, write: () => Promise<T>): Promise<T> {
+    this.deps.writeBudget.spend(actor)
+    try {
+      return await write()
+    } catch (error) {
+      this.deps.writeBudget.refund(actor)
+      throw error
+    }
+  }
+
+  /**
+   * Named versions (and the states kept before restores) are never thinned: their number is what
+   * bounds a document's history, so naming past the quota is refused. A restore is only
+   * rate-limited: the state it keeps first is what makes it safe to undo.
+   */
+  private async requireNamedSlot(room: string): Promise<void> {
+    const named = (await this.deps.versions.all(room)).filter((v) => v.name !== null).length
+    if (named >= this.deps.maxNamedVersions) throw quotaExceeded(`this document keeps ${named} named versions, the most allowed (${this.deps.maxNamedVersions})`)
   }
 
   private async keepLive(room: Room, name: string): Promise<VersionRecord> {

@@ -2,7 +2,8 @@
  * Version history over REST: /groups/:id/versions (list, name), previews of a version (canvas.svg,
  * messages), diffs, restore, and /groups/:id/rollback. Roles and statuses as everywhere: members
  * read, owners and editors name and restore, owners roll back; 404 for an unknown version or one
- * of another group, 503 while the log is down.
+ * of another group, 503 while the log is down; 429 past a user's hourly budget of names and
+ * restores, 409 past a document's quota of named versions.
  */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -30,7 +31,7 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   }, async (request) => history.list(userOf(request).userId, request.params.id, request.query))
 
   api.post('/groups/:id/versions', {
-    schema: { ...base, params: GroupParams, body: NameVersionBody, response: { 201: CreatedVersionView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: GroupParams, body: NameVersionBody, response: { 201: CreatedVersionView, ...errors(401, 403, 404, 409, 429, 503) } },
   }, async (request, reply) => {
     const version = await history.name(userOf(request).userId, request.params.id, request.body.doc, request.body.name)
     return reply.code(201).send({ version })
@@ -53,7 +54,7 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   }, async (request) => history.diff(userOf(request).userId, request.params.id, request.params.versionId, request.query.to))
 
   api.post('/groups/:id/versions/:versionId/restore', {
-    schema: { ...base, params: VersionParams, response: { 200: RestoredView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: VersionParams, response: { 200: RestoredView, ...errors(401, 403, 404, 429, 503) } },
   }, async (request) => history.restore(userOf(request).userId, request.params.id, request.params.versionId))
 
   api.post('/groups/:id/rollback', {
