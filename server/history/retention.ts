@@ -28,8 +28,17 @@ function parseAge(text: string): number | null {
   return match ? Number(match[1]) * UNITS[match[2]!]! : null
 }
 
-/** The ids of automatic versions the rule no longer keeps. */
+/**
+ * The ids of automatic versions the rule no longer keeps, except those whose state a kept version
+ * shares (`sameAs`).
+ */
 export function versionsToDrop(versions: readonly VersionRecord[], now: number, rule: Retention): string[] {
+  const drop = new Set(byRule(versions, now, rule))
+  const shared = new Set(versions.filter((v) => v.sameAs !== undefined && !drop.has(v.id)).map((v) => v.sameAs))
+  return [...drop].filter((id) => !shared.has(id))
+}
+
+function byRule(versions: readonly VersionRecord[], now: number, rule: Retention): string[] {
   const keptBuckets = new Set<string>()
   const drop: string[] = []
   const newestFirst = [...versions].sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1))

@@ -5,8 +5,11 @@
  * automatic versions. Named versions (and the state before a restore) are kept on request.
  *
  * A version's state is a whole snapshot (Yjs garbage-collects deleted content, so only a full
- * state can bring it back), stored as the snapshot codec writes it.
+ * state can bring it back), stored as the snapshot codec writes it; a version whose state equals
+ * the one before it (same SHA-256) stores none and shares that one's (`sameAs`), so naming an
+ * unchanged document again costs a record, not a copy.
  */
+import { createHash } from 'node:crypto'
 import { newId } from '../../shared/ids.ts'
 import type { Logger } from '../logger.ts'
 import type { EditStore, SnapshotStore, VersionRecord, VersionStore } from '../storage/types.ts'
@@ -94,7 +97,10 @@ export class VersionKeeper {
     const createdAt = Math.max(this.now(), (latest?.createdAt ?? 0) + 1) // strictly newest
     const since = latest ? latest.createdAt + 1 : 0 // edits up to a version's time belong to it
     const authors = [...new Set([...await this.authorsSince(room, since), ...alsoBy])]
-    const record: VersionRecord = { id: newId(), room, createdAt, name, authors, bytes: state.length }
+    const hash = createHash('sha256').update(state).digest('base64url')
+    // Unchanged since the last version (named again, restored twice): its bytes are shared, not copied.
+    const sameAs = latest?.hash === hash ? latest.sameAs ?? latest.id : undefined
+    const record: VersionRecord = { id: newId(), room, createdAt, name, authors, bytes: state.length, hash, ...(sameAs !== undefined && { sameAs }) }
     await this.deps.versions.create(record, state)
     return record
   }

@@ -105,10 +105,21 @@ export interface VersionRecord {
   authors: string[]
   /** Size of the stored state in bytes. */
   bytes: number
+  /** SHA-256 of the state (base64url), when known: a version equal to the one before it shares its bytes. */
+  hash?: string
+  /**
+   * Set when this version stores no state of its own: the id of the (earlier) version of the same
+   * room whose state it equals, which stores it. Retention keeps a version others share.
+   */
+  sameAs?: string
 }
 
 export interface VersionStore {
-  /** Stores a version and its state (a full document state; may exceed 16 MiB). Ids are unique: a second create with the same id rejects. */
+  /**
+   * Stores a version and its state (a full document state; may exceed 16 MiB), or with `sameAs`
+   * set, the record alone (`state` is the shared one, for its size). Ids are unique: a second
+   * create with the same id rejects.
+   */
   create(record: VersionRecord, state: Uint8Array): Promise<void>
   /** A room's versions, newest first (createdAt desc, then id desc), at most `limit`; `before` = a createdAt: only older ones (exclusive), for paging. */
   list(room: string, options: { limit: number; before?: number }): Promise<VersionRecord[]>
@@ -116,7 +127,7 @@ export interface VersionStore {
   all(room: string): Promise<VersionRecord[]>
   /** One version of `room`, or null (also null when the id belongs to another room). */
   get(room: string, id: string): Promise<VersionRecord | null>
-  /** Its stored state, or null as for get. */
+  /** Its state (the shared one for a `sameAs` version), or null as for get. */
   state(room: string, id: string): Promise<Uint8Array | null>
   /** Removes these versions of the room (and their states); unknown ids are ignored. */
   delete(room: string, ids: string[]): Promise<void>

@@ -36,4 +36,14 @@ describe('version retention', () => {
     const versions = [version('named-old', 40 * D + H, 'Before the party'), version('auto', 40 * D + 2 * H), version('named-new', 40 * D + 30 * 60_000, 'Final')]
     expect(versionsToDrop(versions, now, rule)).toEqual([])
   })
+
+  it('keeps a version the rule drops while a kept version shares its state, and not once none does', () => {
+    const root = version('day-old', 40 * D + 3 * H) // the rule drops it: day-new is newer that day
+    const sharer = { ...version('named', 2 * H, 'Final'), sameAs: 'day-old' }
+    const dayNew = version('day-new', 40 * D + H)
+    expect(versionsToDrop([root, dayNew, sharer], now, rule)).toEqual([])
+    // An automatic sharer the rule drops too frees it.
+    const autoSharer = { ...version('auto-sharer', 40 * D + 2 * H), sameAs: 'day-old' }
+    expect(versionsToDrop([root, dayNew, autoSharer], now, rule).sort()).toEqual(['auto-sharer', 'day-old'])
+  })
 })

@@ -9,13 +9,15 @@ import type { VersionResponse } from '../../shared/api.ts'
 import { addStroke } from '../../shared/canvas.ts'
 import { pen, useHistoryServer } from '../helpers/history.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { roomDoc } from '../helpers/docs.ts'
 import { readStrokes } from '../../shared/canvas.ts'
 import { VERSION_WINDOW_MS, VersionWriteBudget } from '../../server/history/version-write-budget.ts'
 
-const ctx = useHistoryServer(() => ({ versionWritesPerHour: 4, maxNamedVersionsPerDoc: 3 }), { bob: 'Bob', carol: 'Carol' })
+const ctx = useHistoryServer(() => ({ versionWritesPerHour: 4, maxNamedVersionsPerDoc: 4 }), { bob: 'Bob', carol: 'Carol' })
 
 const name = (label: string, token: string) => ctx.api<{ version: VersionResponse }>('POST', `/groups/${ctx.fx.group.id}/versions`, { token, body: { doc: 'canvas', name: label } })
 const restore = (id: string, token: string) => ctx.api<{ preRestore: VersionResponse }>('POST', `/groups/${ctx.fx.group.id}/versions/${id}/restore`, { token })
+const roomDocOf = () => roomDoc(ctx.server.app.collab.registry.get(ctx.fx.canvas)!)
 const namedCount = async () => (await ctx.server.app.storage.versions.all(ctx.fx.canvas)).filter((v) => v.name !== null).length
 
 it('an editor naming in a loop is refused past her hourly budget; another member is not', async () => {
@@ -38,17 +40,18 @@ it('a document keeps at most its quota of named versions, counted with the state
   expect((await name('a', ctx.members.bob.token)).status).toBe(201)
   expect((await name('b', ctx.members.carol.token)).status).toBe(201)
   expect((await name('c', ctx.fx.owner.token)).status).toBe(201)
-  const refused = await name('d', ctx.fx.owner.token)
+  expect((await name('d', ctx.fx.owner.token)).status).toBe(201)
+  const refused = await name('e', ctx.fx.owner.token)
   expect(refused.status).toBe(409)
   expect(refused.body).toMatchObject({ error: 'quota_exceeded' })
-  expect(await namedCount()).toBe(3)
+  expect(await namedCount()).toBe(4)
 })
 
 it('parallel names cannot pass the quota together', async () => {
   const replies = await Promise.all([ctx.members.bob, ctx.members.carol, ctx.fx.owner].flatMap((user) => [name('x', user.token), name('y', user.token)]))
-  expect(replies.filter((r) => r.status === 201)).toHaveLength(3)
+  expect(replies.filter((r) => r.status === 201)).toHaveLength(4)
   for (const reply of replies.filter((r) => r.status !== 201)) expect(reply.status).toBe(409)
-  expect(await namedCount()).toBe(3)
+  expect(await namedCount()).toBe(4)
 })
 
 it('a budget refills when its hour ends, gives back what stored nothing, and forgets users whose hour ended', () => {
@@ -69,4 +72,25 @@ it('a budget refills when its hour ends, gives back what stored nothing, and for
   now += VERSION_WINDOW_MS
   for (let i = 0; i < 5000; i++) budget.spend(`later${i}`)
   expect((budget as unknown as { windows: Map<string, unknown> }).windows.size).toBeLessThan(8000)
+})
+
+it('naming an unchanged document again stores a record, not another copy', async () => {
+  const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+  for (let i = 0; i < 20; i++) addStroke(ann.doc, pen(ctx.fx.owner.id, '#aa0000', i))
+  await waitFor(() => readStrokes(ann.doc).length === 20)
+  const first = await name('one', ctx.members.bob.token)
+  const second = await name('two', ctx.members.carol.token)
+  const third = await restore(first.body.version.id, ctx.fx.owner.token) // keeps the (unchanged) state before it
+  const records = await ctx.server.app.storage.versions.all(ctx.fx.canvas)
+  const byId = new Map(records.map((r) => [r.id, r]))
+  expect(byId.get(first.body.version.id)!.sameAs).toBeUndefined()
+  expect(byId.get(second.body.version.id)!.sameAs).toBe(first.body.version.id)
+  expect(byId.get(third.body.preRestore.id)!.sameAs).toBe(first.body.version.id) // the one that stores it, never a chain
+  const states = await Promise.all([first.body.version, second.body.version, third.body.preRestore].map((v) => ctx.server.app.storage.versions.state(ctx.fx.canvas, v.id)))
+  expect(states.map((s) => Buffer.from(s!).toString('base64'))).toEqual(Array(3).fill(Buffer.from(states[0]!).toString('base64')))
+  // A change makes the next one a copy of its own.
+  addStroke(ann.doc, pen(ctx.fx.owner.id, '#00aa00', 99))
+  await waitFor(() => readStrokes(roomDocOf()).length === 21)
+  const fourth = await name('four', ctx.fx.owner.token)
+  expect((await ctx.server.app.storage.versions.get(ctx.fx.canvas, fourth.body.version.id))!.sameAs).toBeUndefined()
 })

@@ -65,6 +65,22 @@ export function describeHistoryConformance(name: string, open: () => Promise<Sto
       expect([...(await versions.state(room, empty.id))!]).toEqual([])
     })
 
+    it('a version that shares another\'s state stores none of its own and reads that one\'s', async () => {
+      const { versions } = fixture.storage
+      const room = freshRoom()
+      const state = allBytes(4096)
+      const root = version(room, 1_000, state, { hash: 'h1' })
+      await versions.create(root, state)
+      const again = version(room, 2_000, state, { name: 'again', hash: 'h1', sameAs: root.id })
+      await versions.create(again, state)
+      expect(await versions.get(room, again.id)).toEqual(again)
+      expect([...(await versions.state(room, again.id))!]).toEqual([...state])
+      expect(await versions.state(`other${room}`, again.id)).toBeNull()
+      // Gone with the room, both.
+      await versions.deleteRoom(room)
+      expect(await versions.state(room, again.id)).toBeNull()
+    })
+
     it('lists newest first (equal times by id, descending) and pages with `before` (exclusive)', async () => {
       const { versions } = fixture.storage
       const room = freshRoom()

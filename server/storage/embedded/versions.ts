@@ -3,7 +3,7 @@
  * - `versions`: `<room>!<createdAt>!<id>` → the record, so listing and paging are range scans
  *   (newest first = a reverse scan: createdAt desc, then id desc);
  * - `versionIds`: `<id>` → that key, for lookups by id and the uniqueness of ids;
- * - `versionStates`: `<id>` → the state as raw bytes.
+ * - `versionStates`: `<id>` → the state as raw bytes (none for a version that shares another's).
  * Writes are serialized in this process (one process owns the store), so the duplicate check holds.
  */
 import { checkLimit, checkTime, checkVersion } from '../history-checks.ts'
@@ -37,7 +37,9 @@ export class EmbeddedVersions implements VersionStore {
     const key = `${roomPrefix(record.room)}${sortableTime(record.createdAt)}!${record.id}`
     return this.mutex.run(WRITES, async () => {
       if ((await this.ids.get(record.id)) !== undefined) throw new DuplicateError(`version ${record.id} exists`)
-      await commit(this.db, [put(this.versions, key, stored), put(this.ids, record.id, key), put(this.states, record.id, state)])
+      const ops = [put(this.versions, key, stored), put(this.ids, record.id, key)]
+      if (record.sameAs === undefined) ops.push(put(this.states, record.id, state))
+      await commit(this.db, ops)
     })
   }
 
@@ -64,8 +66,9 @@ export class EmbeddedVersions implements VersionStore {
   }
 
   async state(room: string, id: string): Promise<Uint8Array | null> {
-    if (!(await this.get(room, id))) return null
-    return (await this.states.get(id)) ?? null
+    const record = await this.get(room, id)
+    if (!record) return null
+    return (await this.states.get(record.sameAs ?? id)) ?? null
   }
 
   async delete(room: string, ids: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Versions in MongoDB: `versions` holds `{ _id: id, room, createdAt, name, authors, bytes,
- * data? | chunks? }`. States over INLINE_LIMIT are split into `version_chunks` (`{ _id:
+ * Versions in MongoDB: `versions` holds `{ _id: id, room, createdAt, name, authors, bytes, hash?,
+ * data? | chunks? | sameAs? }` (`sameAs`: the state is that version's). States over INLINE_LIMIT are split into `version_chunks` (`{ _id:
  * "<id>#<i>", version, room, i, data }`), written before their version document, so a visible
  * version is always complete. Only plain inserts and deletes: uniqueness rests on `_id`, which
  * every MongoDB-compatible server enforces atomically.
@@ -29,6 +29,8 @@ interface VersionDoc {
   name: string | null
   authors: string[]
   bytes: number
+  hash?: string
+  sameAs?: string
   data?: Binary
   chunks?: number
 }
@@ -58,7 +60,8 @@ export class MongoVersions implements VersionStore {
 
   async create(record: VersionRecord, state: Uint8Array): Promise<void> {
     checkVersion(record, state)
-    const chunked = state.length > INLINE_LIMIT
+    const shared = record.sameAs !== undefined
+    const chunked = !shared && state.length > INLINE_LIMIT
     if (chunked) await this.writeChunks(record, state)
     try {
       await this.versions.insertOne({
@@ -68,7 +71,8 @@ export class MongoVersions implements VersionStore {
         name: record.name,
         authors: [...record.authors],
         bytes: state.length,
-        ...(chunked ? { chunks: Math.ceil(state.length / CHUNK_BYTES) } : { data: new Binary(state) }),
+        ...(record.hash !== undefined && { hash: record.hash }),
+        ...(shared ? { sameAs: record.sameAs } : chunked ? { chunks: Math.ceil(state.length / CHUNK_BYTES) } : { data: new Binary(state) }),
       })
     } catch (error) {
       const duplicate = isDuplicateKey(error)
@@ -100,6 +104,7 @@ export class MongoVersions implements VersionStore {
   async state(room: string, id: string): Promise<Uint8Array | null> {
     const doc = await this.versions.findOne({ _id: id, room })
     if (!doc) return null
+    if (doc.sameAs !== undefined) return this.state(room, doc.sameAs)
     if (doc.data) return bytesOf(doc.data)
     const state = await this.readChunks(doc)
     if (state) return state
@@ -158,5 +163,9 @@ export class MongoVersions implements VersionStore {
 }
 
 function toRecord(doc: VersionDoc): VersionRecord {
-  return { id: doc._id, room: doc.room, createdAt: doc.createdAt, name: doc.name, authors: doc.authors, bytes: doc.bytes }
+  return {
+    id: doc._id, room: doc.room, createdAt: doc.createdAt, name: doc.name, authors: doc.authors, bytes: doc.bytes,
+    ...(doc.hash !== undefined && { hash: doc.hash }),
+    ...(doc.sameAs !== undefined && { sameAs: doc.sameAs }),
+  }
 }
