@@ -12,6 +12,7 @@ import { PROFILES, type Row, type Scenario } from './lib/scenario.ts'
 import { coldLoad } from './scenarios/cold-load.ts'
 import { compaction } from './scenarios/compaction.ts'
 import { connectStorm } from './scenarios/connect-storm.ts'
+import { cpuAtRate } from './scenarios/cpu-at-rate.ts'
 import { crossNode } from './scenarios/cross-node.ts'
 import { isolation } from './scenarios/isolation.ts'
 import { latency } from './scenarios/latency.ts'
@@ -20,7 +21,7 @@ import { restAuth } from './scenarios/rest-auth.ts'
 import { throughput } from './scenarios/throughput.ts'
 import { throughputStock } from './scenarios/throughput-stock.ts'
 
-const SCENARIOS: Scenario[] = [latency, throughput, throughputStock, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
+const SCENARIOS: Scenario[] = [latency, throughput, cpuAtRate, throughputStock, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth]
 const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus', 'raw-ws']
 
 const { values } = parseArgs({

@@ -66,6 +66,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     logUp: () => log.isUp(),
     storageUp: () => storageHealth.isUp(),
     backgroundFailures: () => failures.entries(),
+    threadHeaps: async () => [['main', process.memoryUsage().heapUsed], ['doc-worker', await collab.worker.heapUsed()], ['fold-worker', await collab.folder.heapUsed()]],
   })
   const collab = createCollab({
     config,

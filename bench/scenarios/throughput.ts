@@ -28,7 +28,7 @@ const MAX_ATTEMPTS = 3
 /** A rate every server sustains: CPU per edit at the same load, for a like-for-like ratio. */
 const COMMON_RATE = 4_000
 
-interface Step {
+export interface Step {
   rate: number
   run: LeanRun
   p99: number
@@ -51,7 +51,8 @@ async function measure(ctx: ScenarioContext, target: RunningTarget, rate: number
   return step
 }
 
-async function measureOnce(ctx: ScenarioContext, target: RunningTarget, rate: number): Promise<Step> {
+/** One measured window at `rate` edits/s over fresh rooms (also used by the fixed-rate CPU figure). */
+export async function measureOnce(ctx: ScenarioContext, target: RunningTarget, rate: number): Promise<Step> {
   const names = await target.rooms(ROOMS)
   const job: LeanJob = {
     target: target.spec,
@@ -107,7 +108,7 @@ async function ceiling(ctx: ScenarioContext, name: TargetName): Promise<Ceiling>
   }
 }
 
-function cpuPerEdit(run: LeanRun): number {
+export function cpuPerEdit(run: LeanRun): number {
   return (run.serverCpuSeconds / run.edits) * 1e6
 }
 

@@ -14,6 +14,8 @@ export interface MetricSources {
   storageUp(): boolean
   /** Failures of background work (sweeps, probes, retries) so far, by loop name. */
   backgroundFailures(): Iterable<[string, number]>
+  /** JS heap in use per thread (main, doc worker, fold worker): where memory grows shows here. */
+  threadHeaps(): Promise<Array<[string, number | null]>>
 }
 
 const MS = 1_000
@@ -68,6 +70,16 @@ export class PrometheusMetrics implements CollabObserver {
     new Gauge({ name: 'collab_connections', help: 'Open collaboration sockets', registers, collect() { this.set(sources.connections()) } })
     new Gauge({ name: 'collab_rooms_loaded', help: 'Rooms in memory', registers, collect() { this.set([...sources.rooms()].length) } })
     new Gauge({ name: 'collab_log_up', help: '1 when the update log (Redis or embedded) is reachable', registers, collect() { this.set(sources.logUp() ? 1 : 0) } })
+    new Gauge({
+      name: 'process_thread_heap_used_bytes',
+      help: 'JS heap in use per thread (main, doc-worker, fold-worker; a worker not running is left out)',
+      labelNames: ['thread'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const [thread, used] of await sources.threadHeaps()) if (used !== null) this.set({ thread }, used)
+      },
+    })
     new Gauge({ name: 'collab_storage_up', help: '1 when storage (MongoDB or embedded) answered its last ping in time', registers, collect() { this.set(sources.storageUp() ? 1 : 0) } })
     new Counter({
       name: 'collab_background_failures_total',

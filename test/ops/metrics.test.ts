@@ -50,6 +50,7 @@ it('counts connections, rooms, updates in and out, compactions and rejected fram
   await bad.closed
 
   await waitFor(() => readStrokes(b.doc).length === 30)
+  expect((await server.app.inject({ url: `/groups/${fx.group.id}/canvas.svg`, headers: { authorization: `Bearer ${fx.token}` } })).statusCode).toBe(200) // a view: the doc worker
   await waitFor(async () => value(await scrape(), 'collab_compaction_seconds_count') > 0, 10_000, 'a compaction')
   await waitFor(async () => value(await scrape(), 'collab_connections') === 2, 5_000, 'the refused socket gone')
   const text = await scrape()
@@ -63,4 +64,8 @@ it('counts connections, rooms, updates in and out, compactions and rejected fram
   expect(value(text, 'collab_log_up')).toBe(1)
   expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/groups",status="201"\} 1/)
   expect(text).toContain('nodejs_eventloop_lag_seconds')
+  // Memory by thread: the main thread, and the workers the picture and a compaction started.
+  for (const thread of ['main', 'doc-worker', 'fold-worker']) {
+    expect(Number(new RegExp(`process_thread_heap_used_bytes\\{thread="${thread}"\\} (\\d+)`).exec(text)?.[1])).toBeGreaterThan(100_000)
+  }
 })

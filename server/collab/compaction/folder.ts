@@ -46,6 +46,11 @@ export class Folder {
     }
   }
 
+  /** The worker thread's JS heap in use (metrics: memory by thread). */
+  heapUsed(): Promise<number | null> {
+    return this.channel.heapUsed?.() ?? Promise.resolve(null)
+  }
+
   close(): Promise<void> {
     return this.channel.close()
   }

@@ -79,6 +79,11 @@ export class DocWorker {
     return this.channel.onRestart(listener)
   }
 
+  /** The worker thread's JS heap in use (metrics: memory by thread). */
+  heapUsed(): Promise<number | null> {
+    return this.channel.heapUsed?.() ?? Promise.resolve(null)
+  }
+
   close(): Promise<void> {
     return this.channel.close()
   }

@@ -13,6 +13,8 @@ export interface WorkerLike<Request> {
   call<T>(request: Request, transfer?: ArrayBuffer[]): Promise<T>
   onRestart(listener: () => void): () => void
   close(): Promise<void>
+  /** The thread's JS heap in use, in bytes (null while no thread runs, or in-process). */
+  heapUsed?(): Promise<number | null>
 }
 
 interface Waiter {
@@ -42,6 +44,12 @@ export class WorkerChannel<Request> implements WorkerLike<Request> {
   onRestart(listener: () => void): () => void {
     this.restartListeners.add(listener)
     return () => this.restartListeners.delete(listener)
+  }
+
+  async heapUsed(): Promise<number | null> {
+    const worker = this.worker
+    if (!worker) return null
+    return worker.getHeapStatistics().then((stats) => stats.used_heap_size, () => null)
   }
 
   async close(): Promise<void> {
