@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { openClient, type BenchClient } from './lib/clients.ts'
 import { canvasOfSize } from './lib/fixtures.ts'
 import { userOf } from './lib/targets.ts'
-import type { ConnectJob, ConnectResult, HttpJob, HttpResult, Job, LatencyJob, LatencyResult, ParentMessage, RawSyncJob, RawSyncResult, UploadJob, UploadResult, WorkerMessage } from './lib/jobs.ts'
+import type { ChurnJob, ChurnResult, ConnectJob, ConnectResult, HttpJob, HttpResult, Job, LatencyJob, LatencyResult, ParentMessage, RawSyncJob, RawSyncResult, UploadJob, UploadResult, WorkerMessage } from './lib/jobs.ts'
 import { rawSync } from './lib/raw-sync.ts'
 
 process.setMaxListeners(0) // every WebsocketProvider adds an exit listener
@@ -29,6 +29,35 @@ function run(job: Job): Promise<unknown> {
     case 'upload': return upload(job)
     case 'raw-sync': return rawSyncs(job)
     case 'http': return http(job)
+    case 'churn': return churn(job)
+  }
+}
+
+/** Starts sessions at the job's pace until its time is up, then waits for the open ones to end. */
+async function churn(job: ChurnJob): Promise<ChurnResult> {
+  const result: ChurnResult = { sessions: 0, failures: 0 }
+  const open = new Set<Promise<void>>()
+  const started = performance.now()
+  for (let n = 0; performance.now() - started < job.durationMs; n++) {
+    const due = started + (n * 1000) / job.sessionsPerSecond
+    if (due > performance.now()) await sleep(due - performance.now())
+    const session = churnSession(job, job.rooms[n % job.rooms.length]!, n).then(() => void result.sessions++, () => void result.failures++)
+    open.add(session)
+    void session.finally(() => open.delete(session))
+  }
+  await Promise.all(open)
+  return result
+}
+
+async function churnSession(job: ChurnJob, room: string, n: number): Promise<void> {
+  const client = openClient(job.target, room)
+  try {
+    await Promise.race([client.synced, sleep(30_000).then(() => { throw new Error('timeout') })])
+    for (let i = 0; i < 1 + (n % 3); i++) client.write(performance.now() + i, i)
+    client.present?.({ user: { name: `session ${n}` }, cursor: { x: n % 500, y: (n * 7) % 500 } })
+    await sleep(job.sessionMs)
+  } finally {
+    client.destroy()
   }
 }
 

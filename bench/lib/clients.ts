@@ -25,6 +25,8 @@ export interface BenchClient {
   /** Calls back with `t` of every probe another client wrote. */
   onProbe(listener: (t: number) => void): void
   doc: Y.Doc | null
+  /** Sets this client's presence (awareness state), where the target has presence. */
+  present?(state: Record<string, unknown>): void
   destroy(): void
 }
 
@@ -83,10 +85,13 @@ function websocketClient(target: TargetSpec, room: string, doc: Y.Doc, author: s
     if (provider.synced) resolve()
     provider.on('sync', (isSynced: boolean) => isSynced && resolve())
   })
-  return crdtClient(doc, author, synced, () => {
-    provider.destroy()
-    doc.destroy()
-  })
+  return {
+    ...crdtClient(doc, author, synced, () => {
+      provider.destroy()
+      doc.destroy()
+    }),
+    present: (state) => provider.awareness.setLocalState(state),
+  }
 }
 
 function hocuspocusClient(target: TargetSpec, room: string, doc: Y.Doc, author: string): BenchClient {

@@ -102,7 +102,24 @@ export interface HttpResult {
   failures: number
 }
 
-export type Job = LatencyJob | ConnectJob | UploadJob | RawSyncJob | HttpJob
+/** Sessions come and go: each opens a stock client, draws a little, sets presence, and closes. */
+export interface ChurnJob {
+  kind: 'churn'
+  target: TargetSpec
+  rooms: string[]
+  /** New sessions started per second (evenly spread). */
+  sessionsPerSecond: number
+  /** How long each session stays open after syncing. */
+  sessionMs: number
+  durationMs: number
+}
+
+export interface ChurnResult {
+  sessions: number
+  failures: number
+}
+
+export type Job = LatencyJob | ConnectJob | UploadJob | RawSyncJob | HttpJob | ChurnJob
 
 export type WorkerMessage =
   | { type: 'phase'; name: 'measure-start' | 'measure-end' | 'connected' }

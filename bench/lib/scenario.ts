@@ -22,6 +22,8 @@ export interface Profile {
   loadedRooms: number
   compactionUpdates: number
   restRequests: number
+  /** Minutes of churn in the memory soak (figure 10). */
+  soakMinutes: number
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -29,13 +31,13 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     name: 'quick', rounds: 2, warmupMs: 1_000, durationMs: 3_000, oneRoomClients: 100, manyRooms: 100,
     throughputSteps: [500, 1_000, 2_000, 4_000, 8_000],
     leanSteps: [2_000, 4_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000, 64_000, 96_000], leanRefine: 1, generators: 1, idleConnections: 1_000, idleRooms: 200, stormClients: 300,
-    bigDocBytes: 2 * 1024 * 1024, smallDocBytes: 160 * 1024, loadedRooms: 10, compactionUpdates: 5_000, restRequests: 300,
+    bigDocBytes: 2 * 1024 * 1024, smallDocBytes: 160 * 1024, loadedRooms: 10, compactionUpdates: 5_000, restRequests: 300, soakMinutes: 3,
   },
   full: {
     name: 'full', rounds: 3, warmupMs: 2_000, durationMs: 8_000, oneRoomClients: 100, manyRooms: 500,
     throughputSteps: [500, 1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 12_000, 16_000],
     leanSteps: [1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 16_000, 20_000, 24_000, 32_000, 40_000, 48_000, 64_000, 96_000, 128_000], leanRefine: 2, generators: 1, idleConnections: 5_000, idleRooms: 1_000, stormClients: 1_000,
-    bigDocBytes: 10 * 1024 * 1024, smallDocBytes: 160 * 1024, loadedRooms: 20, compactionUpdates: 20_000, restRequests: 1_000,
+    bigDocBytes: 10 * 1024 * 1024, smallDocBytes: 160 * 1024, loadedRooms: 20, compactionUpdates: 20_000, restRequests: 1_000, soakMinutes: 30,
   },
 }
 

@@ -1,0 +1,91 @@
+/**
+ * Figure 10: memory under churn. Sessions come and go over 150 small rooms (about 24 a second,
+ * each a stock client that syncs, draws one to three points, sets its presence, stays a second
+ * and closes) for `soakMinutes`; the server's RSS is read every minute (and for ours, each
+ * thread's JS heap from /metrics). Then the churn stops, the rooms are evicted, the server
+ * collects garbage, and RSS is read again. Goals: flat after the first minutes (growth < 5% over
+ * the last two thirds of the run) and back within 20% of the idle start.
+ */
+import type { TargetName } from '../lib/clients.ts'
+import { startJob } from '../lib/generator.ts'
+import type { ChurnJob, ChurnResult } from '../lib/jobs.ts'
+import { scrapeMetric } from '../lib/metrics-scrape.ts'
+import { rssBytes } from '../lib/proc.ts'
+import type { Row, Scenario, ScenarioContext } from '../lib/scenario.ts'
+import { collectGarbage, startTarget, type RunningTarget } from '../lib/targets.ts'
+
+const ROOMS = 150
+const SESSIONS_PER_SECOND = 24
+const SESSION_MS = 1_000
+const MINUTE = 60_000
+/** Peers that speak Yjs with presence (the raw ceiling does not). */
+const CAN_CHURN: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus']
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0)
+
+interface Soak {
+  idleStart: number
+  byMinute: number[]
+  idleAfter: number
+}
+
+async function threadHeaps(target: RunningTarget): Promise<string> {
+  if (target.spec.name !== 'ours') return ''
+  const text = await (await fetch(`${target.httpBase}/metrics`)).text()
+  const heaps = [...text.matchAll(/^process_thread_heap_used_bytes\{thread="([^"]+)"\} (\d+)/gm)].map((m) => `${m[1]} ${mib(Number(m[2]))}`)
+  return heaps.length > 0 ? ` (heaps MiB: ${heaps.join(', ')})` : ''
+}
+
+/** Ours: until no room is loaded; peers drop a document with its last client. */
+async function roomsEvicted(target: RunningTarget): Promise<void> {
+  if (target.spec.name !== 'ours') return sleep(15_000)
+  const deadline = Date.now() + 5 * MINUTE
+  while (Date.now() < deadline && await scrapeMetric(target.httpBase, 'collab_rooms_loaded') !== 0) await sleep(1_000)
+  await sleep(15_000) // as measured in the issue: 15 s after the last room went
+}
+
+async function soakOne(ctx: ScenarioContext, name: TargetName): Promise<Soak> {
+  const target = await startTarget(name)
+  try {
+    const rooms = await target.rooms(ROOMS)
+    await sleep(3_000)
+    await collectGarbage(target.pid)
+    const idleStart = rssBytes(target.pid)
+    const job: ChurnJob = { kind: 'churn', target: target.spec, rooms, sessionsPerSecond: SESSIONS_PER_SECOND, sessionMs: SESSION_MS, durationMs: ctx.profile.soakMinutes * MINUTE }
+    const running = startJob<ChurnResult>(job, target.pid)
+    const byMinute: number[] = []
+    for (let minute = 1; minute <= ctx.profile.soakMinutes; minute++) {
+      await sleep(MINUTE)
+      byMinute.push(rssBytes(target.pid))
+      ctx.log(`  ${name} minute ${minute}: RSS ${mib(byMinute.at(-1)!)} MiB${await threadHeaps(target)}`)
+    }
+    const { result } = await running.done
+    if (result.failures > 0) ctx.log(`  ${name}: ${result.failures} of ${result.sessions + result.failures} sessions failed`)
+    await roomsEvicted(target)
+    await collectGarbage(target.pid)
+    const idleAfter = rssBytes(target.pid)
+    ctx.log(`  ${name}: idle ${mib(idleStart)} MiB before, ${mib(idleAfter)} MiB after the rooms went${await threadHeaps(target)}`)
+    return { idleStart, byMinute, idleAfter }
+  } finally {
+    await target.stop()
+  }
+}
+
+export const soak: Scenario = {
+  id: 'soak',
+  figure: 10,
+  title: `Memory under churn (${SESSIONS_PER_SECOND} sessions/s over ${ROOMS} rooms)`,
+  async run(ctx) {
+    const growth: Row = { figure: 10, metric: `RSS growth over the last two thirds of ${ctx.profile.soakMinutes} minutes of churn (goal < 5%)`, unit: '%', lowerIsBetter: true, values: {} }
+    const back: Row = { figure: 10, metric: 'idle RSS once the rooms are evicted, x the idle start (goal <= 1.2x)', unit: 'x', lowerIsBetter: true, values: {} }
+    const peak: Row = { figure: 10, metric: 'RSS at the end of the churn', unit: 'bytes', lowerIsBetter: true, values: {} }
+    for (const name of ctx.targets.filter((t) => CAN_CHURN.includes(t))) {
+      const { idleStart, byMinute, idleAfter } = await soakOne(ctx, name)
+      const from = byMinute[Math.floor(byMinute.length / 3)] ?? byMinute[0]!
+      growth.values[name] = (byMinute.at(-1)! / from - 1) * 100
+      back.values[name] = idleAfter / idleStart
+      peak.values[name] = byMinute.at(-1)!
+    }
+    return [growth, back, peak]
+  },
+}
