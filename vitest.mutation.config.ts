@@ -15,6 +15,7 @@ export default defineConfig({
       'test/collab/room-core.test.ts',
       'test/collab/room-intake.test.ts',
       'test/collab/update-parts.test.ts',
+      'test/collab/room-follower.test.ts',
       'test/collab/effective-update.test.ts',
       'test/collab/split-update.test.ts',
       'test/log/**/*.test.ts',

@@ -96,6 +96,32 @@ export function describeLogConformance(name: string, open: () => Promise<LogFixt
       expect(await log.head(room)).toBe(ids[1])
     })
 
+    it('forgets a deleted room whole: no entries, and its head back at the start', async () => {
+      const room = freshRoom()
+      const id = await log.append(room, batch('ann', 1))
+      await log.trim(room, id)
+      await log.deleteRoom(room)
+      expect(await log.head(room)).toBe(LOG_START)
+      expect(await log.read(room, LOG_START, 10)).toEqual([])
+      expect(await log.roomsWithEntries()).not.toContain(room)
+    })
+
+    it('delivers nothing to a closed subscription, and still to the room\'s other subscribers', async () => {
+      const room = freshRoom()
+      const closed: LogEntry[] = []
+      const open: LogEntry[] = []
+      const quiet = { gap: () => { throw new Error('no gap expected') } }
+      log.subscribe(room, LOG_START, { entries: (_room, entries) => closed.push(...entries), ...quiet }).close()
+      const subscription = log.subscribe(room, LOG_START, { entries: (_room, entries) => open.push(...entries), ...quiet })
+      try {
+        const id = await log.append(room, batch('ann', 1))
+        await waitFor(() => open.some((e) => e.id === id)) // delivered to every subscriber at once
+        expect(closed).toEqual([])
+      } finally {
+        subscription.close()
+      }
+    })
+
     it('lists rooms with entries for compaction', async () => {
       const a = freshRoom()
       const b = freshRoom()
