@@ -16,6 +16,7 @@ export default defineConfig({
       'test/collab/room-intake.test.ts',
       'test/collab/update-parts.test.ts',
       'test/collab/room-follower.test.ts',
+      'test/collab/doc-bytes.test.ts',
       'test/collab/effective-update.test.ts',
       'test/collab/split-update.test.ts',
       'test/log/**/*.test.ts',
