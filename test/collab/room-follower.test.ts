@@ -34,7 +34,7 @@ function follower(): RoomFollower {
 }
 
 const gap = (): void => listener.gap('g/canvas')
-const settle = (): Promise<void> => vi.advanceTimersByTimeAsync(0)
+const settle = async (): Promise<void> => void await vi.advanceTimersByTimeAsync(0)
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 })
