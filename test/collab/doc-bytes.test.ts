@@ -10,9 +10,9 @@ import * as decoding from 'lib0/decoding'
 import { expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { decodeSnapshot } from '../../server/collab/compaction/snapshot-codec.ts'
-import { DocBytes } from '../../server/collab/room/doc-bytes.ts'
+import { DocBytes, type Accepted } from '../../server/collab/room/doc-bytes.ts'
 import { coverage, hasDeletes, updateInfo } from '../../server/collab/sync/update-info.ts'
-import { formatLogId, LOG_START } from '../../server/log/log-id.ts'
+import { compareLogIds, formatLogId, LOG_START } from '../../server/log/log-id.ts'
 
 interface History {
   updates: Uint8Array[]
@@ -117,5 +117,29 @@ it('counts what it holds; a fresh peer gets everything, and so does its full sta
     for (const piece of decodeSnapshot(bytes.fullState())) Y.applyUpdate(state, piece)
     expect(Y.encodeStateVector(state)).toEqual(Y.encodeStateVector(whole))
     expect(Y.equalSnapshots(Y.snapshot(state), Y.snapshot(whole))).toBe(true)
+  }), { numRuns: 300 })
+})
+
+it('counts the updates held beyond any position, as it moves on or back, and as places in the log change', () => {
+  type Step = { kind: 'count'; at: number } | { kind: 'lose'; which: number } | { kind: 'relog'; which: number; at: number }
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ kind: fc.constant('count' as const), at: fc.nat({ max: 60 }) }),
+    fc.record({ kind: fc.constant('lose' as const), which: fc.nat() }),
+    fc.record({ kind: fc.constant('relog' as const), which: fc.nat(), at: fc.nat({ max: 60 }) }),
+  )
+  fc.assert(fc.property(histories, fc.array(step, { maxLength: 30 }), (history, steps) => {
+    const bytes = docBytesOf(history)
+    const held = (): Accepted[] => [...bytes.contents().since]
+    const placeOf = (a: Accepted): string | null => (a.relogged === undefined ? a.id : a.relogged)
+    const naive = (position: string): number => held().filter((a) => {
+      const place = placeOf(a)
+      return place === null || compareLogIds(place, position) > 0
+    }).length
+    for (const s of steps) {
+      const list = held()
+      if (s.kind === 'count') expect(bytes.countAfter(formatLogId(s.at, 0))).toBe(naive(formatLogId(s.at, 0)))
+      else if (list.length > 0 && s.kind === 'lose') bytes.lose(list[s.which % list.length]!)
+      else if (list.length > 0 && s.kind === 'relog') bytes.relogged(list[s.which % list.length]!, formatLogId(s.at, 1))
+    }
   }), { numRuns: 300 })
 })

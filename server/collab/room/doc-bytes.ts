@@ -7,7 +7,7 @@
  * Memory stays near the encoded size: pieces are kept only as their frames (the update is a view
  * into the frame), and updates since the base are merged into blocks for sending only on demand.
  */
-import { compareLogIds, type LogId } from '../../log/log-id.ts'
+import { compareLogIds, LOG_START, type LogId } from '../../log/log-id.ts'
 import { updateFrame } from '../wire/outbound.ts'
 import { encodeSnapshot } from '../compaction/snapshot-codec.ts'
 import { blockEnds, mergeBlock, type BlockInput } from '../sync/update-blocks.ts'
@@ -101,6 +101,14 @@ export class DocBytes {
   /** `since` up to this index is merged into `blocks`. */
   private blockedUpTo = 0
   private cached: { version: number; fresh?: Uint8Array[]; vector?: Uint8Array } = { version: -1 }
+  /**
+   * Held updates not yet seen covered by the position `checkedAt`: the only ones that can lie
+   * beyond a later position (a covered update stays covered as the position moves on, until its
+   * place in the log changes, which puts it back here). Keeps `countAfter` (asked on every entry
+   * read) from walking every held update.
+   */
+  private unchecked = new Set<Accepted>()
+  private checkedAt: LogId = LOG_START
 
   constructor(base: StoredBase) {
     this.pieces = framePieces(base.pieces, base.infos)
@@ -175,6 +183,7 @@ export class DocBytes {
   add(accepted: Accepted): void {
     if (accepted.writer !== '') for (const client of accepted.info.clients.keys()) if (!this.sinceWriters.has(client)) this.sinceWriters.set(client, accepted.writer)
     this.since.push(accepted)
+    this.unchecked.add(accepted)
     this.sinceBytes += accepted.update.length
     this.known.add(accepted.update, accepted.info)
     this.changes++
@@ -183,6 +192,7 @@ export class DocBytes {
   /** Holds a logged update that builds on clocks the document lacks. */
   park(accepted: Accepted): void {
     this.parked.push(accepted)
+    this.unchecked.add(accepted)
     this.parkedBytes += accepted.update.length
     this.changes++
   }
@@ -197,6 +207,7 @@ export class DocBytes {
     const before = this.parked.length
     this.parked = this.parked.filter((a) => a !== accepted)
     if (this.parked.length < before) this.parkedBytes -= accepted.update.length
+    if (!this.since.includes(accepted)) this.unchecked.delete(accepted)
     this.changes++
   }
 
@@ -215,18 +226,31 @@ export class DocBytes {
 
   /** Updates held beyond `position` in the log (this node's own, entered before they were read). */
   countAfter(position: LogId): number {
-    return [...this.since, ...this.parked].filter((a) => !covered(a, position)).length
+    if (compareLogIds(position, this.checkedAt) < 0) this.uncheckAll()
+    for (const accepted of this.unchecked) if (covered(accepted, position)) this.unchecked.delete(accepted)
+    this.checkedAt = position
+    return this.unchecked.size
+  }
+
+  private uncheckAll(): void {
+    this.unchecked = new Set([...this.since, ...this.parked])
+    this.checkedAt = LOG_START
   }
 
   /** The log lost what it held: every update held since the base is nowhere in it until logged again. */
   markLost(): void {
-    for (const accepted of [...this.since, ...this.parked]) this.lose(accepted)
+    for (const accepted of [...this.since, ...this.parked]) {
+      accepted.relogged = null
+      accepted.lineage = {}
+    }
+    this.uncheckAll()
   }
 
   /** Marks one held update as lost by the log (it is written again); returns it. */
   lose(accepted: Accepted): Accepted {
     accepted.relogged = null
     accepted.lineage = {}
+    if (this.since.includes(accepted) || this.parked.includes(accepted)) this.unchecked.add(accepted) // nowhere in the log now
     return accepted
   }
 
@@ -251,6 +275,9 @@ export class DocBytes {
     if (rest) list[index] = rest
     else list.splice(index, 1)
     list.push(moved)
+    this.unchecked.delete(held)
+    if (rest) this.unchecked.add(rest)
+    this.unchecked.add(moved)
     const change = (rest?.update.length ?? 0) + moved.update.length - held.update.length
     if (list === this.since) this.sinceBytes += change
     else this.parkedBytes += change
@@ -341,6 +368,7 @@ export class DocBytes {
     this.sinceBytes = sizeOf(since.map((a) => a.update))
     this.parked = this.parked.filter((a) => !covered(a, base.watermark))
     this.parkedBytes = sizeOf(this.parked.map((a) => a.update))
+    this.uncheckAll()
     this.blocks.length = 0
     this.blockedUpTo = 0
     this.changes++
