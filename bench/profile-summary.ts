@@ -1,5 +1,5 @@
 /**
- * `node bench/profile-summary.ts <file.cpuprofile> [--top 25]`: where a V8 CPU profile's time
+ * `node bench/profile-summary.ts <file.cpuprofile> [--top 25] [--skip <seconds of startup>]`: where a V8 CPU profile's time
  * went, as the README's performance section quotes it. Self time by function (with its file and
  * line), and inclusive time by source file of ours (server/, shared/) and by package, each as a
  * share of the busy time (idle and GC shown apart). Make a profile with
@@ -20,10 +20,18 @@ interface Profile {
   timeDeltas: number[]
 }
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } })
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, skip: { type: 'string', default: '0' } } })
 const file = positionals[0]
 if (!file) throw new Error('usage: node bench/profile-summary.ts <file.cpuprofile> [--top N]')
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+// --skip <seconds>: leave out the first seconds (startup: module loading, compiling).
+{
+  const skipUs = Number(values.skip) * 1e6
+  let at = 0
+  const first = profile.timeDeltas.findIndex((delta) => (at += delta) >= skipUs)
+  profile.samples = profile.samples.slice(Math.max(0, first))
+  profile.timeDeltas = profile.timeDeltas.slice(Math.max(0, first))
+}
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const parent = new Map<number, number>()
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
