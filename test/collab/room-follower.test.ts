@@ -103,3 +103,13 @@ it('once stopped: the subscription is closed, a pending retry never runs, a late
   await settle()
   expect(resumed).toEqual([])
 })
+
+it('a catch-up that fails after the room stopped is not retried', async () => {
+  const follow = follower()
+  gap()
+  follow.stop()
+  catchUps[0]!.reject(new Error('storage down'))
+  await settle()
+  await vi.advanceTimersByTimeAsync(5_000)
+  expect(catchUps).toHaveLength(1)
+})
