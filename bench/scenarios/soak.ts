@@ -33,7 +33,9 @@ async function threadHeaps(target: RunningTarget): Promise<string> {
   if (target.spec.name !== 'ours') return ''
   const text = await (await fetch(`${target.httpBase}/metrics`)).text()
   const heaps = [...text.matchAll(/^process_thread_heap_used_bytes\{thread="([^"]+)"\} (\d+)/gm)].map((m) => `${m[1]} ${mib(Number(m[2]))}`)
-  return heaps.length > 0 ? ` (heaps MiB: ${heaps.join(', ')})` : ''
+  // The main heap's committed size beside its use: pages V8 keeps after a peak count in RSS.
+  const committed = /^nodejs_heap_size_total_bytes (\d+)/m.exec(text)?.[1]
+  return heaps.length > 0 ? ` (heaps MiB: ${heaps.join(', ')}${committed ? `; main committed ${mib(Number(committed))}` : ''})` : ''
 }
 
 /** Ours: until no room is loaded; peers drop a document with its last client. */
