@@ -9,7 +9,6 @@
  * the one before it (same SHA-256) stores none and shares that one's (`sameAs`), so naming an
  * unchanged document again costs a record, not a copy.
  */
-import { createHash } from 'node:crypto'
 import { newId } from '../../shared/ids.ts'
 import type { Logger } from '../logger.ts'
 import type { EditStore, SnapshotStore, VersionRecord, VersionStore } from '../storage/types.ts'
@@ -97,7 +96,7 @@ export class VersionKeeper {
     const createdAt = Math.max(this.now(), (latest?.createdAt ?? 0) + 1) // strictly newest
     const since = latest ? latest.createdAt + 1 : 0 // edits up to a version's time belong to it
     const authors = [...new Set([...await this.authorsSince(room, since), ...alsoBy])]
-    const hash = createHash('sha256').update(state).digest('base64url')
+    const hash = await sha256(state)
     // Unchanged since the last version (named again, restored twice): its bytes are shared, not copied.
     const sameAs = latest?.hash === hash ? latest.sameAs ?? latest.id : undefined
     const record: VersionRecord = { id: newId(), room, createdAt, name, authors, bytes: state.length, hash, ...(sameAs !== undefined && { sameAs }) }
@@ -132,4 +131,9 @@ export class VersionKeeper {
   private now(): number {
     return this.deps.now?.() ?? Date.now()
   }
+}
+
+/** SHA-256 in the thread pool (WebCrypto): a 10 MiB state hashes without stalling the event loop. */
+async function sha256(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)).toString('base64url')
 }

@@ -17,6 +17,8 @@ export interface WorkerLike<Request> {
   heapUsed?(): Promise<number | null>
 }
 
+const HEAP_ANSWER_MS = 500
+
 interface Waiter {
   resolve(value: unknown): void
   reject(error: Error): void
@@ -46,10 +48,18 @@ export class WorkerChannel<Request> implements WorkerLike<Request> {
     return () => this.restartListeners.delete(listener)
   }
 
+  /** Null too when the thread does not answer within HEAP_ANSWER_MS (busy in a long fold): a scrape never waits on it. */
   async heapUsed(): Promise<number | null> {
     const worker = this.worker
     if (!worker) return null
-    return worker.getHeapStatistics().then((stats) => stats.used_heap_size, () => null)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), HEAP_ANSWER_MS) })
+    const used = worker.getHeapStatistics().then((stats) => stats.used_heap_size, () => null)
+    try {
+      return await Promise.race([used, late])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async close(): Promise<void> {

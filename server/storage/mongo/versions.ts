@@ -102,15 +102,16 @@ export class MongoVersions implements VersionStore {
   }
 
   async state(room: string, id: string): Promise<Uint8Array | null> {
-    const doc = await this.versions.findOne({ _id: id, room })
+    const own = await this.versions.findOne({ _id: id, room })
+    // A version sharing another's state names the one that stores it: one hop, never a chain.
+    const doc = own?.sameAs !== undefined ? await this.versions.findOne({ _id: own.sameAs, room, sameAs: { $exists: false } }) : own
     if (!doc) return null
-    if (doc.sameAs !== undefined) return this.state(room, doc.sameAs)
     if (doc.data) return bytesOf(doc.data)
     const state = await this.readChunks(doc)
     if (state) return state
     // Parts missing: the version was deleted while we read (then it is gone), or it is damaged.
-    if (!(await this.versions.findOne({ _id: id, room }, { projection: { _id: 1 } }))) return null
-    throw new Error(`version ${id} of ${room} has incomplete state chunks`)
+    if (!(await this.versions.findOne({ _id: doc._id, room }, { projection: { _id: 1 } }))) return null
+    throw new Error(`version ${doc._id} of ${room} has incomplete state chunks`)
   }
 
   async delete(room: string, ids: string[]): Promise<void> {
