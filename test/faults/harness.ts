@@ -392,13 +392,22 @@ export async function assertRecovered(rig: FaultRig, label: string): Promise<Fre
   return fresh
 }
 
+/** Whether every live node answers /readyz 200; throws what an unready one says and logged last. */
+async function everyNodeReady(rig: FaultRig): Promise<true> {
+  for (const node of rig.cluster.live()) {
+    const response = await fetch(`${node.url}/readyz`)
+    if (!response.ok) throw new Error(`node ${node.port} /readyz ${response.status} ${await response.text()}; last logs:\n${node.logs.slice(-15).join('\n')}`)
+  }
+  return true
+}
+
 /** `assertRecovered` but the snapshots: what the live nodes serve. Returns the fresh readers. */
 export async function assertServing(rig: FaultRig, label: string): Promise<FreshReaders> {
   for (const node of rig.cluster.live()) {
     expect(node.child.exitCode, `${label}: node exited`).toBeNull()
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200)
   }
-  await waitFor(async () => (await Promise.all(rig.cluster.live().map((n) => fetch(`${n.url}/readyz`)))).every((r) => r.ok), 30_000, `${label}: every node ready`)
+  await waitFor(() => everyNodeReady(rig), 30_000, `${label}: every node ready`)
   const readyAt = Date.now()
   const live = rig.cluster.live().map((node) => rig.cluster.nodes.indexOf(node))
   await waitFor(() => live.every((n) => rig.posts.filter((p) => p.node === n && p.sentAt >= readyAt && isAcknowledged(p)).length >= 2), 20_000, `${label}: chat posts acknowledged again on every node`)

@@ -12,6 +12,7 @@ import type { Storage } from '../types.ts'
 import { MongoEdits } from './edits.ts'
 import { MongoGroups } from './groups.ts'
 import { MongoInvites } from './invites.ts'
+import { MonitorWatchdog } from './monitor-watchdog.ts'
 import { MongoMembers } from './members.ts'
 import { MongoSessions } from './sessions.ts'
 import { MongoSettings } from './settings.ts'
@@ -31,6 +32,8 @@ export interface MongoOptions {
 /** Index building is retried this soon after a failure, doubling up to PREPARE_EVERY_MS. */
 const PREPARE_RETRY_MS = 250
 const PREPARE_EVERY_MS = 5_000
+/** How often the monitor watchdog looks for a stuck heartbeat. */
+const WATCHDOG_EVERY_MS = 1_000
 
 export class MongoStorage implements Storage {
   readonly kind = 'mongodb' as const
@@ -48,12 +51,15 @@ export class MongoStorage implements Storage {
   /** Collections whose expiry is handled (TTL index, or a purge loop: the value). */
   private readonly expiring = new Map<string, BackgroundLoop | null>()
   private readonly preparing: BackgroundLoop
+  private readonly watchdog: MonitorWatchdog
   private prepared = false
 
-  private constructor(client: MongoClient, db: Db, options: MongoOptions) {
+  private constructor(client: MongoClient, db: Db, options: MongoOptions, heartbeatMs: number) {
     this.client = client
     this.db = db
     const failures = options.failures ?? new BackgroundFailures()
+    // A heartbeat takes at most the driver's await time plus its connect timeout; twice that is stuck.
+    this.watchdog = new MonitorWatchdog(client, { heartbeatLimitMs: 2 * (heartbeatMs + options.timeoutMs), everyMs: WATCHDOG_EVERY_MS, logger: options.logger, failures })
     this.preparing = new BackgroundLoop(() => this.prepare(options.logger, failures), {
       name: 'mongodb-indexes', everyMs: PREPARE_EVERY_MS, retryMs: PREPARE_RETRY_MS, logger: options.logger, failures,
     })
@@ -70,6 +76,7 @@ export class MongoStorage implements Storage {
 
   /** Resolves after one attempt at building the indexes (bounded by `timeoutMs`), even if it failed. */
   static async open(options: MongoOptions): Promise<MongoStorage> {
+    const heartbeatMs = Math.min(options.timeoutMs, 10_000)
     const client = new MongoClient(options.url, {
       serverSelectionTimeoutMS: options.timeoutMs,
       connectTimeoutMS: options.timeoutMs,
@@ -77,10 +84,11 @@ export class MongoStorage implements Storage {
       // and has no effect (driver 7), so the socket's idle timeout and a faster server monitor end
       // such an operation within a few seconds; calls on a request's path also race a deadline.
       socketTimeoutMS: options.timeoutMs,
-      heartbeatFrequencyMS: Math.min(options.timeoutMs, 10_000),
+      heartbeatFrequencyMS: heartbeatMs,
       appName: 'canvas-collab-server',
     })
-    const storage = new MongoStorage(client, client.db(options.dbName), options)
+    const storage = new MongoStorage(client, client.db(options.dbName), options, heartbeatMs)
+    storage.watchdog.start()
     storage.preparing.start()
     await storage.preparing.runNow()
     return storage
@@ -92,6 +100,7 @@ export class MongoStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    await this.watchdog.stop()
     await this.preparing.stop()
     await Promise.all([...this.expiring.values()].map((purge) => purge?.stop()))
     await this.client.close()
