@@ -18,7 +18,7 @@ interface ProbeResult {
 
 function probe(updates: number, bigBytes: number, mongoUrl: string): Promise<ProbeResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawnPinned(SERVER_CORE, process.execPath, [path.join(ROOT, 'bench/probes/compaction.ts'), String(updates), String(bigBytes), mongoUrl], { cwd: ROOT, stdout: true })
+    const child = spawnPinned(SERVER_CORE, process.execPath, ['--expose-gc', path.join(ROOT, 'bench/probes/compaction.ts'), String(updates), String(bigBytes), mongoUrl], { cwd: ROOT, stdout: true })
     let out = ''
     child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString() })
     child.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as ProbeResult[]) : reject(new Error(`compaction probe exited with ${code}`)))

@@ -8,6 +8,7 @@ import type { UpdateLog } from '../log/types.ts'
 import type { Storage } from '../storage/types.ts'
 import type { Authorizer } from './authorizer.ts'
 import { LocalLease, type CompactionLease } from './compaction/compaction-lease.ts'
+import type { Slicer } from './turn-slicer.ts'
 import { Compactor, type CompactionHistory } from './compaction/compactor.ts'
 import type { ConnectionLimits } from './wire/connection.ts'
 import { DocWorker } from './workers/doc-worker-client.ts'
@@ -42,7 +43,7 @@ export interface CollabWiring {
   nodeId?: string
   observer?: CollabObserver
   /** Parts given instead of the usual (a simulation runs the workers in-process, history in memory). */
-  parts?: { worker?: DocWorker; folder?: Folder; history?: CompactionHistory }
+  parts?: { worker?: DocWorker; folder?: Folder; history?: CompactionHistory; slicer?: () => Slicer }
 }
 
 /** What the collaboration core reads and writes of storage. */
@@ -114,6 +115,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
     observer,
+    slicer: wiring.parts?.slicer,
     roomExists: async (room) => {
       const ref = parseRoomName(room)
       return ref !== null && (await storage.groups.byId(ref.groupId)) !== null

@@ -8,6 +8,7 @@
  * empty). A subscriber that has not read entries trimmed meanwhile gets `gap`, as from Redis.
  */
 import type { Scheduler } from 'fast-check'
+import type { Slicer } from '../../server/collab/turn-slicer.ts'
 import { vi } from 'vitest'
 import { compareLogIds, formatLogId, LOG_START, type LogId } from '../../server/log/log-id.ts'
 import type { AppendOptions, HealthListener, LogEntry, LoggedUpdate, LogListener, Subscription, UpdateLog } from '../../server/log/types.ts'
@@ -63,6 +64,9 @@ export class SimLog implements WorldLog {
   }
 
   // --- the world's pace: the scheduler decides every race, fake time passes ----------------------
+
+  /** A cold fold yields after every update it cuts, and the scheduler decides when it goes on. */
+  readonly slicer = (): Slicer => ({ due: () => true, yield: () => this.s.schedule(Promise.resolve(), 'a fold slice') })
 
   /** Tasks the scheduler holds back (appends landing, answers, reads). */
   waiting(): number {

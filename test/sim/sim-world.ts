@@ -22,6 +22,7 @@ import { testConfig, type Config } from '../../server/config.ts'
 import { createCollab, type CollabCore } from '../../server/collab/index.ts'
 import { DocWorker } from '../../server/collab/workers/doc-worker-client.ts'
 import { Folder } from '../../server/collab/compaction/folder.ts'
+import type { Slicer } from '../../server/collab/turn-slicer.ts'
 import { DocWork } from '../../server/collab/workers/doc-worker.ts'
 import { FoldWork } from '../../server/collab/workers/fold-worker.ts'
 import type { Room } from '../../server/collab/room/room.ts'
@@ -87,6 +88,8 @@ export interface WorldLog {
   reset?(): void | Promise<void>
   /** What the log holds for a room (SIM_DEBUG). */
   roomEntries?(room: string): LogEntry[]
+  /** Where long loops give the event loop back, when the log's scheduler decides races (absent: as in production). */
+  slicer?: () => Slicer
   /** Releases what the log holds open (connections, files). */
   close?(): Promise<void>
   /** The world's nodes, once made (a real log looks at their rooms to tell when its I/O landed). */
@@ -144,6 +147,8 @@ export class World<L extends WorldLog = SimLog> {
         worker: new DocWorker(inline(new DocWork())),
         folder: new Folder(inline(new FoldWork())),
         history: this.history,
+        // A cold fold gives the loop back after every update, when the scheduler says so.
+        slicer: this.log.slicer,
       },
     })
     return { name, collab }

@@ -33,6 +33,7 @@ import type { VersionKeeper } from '../../history/version-keeper.ts'
 import type { TimedUpdate } from '../../history/edit-records.ts'
 import { parseLogId } from '../../log/log-id.ts'
 import { infoOrSkip } from '../room/room-loader.ts'
+import { TurnSlicer, type Slicer } from '../turn-slicer.ts'
 import { KnownContent } from '../sync/known-content.ts'
 
 export interface CompactorDeps {
@@ -54,6 +55,8 @@ export interface CompactorDeps {
   roomExists(room: string): Promise<boolean>
   /** Keeps edit records and versions as snapshots are made (absent: no history). */
   history?: CompactionHistory
+  /** Where a cold fold's main-thread work gives the event loop back (default: every SLICE_MS). */
+  slicer?: () => Slicer
 }
 
 /** What compaction tells history (version-keeper.ts). */
@@ -284,7 +287,7 @@ export class Compactor {
       const entries = await this.deps.log.read(room, position, this.deps.batchSize)
       if (entries.length > 0) {
         read.last.id = entries.at(-1)!.id
-        const effective = effectiveUpdates(room, entries, read.known, this.deps.logger)
+        const effective = await effectiveUpdates(room, entries, read.known, this.deps.logger, this.deps.slicer?.() ?? new TurnSlicer())
         if (this.deps.history) read.timed.push(...effective)
         yield effective.map(({ writer, update }) => ({ writer, update }))
       }
@@ -302,13 +305,22 @@ export class Compactor {
   }
 }
 
-/** What each logged update added to the document, in log order, with its writer and log time. */
-function effectiveUpdates(room: string, entries: LogEntry[], known: KnownContent, logger: Logger): TimedUpdate[] {
-  return entries.flatMap((entry) => entry.updates.flatMap(({ writer, update }) => {
-    const info = infoOrSkip(update, room, logger)
-    const effective = info ? known.take(update, info) : null
-    return effective ? [{ at: parseLogId(entry.id)[0], writer, ...effective }] : []
-  }))
+/**
+ * What each logged update added to the document, in log order, with its writer and log time.
+ * Cutting a batch is main-thread work (~50 µs an update): it is done in slices of the event loop.
+ */
+async function effectiveUpdates(room: string, entries: LogEntry[], known: KnownContent, logger: Logger, slicer: Slicer): Promise<TimedUpdate[]> {
+  const out: TimedUpdate[] = []
+  for (const entry of entries) {
+    const at = parseLogId(entry.id)[0]
+    for (const { writer, update } of entry.updates) {
+      const info = infoOrSkip(update, room, logger)
+      const effective = info ? known.take(update, info) : null
+      if (effective) out.push({ at, writer, ...effective })
+      if (slicer.due()) await slicer.yield()
+    }
+  }
+  return out
 }
 
 function asBase(folded: FoldResult): Omit<StoredBase, 'watermark' | 'full'> {
