@@ -140,6 +140,8 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false }>
   { seed: 1131910638, run: 269, fixed: 'as below (a member\'s deletion of two own messages, one of them ready, one waiting)' },
   { seed: 1010320774, run: 57, fixed: 'the ready part of a waiting resend lost its own deletion when the range ran past the cut: its deleted struct deleted the message unseen (the range is cut too)' },
   { seed: 1515952829, run: 15, fixed: 'a socket got a change twice (knowledge rebuilt from updates out of order; met while fixing the others)' },
+  { seed: 1841522922, run: 86, fixed: 'history credited a chat message twice: a cold fold yielding between slices lost its lease when the simulation let dead nodes\' leases lapse (only theirs lapse now)' },
+  { seed: 714243521, run: 465, fixed: 'as above, another history' },
 ]
 
 it.each(FOUND)('the history found at seed $seed, run $run stays exact: $fixed', async ({ seed, run, resets }) => {

@@ -36,6 +36,8 @@ export class MemorySnapshots implements SnapshotStore {
 /** One holder per room across the simulated nodes; the simulation may give it to a node that never lets go. */
 export class SimLease {
   private readonly held = new Map<string, string>()
+  /** Holders that are no live node (`take`): only theirs lapse in `releaseAll`. */
+  private readonly ghosts = new Set<string>()
 
   forNode(node: string): CompactionLease {
     return {
@@ -53,6 +55,7 @@ export class SimLease {
 
   /** Another (dead) node holds the lease of `room` until released. */
   take(room: string, holder: string): void {
+    this.ghosts.add(holder)
     if (!this.held.has(room)) this.held.set(room, holder)
   }
 
@@ -60,9 +63,13 @@ export class SimLease {
     if (this.held.get(room) === holder) this.held.delete(room)
   }
 
-  /** Every lease taken by `take` goes (the dead holder's expiry passed). */
+  /**
+   * Every lease taken by `take` goes (the dead holder's expiry passed). A live node's lease stays:
+   * its compaction may still be running (a cold fold yielding between slices), and a lease that
+   * lapsed under a live holder would let a second compaction of the room start beside it.
+   */
   releaseAll(): void {
-    this.held.clear()
+    for (const [room, holder] of this.held) if (this.ghosts.has(holder)) this.held.delete(room)
   }
 }
 
