@@ -9,6 +9,7 @@ import { openStorage } from './backends.ts'
 import { BackgroundFailures, BackgroundLoop } from './background-loop.ts'
 import { openCluster, type Cluster } from './cluster/index.ts'
 import { createCollab, type CollabCore } from './collab/index.ts'
+import { clientAddresses } from './http/client-address.ts'
 import { WsAdapter } from './collab/wire/ws-adapter.ts'
 import type { Config } from './config.ts'
 import type { EventBus } from './events/bus.ts'
@@ -107,6 +108,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     maxPayloadBytes: config.maxPayloadBytes,
     pingIntervalMs: config.pingIntervalMs,
     admissionTimeoutMs: config.shutdownTimeoutMs,
+    clients: clientAddresses(config.trustProxy),
+    maxSocketsPerClient: config.maxConnectionsPerAddress,
   }, app.log.child({ module: 'ws' }))
 
   const sweep = new BackgroundLoop(() => collab.compactor.sweep((room) => collab.registry.isHot(room)), {

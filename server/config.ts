@@ -141,7 +141,7 @@ export const SETTINGS = {
   metricsPublic: setting('METRICS_PUBLIC', 'Serve /metrics to anyone in production without METRICS_TOKEN (say so explicitly)', boolean, false),
   corsOrigins: setting('CORS_ORIGINS', 'Comma-separated allowed origins for REST (empty = same origin only)', list, [] as string[]),
   trustProxy: setting('TRUST_PROXY', 'Whose X-Forwarded-For to believe: `false`, the balancer\'s addresses or CIDRs (comma-separated), or the number of proxies in front (`1`); `true` is refused (clients could choose their address)', proxyTrust, false as ProxyTrust),
-  maxConnectionsPerAddress: setting('MAX_CONNECTIONS_PER_ADDRESS', 'Open TCP connections (HTTP and WebSocket) per peer address, IPv6 per /64; more are closed at once. Behind a proxy the peer is the proxy (0 = no cap)', integer(0, 1_000_000), 256),
+  maxConnectionsPerAddress: setting('MAX_CONNECTIONS_PER_ADDRESS', 'Open TCP connections (HTTP and WebSocket) per peer address, IPv6 per /64; more are closed at once. A proxy TRUST_PROXY names is not counted: its clients\' WebSockets are, per forwarded address (more get 429) (0 = no cap)', integer(0, 1_000_000), 256),
   httpHeadersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT_MS', 'Longest a client may take to send request headers, from connecting or its first byte; then 408 and closed', integer(100, 600_000), 10_000),
   httpRequestTimeoutMs: setting('HTTP_REQUEST_TIMEOUT_MS', 'Longest a client may take to send a whole request, headers and body; then 408 and closed', integer(100, 3_600_000), 30_000),
   httpKeepAliveTimeoutMs: setting('HTTP_KEEPALIVE_TIMEOUT_MS', 'How long an idle keep-alive connection waits for its next request (keep above the balancer\'s idle timeout)', integer(100, 600_000), 72_000),

@@ -50,13 +50,14 @@ function groupTable(rows: Row[], columns: string[]): string {
   return lines.join('\n')
 }
 
-export async function record(profile: string, rows: Row[]): Promise<string> {
+/** Writes the run under its time; a complete run (every scenario and target) is also `latest-<profile>.json`. */
+export async function record(profile: string, rows: Row[], complete: boolean): Promise<string> {
   const dir = path.join(ROOT, 'bench/results')
   await mkdir(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const body = JSON.stringify({ profile, at: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, rows }, null, 2)
   const file = path.join(dir, `${stamp}-${profile}.json`)
   await writeFile(file, body)
-  await writeFile(path.join(dir, `latest-${profile}.json`), body)
+  if (complete) await writeFile(path.join(dir, `latest-${profile}.json`), body)
   return file
 }

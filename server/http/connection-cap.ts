@@ -4,10 +4,11 @@
  * 'connection' event, before any byte is read: HTTP keep-alive connections and WebSockets (an
  * upgraded socket is the same connection) count alike, and one over the cap is reset at once.
  *
- * The address is the TCP peer's, never X-Forwarded-For (no header has arrived yet): behind a
- * proxy every connection comes from the proxy, so there the cap bounds the proxy's connections
- * and the per-client cap belongs in the proxy. IPv6 peers count per /64, since one host
- * commonly holds a whole /64.
+ * The address is the TCP peer's, never X-Forwarded-For (no header has arrived yet). A proxy
+ * that TRUST_PROXY names is not counted: every user behind it would count as the proxy, so the
+ * proxy bounds its own connections per client (deploy/nginx.conf: `limit_conn`) and the node
+ * counts its clients' WebSockets by the forwarded address (collab/wire/client-socket-cap.ts).
+ * IPv6 peers count per /64, since one host commonly holds a whole /64.
  */
 import type { Server, Socket } from 'node:net'
 import { normalizeIP } from '@fastify/rate-limit'
@@ -25,10 +26,13 @@ export class ConnectionCap {
   private readonly max: number
   private readonly logger: Logger
 
-  /** `max` 0 leaves connections uncounted. */
-  constructor(server: Server, max: number, logger: Logger) {
+  private readonly isTrustedProxy: (peer: string) => boolean
+
+  /** `max` 0 leaves connections uncounted; so are those of a trusted proxy. */
+  constructor(server: Server, max: number, logger: Logger, isTrustedProxy: (peer: string) => boolean = () => false) {
     this.max = max
     this.logger = logger
+    this.isTrustedProxy = isTrustedProxy
     if (max > 0) server.on('connection', (socket: Socket) => this.admit(socket))
   }
 
@@ -41,6 +45,7 @@ export class ConnectionCap {
     const address = socket.remoteAddress
     // Gone before it was seen (reset by the peer): nothing to count.
     if (address === undefined) return void socket.destroy()
+    if (this.isTrustedProxy(address)) return
     const key = addressKey(address)
     const count = this.open.get(key) ?? 0
     if (count >= this.max) return this.refuse(socket, key)

@@ -12,6 +12,7 @@ import { installErrorHandling } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { authRoutes } from './routes/auth-routes.ts'
 import { groupRoutes } from './routes/group-routes.ts'
+import { clientAddresses } from './client-address.ts'
 import { inviteRoutes } from './routes/invite-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
@@ -21,7 +22,8 @@ import { webClient } from './web.ts'
 
 export async function registerHttp(app: FastifyInstance, config: Config, services: Services): Promise<void> {
   // Listens on the server's 'connection' event from now on (before listen), for HTTP and WebSockets.
-  new ConnectionCap(app.server, config.maxConnectionsPerAddress, app.log.child({ module: 'connections' }))
+  const clients = clientAddresses(config.trustProxy)
+  new ConnectionCap(app.server, config.maxConnectionsPerAddress, app.log.child({ module: 'connections' }), (peer) => clients.isTrustedProxy(peer))
   installErrorHandling(app)
   app.removeContentTypeParser('text/plain') // JSON only: anything else is a 415
   await app.register(helmet, {

@@ -6,8 +6,8 @@
  * lists every setting; the Dockerfile's commands exist; the compiled output starts and serves
  * clients when run with Node the way the image runs it.
  */
-import { execFile, spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -16,8 +16,7 @@ import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import { loadConfig, SETTINGS } from '../../server/config.ts'
 import { fetchApi, groupFixture } from '../helpers/api.ts'
 import { connectSynced } from '../helpers/clients.ts'
-import { startCluster, type TestCluster } from '../helpers/cluster.ts'
-import { freePort, waitForPort } from '../helpers/ports.ts'
+import { runNginx } from '../helpers/nginx.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -109,8 +108,23 @@ describe('deploy/nginx.conf', () => {
     expect((await compose()).services.lb?.image).toMatch(/^nginx:1\.(2[89]|[3-9]\d|27)/) // resolve: open source since 1.27.3
   })
 
+  it('is sized for tens of thousands of sockets and caps each client address, as the compose file lets it', async () => {
+    const nginx = await read('deploy/nginx.conf')
+    const workerConnections = Number(/^\s*worker_connections (\d+);$/m.exec(nginx)?.[1])
+    const descriptors = Number(/^worker_rlimit_nofile (\d+);$/m.exec(nginx)?.[1])
+    expect(workerConnections).toBeGreaterThanOrEqual(16_384)
+    expect(descriptors).toBeGreaterThanOrEqual(2 * workerConnections) // two per proxied socket
+    expect(nginx).toMatch(/^\s*limit_conn_zone \$binary_remote_addr zone=(\w+):\d+m;$/m)
+    const zone = /limit_conn_zone \$binary_remote_addr zone=(\w+):/.exec(nginx)![1]
+    expect(nginx).toMatch(new RegExp(`^\\s*limit_conn ${zone} \\d+;$`, 'm'))
+    expect(nginx).toMatch(/^\s*limit_conn_status 429;$/m)
+    const { lb, app1, app2 } = (await compose()).services as Record<string, Service & { ulimits?: { nofile?: { soft: number; hard: number } } }>
+    for (const service of [lb, app1, app2]) expect(service?.ulimits?.nofile?.soft).toBeGreaterThanOrEqual(descriptors)
+    for (const app of [app1, app2]) expect(app?.environment?.MAX_CONNECTIONS_PER_ADDRESS).toBeDefined()
+  })
+
   it('passes `nginx -t`, and in front of two real nodes passes WebSockets and never a client-chosen address', async () => {
-    const nginx = await runNginx()
+    const nginx = await runNginx({ AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_LIMIT) })
     try {
       const api = fetchApi(nginx.url)
       const fx = await groupFixture(api, 'Balanced')
@@ -144,75 +158,6 @@ describe('deploy/nginx.conf', () => {
 
 /** Per node and minute: the forged-address run above sends more than twice this through two nodes. */
 const AUTH_LIMIT = 3
-
-interface RunningNginx {
-  url: string
-  collabUrl: string
-  cluster: TestCluster
-  close(): Promise<void>
-}
-
-/**
- * deploy/nginx.conf as shipped, run by the machine's nginx in front of a real two-node cluster:
- * only the node addresses (the compose service names → 127.0.0.1 ports), the listen address and
- * the resolver (Docker's DNS does not exist here) are changed. Debian's nginx is 1.22, older than
- * the `resolve` parameter (open source since 1.27.3): on an nginx that old it is dropped here,
- * and its presence is checked by the test above instead.
- */
-async function runNginx(): Promise<RunningNginx> {
-  const version = await nginxVersion()
-  const cluster = await startCluster(2, { AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_LIMIT), TRUST_PROXY: '1', LOG_LEVEL: 'info' })
-  const dir = await tempDir('nginx-')
-  try {
-    const port = await freePort()
-    const [one, two] = cluster.live()
-    let conf = (await read('deploy/nginx.conf'))
-      .replace('listen 80;', `listen 127.0.0.1:${port};`)
-      .replace('server app1:8080', `server 127.0.0.1:${one!.port}`)
-      .replace('server app2:8080', `server 127.0.0.1:${two!.port}`)
-      .replace('resolver 127.0.0.11', 'resolver 127.0.0.1')
-    if (compareVersions(version, [1, 27, 3]) < 0) conf = conf.replace(/ resolve(?= )/g, '')
-    const file = path.join(dir.path, 'nginx.conf')
-    await writeFile(file, conf)
-    const globals = `pid ${dir.path}/nginx.pid; error_log ${dir.path}/error.log;`
-    await promisify(execFile)('nginx', ['-t', '-q', '-p', dir.path, '-c', file, '-g', globals])
-    const child = spawn('nginx', ['-p', dir.path, '-c', file, '-g', `daemon off; ${globals}`], { stdio: 'ignore' })
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    await waitForPort(port, 10_000)
-    return {
-      url: `http://127.0.0.1:${port}`,
-      collabUrl: `ws://127.0.0.1:${port}/collab`,
-      cluster,
-      close: async () => {
-        child.kill('SIGTERM')
-        await exited
-        await cluster.close()
-        await dir.remove()
-      },
-    }
-  } catch (error) {
-    await cluster.close()
-    await dir.remove()
-    throw error
-  }
-}
-
-async function nginxVersion(): Promise<number[]> {
-  let output: string
-  try {
-    output = (await promisify(execFile)('nginx', ['-v'])).stderr
-  } catch {
-    throw new Error('nginx is not installed: apt-get install nginx-light (.ci/run does)')
-  }
-  const match = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(output)
-  if (!match) throw new Error(`unexpected nginx -v output: ${output}`)
-  return match.slice(1).map(Number)
-}
-
-function compareVersions(a: number[], b: number[]): number {
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0)
-  return 0
-}
 
 describe('Dockerfile', () => {
   it('builds on Node 24 slim, runs compiled code as non-root with a healthcheck, bakes no secrets', async () => {

@@ -15,6 +15,8 @@ import { CloseCode } from '../../../shared/close-codes.ts'
 import type { Logger } from '../../logger.ts'
 import type { Admission, CollabServer } from '../collab-server.ts'
 import type { Transport } from './transport.ts'
+import type { ClientAddresses } from '../../http/client-address.ts'
+import { ClientSocketCap } from './client-socket-cap.ts'
 
 export const COLLAB_PATH = '/collab/'
 
@@ -23,6 +25,10 @@ export interface WsAdapterOptions {
   pingIntervalMs: number
   /** Longest admission (auth + room load) before the socket is closed with 1013. */
   admissionTimeoutMs: number
+  /** Who a request comes from (TRUST_PROXY). */
+  clients: ClientAddresses
+  /** WebSockets one client behind a trusted proxy may hold on this node (0: no cap). */
+  maxSocketsPerClient: number
 }
 
 /** How long a closing socket may take to finish the close handshake before it is cut. */
@@ -37,6 +43,7 @@ interface Tracked {
 export class WsAdapter {
   private readonly wss: WebSocketServer
   private readonly sockets = new Map<WebSocket, Tracked>()
+  private readonly clientCap: ClientSocketCap
   private readonly sweepTimer: NodeJS.Timeout
   private accepting = true
   private readonly server: Server
@@ -54,6 +61,7 @@ export class WsAdapter {
     this.collab = collab
     this.options = options
     this.logger = logger
+    this.clientCap = new ClientSocketCap(options.maxSocketsPerClient)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false })
     server.on('upgrade', this.onUpgrade)
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_MS, options.pingIntervalMs))
@@ -81,11 +89,24 @@ export class WsAdapter {
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (!url.pathname.startsWith(COLLAB_PATH)) return refuse(socket, 404, 'Not Found')
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable')
+    if (!this.countClient(req, socket)) return refuse(socket, 429, 'Too Many Connections')
     const room = url.pathname.slice(COLLAB_PATH.length)
     this.admitAndUpgrade(req, socket, head, room, url.searchParams.get('token') ?? undefined).catch((error: unknown) => {
       this.logger.error({ err: error, room }, 'upgrade failed')
       socket.destroy()
     })
+  }
+
+  /** Behind a trusted proxy, counts the socket against its client's cap until it closes; false if over it. */
+  private countClient(req: IncomingMessage, socket: Duplex): boolean {
+    if (!this.options.clients.isTrustedProxy(req.socket.remoteAddress ?? '')) return true // the TCP cap counted it
+    const client = this.options.clients.of(req)
+    if (!this.clientCap.take(client)) {
+      this.logger.debug({ client }, 'WebSocket cap reached for a client behind the proxy')
+      return false
+    }
+    socket.once('close', () => this.clientCap.release(client))
+    return true
   }
 
   private async admitAndUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, room: string, token: string | undefined): Promise<void> {
