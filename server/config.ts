@@ -133,6 +133,7 @@ export const SETTINGS = {
   inviteAcceptRateLimitPerMinute: setting('INVITE_ACCEPT_RATE_LIMIT_PER_MINUTE', 'Invite accepts per minute per client address; more get 429', integer(1, 100_000), 20),
   maxGroupsPerUser: setting('MAX_GROUPS_PER_USER', 'Groups a user may belong to, owned or joined; creating or joining more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   versionWritesPerHour: setting('VERSION_WRITES_PER_HOUR', 'Versions a user may name or restore (each stores a whole copy of the document) per hour; more get 429', integer(1, 100_000), 60),
+  historyViewsPerMinute: setting('HISTORY_VIEWS_PER_MINUTE', 'Versions one user\'s history views (pictures, message pages, diffs) may build per minute in the worker every room shares; views of versions it still holds are free; past it, 429', integer(1, 100_000), 60),
   maxNamedVersionsPerDoc: setting('MAX_NAMED_VERSIONS_PER_DOC', 'Named versions a document keeps (they are kept forever, each a whole copy); naming more gets 409 `quota_exceeded`', integer(1, 100_000), 500),
   maxInvitesPerGroup: setting('MAX_INVITES_PER_GROUP', 'Live invites (unexpired, uses left) per group; creating more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   revocationDeadlineMs: setting('REVOCATION_DEADLINE_MS', 'Longest a removed or downgraded member keeps access on any node if the change event was lost: open sockets are re-checked against storage at least this often (ACCESS_CACHE_TTL_MS may not exceed it)', integer(1_000, 3_600_000), 60_000),

@@ -2,6 +2,7 @@
 import { withStorageDeadline } from './storage/deadline.ts'
 import type { CollabCore } from './collab/index.ts'
 import { VersionWriteBudget } from './history/version-write-budget.ts'
+import { HistoryViewBudget } from './history/history-view-budget.ts'
 import { HistoryService } from './history/history-service.ts'
 import { AccountService } from './accounts/account-service.ts'
 import { resolveJwtSecret } from './accounts/jwt-secret.ts'
@@ -66,7 +67,7 @@ export function createServices(deps: {
   tokens: TokenService
   access: AccessCache
   lists: TaggedCache<GroupResponse[]>
-  limits: QuotaLimits & { maxSvgBytes: number; maxNamedVersionsPerDoc: number; versionWritesPerHour: number }
+  limits: QuotaLimits & { maxSvgBytes: number; maxNamedVersionsPerDoc: number; versionWritesPerHour: number; historyViewsPerMinute: number }
   collab: Pick<CollabCore, 'history' | 'worker'>
 }): Services {
   const { storage, bus, access, tokens, lists } = deps
@@ -91,6 +92,7 @@ export function createServices(deps: {
       maxSvgBytes: deps.limits.maxSvgBytes,
       maxNamedVersions: deps.limits.maxNamedVersionsPerDoc,
       writeBudget: new VersionWriteBudget(deps.limits.versionWritesPerHour),
+      viewBudget: new HistoryViewBudget(deps.limits.historyViewsPerMinute),
     }),
   }
 }

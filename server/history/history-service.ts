@@ -23,6 +23,7 @@ import { NO_DELETES } from './edit-records.ts'
 import type { UserEdits } from './history-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
 import type { VersionWriteBudget } from './version-write-budget.ts'
+import type { HistoryViewBudget } from './history-view-budget.ts'
 import * as Y from 'yjs'
 
 export interface HistoryDeps {
@@ -38,6 +39,8 @@ export interface HistoryDeps {
   maxNamedVersions: number
   /** Names and restores per user per hour (VERSION_WRITES_PER_HOUR): each stores a whole copy. */
   writeBudget: VersionWriteBudget
+  /** Versions built for a user's pictures, message pages and diffs per minute (HISTORY_VIEWS_PER_MINUTE): each is work in the shared worker. */
+  viewBudget: HistoryViewBudget
 }
 
 const RETRY_AFTER_SECONDS = 2
@@ -79,8 +82,9 @@ export class HistoryService {
 
   async svg(actor: string, groupId: string, versionId: string): Promise<string> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
+    this.deps.viewBudget.admit(actor)
     const { record } = await this.locate(groupId, versionId)
-    const answer = await this.deps.worker.version(record.id, () => this.deps.versions.state(record.room, record.id), { kind: 'svg', maxBytes: this.deps.maxSvgBytes })
+    const answer = await this.deps.worker.version(record.id, this.charged(actor, record), { kind: 'svg', maxBytes: this.deps.maxSvgBytes })
     if (!answer) throw notFound('no such version')
     if (answer.result === null) throw payloadTooLarge(`the picture is larger than ${this.deps.maxSvgBytes} bytes`)
     return answer.result
@@ -88,8 +92,9 @@ export class HistoryService {
 
   async messages(actor: string, groupId: string, versionId: string, query: { limit?: number; before?: string }): Promise<MessagePage> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
+    this.deps.viewBudget.admit(actor)
     const { record } = await this.locate(groupId, versionId)
-    const answer = await this.deps.worker.version(record.id, () => this.deps.versions.state(record.room, record.id), { kind: 'messages', ...query })
+    const answer = await this.deps.worker.version(record.id, this.charged(actor, record), { kind: 'messages', ...query })
     if (!answer) throw notFound('no such version')
     const names = await this.names(answer.result.messages.map((m) => m.author))
     return { ...answer.result, messages: answer.result.messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? '' })) }
@@ -97,8 +102,9 @@ export class HistoryService {
 
   async diff(actor: string, groupId: string, versionId: string, to: string): Promise<DiffResponse> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
+    this.deps.viewBudget.admit(actor)
     const from = await this.locate(groupId, versionId)
-    const load = (record: VersionRecord) => () => this.deps.versions.state(record.room, record.id)
+    const load = (record: VersionRecord) => this.charged(actor, record)
     if (to === 'current') {
       const state = await load(from.record)()
       if (!state) throw notFound('no such version')
@@ -109,6 +115,14 @@ export class HistoryService {
     const diff = await this.deps.worker.versionDiff({ id: from.record.id, load: load(from.record) }, { id: target.record.id, load: load(target.record) })
     if (!diff) throw notFound('no such version')
     return diff
+  }
+
+  /** Loads a version's state for a view, charged to the viewer (the worker asks only for versions it does not hold). */
+  private charged(actor: string, record: VersionRecord): () => Promise<Uint8Array | null> {
+    return () => {
+      this.deps.viewBudget.charge(actor)
+      return this.deps.versions.state(record.room, record.id)
+    }
   }
 
   /** Keeps the live state as a version, then makes the document equal to the version. */

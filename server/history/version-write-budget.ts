@@ -4,10 +4,10 @@
  * the budget, 429 with Retry-After until the window ends. One budget for both routes, which a
  * per-route rate limiter would split in two.
  *
- * Memory: one small entry per user who wrote in the last hour; expired entries go when the map
- * has grown past the number it held after the last sweep (amortized, never a timer).
+ * Memory: one small entry per user who wrote in the last hour (swept-map.ts).
  */
 import { HttpError } from '../../shared/http-error.ts'
+import { SweptMap } from './swept-map.ts'
 
 export const VERSION_WINDOW_MS = 3_600_000
 
@@ -19,8 +19,8 @@ interface Window {
 export class VersionWriteBudget {
   private readonly perHour: number
   private readonly now: () => number
-  private readonly windows = new Map<string, Window>()
-  private sweepAt = 1024
+  /** Windows that ended are forgotten. */
+  private readonly windows = new SweptMap<Window>((window, now) => now - window.start >= VERSION_WINDOW_MS)
 
   constructor(perHour: number, now: () => number = Date.now) {
     this.perHour = perHour
@@ -33,8 +33,7 @@ export class VersionWriteBudget {
     let window = this.windows.get(userId)
     if (!window || now - window.start >= VERSION_WINDOW_MS) {
       window = { start: now, used: 0 }
-      this.windows.set(userId, window)
-      this.sweepIfGrown(now)
+      this.windows.set(userId, window, now)
     }
     if (window.used >= this.perHour) {
       const retryAfter = Math.ceil((window.start + VERSION_WINDOW_MS - now) / 1000)
@@ -47,11 +46,5 @@ export class VersionWriteBudget {
   refund(userId: string): void {
     const window = this.windows.get(userId)
     if (window && window.used > 0) window.used--
-  }
-
-  private sweepIfGrown(now: number): void {
-    if (this.windows.size < this.sweepAt) return
-    for (const [user, window] of this.windows) if (now - window.start >= VERSION_WINDOW_MS) this.windows.delete(user)
-    this.sweepAt = Math.max(1024, 2 * this.windows.size)
   }
 }

@@ -3,7 +3,8 @@
  * messages), diffs, restore, and /groups/:id/rollback. Roles and statuses as everywhere: members
  * read, owners and editors name and restore, owners roll back; 404 for an unknown version or one
  * of another group, 503 while the log is down; 429 past a user's hourly budget of names and
- * restores, 409 past a document's quota of named versions.
+ * restores or her per-minute budget of pictures, message pages and diffs; 409 past a document's
+ * quota of named versions.
  */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -38,7 +39,7 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   })
 
   api.get('/groups/:id/versions/:versionId/canvas.svg', {
-    schema: { ...base, params: VersionParams, response: { 200: SvgResponse, ...errors(401, 403, 404, 413, 503) } },
+    schema: { ...base, params: VersionParams, response: { 200: SvgResponse, ...errors(401, 403, 404, 413, 429, 503) } },
   }, async (request, reply) => {
     const svg = await history.svg(userOf(request).userId, request.params.id, request.params.versionId)
     // A version never changes: caches may keep its picture.
@@ -46,11 +47,11 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   })
 
   api.get('/groups/:id/versions/:versionId/messages', {
-    schema: { ...base, params: VersionParams, querystring: MessagesQuery, response: { 200: MessagePageView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: VersionParams, querystring: MessagesQuery, response: { 200: MessagePageView, ...errors(401, 403, 404, 429, 503) } },
   }, async (request) => history.messages(userOf(request).userId, request.params.id, request.params.versionId, request.query))
 
   api.get('/groups/:id/versions/:versionId/diff', {
-    schema: { ...base, params: VersionParams, querystring: DiffQuery, response: { 200: DiffView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: VersionParams, querystring: DiffQuery, response: { 200: DiffView, ...errors(401, 403, 404, 429, 503) } },
   }, async (request) => history.diff(userOf(request).userId, request.params.id, request.params.versionId, request.query.to))
 
   api.post('/groups/:id/versions/:versionId/restore', {
