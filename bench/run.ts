@@ -14,6 +14,7 @@ import { compaction } from './scenarios/compaction.ts'
 import { connectStorm } from './scenarios/connect-storm.ts'
 import { cpuAtRate } from './scenarios/cpu-at-rate.ts'
 import { crossNode } from './scenarios/cross-node.ts'
+import { historyLoad } from './scenarios/history-load.ts'
 import { isolation } from './scenarios/isolation.ts'
 import { latency } from './scenarios/latency.ts'
 import { memory } from './scenarios/memory.ts'
@@ -22,7 +23,7 @@ import { soak } from './scenarios/soak.ts'
 import { throughput } from './scenarios/throughput.ts'
 import { throughputStock } from './scenarios/throughput-stock.ts'
 
-const SCENARIOS: Scenario[] = [latency, throughput, cpuAtRate, throughputStock, crossNode, coldLoad, memory, compaction, isolation, connectStorm, restAuth, soak]
+const SCENARIOS: Scenario[] = [latency, throughput, cpuAtRate, throughputStock, crossNode, coldLoad, memory, compaction, isolation, historyLoad, connectStorm, restAuth, soak]
 const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus', 'raw-ws']
 
 const { values } = parseArgs({
