@@ -70,6 +70,14 @@ export const memory: Scenario = {
       perLoadedRoom.values[name] = loaded / (loadedRooms * smallDocBytes)
       ctx.log(`  ${name}: a loaded room costs ${perLoadedRoom.values[name]!.toFixed(1)}x its document`)
     }
-    return [perConnection, perLoadedRoom]
+    return ctx.targets.includes('ours') ? [perConnection, perLoadedRoom, await crowdOfOurs(ctx, 2 * idleConnections, 2 * idleRooms)] : [perConnection, perLoadedRoom]
   },
+}
+
+/** Ours at twice the idle crowd (10,000 sockets in the full profile): one node holds them all. */
+async function crowdOfOurs(ctx: ScenarioContext, sockets: number, rooms: number): Promise<Row> {
+  const perRoom = Math.round(sockets / rooms)
+  const growth = await heldGrowth(ctx, 'ours', rooms, () => ({ kind: 'connect', perRoom, hold: true }))
+  ctx.log(`  ours: ${perRoom * rooms} idle sockets on one node, ${(growth / (perRoom * rooms) / 1024).toFixed(1)} KiB each`)
+  return { figure: 5, metric: `server RSS per idle connection, ours alone at ${perRoom * rooms} sockets on one node (over ${rooms} rooms)`, unit: 'bytes', lowerIsBetter: true, values: { ours: growth / (perRoom * rooms) } }
 }
