@@ -82,9 +82,8 @@ export class HistoryService {
 
   async svg(actor: string, groupId: string, versionId: string): Promise<string> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
-    this.deps.viewBudget.admit(actor)
     const { record } = await this.locate(groupId, versionId)
-    const answer = await this.deps.worker.version(record.id, this.charged(actor, record), { kind: 'svg', maxBytes: this.deps.maxSvgBytes })
+    const answer = await this.viewing(actor, (load) => this.deps.worker.version(record.id, load(record), { kind: 'svg', maxBytes: this.deps.maxSvgBytes }))
     if (!answer) throw notFound('no such version')
     if (answer.result === null) throw payloadTooLarge(`the picture is larger than ${this.deps.maxSvgBytes} bytes`)
     return answer.result
@@ -92,9 +91,8 @@ export class HistoryService {
 
   async messages(actor: string, groupId: string, versionId: string, query: { limit?: number; before?: string }): Promise<MessagePage> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
-    this.deps.viewBudget.admit(actor)
     const { record } = await this.locate(groupId, versionId)
-    const answer = await this.deps.worker.version(record.id, this.charged(actor, record), { kind: 'messages', ...query })
+    const answer = await this.viewing(actor, (load) => this.deps.worker.version(record.id, load(record), { kind: 'messages', ...query }))
     if (!answer) throw notFound('no such version')
     const names = await this.names(answer.result.messages.map((m) => m.author))
     return { ...answer.result, messages: answer.result.messages.map((m) => ({ ...m, authorName: names.get(m.author) ?? '' })) }
@@ -102,26 +100,34 @@ export class HistoryService {
 
   async diff(actor: string, groupId: string, versionId: string, to: string): Promise<DiffResponse> {
     await requireRole(this.deps.access, groupId, actor, 'viewer')
-    this.deps.viewBudget.admit(actor)
     const from = await this.locate(groupId, versionId)
-    const load = (record: VersionRecord) => this.charged(actor, record)
     if (to === 'current') {
-      const state = await load(from.record)()
-      if (!state) throw notFound('no such version')
-      return this.withRoom(from.record.room, (room) => room.diffFrom(state))
+      return this.viewing(actor, async (load) => {
+        const state = await load(from.record)()
+        if (!state) throw notFound('no such version')
+        return this.withRoom(from.record.room, (room) => room.diffFrom(state))
+      })
     }
     const target = await this.locate(groupId, to)
     if (target.kind !== from.kind) throw notFound('the two versions are of different documents')
-    const diff = await this.deps.worker.versionDiff({ id: from.record.id, load: load(from.record) }, { id: target.record.id, load: load(target.record) })
+    const diff = await this.viewing(actor, (load) => this.deps.worker.versionDiff({ id: from.record.id, load: load(from.record) }, { id: target.record.id, load: load(target.record) }))
     if (!diff) throw notFound('no such version')
     return diff
   }
 
-  /** Loads a version's state for a view, charged to the viewer (the worker asks only for versions it does not hold). */
-  private charged(actor: string, record: VersionRecord): () => Promise<Uint8Array | null> {
-    return () => {
-      this.deps.viewBudget.charge(actor)
-      return this.deps.versions.state(record.room, record.id)
+  /**
+   * Runs a view on the viewer's budget (HISTORY_VIEWS_PER_MINUTE): `load` gives a version's state,
+   * charged when the worker asks for it (it asks only for versions it does not hold).
+   */
+  private async viewing<T>(actor: string, view: (load: (record: VersionRecord) => () => Promise<Uint8Array | null>) => Promise<T>): Promise<T> {
+    const bill = this.deps.viewBudget.open(actor)
+    try {
+      return await view((record) => () => {
+        bill.loaded()
+        return this.deps.versions.state(record.room, record.id)
+      })
+    } finally {
+      bill.close()
     }
   }
 

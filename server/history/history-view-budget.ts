@@ -3,10 +3,11 @@
  * picture or messages, or a diff, builds the versions it needs in the doc worker (which every
  * room's sync answers and index builds share) unless the worker still holds them; so a viewer
  * cycling diffs of a big document over more versions than the worker keeps would take it from
- * everyone else. Each version state loaded for a view is charged to its user (a token bucket,
- * HISTORY_VIEWS_PER_MINUTE, refilled evenly over the minute); a view answered from what the
- * worker holds costs nothing. A user in debt gets 429 with Retry-After until it refills. The
- * offender pays: other members' views and everyone's syncs go on.
+ * everyone else. A token bucket per user (HISTORY_VIEWS_PER_MINUTE, refilled evenly over the
+ * minute): a view reserves one version up front, so a burst of parallel requests cannot all pass
+ * before any is charged; each further version it loads is charged; a view the worker answered
+ * from what it held gets its reservation back. Without a version to reserve, 429 with
+ * Retry-After. The offender pays: other members' views and everyone's syncs go on.
  *
  * Memory: one small entry per user who viewed in the last minute (swept-map.ts).
  */
@@ -21,6 +22,14 @@ interface Entry {
   usedAt: number
 }
 
+/** One view's account: its reservation covers the first version it loads. */
+export interface ViewBill {
+  /** A version's state is being loaded for this view. */
+  loaded(): void
+  /** The view is over: an unused reservation goes back. */
+  close(): void
+}
+
 export class HistoryViewBudget {
   private readonly perMinute: number
   private readonly now: () => number
@@ -32,16 +41,25 @@ export class HistoryViewBudget {
     this.now = now
   }
 
-  /** Throws 429 while `userId` owes for documents built before. */
-  admit(userId: string): void {
-    const entry = this.users.get(userId)
-    if (!entry?.budget.inDebt(this.now())) return
-    const retryAfter = Math.ceil(60 / this.perMinute)
-    throw new HttpError(429, 'rate_limited', `your history views built ${this.perMinute} versions in the last minute, the most allowed; retry in ${retryAfter} s`, retryAfter)
+  /** Opens a view for `userId`, reserving one version; throws 429 (nothing reserved) without one. */
+  open(userId: string): ViewBill {
+    const entry = this.entry(userId)
+    if (!entry.budget.spend(1, this.now())) {
+      const retryAfter = Math.ceil(60 / this.perMinute)
+      throw new HttpError(429, 'rate_limited', `your history views built ${this.perMinute} versions in the last minute, the most allowed; retry in ${retryAfter} s`, retryAfter)
+    }
+    let loads = 0
+    return {
+      loaded: () => {
+        if (++loads > 1) entry.budget.charge(1, this.now()) // work under way is paid for, even past zero
+      },
+      close: () => {
+        if (loads === 0) entry.budget.refund(1, this.now())
+      },
+    }
   }
 
-  /** Charges one document built for `userId` (work under way is paid for, even past zero). */
-  charge(userId: string): void {
+  private entry(userId: string): Entry {
     const now = this.now()
     let entry = this.users.get(userId)
     if (!entry) {
@@ -49,6 +67,6 @@ export class HistoryViewBudget {
       this.users.set(userId, entry, now)
     }
     entry.usedAt = now
-    entry.budget.charge(1, now)
+    return entry
   }
 }

@@ -33,6 +33,12 @@ export class Budget {
     return this.tokens >= 0
   }
 
+  /** Gives back `units` spent for work that was not done (never past `capacity`). */
+  refund(units: number, now = performance.now()): void {
+    this.refill(now)
+    this.tokens = Math.min(this.rate.capacity, this.tokens + units)
+  }
+
   /** Spent past zero (by `charge`), and not refilled back yet. */
   inDebt(now = performance.now()): boolean {
     this.refill(now)
