@@ -69,6 +69,17 @@ function url(...protocols: string[]): Parser<string> {
 
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
 
+function urlList(...protocols: string[]): Parser<string[]> {
+  return (raw, name) => {
+    const urls = list(raw, name)
+    if (urls.length === 0) throw new ConfigError(`${name} must list at least one URL`)
+    for (const entry of urls) url(...protocols)(entry, name)
+    return urls
+  }
+}
+
+const waitReplicas: Parser<number | 'auto'> = (raw, name) => (raw === 'auto' ? 'auto' : integer(0, 5)(raw, name))
+
 /** Whose X-Forwarded-For to believe: nobody (false), the nearest N proxies, or these addresses. */
 export type ProxyTrust = false | number | string[]
 
@@ -120,6 +131,9 @@ export const SETTINGS = {
   mongodbDb: setting('MONGODB_DB', 'MongoDB database name', text, 'collab'),
   mongodbTimeoutMs: setting('MONGODB_TIMEOUT_MS', 'How long a MongoDB operation waits for a reachable server before failing; MongoDB is pinged every second and counts as down when a ping takes longer', integer(100, 120_000), 5_000),
   redisUrl: setting('REDIS_URL', 'Redis URL; set it to run several nodes (requires MONGODB_URL)', url('redis:', 'rediss:'), undefined as string | undefined),
+  redisClusterNodes: setting('REDIS_CLUSTER_NODES', 'Seed nodes of a Redis Cluster, comma-separated (redis://h1:7000,redis://h2:7001); instead of REDIS_URL, requires MONGODB_URL', urlList('redis:', 'rediss:'), undefined as string[] | undefined),
+  redisClusterBuckets: setting('REDIS_CLUSTER_BUCKETS', 'On a Redis Cluster, rooms are spread over this many hash-tag buckets, each in its own slot; a node holds one blocking read connection per bucket it follows (at most this many). Every node of a deployment must use the same value', integer(1, 1024), 16),
+  redisWaitReplicas: setting('REDIS_WAIT_REPLICAS', 'An update is acknowledged only once this many replicas of its Redis master hold it (WAIT), so a failover loses nothing acknowledged; auto = 1 on a Redis Cluster when the master has a replica, else 0', waitReplicas, 'auto' as number | 'auto'),
   redisPrefix: setting('REDIS_PREFIX', 'Prefix of every Redis key and channel (several deployments can share a Redis)', text, 'collab:'),
   redisTimeoutMs: setting('REDIS_TIMEOUT_MS', 'A Redis command, or the liveness PING each connection gets every second, not answered within this fails; Redis then counts as down (writes refused, /readyz 503)', integer(100, 120_000), 5_000),
   redisMinEntryAgeMs: setting('REDIS_MIN_ENTRY_AGE_MS', 'Compaction never trims stream entries younger than this (lets lagging nodes catch up)', integer(0, 3_600_000), 60_000),
@@ -191,8 +205,11 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 function assertConsistent(config: Config): void {
-  if (config.redisUrl && !config.mongodbUrl) {
-    throw new ConfigError('REDIS_URL requires MONGODB_URL: nodes sharing rooms must share snapshot storage')
+  if (config.redisUrl && config.redisClusterNodes) {
+    throw new ConfigError('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both')
+  }
+  if ((config.redisUrl || config.redisClusterNodes) && !config.mongodbUrl) {
+    throw new ConfigError(`${config.redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'} requires MONGODB_URL: nodes sharing rooms must share snapshot storage`)
   }
   if (config.jwtSecret !== undefined && config.jwtSecret.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters')

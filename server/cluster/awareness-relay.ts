@@ -20,7 +20,8 @@
 import { DecodeError } from '../collab/wire/bounded-reader.ts'
 import { decodePresenceAnswer, decodeRelayedPresence, type RelayedClaim, type RelayedPresence } from '../collab/presence/presence-relay-codec.ts'
 import type { Logger } from '../logger.ts'
-import type { RedisClient } from './redis-clients.ts'
+import type { Channels } from './redis-backend.ts'
+import type { RedisKeyspace } from './redis-keyspace.ts'
 
 export interface RoomPresence {
   /** States relayed from `node` (stamped with their owner there). */
@@ -77,8 +78,10 @@ interface Joined {
 }
 
 export class RedisAwarenessRelay implements AwarenessRelay {
-  private readonly cmd: RedisClient
-  private readonly sub: RedisClient
+  private readonly rooms: Channels
+  private readonly nodes: Channels
+  private readonly isReady: () => boolean
+  private readonly keys: RedisKeyspace
   private readonly prefix: string
   private readonly nodeId: string
   private readonly logger: Logger
@@ -86,13 +89,15 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   private readonly lastSeen = new Map<string, number>()
   private readonly timer: NodeJS.Timeout
 
-  constructor(options: { cmd: RedisClient; sub: RedisClient; prefix: string; nodeId: string; logger: Logger }) {
-    this.cmd = options.cmd
-    this.sub = options.sub
+  constructor(options: { roomChannels: Channels; nodeChannels: Channels; isReady: () => boolean; keyspace: RedisKeyspace; prefix: string; nodeId: string; logger: Logger }) {
+    this.rooms = options.roomChannels
+    this.nodes = options.nodeChannels
+    this.isReady = options.isReady
+    this.keys = options.keyspace
     this.prefix = options.prefix
     this.nodeId = options.nodeId
     this.logger = options.logger
-    this.sub.subscribe(this.heartbeats(), (node: string) => this.seen(node)).catch(() => undefined)
+    this.nodes.subscribe(this.heartbeats(), (node) => this.seen(node.toString())).catch(() => undefined)
     this.timer = setInterval(() => this.tick(), HEARTBEAT_MS)
     this.timer.unref()
   }
@@ -108,7 +113,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     joined.backstop = setTimeout(() => this.settle(room, joined, 'some nodes did not answer in time'), HEAR_WITHIN_MS)
     joined.backstop.unref()
     this.joined.set(room, joined)
-    this.sub.subscribe(channel, listener, true)
+    this.rooms.subscribe(channel, listener)
       .then(() => this.query(room, joined))
       .catch((error: unknown) => {
         this.logger.warn({ err: error, room }, 'presence relay subscribe failed')
@@ -117,7 +122,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     return () => {
       clearTimeout(joined.backstop)
       if (this.joined.get(room) === joined) this.joined.delete(room)
-      void this.sub.unsubscribe(channel, listener, true).catch(() => undefined)
+      void this.rooms.unsubscribe(channel, listener).catch(() => undefined)
     }
   }
 
@@ -129,11 +134,11 @@ export class RedisAwarenessRelay implements AwarenessRelay {
 
   /** Asks the other nodes for their presence; PUBLISH's count says how many answers to wait for. */
   private async query(room: string, joined: Joined): Promise<void> {
-    if (!this.cmd.isReady) return this.settle(room, joined, 'redis not ready: nobody to ask')
+    if (!this.isReady()) return this.settle(room, joined, 'redis not ready: nobody to ask')
     const frame = this.frame(QUERY, new Uint8Array())
     try {
       // This node's own subscription got the query too.
-      joined.queried = Math.max(0, (await this.cmd.publish(this.channel(room), frame)) - 1)
+      joined.queried = Math.max(0, (await this.rooms.publish(this.channel(room), frame)) - 1)
     } catch (error) {
       this.logger.warn({ err: error, room }, 'presence query failed')
       return this.settle(room, joined, 'the query was not sent')
@@ -202,7 +207,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   }
 
   private tick(): void {
-    if (this.cmd.isReady) this.cmd.publish(this.heartbeats(), this.nodeId).catch(() => undefined)
+    if (this.isReady()) this.nodes.publish(this.heartbeats(), this.nodeId).catch(() => undefined)
     const now = Date.now()
     for (const [node, at] of this.lastSeen) {
       if (now - at < NODE_DEAD_AFTER_MS) continue
@@ -225,8 +230,8 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   }
 
   private send(room: string, kind: number, payload: Uint8Array): void {
-    if (!this.cmd.isReady) return // presence is ephemeral: renewals follow within 15 s
-    this.cmd.publish(this.channel(room), this.frame(kind, payload)).catch(() => undefined)
+    if (!this.isReady()) return // presence is ephemeral: renewals follow within 15 s
+    this.rooms.publish(this.channel(room), this.frame(kind, payload)).catch(() => undefined)
   }
 
   private frame(kind: number, payload: Uint8Array): Buffer {
@@ -234,7 +239,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   }
 
   private channel(room: string): string {
-    return `${this.prefix}aw:${room}`
+    return this.keys.roomChannel('aw', room)
   }
 
   private heartbeats(): string {

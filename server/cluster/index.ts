@@ -1,7 +1,7 @@
 /**
  * What connects this node to the others. One node: the embedded log, in-process events, a local
- * lease, no presence relay. With REDIS_URL: Redis Streams, pub/sub events and presence, and a
- * Redis lease, all over one set of Redis connections.
+ * lease, no presence relay. With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster):
+ * Redis Streams, pub/sub events and presence, and a Redis lease, all over one set of connections.
  */
 import path from 'node:path'
 import { newId } from '../../shared/ids.ts'
@@ -15,7 +15,9 @@ import { RedisLog } from '../log/redis-log.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import { noRelay, RedisAwarenessRelay, type AwarenessRelay } from './awareness-relay.ts'
+import type { RedisBackend } from './redis-backend.ts'
 import { RedisClients } from './redis-clients.ts'
+import { RedisClusterClients } from './redis-cluster-clients.ts'
 import { RedisLease } from './redis-lease.ts'
 
 export interface Cluster {
@@ -29,17 +31,19 @@ export interface Cluster {
 
 export async function openCluster(config: Config, logger: Logger, failures: BackgroundFailures): Promise<Cluster> {
   const nodeId = newId()
-  if (!config.redisUrl) {
+  if (!config.redisUrl && !config.redisClusterNodes) {
     const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync, logger: logger.child({ module: 'log' }) })
     const bus = new LocalBus()
     return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, close: async () => { await bus.close(); await log.close() } }
   }
   const redisLogger = logger.child({ module: 'redis', node: nodeId })
-  const clients = await RedisClients.connect(config.redisUrl, redisLogger, { timeoutMs: config.redisTimeoutMs, failures })
+  const clients = await connectRedis(config, redisLogger, failures)
   const prefix = config.redisPrefix
   const log = new RedisLog(clients, { prefix, minEntryAgeMs: config.redisMinEntryAgeMs, logger: redisLogger })
   const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger, failures })
-  const relay = new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix, nodeId, logger: redisLogger })
+  const relay = new RedisAwarenessRelay({
+    roomChannels: clients.roomChannels, nodeChannels: clients.nodeChannels, isReady: () => clients.commandsReady(), keyspace: clients.keyspace(prefix), prefix, nodeId, logger: redisLogger,
+  })
   return {
     nodeId,
     log,
@@ -53,4 +57,11 @@ export async function openCluster(config: Config, logger: Logger, failures: Back
       await clients.close()
     },
   }
+}
+
+/** One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES). */
+async function connectRedis(config: Config, logger: Logger, failures: BackgroundFailures): Promise<RedisBackend> {
+  const liveness = { timeoutMs: config.redisTimeoutMs, waitReplicas: config.redisWaitReplicas, failures }
+  if (config.redisClusterNodes) return RedisClusterClients.connect(config.redisClusterNodes, logger, { ...liveness, buckets: config.redisClusterBuckets })
+  return RedisClients.connect(config.redisUrl as string, logger, liveness)
 }

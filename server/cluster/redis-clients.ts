@@ -15,6 +15,8 @@ import { raceDeadline } from '../deadline.ts'
 import { createClient, RESP_TYPES } from '@redis/client'
 import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
 import type { Logger } from '../logger.ts'
+import type { BlockingConnection, Channels, RedisBackend, StreamReply } from './redis-backend.ts'
+import { plainKeyspace, type RedisKeyspace } from './redis-keyspace.ts'
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
 
@@ -29,10 +31,12 @@ export interface RedisLiveness {
   pingEveryMs: number
   /** Longest block of the stream reader's XREAD (its reads may take this plus `timeoutMs`). */
   readBlockMs: number
+  /** Replicas an append waits for before it is acknowledged (WAIT); 'auto': 1 on a cluster whose master has one. */
+  waitReplicas: number | 'auto'
   failures: BackgroundFailures
 }
 
-export const DEFAULT_LIVENESS: Omit<RedisLiveness, 'failures'> = { timeoutMs: 5_000, pingEveryMs: 1_000, readBlockMs: 2_000 }
+export const DEFAULT_LIVENESS: Omit<RedisLiveness, 'failures'> = { timeoutMs: 5_000, pingEveryMs: 1_000, readBlockMs: 2_000, waitReplicas: 'auto' }
 
 type Connection = 'cmd' | 'reader' | 'sub'
 
@@ -62,13 +66,18 @@ function binary(client: RedisClient) {
 
 export type BinaryRedisClient = ReturnType<typeof binary>
 
-export class RedisClients {
+/** One Redis (REDIS_URL): keys keep their plain names, one blocking reader for every room. */
+export class RedisClients implements RedisBackend {
+  readonly mode = 'single' as const
   readonly cmd: RedisClient
   readonly binary: BinaryRedisClient
   readonly reader: RedisClient
   readonly binaryReader: BinaryRedisClient
   readonly sub: RedisClient
   readonly liveness: RedisLiveness
+  readonly nodeChannels: Channels
+  readonly roomChannels: Channels
+  private readonly readerConnection: BlockingConnection
   private readonly healthListeners = new Set<(up: boolean) => void>()
   private up = false
   /** Whether each connection answered its last probe (or read) in time. */
@@ -84,6 +93,9 @@ export class RedisClients {
     this.sub = clients.sub
     this.liveness = liveness
     this.logger = logger
+    this.nodeChannels = plainChannels(clients.cmd, clients.sub)
+    this.roomChannels = this.nodeChannels
+    this.readerConnection = standaloneReader(clients.reader, this.binaryReader, clients.cmd)
     this.probes = (['cmd', 'sub'] as const).map((name) => this.probe(name, clients[name]))
     for (const name of ['cmd', 'reader', 'sub'] as const) {
       clients[name].on('end', () => this.report(name, false))
@@ -108,18 +120,52 @@ export class RedisClients {
     return clients
   }
 
+  get keyed(): RedisClient {
+    return this.cmd
+  }
+
+  get binaryKeyed(): BinaryRedisClient {
+    return this.binary
+  }
+
+  keyspace(prefix: string): RedisKeyspace {
+    return plainKeyspace(prefix)
+  }
+
+  blockingReader(): BlockingConnection {
+    return this.readerConnection
+  }
+
+  async replicated(): Promise<void> {
+    const wanted = this.liveness.waitReplicas === 'auto' ? 0 : this.liveness.waitReplicas
+    if (wanted === 0) return
+    const acked = await this.timed(this.cmd.wait(wanted, this.liveness.timeoutMs), 'WAIT')
+    if (acked < wanted) throw new RedisTimeoutError(`WAIT: ${acked} of ${wanted} replicas took the write within ${this.liveness.timeoutMs} ms`)
+  }
+
+  reportReader(_bucket: number, answering: boolean): void {
+    this.report('reader', answering)
+  }
+
+  onCommandsReady(listener: () => void): void {
+    this.cmd.on('ready', listener)
+  }
+
+  onSubscriberReconnect(listener: () => void): void {
+    this.onReconnect(this.sub, listener)
+  }
+
   isUp(): boolean {
     return this.up && this.cmd.isReady
+  }
+
+  commandsReady(): boolean {
+    return this.cmd.isReady
   }
 
   /** `command`, failing with RedisTimeoutError if Redis has not answered within `timeoutMs`. */
   timed<T>(command: Promise<T>, what = 'redis command'): Promise<T> {
     return withDeadline(command, this.liveness.timeoutMs, what)
-  }
-
-  /** The stream reader's word on its connection: a read (or PING) answered in time, or not. */
-  reportReader(answering: boolean): void {
-    this.report('reader', answering)
   }
 
   onHealth(listener: (up: boolean) => void): () => void {
@@ -176,7 +222,29 @@ export class RedisClients {
   }
 }
 
-function logErrors(client: { on(event: 'error', listener: (error: Error) => void): unknown }, name: string, logger: Logger): void {
+/** Plain PUBLISH/SUBSCRIBE: on one Redis, room channels and node channels are the same kind. */
+function plainChannels(cmd: RedisClient, sub: RedisClient): Channels {
+  return {
+    publish: (channel, message) => cmd.publish(channel, message),
+    subscribe: (channel, listener) => sub.subscribe(channel, listener, true),
+    unsubscribe: (channel, listener) => sub.unsubscribe(channel, listener, true),
+  }
+}
+
+/** The one reader connection of a single Redis, interrupted through the command connection. */
+function standaloneReader(reader: RedisClient, binaryReader: BinaryRedisClient, cmd: RedisClient): BlockingConnection {
+  return {
+    get isReady() { return reader.isReady },
+    xRead: async (streams, options) => (await binaryReader.xRead(streams, options)) as StreamReply,
+    clientId: () => reader.clientId(),
+    ping: () => reader.ping(),
+    unblock: async (id) => (cmd.isReady ? Number(await cmd.sendCommand(['CLIENT', 'UNBLOCK', String(id)])) : 0),
+    onReconnecting: (listener) => { reader.on('reconnecting', listener) },
+    close: async () => {},
+  }
+}
+
+export function logErrors(client: { on(event: 'error', listener: (error: Error) => void): unknown }, name: string, logger: Logger): void {
   let lastLogged = 0
   client.on('error', (error: Error) => {
     if (Date.now() - lastLogged < ERROR_LOG_INTERVAL_MS) return

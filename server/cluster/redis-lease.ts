@@ -9,30 +9,31 @@ import type { BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
 import type { Logger } from '../logger.ts'
 import { RedisScript } from '../log/redis-script.ts'
-import type { RedisClient, RedisClients } from './redis-clients.ts'
+import type { KeyedCommands, RedisBackend } from './redis-backend.ts'
+import type { RedisKeyspace } from './redis-keyspace.ts'
 
 const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
 const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 
 export class RedisLease implements CompactionLease {
-  private readonly cmd: RedisClient
-  private readonly clients: RedisClients
-  private readonly prefix: string
+  private readonly cmd: KeyedCommands
+  private readonly clients: RedisBackend
+  private readonly keys: RedisKeyspace
   private readonly ttlMs: number
   private readonly logger: Logger
   private readonly failures: BackgroundFailures
 
-  constructor(clients: RedisClients, options: { prefix: string; ttlMs: number; logger: Logger; failures: BackgroundFailures }) {
+  constructor(clients: RedisBackend, options: { prefix: string; ttlMs: number; logger: Logger; failures: BackgroundFailures }) {
     this.clients = clients
-    this.cmd = clients.cmd
-    this.prefix = options.prefix
+    this.cmd = clients.keyed
+    this.keys = clients.keyspace(options.prefix)
     this.ttlMs = options.ttlMs
     this.logger = options.logger
     this.failures = options.failures
   }
 
   async withLease<T>(room: string, task: () => Promise<T>): Promise<T | undefined> {
-    const key = `${this.prefix}lease:${room}`
+    const key = this.keys.roomKey('lease', room)
     const token = newId()
     const taken = await this.clients.timed(this.cmd.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: this.ttlMs } }), 'lease')
     if (taken !== 'OK') return undefined

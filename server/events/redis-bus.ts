@@ -10,7 +10,7 @@
  * After the subscriber reconnects every `onGap` handler runs (drop caches, re-check sockets).
  */
 import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
-import type { RedisClient, RedisClients } from '../cluster/redis-clients.ts'
+import type { Channels, RedisBackend } from '../cluster/redis-backend.ts'
 import type { Logger } from '../logger.ts'
 import type { AccessEvent, AccessEventHandler, EventBus } from './bus.ts'
 
@@ -34,9 +34,8 @@ const REPUBLISH_RETRY_MS = 100
 export class RedisBus implements EventBus {
   private readonly handlers = new Set<AccessEventHandler>()
   private readonly gapHandlers = new Set<() => void>()
-  private readonly cmd: RedisClient
-  private readonly clients: RedisClients
-  private readonly sub: RedisClient
+  private readonly clients: RedisBackend
+  private readonly channels: Channels
   private readonly channel: string
   private readonly nodeId: string
   private readonly logger: Logger
@@ -44,23 +43,22 @@ export class RedisBus implements EventBus {
   private readonly unpublished: string[] = []
   private readonly republisher: BackgroundLoop
 
-  private constructor(clients: RedisClients, options: RedisBusOptions) {
+  private constructor(clients: RedisBackend, options: RedisBusOptions) {
     this.clients = clients
-    this.cmd = clients.cmd
-    this.sub = clients.sub
+    this.channels = clients.nodeChannels
     this.channel = `${options.prefix}events`
     this.nodeId = options.nodeId
     this.logger = options.logger
     this.republisher = new BackgroundLoop(() => this.flush(), {
       name: 'access-event-publish', everyMs: REPUBLISH_EVERY_MS, retryMs: REPUBLISH_RETRY_MS, logger: options.logger, failures: options.failures,
     })
-    clients.onReconnect(clients.sub, () => this.gap())
-    clients.cmd.on('ready', () => void this.republisher.runNow())
+    clients.onSubscriberReconnect(() => this.gap())
+    clients.onCommandsReady(() => void this.republisher.runNow())
   }
 
-  static async start(clients: RedisClients, options: RedisBusOptions): Promise<RedisBus> {
+  static async start(clients: RedisBackend, options: RedisBusOptions): Promise<RedisBus> {
     const bus = new RedisBus(clients, options)
-    await bus.sub.subscribe(bus.channel, (message: string) => bus.receive(message))
+    await bus.channels.subscribe(bus.channel, (message) => bus.receive(message.toString()))
     bus.republisher.start()
     return bus
   }
@@ -82,7 +80,7 @@ export class RedisBus implements EventBus {
   private async flush(): Promise<void> {
     while (this.unpublished.length > 0) {
       const next = this.unpublished[0] as string
-      await this.clients.timed(this.cmd.publish(this.channel, next), 'publish')
+      await this.clients.timed(this.channels.publish(this.channel, next), 'publish')
       if (this.unpublished[0] === next) this.unpublished.shift()
     }
   }

@@ -8,7 +8,8 @@
  * it has a gap (Redis does not track ids removed by XTRIM).
  */
 import type { BackgroundFailures } from '../background-loop.ts'
-import type { RedisClients } from '../cluster/redis-clients.ts'
+import type { RedisBackend } from '../cluster/redis-backend.ts'
+import type { RedisKeyspace } from '../cluster/redis-keyspace.ts'
 import type { Logger } from '../logger.ts'
 import { LOG_START, compareLogIds, formatLogId, parseLogId, successorLogId, type LogId } from './log-id.ts'
 import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
@@ -91,59 +92,42 @@ const CLOCK_SKEW_MARGIN_MS = 5_000
 
 export class RedisLog implements UpdateLog {
   readonly kind = 'redis' as const
-  private readonly clients: RedisClients
+  private readonly clients: RedisBackend
   private readonly options: RedisLogOptions
-  private readonly reader: StreamReader
-  private readonly roomsKey: string
-  /** Set once per Redis lifetime; a Redis that comes back without it lost our entries. */
-  private readonly epochKey: string
-  private epoch: string | null = null
+  private readonly keys: RedisKeyspace
+  /** One reader per bucket followed (one in all on a single Redis). */
+  private readonly readers = new Map<number, StreamReader>()
+  /** Set once per Redis lifetime (per bucket: on a cluster, per slot's master); one that comes back without it lost our entries. */
+  private readonly epochs = new Map<number, string>()
   private readonly resetListeners = new Set<() => void>()
 
-  constructor(clients: RedisClients, options: RedisLogOptions) {
+  constructor(clients: RedisBackend, options: RedisLogOptions) {
     this.clients = clients
     this.options = options
-    this.roomsKey = `${options.prefix}rooms`
-    this.epochKey = `${options.prefix}epoch`
-    clients.cmd.on('ready', () => void this.checkEpoch())
-    void this.checkEpoch()
-    this.reader = new StreamReader({
-      reader: clients.reader,
-      cmd: clients.cmd,
-      keyOf: (room) => this.key(room),
-      trimmedBelow: async (room) => {
-        const threshold = await this.clients.timed(this.clients.cmd.get(this.trimmedKey(room)))
-        return threshold === null ? null : String(threshold)
-      },
-      mayBeTrimmedAfter: (position) => this.mayBeTrimmedAfter(position),
-      logger: options.logger,
-      toEntry: (room, message) => this.toEntry(room, message),
-      blockMs: clients.liveness.readBlockMs,
-      timeoutMs: clients.liveness.timeoutMs,
-      batch: READ_BATCH,
-      reportHealth: (answering) => clients.reportReader(answering),
-      failures: options.failures ?? clients.liveness.failures,
-    }, clients.binaryReader)
+    this.keys = clients.keyspace(options.prefix)
+    clients.onCommandsReady(() => void this.checkEpochs())
+    void this.checkEpochs()
   }
 
   async append(room: string, updates: LoggedUpdate[], { limit, tag = '' }: AppendOptions = {}): Promise<LogId> {
     const record = Buffer.from(encodeRecord({ tag, updates }))
     const bounds = limit ? [String(limit.maxDocBytes), limit.base.watermark, String(limit.base.bytes)] : ['', '', '']
-    const keys = [this.key(room), this.roomsKey, this.sizeKey(room)]
-    const answer = await this.clients.timed(APPEND.run(this.clients.cmd, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
+    const keys = [this.key(room), this.roomsKey(room), this.sizeKey(room)]
+    const answer = await this.clients.timed(APPEND.run(this.clients.keyed, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
     if (typeof answer === 'number' && limit) throw new DocumentFullError(answer, limit.maxDocBytes)
+    await this.clients.replicated(this.key(room))
     return String(answer)
   }
 
   async read(room: string, after: LogId, limit: number): Promise<LogEntry[]> {
-    const messages = await this.clients.timed(this.clients.binary.xRange(this.key(room), `(${after}`, '+', { COUNT: limit }), 'read')
+    const messages = await this.clients.timed(this.clients.binaryKeyed.xRange(this.key(room), `(${after}`, '+', { COUNT: limit }), 'read')
     return (messages ?? []).map((m) => this.toEntry(room, m))
   }
 
   /** The stream's last generated id: a trim removes entries, never the id of the newest one. */
   async head(room: string): Promise<LogId> {
     try {
-      const info = await this.clients.timed(this.clients.cmd.xInfoStream(this.key(room)), 'head')
+      const info = await this.clients.timed(this.clients.keyed.xInfoStream(this.key(room)), 'head')
       return String(info['last-generated-id'])
     } catch (error) {
       if (error instanceof Error && /no such key/i.test(error.message)) return LOG_START // never written (or deleted)
@@ -154,25 +138,27 @@ export class RedisLog implements UpdateLog {
   async trim(room: string, upTo: LogId, snapshotBytes?: number): Promise<void> {
     const threshold = this.trimThreshold(upTo)
     const keys = [this.key(room), this.trimmedKey(room), this.sizeKey(room)]
-    await this.clients.timed(TRIM.run(this.clients.cmd, { keys, arguments: [threshold, upTo, snapshotBytes === undefined ? '' : String(snapshotBytes)] }), 'trim')
-    await this.clients.timed(FORGET_IF_EMPTY.run(this.clients.cmd, { keys: [this.key(room), this.roomsKey], arguments: [room] }), 'trim')
+    await this.clients.timed(TRIM.run(this.clients.keyed, { keys, arguments: [threshold, upTo, snapshotBytes === undefined ? '' : String(snapshotBytes)] }), 'trim')
+    await this.clients.timed(FORGET_IF_EMPTY.run(this.clients.keyed, { keys: [this.key(room), this.roomsKey(room)], arguments: [room] }), 'trim')
   }
 
   async deleteRoom(room: string): Promise<void> {
-    await this.clients.timed(this.clients.cmd.del([this.key(room), this.trimmedKey(room), this.sizeKey(room)]))
-    await this.clients.timed(this.clients.cmd.sRem(this.roomsKey, room))
+    await this.clients.timed(this.clients.keyed.del([this.key(room), this.trimmedKey(room), this.sizeKey(room)]))
+    await this.clients.timed(this.clients.keyed.sRem(this.roomsKey(room), room))
   }
 
   size(room: string): Promise<number> {
-    return this.clients.timed(this.clients.cmd.xLen(this.key(room)))
+    return this.clients.timed(this.clients.keyed.xLen(this.key(room)))
   }
 
   subscribe(room: string, after: LogId, listener: LogListener): Subscription {
-    return this.reader.follow(room, after, listener)
+    return this.readerOf(this.keys.bucketOf(room)).follow(room, after, listener)
   }
 
-  roomsWithEntries(): Promise<string[]> {
-    return this.clients.timed(this.clients.cmd.sMembers(this.roomsKey))
+  async roomsWithEntries(): Promise<string[]> {
+    const buckets = Array.from({ length: this.keys.buckets }, (_, bucket) => this.keys.bucketKey('rooms', bucket))
+    const sets = await Promise.all(buckets.map((key) => this.clients.timed(this.clients.keyed.sMembers(key))))
+    return sets.flat()
   }
 
   onReset(listener: () => void): () => void {
@@ -189,22 +175,52 @@ export class RedisLog implements UpdateLog {
   }
 
   async close(): Promise<void> {
-    await this.reader.stop()
+    await Promise.all([...this.readers.values()].map((reader) => reader.stop()))
+  }
+
+  /** The reader of a bucket's streams, started when the bucket is first followed. */
+  private readerOf(bucket: number): StreamReader {
+    let reader = this.readers.get(bucket)
+    if (reader) return reader
+    reader = new StreamReader({
+      connection: this.clients.blockingReader(bucket),
+      keyOf: (room) => this.key(room),
+      trimmedBelow: async (room) => {
+        const threshold = await this.clients.timed(this.clients.keyed.get(this.trimmedKey(room)))
+        return threshold === null ? null : String(threshold)
+      },
+      mayBeTrimmedAfter: (position) => this.mayBeTrimmedAfter(position),
+      logger: this.options.logger,
+      toEntry: (room, message) => this.toEntry(room, message),
+      blockMs: this.clients.liveness.readBlockMs,
+      timeoutMs: this.clients.liveness.timeoutMs,
+      batch: READ_BATCH,
+      reportHealth: (answering) => this.clients.reportReader(bucket, answering),
+      failures: this.options.failures ?? this.clients.liveness.failures,
+    })
+    this.readers.set(bucket, reader)
+    return reader
+  }
+
+  private async checkEpochs(): Promise<void> {
+    await Promise.all(Array.from({ length: this.keys.buckets }, (_, bucket) => this.checkEpoch(bucket)))
   }
 
   /**
-   * Marks this Redis with an epoch (kept if one is there). If the epoch we knew is gone or
-   * changed, Redis lost its data (restarted without persistence, or flushed): tell listeners.
+   * Marks a bucket's Redis with an epoch (kept if one is there). If the epoch we knew is gone or
+   * changed, that Redis lost its data (restarted without persistence, flushed, a master replaced
+   * by an empty one): tell listeners.
    */
-  private async checkEpoch(): Promise<void> {
+  private async checkEpoch(bucket: number): Promise<void> {
+    const key = this.keys.bucketKey('epoch', bucket)
     const mine = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
     try {
-      await this.clients.timed(this.clients.cmd.set(this.epochKey, mine, { condition: 'NX' }), 'epoch')
-      const current = await this.clients.timed(this.clients.cmd.get(this.epochKey), 'epoch')
-      const lost = this.epoch !== null && current !== this.epoch
-      this.epoch = current
-      if (!lost) return
-      this.options.logger.error({ epoch: current }, 'redis lost its data (restarted without persistence?): rooms log again what they hold')
+      await this.clients.timed(this.clients.keyed.set(key, mine, { condition: 'NX' }), 'epoch')
+      const current = await this.clients.timed(this.clients.keyed.get(key), 'epoch')
+      const known = this.epochs.get(bucket)
+      if (current !== null) this.epochs.set(bucket, current)
+      if (known === undefined || current === known) return
+      this.options.logger.error({ epoch: current, bucket }, 'redis lost its data (restarted without persistence?): rooms log again what they hold')
       for (const listener of this.resetListeners) listener()
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not check the redis epoch; will on the next reconnect')
@@ -235,14 +251,19 @@ export class RedisLog implements UpdateLog {
   }
 
   private key(room: string): string {
-    return `${this.options.prefix}log:${room}`
+    return this.keys.roomKey('log', room)
   }
 
   private sizeKey(room: string): string {
-    return `${this.options.prefix}size:${room}`
+    return this.keys.roomKey('size', room)
   }
 
   private trimmedKey(room: string): string {
-    return `${this.options.prefix}trimmed:${room}`
+    return this.keys.roomKey('trimmed', room)
+  }
+
+  /** The set of rooms with entries, beside the room's stream (in its bucket). */
+  private roomsKey(room: string): string {
+    return this.keys.bucketKey('rooms', this.keys.bucketOf(room))
   }
 }

@@ -17,7 +17,7 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex')
   }
 
-  async run(client: RedisClient, options: EvalOptions): Promise<unknown> {
+  async run(client: Pick<RedisClient, 'evalSha' | 'eval'>, options: EvalOptions): Promise<unknown> {
     try {
       return await client.evalSha(this.sha, options)
     } catch (error) {

@@ -11,7 +11,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BackgroundFailures } from '../background-loop.ts'
-import { RedisTimeoutError, withDeadline, type BinaryRedisClient, type RedisClient } from '../cluster/redis-clients.ts'
+import type { BlockingConnection, StreamReply } from '../cluster/redis-backend.ts'
+import { RedisTimeoutError, withDeadline } from '../cluster/redis-clients.ts'
 import type { Logger } from '../logger.ts'
 import { compareLogIds, successorLogId, type LogId } from './log-id.ts'
 import type { LogEntry, LogListener, Subscription } from './types.ts'
@@ -26,8 +27,8 @@ interface Follower {
 }
 
 export interface ReaderOptions {
-  reader: RedisClient
-  cmd: RedisClient
+  /** The connection this reader blocks on (its own: nothing else may wait behind an XREAD). */
+  connection: BlockingConnection
   keyOf(room: string): string
   /** Entries below this id may have been trimmed (null: never trimmed). */
   trimmedBelow(room: string): Promise<LogId | null>
@@ -57,11 +58,9 @@ export interface StreamMessage {
 const UNBLOCK_ATTEMPTS = 20
 const UNBLOCK_RETRY_MS = 5
 
-type StreamReply = Array<{ name: Buffer | string; messages: StreamMessage[] }> | null
-
 export class StreamReader {
   private readonly options: ReaderOptions
-  private readonly binaryReader: BinaryRedisClient
+  private readonly connection: BlockingConnection
   private readonly followers = new Map<string, Set<Follower>>()
   private readerId: number | null = null
   private blocked = false
@@ -74,10 +73,10 @@ export class StreamReader {
   private readonly loopDone: Promise<void>
   private failuresInARow = 0
 
-  constructor(options: ReaderOptions, binaryReader: BinaryRedisClient) {
+  constructor(options: ReaderOptions) {
     this.options = options
-    this.binaryReader = binaryReader
-    options.reader.on('reconnecting', () => {
+    this.connection = options.connection
+    this.connection.onReconnecting(() => {
       this.readerId = null
       this.recheckAll()
     })
@@ -123,9 +122,8 @@ export class StreamReader {
   }
 
   private async unblock(readSeq: number, attempts: number): Promise<void> {
-    const { cmd } = this.options
-    if (!this.blocked || this.readSeq !== readSeq || this.readerId === null || !cmd.isReady) return
-    const unblocked = await cmd.sendCommand(['CLIENT', 'UNBLOCK', String(this.readerId)]).catch(() => 0)
+    if (!this.blocked || this.readSeq !== readSeq || this.readerId === null) return
+    const unblocked = await this.connection.unblock(this.readerId).catch(() => 0)
     if (unblocked === 0 && attempts > 1) {
       await sleep(UNBLOCK_RETRY_MS)
       await this.unblock(readSeq, attempts - 1)
@@ -138,7 +136,7 @@ export class StreamReader {
         await this.idle()
         continue
       }
-      if (!this.options.reader.isReady) {
+      if (!this.connection.isReady) {
         await sleep(100)
         continue
       }
@@ -158,9 +156,9 @@ export class StreamReader {
     await woken
     clearTimeout(timer)
     this.wake = null
-    if (this.stopped || this.hasWork() || !this.options.reader.isReady) return
+    if (this.stopped || this.hasWork() || !this.connection.isReady) return
     try {
-      await withDeadline(this.options.reader.ping(), this.options.timeoutMs, 'PING on reader')
+      await withDeadline(this.connection.ping(), this.options.timeoutMs, 'PING on reader')
       this.options.reportHealth(true)
     } catch (error) {
       await this.failed(error)
@@ -183,8 +181,8 @@ export class StreamReader {
   private async awaitAnswer(): Promise<void> {
     this.recheckAll()
     let answered = false
-    const pong = this.options.reader.ping().then(() => { answered = true }, () => { answered = true })
-    while (!answered && !this.stopped && this.options.reader.isReady) {
+    const pong = this.connection.ping().then(() => { answered = true }, () => { answered = true })
+    while (!answered && !this.stopped && this.connection.isReady) {
       await Promise.race([pong, sleep(this.options.blockMs)])
     }
   }
@@ -205,7 +203,7 @@ export class StreamReader {
   }
 
   private async readOnce(): Promise<void> {
-    this.readerId ??= await withDeadline(this.options.reader.clientId(), this.options.timeoutMs, 'CLIENT ID')
+    this.readerId ??= await withDeadline(this.connection.clientId(), this.options.timeoutMs, 'CLIENT ID')
     if (await this.checkGaps()) return
     if (this.checkDue) return // a follower came while we checked: check it before reading
     // Followers may have come or gone while we awaited: read the set as it is now.
@@ -215,13 +213,14 @@ export class StreamReader {
     this.readSeq++
     let reply: StreamReply
     try {
-      const read = this.binaryReader.xRead(streams, { BLOCK: this.options.blockMs, COUNT: this.options.batch })
-      reply = (await withDeadline(read, this.options.blockMs + this.options.timeoutMs, 'XREAD')) as StreamReply
+      const read = this.connection.xRead(streams, { BLOCK: this.options.blockMs, COUNT: this.options.batch })
+      reply = await withDeadline(read, this.options.blockMs + this.options.timeoutMs, 'XREAD')
     } finally {
       this.blocked = false
     }
     this.options.reportHealth(true)
-    const replies = (reply ?? []).map((stream) => ({ room: roomOfKey(String(stream.name), streams, this.options.keyOf), messages: stream.messages }))
+    const roomOf = new Map(streams.map(({ key, room }) => [key, room]))
+    const replies = (reply ?? []).map((stream) => ({ room: roomOf.get(String(stream.name)), messages: stream.messages }))
     await Promise.all(replies.map(({ room }) => (room === undefined ? undefined : this.checkTrimmedBeforeRead(room))))
     for (const { room, messages } of replies) this.deliver(room, messages)
   }
@@ -253,12 +252,12 @@ export class StreamReader {
   }
 
   /** Each followed room once, from the lowest position any unpaused follower of it is at. */
-  private streams(): Array<{ key: string; id: string }> {
-    const streams: Array<{ key: string; id: string }> = []
+  private streams(): Array<{ key: string; id: string; room: string }> {
+    const streams: Array<{ key: string; id: string; room: string }> = []
     for (const [room, set] of this.followers) {
       let lowest: LogId | null = null
       for (const f of set) if (readable(f) && (lowest === null || compareLogIds(f.position, lowest) < 0)) lowest = f.position
-      if (lowest !== null) streams.push({ key: this.options.keyOf(room), id: lowest })
+      if (lowest !== null) streams.push({ key: this.options.keyOf(room), id: lowest, room })
     }
     return streams
   }
@@ -313,10 +312,4 @@ export class StreamReader {
 /** Not waiting for a reload, and checked for trimmed entries since it (re)started. */
 function readable(follower: Follower): boolean {
   return !follower.paused && !follower.unchecked
-}
-
-function roomOfKey(key: string, streams: Array<{ key: string }>, keyOf: (room: string) => string): string | undefined {
-  if (!streams.some((s) => s.key === key)) return undefined
-  const probe = keyOf('')
-  return key.startsWith(probe) ? key.slice(probe.length) : undefined
 }

@@ -36,7 +36,7 @@ afterAll(async () => {
 async function node(id: string): Promise<RedisAwarenessRelay> {
   const clients = await RedisClients.connect(redis.url, logger)
   opened.push(clients)
-  const relay = new RedisAwarenessRelay({ cmd: clients.cmd, sub: clients.sub, prefix: PREFIX, nodeId: id, logger })
+  const relay = new RedisAwarenessRelay({ roomChannels: clients.roomChannels, nodeChannels: clients.nodeChannels, isReady: () => clients.commandsReady(), keyspace: clients.keyspace(PREFIX), prefix: PREFIX, nodeId: id, logger })
   relays.push(relay)
   return relay
 }

@@ -126,8 +126,7 @@ it('reads a room followed while the reader awaits its gap check, without waiting
   const checking = signal()
   const release = signal()
   const reader = new StreamReader({
-    reader: own.reader,
-    cmd: own.cmd,
+    connection: own.blockingReader(),
     keyOf: (room) => `between:log:${room}`,
     trimmedBelow: async (room) => {
       if (room === 'first') {
@@ -144,7 +143,7 @@ it('reads a room followed while the reader awaits its gap check, without waiting
     batch: 100,
     reportHealth: () => {},
     failures: new BackgroundFailures(),
-  }, own.binaryReader)
+  })
   const first = collect()
   const second = collect()
   const a = reader.follow('first', LOG_START, first.listener)
@@ -165,8 +164,7 @@ it('sees a trim that lands between a follower\'s gap check and its read: a gap, 
   const ids = [await own.cmd.xAdd(key, '*', { r: '1' }), await own.cmd.xAdd(key, '*', { r: '2' }), await own.cmd.xAdd(key, '*', { r: '3' })]
   let threshold: string | null = null
   const reader = new StreamReader({
-    reader: own.reader,
-    cmd: own.cmd,
+    connection: own.blockingReader(),
     keyOf: (room) => `race:log:${room}`,
     trimmedBelow: async () => {
       const seen = threshold
@@ -185,7 +183,7 @@ it('sees a trim that lands between a follower\'s gap check and its read: a gap, 
     batch: 100,
     reportHealth: () => {},
     failures: new BackgroundFailures(),
-  }, own.binaryReader)
+  })
   const follower = collect()
   const subscription = reader.follow('room', LOG_START, follower.listener)
   await waitFor(() => follower.gaps === 1, 5_000, 'the gap reported')

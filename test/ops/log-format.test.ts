@@ -133,10 +133,11 @@ describe('pretty lines', () => {
 
   it('the start-up line names each mode and a URL a browser can open', () => {
     const address = { address: '0.0.0.0', family: 'IPv4', port: 8080 }
-    const base = { host: '0.0.0.0', dataDir: '/srv/data', mongodbUrl: undefined, redisUrl: undefined }
+    const base = { host: '0.0.0.0', dataDir: '/srv/data', mongodbUrl: undefined, redisUrl: undefined, redisClusterNodes: undefined }
     expect(startupLine(base, address)).toEqual({ url: 'http://localhost:8080', mode: 'embedded', msg: 'ready: open http://localhost:8080 in a browser; embedded mode (one node, data in /srv/data)' })
     expect(startupLine({ ...base, mongodbUrl: 'mongodb://m' }, address).msg).toBe('ready: open http://localhost:8080 in a browser; MongoDB mode (one node)')
     expect(startupLine({ ...base, mongodbUrl: 'mongodb://m', redisUrl: 'redis://r' }, address).mode).toBe('cluster')
+    expect(startupLine({ ...base, mongodbUrl: 'mongodb://m', redisClusterNodes: ['redis://r:7000'] }, address).msg).toBe('ready: open http://localhost:8080 in a browser; cluster mode (MongoDB + a Redis Cluster; more nodes may join on the same stores)')
     expect(startupLine({ ...base, host: '::1' }, address).url).toBe('http://[::1]:8080')
   })
 })
