@@ -68,6 +68,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     storageUp: () => storageHealth.isUp(),
     backgroundFailures: () => failures.entries(),
     threadHeaps: async () => [['main', process.memoryUsage().heapUsed], ['doc-worker', await collab.worker.heapUsed()], ['fold-worker', await collab.folder.heapUsed()]],
+    wireFormats: () => cluster.formats,
   })
   const collab = createCollab({
     config,

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net'
 import path from 'node:path'
+import { CURRENT_GENERATION } from './cluster/wire-format.ts'
 import { parseRetention } from './history/retention.ts'
 
 export class ConfigError extends Error {
@@ -137,6 +138,7 @@ export const SETTINGS = {
   redisPrefix: setting('REDIS_PREFIX', 'Prefix of every Redis key and channel (several deployments can share a Redis)', text, 'collab:'),
   redisTimeoutMs: setting('REDIS_TIMEOUT_MS', 'A Redis command, or the liveness PING each connection gets every second, not answered within this fails; Redis then counts as down (writes refused, /readyz 503)', integer(100, 120_000), 5_000),
   redisMinEntryAgeMs: setting('REDIS_MIN_ENTRY_AGE_MS', 'Compaction never trims stream entries younger than this (lets lagging nodes catch up)', integer(0, 3_600_000), 60_000),
+  wireFormatCeiling: setting('WIRE_FORMAT_CEILING', 'Tests and upgrade rehearsals only: the node acts as the release of this wire generation (1 = the releases before the format registry), reading and writing only its formats between nodes. Leave unset in production (= this release\'s newest)', integer(1, CURRENT_GENERATION), CURRENT_GENERATION),
   jwtSecret: setting('JWT_SECRET', 'HS256 signing secret, at least 32 characters; required in production', text, undefined as string | undefined),
   jwtIssuer: setting('JWT_ISSUER', 'JWT `iss` claim issued and required', text, 'collab-server'),
   jwtAudience: setting('JWT_AUDIENCE', 'JWT `aud` claim issued and required', text, 'collab-clients'),

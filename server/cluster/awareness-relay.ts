@@ -14,10 +14,18 @@
  * when a node falls silent its clients' states are dropped within seconds (y-protocols alone
  * would keep them for 30 s).
  *
- * Frame: [kind (0 update, 1 query, 2 answer)][sender node id][payload: states with their owners,
- * nothing, states and claims (presence-relay-codec.ts)].
+ * Frames (relay-frame.ts) carry the presence format: kinds update, query, answer and heartbeat,
+ * the sender, and a payload (states with their owners, nothing, states and claims:
+ * presence-relay-codec.ts). Every frame and heartbeat is sent in the format every live node reads
+ * (format-negotiator.ts); a frame this node cannot read is dropped and counted. A query is answered
+ * in the format it came in (or, from a newer node, in this node's newest, which that node reads),
+ * and when the formats change while a room still waits for answers it asks again in the new one,
+ * so a node never waits for answers that cannot come.
  */
 import { DecodeError } from '../collab/wire/bounded-reader.ts'
+import { FormatNegotiator } from './format-negotiator.ts'
+import { decodeRelayFrame, encodeRelayFrame, RelayKind, type RelayFrame, type RelayHeader } from './relay-frame.ts'
+import { CURRENT_GENERATION, LEGACY_GENERATION } from './wire-format.ts'
 import { decodePresenceAnswer, decodeRelayedPresence, type RelayedClaim, type RelayedPresence } from '../collab/presence/presence-relay-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { Channels } from './redis-backend.ts'
@@ -52,9 +60,6 @@ export const noRelay: AwarenessRelay = {
   close: async () => {},
 }
 
-const UPDATE = 0
-const QUERY = 1
-const ANSWER = 2
 /**
  * Longest a room that just loaded waits for the other nodes' answers. Answers take one round trip
  * through Redis; this only bounds the wait when a node that got the query never answers.
@@ -88,8 +93,11 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   private readonly joined = new Map<string, Joined>()
   private readonly lastSeen = new Map<string, number>()
   private readonly timer: NodeJS.Timeout
+  private readonly formats: FormatNegotiator
+  private readonly stopFollowingFormats: () => void
 
-  constructor(options: { roomChannels: Channels; nodeChannels: Channels; isReady: () => boolean; keyspace: RedisKeyspace; prefix: string; nodeId: string; logger: Logger }) {
+  /** `formats`: what to send and read (default: this release's newest, no registry). */
+  constructor(options: { roomChannels: Channels; nodeChannels: Channels; isReady: () => boolean; keyspace: RedisKeyspace; prefix: string; nodeId: string; logger: Logger; formats?: FormatNegotiator }) {
     this.rooms = options.roomChannels
     this.nodes = options.nodeChannels
     this.isReady = options.isReady
@@ -97,13 +105,15 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     this.prefix = options.prefix
     this.nodeId = options.nodeId
     this.logger = options.logger
-    this.nodes.subscribe(this.heartbeats(), (node) => this.seen(node.toString())).catch(() => undefined)
+    this.formats = options.formats ?? new FormatNegotiator({ nodeId: this.nodeId, generation: CURRENT_GENERATION, registry: null, logger: this.logger })
+    this.stopFollowingFormats = this.formats.onChange(() => this.askAgain())
+    this.nodes.subscribe(this.heartbeats(), (message) => this.heartbeat(message)).catch(() => undefined)
     this.timer = setInterval(() => this.tick(), HEARTBEAT_MS)
     this.timer.unref()
   }
 
   publish(room: string, update: Uint8Array): void {
-    this.send(room, UPDATE, update)
+    this.send(room, RelayKind.update, update)
   }
 
   join(room: string, presence: RoomPresence): () => void {
@@ -128,6 +138,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    this.stopFollowingFormats()
     for (const joined of this.joined.values()) clearTimeout(joined.backstop)
     this.joined.clear()
   }
@@ -135,7 +146,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   /** Asks the other nodes for their presence; PUBLISH's count says how many answers to wait for. */
   private async query(room: string, joined: Joined): Promise<void> {
     if (!this.isReady()) return this.settle(room, joined, 'redis not ready: nobody to ask')
-    const frame = this.frame(QUERY, new Uint8Array())
+    const frame = this.frame(RelayKind.query, new Uint8Array())
     try {
       // This node's own subscription got the query too.
       joined.queried = Math.max(0, (await this.rooms.publish(this.channel(room), frame)) - 1)
@@ -159,22 +170,60 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     joined.presence.heard()
   }
 
+  /** The formats changed: rooms still waiting ask again, in a format every node now reads. */
+  private askAgain(): void {
+    for (const [room, joined] of this.joined) if (!joined.settled && joined.queried !== null) void this.query(room, joined)
+  }
+
   private receive(room: string, message: Buffer): void {
     const joined = this.joined.get(room)
-    const sender = message.subarray(1, 1 + this.nodeId.length).toString()
-    if (!joined || sender === this.nodeId) return
-    this.seen(sender)
-    const payload = new Uint8Array(message.subarray(1 + this.nodeId.length))
-    if (message[0] === QUERY) {
-      this.send(room, ANSWER, joined.presence.answer()) // always, even empty: the asker counts answers
-    } else if (message[0] === UPDATE) {
+    if (!joined) return
+    const read = decodeRelayFrame(message, { reads: (v) => this.formats.reads('presence', v), legacySenderLength: this.nodeId.length })
+    if (!read.ok) return this.unreadable(room, joined, read.reason, read.header)
+    const { sender, kind, payload } = read.frame
+    if (sender === this.nodeId) return
+    this.heard(read.frame)
+    if (kind === RelayKind.query) {
+      // Always, even empty: the asker counts answers. In the query's format, which the asker reads.
+      this.send(room, RelayKind.answer, joined.presence.answer(), this.replyVersion(read.frame.version))
+    } else if (kind === RelayKind.update) {
       const entries = this.parse(payload, room, decodeRelayedPresence)
       if (!entries) return
       this.remember(joined, sender, entries)
       joined.presence.apply(sender, entries)
-    } else if (message[0] === ANSWER) {
+    } else if (kind === RelayKind.answer) {
       this.receiveAnswer(room, joined, sender, payload)
     }
+  }
+
+  /**
+   * A frame this node cannot read: dropped and counted. A newer node's query is still answered (in
+   * this node's newest format, which the newer node reads), so it does not wait for this node.
+   * Releases before versioned frames could not read their header at all; acting as one, neither does this.
+   */
+  private unreadable(room: string, joined: Joined, reason: 'unknown_version' | 'malformed', header: RelayHeader | null): void {
+    this.formats.dropped('presence', reason)
+    if (!header || header.sender === this.nodeId || this.formats.own.generation === LEGACY_GENERATION) return
+    this.seen(header.sender)
+    if (header.kind === RelayKind.query) this.send(room, RelayKind.answer, joined.presence.answer(), this.replyVersion(header.version))
+  }
+
+  /** The asker's version if this node writes it, else this node's newest (an asker reads every older one). */
+  private replyVersion(asked: number): number {
+    const writes = this.formats.own.writes.presence
+    return writes.includes(asked) ? asked : Math.max(...writes)
+  }
+
+  /** Who sent a readable frame: alive, and an old node if it has no version. */
+  private heard({ sender, version }: Pick<RelayFrame, 'sender' | 'version'>): void {
+    this.seen(sender)
+    if (version === 1) this.formats.heardUnversioned(sender)
+  }
+
+  private heartbeat(message: Buffer): void {
+    const read = decodeRelayFrame(message, { reads: (v) => this.formats.reads('presence', v), legacySenderLength: this.nodeId.length, heartbeat: true })
+    if (!read.ok) return this.formats.dropped('presence', read.reason)
+    if (read.frame.kind === RelayKind.heartbeat && read.frame.sender !== this.nodeId) this.heard(read.frame)
   }
 
   /** Another node's states and claims (for whichever node asked; any node's answer is whole). */
@@ -207,7 +256,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
   }
 
   private tick(): void {
-    if (this.isReady()) this.nodes.publish(this.heartbeats(), this.nodeId).catch(() => undefined)
+    if (this.isReady()) this.nodes.publish(this.heartbeats(), this.frame(RelayKind.heartbeat, new Uint8Array())).catch(() => undefined)
     const now = Date.now()
     for (const [node, at] of this.lastSeen) {
       if (now - at < NODE_DEAD_AFTER_MS) continue
@@ -229,13 +278,13 @@ export class RedisAwarenessRelay implements AwarenessRelay {
     if (node !== this.nodeId) this.lastSeen.set(node, Date.now())
   }
 
-  private send(room: string, kind: number, payload: Uint8Array): void {
+  private send(room: string, kind: RelayKind, payload: Uint8Array, version?: number): void {
     if (!this.isReady()) return // presence is ephemeral: renewals follow within 15 s
-    this.rooms.publish(this.channel(room), this.frame(kind, payload)).catch(() => undefined)
+    this.rooms.publish(this.channel(room), this.frame(kind, payload, version)).catch(() => undefined)
   }
 
-  private frame(kind: number, payload: Uint8Array): Buffer {
-    return Buffer.concat([Buffer.from([kind]), Buffer.from(this.nodeId), payload])
+  private frame(kind: RelayKind, payload: Uint8Array, version = this.formats.sending('presence')): Buffer {
+    return encodeRelayFrame({ version, kind, sender: this.nodeId, payload })
   }
 
   private channel(room: string): string {

@@ -15,6 +15,8 @@ import { RedisLog } from '../log/redis-log.ts'
 import type { UpdateLog } from '../log/types.ts'
 import type { Logger } from '../logger.ts'
 import { noRelay, RedisAwarenessRelay, type AwarenessRelay } from './awareness-relay.ts'
+import { DEFAULT_FORMAT_TIMING, FormatNegotiator } from './format-negotiator.ts'
+import { FormatRegistry } from './format-registry.ts'
 import type { RedisBackend } from './redis-backend.ts'
 import { RedisClients } from './redis-clients.ts'
 import { RedisClusterClients } from './redis-cluster-clients.ts'
@@ -26,6 +28,8 @@ export interface Cluster {
   bus: EventBus
   lease: CompactionLease
   relay: AwarenessRelay
+  /** Which formats this node sends other nodes, and who holds them back (wire-format.ts). */
+  formats: FormatNegotiator
   close(): Promise<void>
 }
 
@@ -34,15 +38,17 @@ export async function openCluster(config: Config, logger: Logger, failures: Back
   if (!config.redisUrl && !config.redisClusterNodes) {
     const log = await EmbeddedLog.open(path.join(config.dataDir, 'log'), { fsync: config.embeddedFsync, logger: logger.child({ module: 'log' }) })
     const bus = new LocalBus()
-    return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, close: async () => { await bus.close(); await log.close() } }
+    const formats = new FormatNegotiator({ nodeId, generation: config.wireFormatCeiling, registry: null, logger })
+    return { nodeId, log, bus, lease: new LocalLease(), relay: noRelay, formats, close: async () => { await bus.close(); await log.close() } }
   }
   const redisLogger = logger.child({ module: 'redis', node: nodeId })
   const clients = await connectRedis(config, redisLogger, failures)
   const prefix = config.redisPrefix
   const log = new RedisLog(clients, { prefix, minEntryAgeMs: config.redisMinEntryAgeMs, logger: redisLogger })
-  const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger, failures })
+  const formats = await joinFormatRegistry(clients, config, nodeId, redisLogger, failures)
+  const bus = await RedisBus.start(clients, { prefix, nodeId, logger: redisLogger, failures, formats })
   const relay = new RedisAwarenessRelay({
-    roomChannels: clients.roomChannels, nodeChannels: clients.nodeChannels, isReady: () => clients.commandsReady(), keyspace: clients.keyspace(prefix), prefix, nodeId, logger: redisLogger,
+    roomChannels: clients.roomChannels, nodeChannels: clients.nodeChannels, isReady: () => clients.commandsReady(), keyspace: clients.keyspace(prefix), prefix, nodeId, logger: redisLogger, formats,
   })
   return {
     nodeId,
@@ -50,8 +56,10 @@ export async function openCluster(config: Config, logger: Logger, failures: Back
     bus,
     lease: new RedisLease(clients, { prefix, ttlMs: config.compactLeaseTtlMs, logger: redisLogger, failures }),
     relay,
+    formats,
     close: async () => {
       await relay.close()
+      await formats.close()
       await bus.close()
       await log.close()
       await clients.close()
@@ -64,4 +72,14 @@ async function connectRedis(config: Config, logger: Logger, failures: Background
   const liveness = { timeoutMs: config.redisTimeoutMs, waitReplicas: config.redisWaitReplicas, failures }
   if (config.redisClusterNodes) return RedisClusterClients.connect(config.redisClusterNodes, logger, { ...liveness, buckets: config.redisClusterBuckets })
   return RedisClients.connect(config.redisUrl as string, logger, liveness)
+}
+
+/** Announces this node's formats before it sends anything, so the others know what it reads. */
+async function joinFormatRegistry(clients: RedisBackend, config: Config, nodeId: string, logger: Logger, failures: BackgroundFailures): Promise<FormatNegotiator> {
+  const registry = new FormatRegistry({
+    redis: clients.keyed, channels: clients.nodeChannels, prefix: config.redisPrefix, ttlMs: DEFAULT_FORMAT_TIMING.entryTtlMs, timed: (command) => clients.timed(command, 'format registry'),
+  })
+  const formats = new FormatNegotiator({ nodeId, generation: config.wireFormatCeiling, registry, logger: logger.child({ module: 'wire-formats' }), failures })
+  await formats.start()
+  return formats
 }

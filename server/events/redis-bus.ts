@@ -8,22 +8,25 @@
  *   (groups/access-events.ts), which covers what pub/sub still loses (a subscriber that was
  *   away, a publisher that died with events queued).
  * After the subscriber reconnects every `onGap` handler runs (drop caches, re-check sockets).
+ *
+ * Each event goes out in the access format every live node reads (event-envelope.ts,
+ * cluster/format-negotiator.ts); one this node cannot read is dropped and counted, never guessed at.
  */
 import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
+import { FormatNegotiator } from '../cluster/format-negotiator.ts'
 import type { Channels, RedisBackend } from '../cluster/redis-backend.ts'
+import { CURRENT_GENERATION } from '../cluster/wire-format.ts'
 import type { Logger } from '../logger.ts'
 import type { AccessEvent, AccessEventHandler, EventBus } from './bus.ts'
-
-interface Envelope {
-  node: string
-  event: AccessEvent
-}
+import { decodeEnvelope, encodeEnvelope } from './event-envelope.ts'
 
 export interface RedisBusOptions {
   prefix: string
   nodeId: string
   logger: Logger
   failures: BackgroundFailures
+  /** What to send and read (default: this release's newest, no registry). */
+  formats?: FormatNegotiator
 }
 
 /** Events kept for republishing at most; older ones are dropped (the socket re-check covers them). */
@@ -42,6 +45,7 @@ export class RedisBus implements EventBus {
   /** Serialized envelopes not yet taken by Redis, oldest first. */
   private readonly unpublished: string[] = []
   private readonly republisher: BackgroundLoop
+  private readonly formats: FormatNegotiator
 
   private constructor(clients: RedisBackend, options: RedisBusOptions) {
     this.clients = clients
@@ -49,6 +53,7 @@ export class RedisBus implements EventBus {
     this.channel = `${options.prefix}events`
     this.nodeId = options.nodeId
     this.logger = options.logger
+    this.formats = options.formats ?? new FormatNegotiator({ nodeId: this.nodeId, generation: CURRENT_GENERATION, registry: null, logger: this.logger })
     this.republisher = new BackgroundLoop(() => this.flush(), {
       name: 'access-event-publish', everyMs: REPUBLISH_EVERY_MS, retryMs: REPUBLISH_RETRY_MS, logger: options.logger, failures: options.failures,
     })
@@ -66,7 +71,7 @@ export class RedisBus implements EventBus {
   /** Delivered here at once; to the other nodes now or, if Redis does not take it, on a retry. */
   async publish(event: AccessEvent): Promise<void> {
     this.deliver(event)
-    this.unpublished.push(JSON.stringify({ node: this.nodeId, event } satisfies Envelope))
+    this.unpublished.push(encodeEnvelope({ version: this.formats.sending('access'), node: this.nodeId, event }))
     if (this.unpublished.length > MAX_UNPUBLISHED) {
       this.unpublished.shift()
       this.logger.warn('dropped an unpublished access event; other nodes catch up by re-checking sockets')
@@ -102,13 +107,12 @@ export class RedisBus implements EventBus {
   }
 
   private receive(message: string): void {
-    let envelope: Envelope
-    try {
-      envelope = JSON.parse(message) as Envelope
-    } catch {
-      return
-    }
-    if (envelope.node !== this.nodeId) this.deliver(envelope.event)
+    const read = decodeEnvelope(message, (version) => this.formats.reads('access', version))
+    if (!read.ok) return this.formats.dropped('access', read.reason)
+    const { node, version, event } = read.envelope
+    if (node === this.nodeId) return
+    if (version === 1) this.formats.heardUnversioned(node)
+    this.deliver(event)
   }
 
   private deliver(event: AccessEvent): void {

@@ -4,6 +4,7 @@
  * live state when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FormatNegotiator } from '../cluster/format-negotiator.ts'
 import type { CollabObserver } from '../collab/observer.ts'
 import type { Room } from '../collab/room/room.ts'
 
@@ -16,6 +17,8 @@ export interface MetricSources {
   backgroundFailures(): Iterable<[string, number]>
   /** JS heap in use per thread (main, doc worker, fold worker): where memory grows shows here. */
   threadHeaps(): Promise<Array<[string, number | null]>>
+  /** The formats this node sends other nodes, who holds them back, and what it dropped. */
+  wireFormats?(): Pick<FormatNegotiator, 'status' | 'drops'>
 }
 
 const MS = 1_000
@@ -101,6 +104,7 @@ export class PrometheusMetrics implements CollabObserver {
         for (const q of [0.5, 0.9, 0.99, 1]) this.set({ quantile: String(q) }, ages.length === 0 ? 0 : ages[Math.min(ages.length - 1, Math.floor(q * ages.length))] as number)
       },
     })
+    if (sources.wireFormats) wireGauges(registers, sources.wireFormats)
     new Gauge({ name: 'collab_unsnapshotted_rooms', help: 'Rooms in memory with updates not yet in a snapshot', registers, collect() { this.set([...sources.rooms()].filter((r) => r.entriesSinceSnapshot > 0).length) } })
   }
 
@@ -158,4 +162,29 @@ export class PrometheusMetrics implements CollabObserver {
   slowConsumerDropped(): void {
     this.slowConsumersTotal.inc()
   }
+}
+
+/** What a rolling upgrade is watched by: the formats sent, the old nodes holding them back, what was dropped. */
+function wireGauges(registers: Registry[], formats: NonNullable<MetricSources['wireFormats']>): void {
+  new Gauge({
+    name: 'collab_wire_format',
+    help: 'Format version this node sends other nodes, by kind (presence, access, record, snapshot): the newest every live node reads',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      for (const [kind, version] of Object.entries(formats().status().sending)) this.set({ kind }, version)
+    },
+  })
+  new Gauge({ name: 'collab_wire_generation', help: 'Wire generation this node runs as (WIRE_FORMAT_CEILING lowers it in rehearsals)', registers, collect() { this.set(formats().status().generation) } })
+  new Gauge({ name: 'collab_wire_old_nodes', help: 'Live nodes that read less than this node would send: until they leave, the older formats are sent', registers, collect() { this.set(formats().status().oldNodes.length) } })
+  new Counter({
+    name: 'collab_wire_dropped_total',
+    help: 'Messages from other nodes dropped unread, by kind and reason (unknown_version: newer than this node reads; malformed)',
+    labelNames: ['kind', 'reason'],
+    registers,
+    collect() {
+      this.reset()
+      for (const { kind, reason, count } of formats().drops()) this.inc({ kind, reason }, count)
+    },
+  })
 }

@@ -1,7 +1,7 @@
 /** Log records: batches of attributed updates, and entries from before records existed. */
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
-import { DecodeError } from '../../server/collab/wire/bounded-reader.ts'
+import { DecodeError, UnknownFormatError } from '../../server/collab/wire/bounded-reader.ts'
 import { decodeRecord, decodeRecordOrReport, encodeRecord } from '../../server/log/record-codec.ts'
 
 function realUpdate(text: string): Uint8Array {
@@ -32,6 +32,14 @@ describe('log records', () => {
     expect(() => decodeRecord(new Uint8Array([...record, 0]))).toThrow(DecodeError)
     const huge = new Uint8Array([0x59, 0x4c, 0x52, 0x31, 0xff, 0xff, 0xff, 0x7f])
     expect(() => decodeRecord(huge)).toThrow(DecodeError)
+  })
+
+  it('refuse a record of a later format (YLR3…) instead of reading it as a bare update', () => {
+    const later = new Uint8Array([0x59, 0x4c, 0x52, 0x33, 1, 2, 3])
+    expect(() => decodeRecord(later)).toThrow(UnknownFormatError)
+    const reported: unknown[] = []
+    expect(decodeRecordOrReport(later, (e) => reported.push(e))).toEqual({ tag: '', updates: [] })
+    expect(String(reported[0])).toContain('log record format 3 is newer than this release reads')
   })
 
   it('report a damaged record and read it as empty, so one bad entry cannot block a room', () => {

@@ -8,9 +8,14 @@
  * piece's clock ranges and delete-set offset (update-info.ts), the state vector the pieces hold,
  * and the client-id bindings (which user first wrote under each Yjs client id). Version 1 has
  * pieces only; bytes without the header are read as a single update (written by another tool).
+ * Kept versions (history) store these same bytes, so they read the same way.
+ *
+ * The version byte is the snapshot format (cluster/wire-format.ts). A later one is refused with
+ * UnknownFormatError, never read as a bare update (the room fails to load and is retried rather
+ * than served wrong): nodes write a new format only once every live node reads it.
  */
 import * as encoding from 'lib0/encoding'
-import { BoundedReader } from '../wire/bounded-reader.ts'
+import { BoundedReader, UnknownFormatError } from '../wire/bounded-reader.ts'
 import type { UpdateInfo } from '../sync/update-info.ts'
 
 const MAGIC = [0x59, 0x53, 0x4e, 0x50] // "YSNP"
@@ -65,6 +70,7 @@ export function encodeSnapshotV1(pieces: Uint8Array[], full = pieces.length): Ui
 /** Pieces are views into `bytes`. Throws DecodeError if a framed snapshot is damaged. */
 export function decodeSnapshotParts(bytes: Uint8Array): SnapshotParts {
   const version = MAGIC.every((byte, i) => bytes[i] === byte) ? bytes[MAGIC.length] : undefined
+  if (version !== undefined && version > 2) throw new UnknownFormatError(`snapshot format ${version} is newer than this release reads`)
   if (version !== 1 && version !== 2) return { pieces: [bytes], full: 1, infos: null, stateVector: null, bindings: new Map() }
   const reader = new BoundedReader(bytes)
   reader.skip(MAGIC.length + 1)

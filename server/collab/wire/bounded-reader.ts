@@ -7,6 +7,11 @@ export class DecodeError extends Error {
   override name = 'DecodeError'
 }
 
+/** Stored or relayed bytes in a format newer than this release reads (cluster/wire-format.ts). */
+export class UnknownFormatError extends DecodeError {
+  override name = 'UnknownFormatError'
+}
+
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
 
 export class BoundedReader {
