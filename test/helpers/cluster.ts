@@ -9,11 +9,14 @@ import type { Client } from './clients.ts'
 import { durableView, type DurableView } from './durable.ts'
 import { uniqueDbName } from './backends.ts'
 import { spawnServer, type ServerProcess } from './process.ts'
+import { startRedisCluster, type RedisCluster } from './redis-cluster.ts'
 import { startRedis, type RedisServer } from './redis-server.ts'
 import { tempDir, TEST_JWT_SECRET } from './server.ts'
 
 export interface TestCluster {
+  /** The private Redis (on a Redis Cluster, a stand-in that refuses to be used: see `redisCluster`). */
   redis: RedisServer
+  redisCluster: RedisCluster | null
   nodes: Array<ServerProcess | null>
   env: Record<string, string>
   api(node?: number): Api
@@ -31,14 +34,31 @@ export interface ClusterOptions {
   persistentRedis?: boolean
   /** Runs once Redis is up, before any node starts (e.g. to put a proxy in front of it). */
   beforeNodes?: (redis: RedisServer) => Promise<void>
+  /** Run on a real Redis Cluster of this shape instead of one Redis (REDIS_CLUSTER_NODES). */
+  redisCluster?: { masters?: number; replicas?: number }
+}
+
+/** One Redis, or a Redis Cluster, and the settings that point nodes at it. */
+async function startRedisFor(options: ClusterOptions): Promise<{ redis: RedisServer; redisCluster: RedisCluster | null; env: Record<string, string> }> {
+  if (options.redisCluster) {
+    const redisCluster = await startRedisCluster(options.redisCluster)
+    return { redis: notSingleRedis(redisCluster), redisCluster, env: { REDIS_CLUSTER_NODES: redisCluster.seeds } }
+  }
+  const redis = await startRedis({ persistent: options.persistentRedis ?? true })
+  await options.beforeNodes?.(redis)
+  return { redis, redisCluster: null, env: { REDIS_URL: redis.url } }
+}
+
+function notSingleRedis(redisCluster: RedisCluster): RedisServer {
+  const refuse = (): never => { throw new Error('this test cluster runs on a Redis Cluster: use redisCluster') }
+  return { url: '', port: 0, stop: refuse, start: refuse, destroy: () => redisCluster.destroy() }
 }
 
 export async function startCluster(size: number, env: Record<string, string> = {}, options: ClusterOptions = {}): Promise<TestCluster> {
-  const redis = await startRedis({ persistent: options.persistentRedis ?? true })
-  await options.beforeNodes?.(redis)
+  const { redis, redisCluster, env: redisEnv } = await startRedisFor(options)
   const dirs = await Promise.all(Array.from({ length: size }, () => tempDir('collab-node-')))
   const shared: Record<string, string> = {
-    REDIS_URL: redis.url,
+    ...redisEnv,
     MONGODB_URL: inject('mongoUrl'),
     MONGODB_DB: uniqueDbName(),
     JWT_SECRET: TEST_JWT_SECRET,
@@ -49,6 +69,7 @@ export async function startCluster(size: number, env: Record<string, string> = {
   const nodes: Array<ServerProcess | null> = Array.from({ length: size }, () => null)
   const cluster: TestCluster = {
     redis,
+    redisCluster,
     nodes,
     env: shared,
     api: (node = 0) => fetchApi((nodes[node] ?? cluster.live()[0]!).url),
@@ -90,10 +111,10 @@ export interface ClusterContext {
 }
 
 /** A cluster for the enclosing file: started with one user owning one group, torn down after. */
-export function useCluster(size: number, env: Record<string, string> = {}, options: { durable?: boolean } = {}): ClusterContext {
+export function useCluster(size: number, env: Record<string, string> = {}, options: { durable?: boolean; redisCluster?: ClusterOptions['redisCluster'] } = {}): ClusterContext {
   const context = { clients: [] as Client[] } as ClusterContext
   beforeAll(async () => {
-    context.cluster = await startCluster(size, env)
+    context.cluster = await startCluster(size, env, options.redisCluster ? { redisCluster: options.redisCluster } : {})
     if (options.durable) context.durable = await durableView(context.cluster.env)
     context.owner = await registerUser(context.cluster.api(0), 'Owner')
     context.group = await createGroup(context.cluster.api(0), context.owner)

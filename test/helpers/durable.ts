@@ -5,7 +5,9 @@
 import pino from 'pino'
 import * as Y from 'yjs'
 import { snapshotDoc } from './snapshot-doc.ts'
+import type { RedisBackend } from '../../server/cluster/redis-backend.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
+import { RedisClusterClients } from '../../server/cluster/redis-cluster-clients.ts'
 import { DocWorker } from '../../server/collab/workers/doc-worker-client.ts'
 import { loadRoom } from '../../server/collab/room/room-loader.ts'
 import { RedisLog } from '../../server/log/redis-log.ts'
@@ -24,7 +26,9 @@ export interface DurableView {
 
 export async function durableView(env: Record<string, string>): Promise<DurableView> {
   const storage = await MongoStorage.open({ url: env.MONGODB_URL!, dbName: env.MONGODB_DB!, timeoutMs: 5_000, logger: silent })
-  const clients = await RedisClients.connect(env.REDIS_URL!, silent)
+  const clients: RedisBackend = env.REDIS_CLUSTER_NODES
+    ? await RedisClusterClients.connect(env.REDIS_CLUSTER_NODES.split(','), silent, { buckets: Number(env.REDIS_CLUSTER_BUCKETS ?? 16) })
+    : await RedisClients.connect(env.REDIS_URL!, silent)
   const log = new RedisLog(clients, { prefix: env.REDIS_PREFIX ?? 'collab:', minEntryAgeMs: 60_000, logger: silent })
   const worker = new DocWorker()
   return {
