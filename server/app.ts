@@ -16,6 +16,9 @@ import type { EventBus } from './events/bus.ts'
 import { deleteGroupDocuments, followAccessEvents } from './groups/access-events.ts'
 import { SocketAuthorizer } from './groups/socket-authorizer.ts'
 import { registerHttp } from './http/index.ts'
+import { createFeed, serveFeed } from './feed/index.ts'
+import { feedRoutes } from './http/routes/feed-routes.ts'
+import { webhookRoutes } from './http/routes/webhook-routes.ts'
 import { fastifyProxyTrust } from './http/proxy-trust.ts'
 import { httpServerOptions } from './http/server-options.ts'
 import { metricsRoutes } from './http/metrics.ts'
@@ -70,6 +73,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     threadHeaps: async () => [['main', process.memoryUsage().heapUsed], ['doc-worker', await collab.worker.heapUsed()], ['fold-worker', await collab.folder.heapUsed()]],
     wireFormats: () => cluster.formats,
   })
+  const feed = createFeed(config, storage, app.log.child({ module: 'feed' }))
   const collab = createCollab({
     config,
     logger: app.log.child({ module: 'collab' }),
@@ -80,6 +84,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     nodeId: cluster.nodeId,
     observer: metrics,
     authorizer: new SocketAuthorizer(tokens, access),
+    feed: feed.compaction,
   })
   const rooms = {
     deleteGroupData: (groupId: string) => deleteGroupDocuments(collab, groupId, async (room) => {
@@ -87,9 +92,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       await log.deleteRoom(room)
       await storage.versions.deleteRoom(room)
       await storage.edits.deleteRoom(room)
+      await storage.feed.deleteRoomItems(room)
     }),
   }
   const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config, collab })
+  const served = serveFeed(feed, { config, storage, access, services, lease: cluster.lease, logger: app.log, failures })
   const stopFollowing = followAccessEvents(bus, { access, lists }, collab, {
     deadlineMs: config.revocationDeadlineMs,
     storageUp: () => storageHealth.isUp(),
@@ -117,8 +124,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     name: 'compaction-sweep', everyMs: config.compactSweepMs, retryMs: SWEEP_RETRY_MS, logger: app.log.child({ module: 'sweep' }), failures,
   })
   app.addHook('onReady', async () => void sweep.start().runNow())
+  app.addHook('onReady', async () => served.dispatcher.start())
   app.addHook('preClose', async () => {
     await sweep.stop()
+    served.streams.closeAll()
+    await served.dispatcher.stop()
     await ws.close(config.shutdownTimeoutMs / 2)
   })
   app.addHook('onClose', async () => {
@@ -134,6 +144,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await registerHttp(app, config, services)
+  await app.register(feedRoutes, { feed: served.feed, streams: served.streams })
+  await app.register(webhookRoutes, { webhooks: served.webhooks })
   return app
 }
 

@@ -70,6 +70,23 @@ function url(...protocols: string[]): Parser<string> {
 
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** A duration such as `7d`, `12h` or `90s` (units ms, s, m, h, d), in ms; NaN when it is not one. */
+export function durationMs(raw: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(raw.trim())
+  return match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : Number.NaN
+}
+
+/** Kept as written (the README shows it); `durationMs` reads it. */
+function duration(minMs: number, maxMs: number): Parser<string> {
+  return (raw, name) => {
+    const value = durationMs(raw)
+    if (!(value >= minMs && value <= maxMs)) throw new ConfigError(`${name} must be a duration like 7d, 12h or 90s between ${minMs} ms and ${maxMs} ms, got "${raw}"`)
+    return raw.trim()
+  }
+}
+
 function urlList(...protocols: string[]): Parser<string[]> {
   return (raw, name) => {
     const urls = list(raw, name)
@@ -186,6 +203,15 @@ export const SETTINGS = {
   compactBatchEntries: setting('COMPACT_BATCH_ENTRIES', 'Log entries read per batch when loading or compacting', integer(1, 100_000), 500),
   embeddedFsync: setting('EMBEDDED_FSYNC', 'fsync every embedded-log append (survives power loss, slower)', boolean, false),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', 'Longest graceful shutdown before exit', integer(100, 600_000), 10_000),
+  eventRetention: setting('EVENT_RETENTION', 'How long a group\'s change feed keeps its events (and webhooks their deliveries), e.g. 7d, 12h (units ms, s, m, h, d)', duration(60_000, 365 * 86_400_000), '7d'),
+  maxWebhooksPerGroup: setting('MAX_WEBHOOKS_PER_GROUP', 'Webhooks a group may have; registering more gets 409 `quota_exceeded`', integer(1, 1_000), 10),
+  webhookTimeoutMs: setting('WEBHOOK_TIMEOUT_MS', 'Longest one webhook delivery attempt may take, answer included; then it counts as failed and is retried', integer(100, 120_000), 10_000),
+  webhookRetryBaseMs: setting('WEBHOOK_RETRY_BASE_MS', 'Wait before the first retry of a failed webhook delivery, doubling per attempt (each wait at most 6 h)', integer(10, 3_600_000), 5_000),
+  webhookRetryWindowMs: setting('WEBHOOK_RETRY_WINDOW_MS', 'A delivery still failing this long after its first attempt is marked failed (retryable by hand) and the next event goes', integer(100, 30 * 86_400_000), 86_400_000),
+  webhookDisableAfterMs: setting('WEBHOOK_DISABLE_AFTER_MS', 'A webhook whose deliveries have failed this long without a success is disabled; its owner sees why, and a manual retry enables it again', integer(100, 30 * 86_400_000), 86_400_000),
+  webhookConcurrency: setting('WEBHOOK_CONCURRENCY', 'Webhooks one node sends to at the same time', integer(1, 256), 8),
+  webhookPollMs: setting('WEBHOOK_POLL_MS', 'How often each node looks for webhook deliveries due (events recorded on the node itself wake it at once)', integer(50, 60_000), 1_000),
+  webhookAllowedHosts: setting('WEBHOOK_ALLOWED_HOSTS', 'Comma-separated hosts webhooks may reach even though they resolve to loopback, private or link-local addresses (tests, private deployments); any other such target is refused', list, [] as string[]),
 } as const
 
 type Settings = typeof SETTINGS

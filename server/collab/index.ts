@@ -21,6 +21,7 @@ import { loadRoom } from './room/room-loader.ts'
 import { RoomRegistry } from './room/room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
 import { VersionKeeper } from '../history/version-keeper.ts'
+import { withFeed, type CompactionFeed } from '../feed/compaction-feed.ts'
 
 export interface CollabCore {
   server: CollabServer
@@ -44,6 +45,8 @@ export interface CollabWiring {
   observer?: CollabObserver
   /** Parts given instead of the usual (a simulation runs the workers in-process, history in memory). */
   parts?: { worker?: DocWorker; folder?: Folder; history?: CompactionHistory; slicer?: () => Slicer }
+  /** The change feed, fed by compaction (absent: no document events). */
+  feed?: CompactionFeed
 }
 
 /** What the collaboration core reads and writes of storage. */
@@ -107,7 +110,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     logger: logger.child({ module: 'history' }),
   })
   const compactor = new Compactor({
-    history: wiring.parts?.history ?? history,
+    history: wiring.feed ? withFeed(wiring.parts?.history ?? history, wiring.feed) : wiring.parts?.history ?? history,
     ...loader,
     lease: wiring.lease ?? new LocalLease(),
     folder,

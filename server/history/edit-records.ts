@@ -10,6 +10,8 @@ import { deletesOnly, hasDeletes, structRanges, type UpdateInfo } from '../colla
 export interface TimedUpdate {
   /** When it was logged (ms since the epoch). */
   at: number
+  /** Its log entry's id, when known (the change feed keys events by it). */
+  id?: string
   writer: string
   update: Uint8Array
   info: UpdateInfo

@@ -3,6 +3,7 @@
  * Both pass the same conformance suite (test/storage/conformance.ts).
  */
 import type { LogId } from '../log/log-id.ts'
+import type { FeedStore, WebhookStore } from './feed-types.ts'
 import type { BaseRole, GroupRecord, InviteRecord, MembershipRecord, SessionRecord, UserRecord } from './records.ts'
 
 export interface Snapshot {
@@ -166,6 +167,9 @@ export interface Storage {
   readonly settings: SettingsStore
   readonly versions: VersionStore
   readonly edits: EditStore
+  /** The change feed and its item index (issue 22). */
+  readonly feed: FeedStore
+  readonly webhooks: WebhookStore
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -219,7 +219,7 @@ export class Compactor {
       if (plan.updates.length === 0) return 'compacted'
       const next = await this.fold(plan.base, batchesOf(plan.updates, this.deps.batchSize))
       const unrecorded = plan.updates.filter((a) => !a.recorded)
-      await this.deps.history?.recordEdits(room.name, unrecorded.map((a) => ({ at: parseLogId(a.id)[0], writer: a.writer, update: a.update, info: a.info })), (client) => next.bindings.get(client))
+      await this.deps.history?.recordEdits(room.name, unrecorded.map((a) => ({ at: parseLogId(a.id)[0], id: a.id, writer: a.writer, update: a.update, info: a.info })), (client) => next.bindings.get(client))
       room.markRecorded(unrecorded) // before the save: a failed save must not record them again
       const snapshot = await this.persist(room.name, next, plan.watermark)
       await room.adoptBase({ ...next, watermark: plan.watermark })
@@ -316,7 +316,7 @@ async function effectiveUpdates(room: string, entries: LogEntry[], known: KnownC
     for (const { writer, update } of entry.updates) {
       const info = infoOrSkip(update, room, logger)
       const effective = info ? known.take(update, info) : null
-      if (effective) out.push({ at, writer, ...effective })
+      if (effective) out.push({ at, id: entry.id, writer, ...effective })
       if (slicer.due()) await slicer.yield()
     }
   }

@@ -2,6 +2,8 @@
 import path from 'node:path'
 import type { Storage } from '../types.ts'
 import { EmbeddedEdits } from './edits.ts'
+import { EmbeddedFeed } from './feed.ts'
+import { EmbeddedWebhooks } from './webhooks.ts'
 import { EmbeddedGroups } from './groups.ts'
 import { EmbeddedInvites } from './invites.ts'
 import { openLevel, type LevelDb } from './level.ts'
@@ -23,6 +25,8 @@ export class EmbeddedStorage implements Storage {
   readonly settings: EmbeddedSettings
   readonly versions: EmbeddedVersions
   readonly edits: EmbeddedEdits
+  readonly feed: EmbeddedFeed
+  readonly webhooks: EmbeddedWebhooks
   private readonly db: LevelDb
 
   private constructor(db: LevelDb) {
@@ -36,6 +40,8 @@ export class EmbeddedStorage implements Storage {
     this.settings = new EmbeddedSettings(db)
     this.versions = new EmbeddedVersions(db)
     this.edits = new EmbeddedEdits(db)
+    this.feed = new EmbeddedFeed(db)
+    this.webhooks = new EmbeddedWebhooks(db)
   }
 
   static async open(dataDir: string): Promise<EmbeddedStorage> {

@@ -10,6 +10,8 @@ import { BackgroundFailures, BackgroundLoop } from '../../background-loop.ts'
 import type { Logger } from '../../logger.ts'
 import type { Storage } from '../types.ts'
 import { MongoEdits } from './edits.ts'
+import { MongoFeed } from './feed.ts'
+import { MongoWebhooks } from './webhooks.ts'
 import { MongoGroups } from './groups.ts'
 import { MongoInvites } from './invites.ts'
 import { MonitorWatchdog } from './monitor-watchdog.ts'
@@ -46,6 +48,8 @@ export class MongoStorage implements Storage {
   readonly settings: MongoSettings
   readonly versions: MongoVersions
   readonly edits: MongoEdits
+  readonly feed: MongoFeed
+  readonly webhooks: MongoWebhooks
   private readonly client: MongoClient
   private readonly db: Db
   /** Collections whose expiry is handled (TTL index, or a purge loop: the value). */
@@ -72,6 +76,8 @@ export class MongoStorage implements Storage {
     this.settings = new MongoSettings(db)
     this.versions = new MongoVersions(db)
     this.edits = new MongoEdits(db)
+    this.feed = new MongoFeed(db)
+    this.webhooks = new MongoWebhooks(db)
   }
 
   /** Resolves after one attempt at building the indexes (bounded by `timeoutMs`), even if it failed. */
@@ -112,7 +118,7 @@ export class MongoStorage implements Storage {
     // then ("Topology is closed"), while a failed connect() can be retried. Once connected, the
     // driver rides out later outages by itself.
     await this.client.connect()
-    await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions, MongoVersions, MongoEdits].map((store) => store.ensureIndexes(this.db)))
+    await Promise.all([MongoSnapshots, MongoUsers, MongoMembers, MongoInvites, MongoSessions, MongoVersions, MongoEdits, MongoFeed, MongoWebhooks].map((store) => store.ensureIndexes(this.db)))
     for (const name of ['invites', 'invite_uses', 'sessions']) {
       if (!this.expiring.has(name)) this.expiring.set(name, await ensureTtl(this.db, name, logger, failures))
     }

@@ -1,0 +1,50 @@
+/** Wires the change feed and webhooks (issue 22) from storage, the cluster's lease and the config. */
+import type { BackgroundFailures } from '../background-loop.ts'
+import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
+import { durationMs, type Config } from '../config.ts'
+import type { AccessCache } from '../groups/access-cache.ts'
+import type { Logger } from '../logger.ts'
+import type { Services } from '../services.ts'
+import type { Storage } from '../storage/types.ts'
+import { WebhookDispatcher } from '../webhooks/dispatcher.ts'
+import { WebhookService } from '../webhooks/webhook-service.ts'
+import { CompactionFeed } from './compaction-feed.ts'
+import { EventStreams } from './event-stream.ts'
+import { FeedRecorder } from './feed-recorder.ts'
+import { FeedService } from './feed-service.ts'
+import { recordServiceEvents } from './service-events.ts'
+
+export interface Feed {
+  recorder: FeedRecorder
+  compaction: CompactionFeed
+  /** Set by `serve` once the services exist. */
+  feed?: FeedService
+  streams?: EventStreams
+  webhooks?: WebhookService
+  dispatcher?: WebhookDispatcher
+}
+
+/** The part compaction needs, made before the collaboration core. */
+export function createFeed(config: Config, storage: Storage, logger: Logger): Feed {
+  const recorder = new FeedRecorder({ store: storage.feed, retentionMs: durationMs(config.eventRetention), logger })
+  return { recorder, compaction: new CompactionFeed({ store: storage.feed, recorder }) }
+}
+
+/** The readers, the webhooks and the REST events, once the services exist. */
+export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; access: AccessCache; services: Services; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }): Required<Feed> {
+  const { config, storage } = deps
+  const dispatcher = new WebhookDispatcher({ store: storage.webhooks, feed: storage.feed, lease: deps.lease, logger: deps.logger.child({ module: 'webhooks' }), failures: deps.failures }, {
+    timeoutMs: config.webhookTimeoutMs,
+    allowedHosts: config.webhookAllowedHosts,
+    retry: { baseMs: config.webhookRetryBaseMs, windowMs: config.webhookRetryWindowMs, disableAfterMs: config.webhookDisableAfterMs },
+    concurrency: config.webhookConcurrency,
+    pollMs: config.webhookPollMs,
+    retentionMs: durationMs(config.eventRetention),
+  })
+  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake() }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts: config.webhookAllowedHosts })
+  const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
+  feed.recorder.onAppend(() => dispatcher.wake())
+  recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))
+  const streams = new EventStreams({ feed: service, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }) })
+  return { ...feed, feed: service, streams, webhooks, dispatcher }
+}

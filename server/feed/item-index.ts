@@ -1,0 +1,64 @@
+/**
+ * A room's item index as change detection uses it during one compaction: what the store holds,
+ * overlaid with what this batch of updates added or removed, written back in one go (`flush`)
+ * only after the batch's events are recorded, so a compaction that fails records nothing twice.
+ */
+import type { FeedItem, FeedStore } from '../storage/feed-types.ts'
+
+type Kind = FeedItem['kind']
+
+export class ItemIndex {
+  private readonly room: string
+  private readonly store: FeedStore
+  private readonly added = new Map<string, FeedItem>()
+  private readonly dropped = new Map<string, FeedItem>()
+
+  constructor(room: string, store: FeedStore) {
+    this.room = room
+    this.store = store
+  }
+
+  put(item: FeedItem): void {
+    const key = keyOf(item.kind, item.client, item.start)
+    this.dropped.delete(key)
+    this.added.set(key, item)
+  }
+
+  drop(item: FeedItem): void {
+    const key = keyOf(item.kind, item.client, item.start)
+    this.added.delete(key)
+    this.dropped.set(key, item)
+  }
+
+  /** Entries of `kind` starting in [from, to) under `client`. */
+  async within(kind: Kind, client: number, from: number, to: number): Promise<FeedItem[]> {
+    const stored = await this.store.itemsIn(this.room, kind, client, from, to)
+    const found = new Map(stored.map((item) => [keyOf(kind, client, item.start), item]))
+    for (const [key, item] of this.added) if (item.kind === kind && item.client === client && item.start >= from && item.start < to) found.set(key, item)
+    for (const key of this.dropped.keys()) found.delete(key)
+    return [...found.values()].sort((a, b) => a.start - b.start)
+  }
+
+  /** The entry of `kind` whose range holds `clock` under `client`. */
+  async at(kind: Kind, client: number, clock: number): Promise<FeedItem | null> {
+    for (const item of this.added.values()) if (item.kind === kind && item.client === client && item.start <= clock && clock < item.end) return item
+    const stored = await this.store.itemAt(this.room, kind, client, clock)
+    return stored && !this.dropped.has(keyOf(kind, client, stored.start)) ? stored : null
+  }
+
+  /** Extends a point range that ends where this one starts (same client and stroke), else adds it. */
+  async extend(item: FeedItem): Promise<void> {
+    const before = item.start > 0 ? await this.at(item.kind, item.client, item.start - 1) : null
+    if (before && before.id === item.id && before.end === item.start) this.put({ ...before, end: item.end })
+    else this.put(item)
+  }
+
+  async flush(): Promise<void> {
+    await this.store.putItems(this.room, [...this.added.values()])
+    await this.store.dropItems(this.room, [...this.dropped.values()])
+  }
+}
+
+function keyOf(kind: Kind, client: number, start: number): string {
+  return `${kind}:${client}:${start}`
+}

@@ -1,0 +1,157 @@
+/**
+ * Sends each webhook its group's events, at least once and in order: a webhook's next event gets
+ * a delivery only once the one before is delivered or failed, and a delivery stays pending
+ * (stored, so it survives kill -9) until a 2xx answer. Every node runs this loop; each webhook is
+ * drained under its lease (the compaction lease machinery: Redis with REDIS_URL, in-process
+ * otherwise), so exactly one node at a time sends to an endpoint. The loop polls every
+ * WEBHOOK_POLL_MS and wakes at once when this node records an event.
+ */
+import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
+import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
+import type { Logger } from '../logger.ts'
+import { eventView } from '../feed/event-view.ts'
+import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
+import { nextAttemptAt, shouldDisable, type RetryPolicy } from './retry-policy.ts'
+import { send, type SendOptions } from './sender.ts'
+import { signedHeaders } from './signing.ts'
+
+export interface DispatcherOptions extends SendOptions {
+  retry: RetryPolicy
+  concurrency: number
+  pollMs: number
+  retentionMs: number
+}
+
+/** Attempts attempted at most per webhook per round, so one busy endpoint cannot hold a slot for long. */
+const STEPS_PER_ROUND = 100
+/** Attempts a delivery keeps on record (a day of backoff is about 15). */
+const KEPT_ATTEMPTS = 20
+/** Events read at a time while looking for the next one a webhook takes. */
+const SCAN_PAGE = 100
+
+export class WebhookDispatcher {
+  private readonly deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger }
+  private readonly options: DispatcherOptions
+  private readonly loop: BackgroundLoop
+  private woken = false
+
+  constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
+    this.deps = deps
+    this.options = options
+    this.loop = new BackgroundLoop(() => this.rounds(), { name: 'webhook-dispatch', everyMs: options.pollMs, retryMs: options.pollMs, logger: deps.logger, failures: deps.failures })
+  }
+
+  start(): void {
+    this.loop.start()
+  }
+
+  /** An event was recorded here: look now rather than at the next poll. */
+  wake(): void {
+    this.woken = true
+    void this.loop.runNow()
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop()
+  }
+
+  private async rounds(): Promise<void> {
+    do {
+      this.woken = false
+      await this.round()
+    } while (this.woken)
+  }
+
+  private async round(): Promise<void> {
+    const hooks = await this.deps.store.active()
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < hooks.length) {
+        const hook = hooks[next++]!
+        await this.deps.lease.withLease(`webhook:${hook.id}`, () => this.drain(hook)).catch((error: unknown) => {
+          this.deps.logger.warn({ err: error, webhook: hook.id }, 'webhook drain failed; next round retries')
+        })
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, hooks.length) }, worker))
+  }
+
+  /** Sends what is due, in order, until something is not due yet or the round's steps are spent. */
+  private async drain(listed: WebhookRecord): Promise<void> {
+    const hook = await this.deps.store.get(listed.groupId, listed.id) // fresh: another node may have moved it on
+    if (!hook || hook.disabled) return
+    for (let step = 0; step < STEPS_PER_ROUND; step++) {
+      const head = (await this.deps.store.pending(hook.id))[0] ?? (await this.nextDelivery(hook))
+      if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return
+      if (!(await this.attempt(hook, head))) return
+    }
+  }
+
+  /** The delivery of the next event this webhook takes after its cursor, made pending now. */
+  private async nextDelivery(hook: WebhookRecord): Promise<DeliveryRecord | null> {
+    for (;;) {
+      const events = await this.deps.feed.list(hook.groupId, { after: hook.cursor, limit: SCAN_PAGE, since: 0 })
+      if (events.length === 0) return null
+      const wanted = events.find((e) => hook.events === null || hook.events.includes(e.type))
+      const reached = wanted?.seq ?? events.at(-1)!.seq
+      const existing = wanted ? await this.deps.store.getDelivery(hook.id, `${hook.id}.${wanted.seq}`) : null
+      await this.deps.store.setState(hook.groupId, hook.id, { cursor: reached })
+      hook.cursor = reached
+      if (!wanted || existing) continue // none in this page, or made before a crash (then sent or pending already)
+      const delivery: DeliveryRecord = {
+        id: `${hook.id}.${wanted.seq}`, webhookId: hook.id, groupId: hook.groupId, seq: wanted.seq, eventId: eventView(wanted).id, eventType: wanted.type,
+        status: 'pending', attempts: [], nextAttemptAt: Date.now(), createdAt: Date.now(), firstAttemptAt: null,
+      }
+      await this.deps.store.putDelivery(delivery)
+      return delivery
+    }
+  }
+
+  /** One attempt; returns whether the webhook may go on to its next delivery now. */
+  private async attempt(hook: WebhookRecord, delivery: DeliveryRecord): Promise<boolean> {
+    const [event] = await this.deps.feed.list(hook.groupId, { after: delivery.seq - 1, limit: 1, since: 0 })
+    const now = Date.now()
+    if (!event || event.seq !== delivery.seq) {
+      await this.deps.store.putDelivery({ ...delivery, status: 'failed', nextAttemptAt: null, attempts: [...delivery.attempts, { at: now, status: null, error: 'the event is no longer kept', ms: 0 }].slice(-KEPT_ATTEMPTS) })
+      return true
+    }
+    const body = JSON.stringify(eventView(event))
+    const result = await send(hook.url, signedHeaders(hook.secret, delivery.eventId, body), body, this.options)
+    const attempts = [...delivery.attempts, { at: now, ...result }].slice(-KEPT_ATTEMPTS)
+    if (result.error === null) {
+      await this.deps.store.putDelivery({ ...delivery, status: 'delivered', attempts, nextAttemptAt: null })
+      if (hook.failingSince !== null) await this.deps.store.setState(hook.groupId, hook.id, { failingSince: null })
+      hook.failingSince = null
+      await this.afterDelivered(hook, delivery)
+      return true
+    }
+    return this.failed(hook, delivery, attempts, now)
+  }
+
+  private async failed(hook: WebhookRecord, delivery: DeliveryRecord, attempts: DeliveryRecord['attempts'], now: number): Promise<boolean> {
+    const firstAttemptAt = delivery.firstAttemptAt ?? now
+    const retryAt = nextAttemptAt(this.options.retry, attempts.length, firstAttemptAt, now)
+    await this.deps.store.putDelivery({ ...delivery, attempts, firstAttemptAt, status: retryAt === null ? 'failed' : 'pending', nextAttemptAt: retryAt })
+    const failingSince = hook.failingSince ?? now
+    hook.failingSince = failingSince
+    if (shouldDisable(this.options.retry, failingSince, now)) {
+      const reason = `deliveries failed for ${Math.round((now - failingSince) / 60_000)} min without a success; last: ${attempts.at(-1)?.error ?? 'unknown'}`
+      await this.deps.store.setState(hook.groupId, hook.id, { failingSince, disabled: { at: now, reason } })
+      this.deps.logger.warn({ webhook: hook.id, groupId: hook.groupId, reason }, 'webhook disabled')
+      return false
+    }
+    await this.deps.store.setState(hook.groupId, hook.id, { failingSince })
+    if (retryAt === null && delivery.eventType === 'group.deleted') await this.afterDelivered(hook, delivery)
+    return retryAt === null // failed for good: the next event may go
+  }
+
+  /** The group's last event has reached this webhook: it and (when it was the last) the feed go. */
+  private async afterDelivered(hook: WebhookRecord, delivery: DeliveryRecord): Promise<void> {
+    if (delivery.eventType === 'group.deleted') {
+      await this.deps.store.delete(hook.groupId, hook.id)
+      if ((await this.deps.store.byGroup(hook.groupId)).length === 0) await this.deps.feed.deleteGroup(hook.groupId)
+      return
+    }
+    if (delivery.seq % 100 === 0) await this.deps.store.pruneDeliveries(hook.id, Date.now() - this.options.retentionMs)
+  }
+}

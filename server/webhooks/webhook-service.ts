@@ -1,0 +1,116 @@
+/**
+ * Owners manage their group's webhooks: register (the URL is checked for SSRF and the secret
+ * shown once), list, delete, read deliveries, retry one by hand. At most MAX_WEBHOOKS_PER_GROUP.
+ */
+import { newId } from '../../shared/ids.ts'
+import { badRequest, conflict, notFound } from '../errors.ts'
+import { HttpError } from '../../shared/http-error.ts'
+import type { AccessCache } from '../groups/access-cache.ts'
+import { requireRole } from '../groups/guard.ts'
+import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
+import { checkHost, hostOf, TargetRefused, urlProblem } from './address-guard.ts'
+import { newSecret } from './signing.ts'
+
+export interface WebhookView {
+  id: string
+  url: string
+  events: string[] | null
+  createdAt: number
+  createdBy: string
+  failingSince: number | null
+  disabled: { at: number; reason: string } | null
+}
+
+export interface WebhookLimits {
+  maxPerGroup: number
+  allowedHosts: readonly string[]
+}
+
+export class WebhookService {
+  private readonly deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }
+  private readonly limits: WebhookLimits
+
+  constructor(deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }, limits: WebhookLimits) {
+    this.deps = deps
+    this.limits = limits
+  }
+
+  async create(actor: string, groupId: string, input: { url: string; events?: string[] }): Promise<WebhookView & { secret: string }> {
+    await requireRole(this.deps.access, groupId, actor, 'owner')
+    await this.checkTarget(input.url)
+    if ((await this.deps.store.byGroup(groupId)).length >= this.limits.maxPerGroup) {
+      throw new HttpError(409, 'quota_exceeded', `a group has at most ${this.limits.maxPerGroup} webhooks`)
+    }
+    const events = input.events === undefined ? null : [...new Set(input.events)]
+    // A new webhook starts at the feed's end: it receives what happens from now on.
+    const record: WebhookRecord = {
+      id: newId(), groupId, url: input.url, events, secret: newSecret(), createdAt: Date.now(), createdBy: actor,
+      cursor: await this.deps.feed.lastSeq(groupId), failingSince: null, disabled: null,
+    }
+    await this.deps.store.create(record)
+    return { ...view(record), secret: record.secret }
+  }
+
+  async list(actor: string, groupId: string): Promise<WebhookView[]> {
+    await requireRole(this.deps.access, groupId, actor, 'owner')
+    return (await this.deps.store.byGroup(groupId)).map(view)
+  }
+
+  async delete(actor: string, groupId: string, id: string): Promise<void> {
+    await requireRole(this.deps.access, groupId, actor, 'owner')
+    if (!(await this.deps.store.delete(groupId, id))) throw notFound('no such webhook')
+  }
+
+  async deliveries(actor: string, groupId: string, id: string, limit: number): Promise<DeliveryRecord[]> {
+    await this.owned(actor, groupId, id)
+    return this.deps.store.deliveries(id, limit)
+  }
+
+  /** Tries a delivery again soon, with a fresh run of retries; re-enables a disabled webhook. */
+  async retry(actor: string, groupId: string, id: string, deliveryId: string): Promise<DeliveryRecord> {
+    const hook = await this.owned(actor, groupId, id)
+    const delivery = await this.deps.store.getDelivery(id, deliveryId)
+    if (!delivery) throw notFound('no such delivery')
+    if (delivery.status === 'pending' && !hook.disabled) throw conflict('the delivery is pending already')
+    const again: DeliveryRecord = { ...delivery, status: 'pending', nextAttemptAt: Date.now(), firstAttemptAt: null }
+    await this.deps.store.putDelivery(again)
+    if (hook.disabled) await this.deps.store.setState(groupId, id, { disabled: null, failingSince: null })
+    this.deps.wake()
+    return again
+  }
+
+  /**
+   * After a group is deleted (its `group.deleted` event recorded): webhooks that do not take that
+   * event go now; the others go once it reached them (dispatcher.ts); a group without webhooks
+   * loses its feed at once.
+   */
+  async groupDeleted(groupId: string): Promise<void> {
+    for (const hook of await this.deps.store.byGroup(groupId)) {
+      if (hook.disabled || (hook.events !== null && !hook.events.includes('group.deleted'))) await this.deps.store.delete(groupId, hook.id)
+    }
+    if ((await this.deps.store.byGroup(groupId)).length === 0) await this.deps.feed.deleteGroup(groupId)
+    else this.deps.wake()
+  }
+
+  private async owned(actor: string, groupId: string, id: string): Promise<WebhookRecord> {
+    await requireRole(this.deps.access, groupId, actor, 'owner')
+    const hook = await this.deps.store.get(groupId, id)
+    if (!hook) throw notFound('no such webhook')
+    return hook
+  }
+
+  private async checkTarget(raw: string): Promise<void> {
+    const problem = urlProblem(raw)
+    if (problem) throw badRequest(`url ${problem}`)
+    try {
+      await checkHost(hostOf(new URL(raw)), this.limits.allowedHosts)
+    } catch (error) {
+      if (error instanceof TargetRefused) throw badRequest(`url refused: ${error.message}`)
+      throw badRequest(`url refused: its host does not resolve (${(error as Error).message})`)
+    }
+  }
+}
+
+function view(record: WebhookRecord): WebhookView {
+  return { id: record.id, url: record.url, events: record.events, createdAt: record.createdAt, createdBy: record.createdBy, failingSince: record.failingSince, disabled: record.disabled }
+}
