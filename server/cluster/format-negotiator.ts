@@ -130,7 +130,9 @@ export class FormatNegotiator {
     if (node === this.nodeId || this.entries.some((entry) => entry.node === node)) return
     const known = this.legacy.has(node)
     this.legacy.set(node, this.now())
-    if (!known) this.update('an old node (no registry entry) spoke')
+    if (known) return
+    this.logger.info({ node }, 'an old node is live (it speaks without versions and has no registry entry); sending the formats it reads until it leaves')
+    this.update('an old node spoke')
   }
 
   /** Counts a message dropped because this node cannot read it (`collab_wire_dropped_total`). */
