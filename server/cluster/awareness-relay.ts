@@ -222,7 +222,12 @@ export class RedisAwarenessRelay implements AwarenessRelay {
 
   private heartbeat(message: Buffer): void {
     const read = decodeRelayFrame(message, { reads: (v) => this.formats.reads('presence', v), legacySenderLength: this.nodeId.length, heartbeat: true })
-    if (!read.ok) return this.formats.dropped('presence', read.reason)
+    if (!read.ok) {
+      this.formats.dropped('presence', read.reason)
+      // A newer node's heartbeat still says it is alive (its header is readable).
+      if (read.header && read.header.sender !== this.nodeId && this.formats.own.generation > LEGACY_GENERATION) this.seen(read.header.sender)
+      return
+    }
     if (read.frame.kind === RelayKind.heartbeat && read.frame.sender !== this.nodeId) this.heard(read.frame)
   }
 

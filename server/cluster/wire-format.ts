@@ -15,7 +15,9 @@
  * - a new version of a kind is added here with a new generation, and is written only once every
  *   live node reads it;
  * - a message of a version this node does not read is dropped and counted
- *   (`collab_wire_dropped_total`), never parsed as something else.
+ *   (`collab_wire_dropped_total`), never parsed as something else;
+ * - kinds are added, never removed: a registry entry is read by the kinds the reader knows, and
+ *   one missing a known kind is taken for junk (its node would be invisible).
  *
  * Generation 1 is every release before this registry existed (up to 2026-12-06). It publishes
  * nothing in the registry; other nodes learn of it by hearing its unversioned heartbeats and

@@ -4,7 +4,7 @@
  * its format, a room loading on it hears the old node's answer at once (no wait for answers that
  * cannot come), presence crosses both ways, and once the old node is gone the newer format takes
  * over. Frames of unknown versions and junk are dropped and counted; a newer node's query is still
- * answered.
+ * answered. Access events cross between the two in the old node's format.
  */
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
@@ -13,6 +13,9 @@ import { FormatNegotiator, type FormatTiming } from '../../server/cluster/format
 import { FormatRegistry } from '../../server/cluster/format-registry.ts'
 import { RedisClients } from '../../server/cluster/redis-clients.ts'
 import { decodeRelayFrame, encodeRelayFrame, RelayKind } from '../../server/cluster/relay-frame.ts'
+import { BackgroundFailures } from '../../server/background-loop.ts'
+import type { AccessEvent } from '../../server/events/bus.ts'
+import { RedisBus } from '../../server/events/redis-bus.ts'
 import { CURRENT_GENERATION } from '../../server/cluster/wire-format.ts'
 import { encodePresenceAnswer, encodeRelayedPresence, type RelayedPresence } from '../../server/collab/presence/presence-relay-codec.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
@@ -25,6 +28,7 @@ const TIMING: Partial<FormatTiming> = { heartbeatMs: 100, entryTtlMs: 1_000, leg
 const OLD = 'oldoldoldoldoldoldold0' // ids are 22 characters, as shared/ids.ts makes them
 const NEW = 'newnewnewnewnewnewnew0'
 const NEWER = 'newernewernewernewer00'
+const OTHER_NODE = 'otherotherotherother00'
 
 let redis: RedisServer
 const closers: Array<() => Promise<unknown> | unknown> = []
@@ -131,4 +135,30 @@ it('answers a query from a newer node it cannot read, and drops and counts what 
     { kind: 'presence', reason: 'malformed', count: 4 },
   ]))
   expect(onNew.applied.filter((a) => a.node === NEWER)).toEqual([])
+}, 30_000)
+
+it('access events cross between an old and a new node in the old format; junk and newer versions are dropped and counted', async () => {
+  const old = await node(OLD, 1)
+  const current = await node(NEW, CURRENT_GENERATION)
+  const failures = new BackgroundFailures()
+  const oldBus = await RedisBus.start(old.clients, { prefix: PREFIX, nodeId: OLD, logger, failures, formats: old.formats })
+  const newBus = await RedisBus.start(current.clients, { prefix: PREFIX, nodeId: NEW, logger, failures, formats: current.formats })
+  closers.push(() => oldBus.close(), () => newBus.close())
+  const [onOld, onNew]: AccessEvent[][] = [[], []]
+  oldBus.subscribe((event) => onOld.push(event))
+  newBus.subscribe((event) => onNew.push(event))
+
+  await oldBus.publish({ type: 'group-changed', groupId: 'from-old' })
+  await waitFor(() => onNew.some((e) => e.groupId === 'from-old'), 5_000, 'the old node\'s event on the new node')
+  expect(current.formats.sending('access')).toBe(1) // an unversioned event from a node with no entry: an old node
+  await newBus.publish({ type: 'membership', groupId: 'from-new', userId: 'u1', role: null })
+  await waitFor(() => onOld.some((e) => e.groupId === 'from-new'), 5_000, 'the new node\'s event on the old node')
+
+  const channel = `${PREFIX}events`
+  for (const junk of ['{', '[]', JSON.stringify({ node: OTHER_NODE, event: { type: 'membership', groupId: 'g' } }), JSON.stringify({ v: 7, node: OTHER_NODE, event: { anything: 1 } })]) {
+    await current.clients.nodeChannels.publish(channel, junk)
+  }
+  await waitFor(() => current.formats.drops().reduce((sum, d) => sum + d.count, 0) === 4, 5_000, 'the new node counted what it dropped')
+  expect(current.formats.drops()).toEqual(expect.arrayContaining([{ kind: 'access', reason: 'malformed', count: 3 }, { kind: 'access', reason: 'unknown_version', count: 1 }]))
+  expect(onNew.map((e) => e.groupId)).toEqual(['from-old', 'from-new']) // its own, delivered at once; none of the junk
 }, 30_000)
