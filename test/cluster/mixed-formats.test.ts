@@ -144,7 +144,8 @@ it('access events cross between an old and a new node in the old format; junk an
   const oldBus = await RedisBus.start(old.clients, { prefix: PREFIX, nodeId: OLD, logger, failures, formats: old.formats })
   const newBus = await RedisBus.start(current.clients, { prefix: PREFIX, nodeId: NEW, logger, failures, formats: current.formats })
   closers.push(() => oldBus.close(), () => newBus.close())
-  const [onOld, onNew]: AccessEvent[][] = [[], []]
+  const onOld: AccessEvent[] = []
+  const onNew: AccessEvent[] = []
   oldBus.subscribe((event) => onOld.push(event))
   newBus.subscribe((event) => onNew.push(event))
 
