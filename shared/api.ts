@@ -104,6 +104,13 @@ export const RollbackBody = Type.Object({
   since: Type.Integer({ minimum: 0, description: 'undo what the user changed from this time on (ms since the epoch)' }),
 }, { additionalProperties: false })
 export const AuthorView = Type.Object({ userId: Type.String(), name: Type.String() })
+export const VersionMadeView = Type.Object({
+  by: AuthorView,
+  kind: Type.Union([Type.Literal('named'), Type.Literal('restore'), Type.Literal('rollback')], { description: 'named: named by `by`; restore, rollback: the state kept just before `by` ran one (restore it to undo that)' }),
+  restored: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() }, { description: 'restore: the version restored' })),
+  user: Type.Optional(AuthorView),
+  since: Type.Optional(Millis),
+}, { description: 'rollback: whose changes since when' })
 export const VersionView = Type.Object({
   id: Type.String(),
   doc: DocKind,
@@ -111,6 +118,7 @@ export const VersionView = Type.Object({
   name: Type.Union([Type.String(), Type.Null()]),
   authors: Type.Array(AuthorView, { description: 'users whose edits it holds since the previous version' }),
   bytes: Type.Integer(),
+  made: Type.Union([VersionMadeView, Type.Null()], { description: 'who made it and how; null for automatic versions' }),
 })
 export const VersionListView = Type.Object({ versions: Type.Array(VersionView), nextBefore: Type.Union([Type.Integer(), Type.Null()]) })
 export const CreatedVersionView = Type.Object({ version: VersionView })
@@ -121,8 +129,16 @@ export const DiffView = Type.Object({
   messages: Type.Object({ added: Type.Array(MessageChange), removed: Type.Array(MessageChange) }),
 })
 const Touched = Type.Array(Type.Object({ kind: Type.Union([Type.Literal('stroke'), Type.Literal('message')]), id: Type.String() }))
+const Planned = Type.Array(Type.Object({ kind: Type.Union([Type.Literal('stroke'), Type.Literal('message')]), id: Type.String(), author: Type.String() }))
 export const RestoredView = Type.Object({ preRestore: VersionView })
-export const RollbackView = Type.Object({ removed: Touched, restored: Touched })
+export const RollbackView = Type.Object({ removed: Touched, restored: Touched, before: VersionView })
+export const RollbackPlanView = Type.Object({ removed: Planned, restored: Planned })
+export const ActivityQuery = Type.Object({ after: Type.Integer({ minimum: 0, description: 'only what happened after this time (ms)' }) }, { additionalProperties: false })
+export const ActivityView = Type.Object({
+  role: RoleSchema,
+  now: Type.Integer({ description: "the server's time: ask for what happened after it next" }),
+  notices: Type.Array(VersionView, { description: 'restores and rollbacks since `after`, as the versions kept before them (oldest first)' }),
+})
 
 export type RegisterRequest = Static<typeof RegisterBody>
 export type LoginRequest = Static<typeof LoginBody>
@@ -135,4 +151,6 @@ export type VersionResponse = Static<typeof VersionView>
 export type VersionListResponse = Static<typeof VersionListView>
 export type DiffResponse = Static<typeof DiffView>
 export type RollbackResponse = Static<typeof RollbackView>
+export type RollbackPlanResponse = Static<typeof RollbackPlanView>
+export type ActivityResponse = Static<typeof ActivityView>
 export type ApiError = Static<typeof ErrorBody>

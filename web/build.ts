@@ -1,6 +1,7 @@
 /**
  * Bundles the web client into web/dist with esbuild: app.js and styles.css (with source maps),
- * plus index.html and favicon.svg as they are.
+ * sw.js (the service worker, a classic script), plus index.html, favicon.svg and the web app
+ * manifest as they are.
  * `node web/build.ts` builds it; tests import `buildWeb()`.
  *
  * Files are written to a temporary name and renamed into place, so a server reading web/dist
@@ -13,7 +14,7 @@ import { build } from 'esbuild'
 const WEB = import.meta.dirname
 export const WEB_DIST = path.join(WEB, 'dist')
 /** Copied as they are. */
-const STATIC_FILES = ['index.html', 'favicon.svg']
+const STATIC_FILES = ['index.html', 'favicon.svg', 'manifest.webmanifest']
 
 export interface BuiltWeb {
   outdir: string
@@ -34,8 +35,19 @@ export async function buildWeb(outdir = WEB_DIST): Promise<BuiltWeb> {
     write: false,
     logLevel: 'warning',
   })
+  const worker = await build({
+    entryPoints: { sw: path.join(WEB, 'src/sw.ts') },
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'warning',
+  })
   const files: string[] = []
-  for (const file of result.outputFiles) {
+  for (const file of [...result.outputFiles, ...worker.outputFiles]) {
     await writeAtomically(file.path, file.contents)
     files.push(path.relative(outdir, file.path))
   }

@@ -90,27 +90,88 @@ export function restoreTo(doc: Y.Doc, target: Y.Doc, kind: RoomKind): void {
 }
 
 /**
- * Undoes what `user` did since their recorded edits began: strokes they added go, strokes they
- * erased come back (from the newest of `sources` that holds them), and on the chat, their messages
- * go. Call inside a transaction.
+ * What a rollback of one person since a time undoes, as the README defines it ("what shows as
+ * theirs"): every stroke or message that shows as the person's (its `author`) and came onto the
+ * document since then goes, whoever's edit put it there (their own drawing, or a restore that
+ * brought back a copy of it); and on the canvas, what the person erased since then comes back,
+ * whether by the eraser or by a restore they ran. A copy a restore brought back stays when it was
+ * on the document at that time already (by `baseline`, the last version from before it).
  */
-export function rollbackUser(doc: Y.Doc, kind: RoomKind, user: string, edits: UserEdits, sources: Y.Doc[]): RollbackResult {
-  const createdByUser = (id: Y.ID): boolean => edits.created.some(([client, first, end]) => client === id.client && id.clock >= first && id.clock < end)
-  if (kind === 'chat') return { removed: removeMessages(doc, (id, message) => message?.author === user && createdByUser(id)), restored: [] }
-  const removed = removeStrokes(doc, (map, stroke) => stroke?.author === user && map._item !== null && createdByUser(map._item.id))
-  const erased = Y.decodeUpdate(edits.deleted).ds
+export interface RollbackInput {
+  user: string
+  /** The person's own edits since the time. */
+  edits: UserEdits
+  /** Struct ranges anyone (restores included) created since the time. */
+  createdSince: Array<[number, number, number]>
+  /** Ids of the strokes or messages on the document at the time (the last version before it); null: none known. */
+  baseline: Set<string> | null
+}
+
+export interface RollbackPlan {
+  removed: Array<{ kind: 'stroke' | 'message'; id: string; author: string }>
+  restored: Array<{ kind: 'stroke' | 'message'; id: string; author: string }>
+}
+
+/** Ids of a kept state's strokes or messages. */
+export function contentIds(doc: Y.Doc, kind: RoomKind): Set<string> {
+  return new Set(kind === 'canvas' ? readStrokes(doc).map((s) => s.id) : readChat(doc).map((m) => m.id))
+}
+
+/** What `rollbackUser` would do, without doing it (a preview). */
+export function planRollback(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: Y.Doc[]): RollbackPlan {
+  const goes = rollbackRule(input)
+  if (kind === 'chat') {
+    const removed: RollbackPlan['removed'] = []
+    eachMessage(doc, (id, message) => { if (message && goes(id, message.author, message.id)) removed.push({ kind: 'message', id: message.id, author: message.author }) })
+    return { removed, restored: [] }
+  }
+  const removed = strokesOf(doc).toArray().flatMap((map) => {
+    const stroke = readStroke(map)
+    return stroke && map._item && goes(map._item.id, stroke.author, stroke.id) ? [{ kind: 'stroke' as const, id: stroke.id, author: stroke.author }] : []
+  })
+  return { removed, restored: erasedStrokes(doc, input, sources).map((s) => ({ kind: 'stroke' as const, id: s.id, author: s.author })) }
+}
+
+/** Undoes what `planRollback` describes. Call inside a transaction. */
+export function rollbackUser(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: Y.Doc[]): RollbackResult {
+  const goes = rollbackRule(input)
+  if (kind === 'chat') return { removed: removeMessages(doc, (id, message) => message !== null && goes(id, message.author, message.id)), restored: [] }
+  const back = erasedStrokes(doc, input, sources)
+  const removed = removeStrokes(doc, (map, stroke) => stroke !== null && map._item !== null && goes(map._item.id, stroke.author, stroke.id))
+  for (const stroke of back) addStroke(doc, stroke)
+  return { removed, restored: back.map((s) => ({ kind: 'stroke', id: s.id })) }
+}
+
+function rollbackRule(input: RollbackInput): (id: Y.ID, author: string, contentId: string) => boolean {
+  const within = (ranges: Array<[number, number, number]>, id: Y.ID): boolean => ranges.some(([client, first, end]) => client === id.client && id.clock >= first && id.clock < end)
+  return (id, author, contentId) => author === input.user &&
+    (within(input.edits.created, id) || (within(input.createdSince, id) && !(input.baseline?.has(contentId) ?? false)))
+}
+
+/** Strokes the person erased since the time that the document lacks, from the newest source holding each. */
+function erasedStrokes(doc: Y.Doc, input: RollbackInput, sources: Y.Doc[]): Stroke[] {
+  const erased = Y.decodeUpdate(input.edits.deleted).ds
   const present = new Set(readStrokes(doc).map((s) => s.id))
-  const restored: RollbackResult['restored'] = []
+  const back: Stroke[] = []
   for (const source of sources) {
     for (const map of strokesOf(source).toArray()) {
       const stroke = readStroke(map)
       if (!stroke || present.has(stroke.id) || map._item === null || !Y.isDeleted(erased, map._item.id)) continue
-      addStroke(doc, stroke)
+      back.push(stroke)
       present.add(stroke.id)
-      restored.push({ kind: 'stroke', id: stroke.id })
     }
   }
-  return { removed, restored }
+  return back
+}
+
+/** Each message of the chat with its element's id. */
+function eachMessage(doc: Y.Doc, visit: (id: Y.ID, message: ChatMessage | null) => void): void {
+  const messages = messagesOf(doc)
+  let index = 0
+  for (let item = messages._start; item !== null; item = item.right) {
+    if (item.deleted || !item.countable) continue
+    for (let offset = 0; offset < item.length; offset++, index++) visit(Y.createID(item.id.client, item.id.clock + offset), readMessage(messages.get(index)))
+  }
 }
 
 function removeStrokes(doc: Y.Doc, shouldGo: (map: Y.Map<unknown>, stroke: Stroke | null) => boolean): RollbackResult['removed'] {
@@ -131,12 +192,7 @@ function removeMessages(doc: Y.Doc, goes: (id: Y.ID, message: ChatMessage | null
   const messages = messagesOf(doc)
   const doomed: number[] = []
   let index = 0
-  for (let item = messages._start; item !== null; item = item.right) {
-    if (item.deleted || !item.countable) continue
-    for (let offset = 0; offset < item.length; offset++, index++) {
-      if (goes(Y.createID(item.id.client, item.id.clock + offset), readMessage(messages.get(index)))) doomed.push(index)
-    }
-  }
+  eachMessage(doc, (id, message) => { if (goes(id, message)) doomed.push(index); index++ })
   const removed: RollbackResult['removed'] = []
   for (const at of doomed.reverse()) {
     const message = readMessage(messages.get(at))

@@ -5,7 +5,7 @@
  * Members read; owners and editors name and restore; owners roll back. Writes go through the room
  * like every edit: logged first, 503 while the log is down, nothing half-applied.
  */
-import type { DiffResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
+import type { ActivityResponse, DiffResponse, RollbackPlanResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
 import type { MessagePage } from '../../shared/chat.ts'
 import { roomName, type RoomKind } from '../../shared/rooms.ts'
 import { deletesOnly, hasDeletes } from '../collab/sync/update-info.ts'
@@ -18,9 +18,10 @@ import { quotaExceeded } from '../groups/quotas.ts'
 import { KeyedMutex } from '../storage/keyed-mutex.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { parseLogId } from '../log/log-id.ts'
-import type { EditStore, UserStore, VersionRecord, VersionStore } from '../storage/types.ts'
+import type { EditStore, UserStore, VersionMade, VersionRecord, VersionStore } from '../storage/types.ts'
 import { NO_DELETES } from './edit-records.ts'
 import type { UserEdits } from './history-ops.ts'
+import type { RollbackStates } from '../collab/workers/view-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
 import type { VersionWriteBudget } from './version-write-budget.ts'
 import type { HistoryViewBudget } from './history-view-budget.ts'
@@ -75,7 +76,7 @@ export class HistoryService {
     const room = roomName(groupId, doc)
     const record = await this.spending(actor, () => this.namingLock.run(room, async () => {
       await this.requireNamedSlot(room)
-      return this.withRoom(room, (hot) => this.keepLive(hot, name))
+      return this.withRoom(room, (hot) => this.keepLive(hot, name, { by: actor, kind: 'named' }))
     }))
     return (await this.views([record], doc))[0]!
   }
@@ -142,38 +143,83 @@ export class HistoryService {
       // The state before is taken now and kept only once the restore is in: a refused one leaves nothing.
       const before = this.liveState(room)
       await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
-      return this.deps.keeper.keep(room.name, before.state, `Before restoring ${record.name ?? new Date(record.createdAt).toISOString()}`, before.unrecorded)
+      const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) } }
+      return this.deps.keeper.keep(room.name, before.state, beforeRestoreName(record), before.unrecorded, made)
     }))
     return { preRestore: (await this.views([pre], kind))[0]! }
   }
 
-  /** Undoes what `userId` changed in the document since `since`, as a new edit. */
+  /**
+   * Undoes what `userId` changed in the document since `since`, as a new edit (see planRollback
+   * for what that is), after keeping the state before it as a version (restore that to undo).
+   */
   async rollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
     const access = await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
-    const sources = await this.rollbackSources(room, input.since)
-    return this.withRoom(room, async (hot) => {
+    const found = await this.rollbackVersions(room, input.since)
+    const before = await this.spending(actor, () => this.withRoom(room, async (hot) => {
       this.requireLogUp(hot)
-      // What the room holds unrecorded first, then the records: a compaction between the two reads
-      // moves edits from the room into the records, never out of both (at worst into both: merged).
-      const live = unrecordedEdits(hot, input.userId, input.since)
-      const recorded = (await this.deps.edits.list(room, { since: input.since })).filter((r) => r.user === input.userId)
-      const edits = userEdits(recorded, live)
-      return this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, user: input.userId, edits, sources }))
+      const live = this.liveState(hot)
+      const rollback = await this.rollbackStates(hot, input, found)
+      const done = await this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, rollback }))
+      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: input.since }
+      const kept = await this.deps.keeper.keep(room, live.state, 'Before a rollback', live.unrecorded, made)
+      return { done, kept }
+    }))
+    return { ...before.done, before: (await this.views([before.kept], input.doc))[0]! }
+  }
+
+  /** What `rollback` would remove and bring back now, each with its author; changes nothing. */
+  async previewRollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
+    await requireRole(this.deps.access, groupId, actor, 'owner')
+    const room = roomName(groupId, input.doc)
+    const found = await this.rollbackVersions(room, input.since)
+    return this.withRoom(room, async (hot) => {
+      const rollback = await this.rollbackStates(hot, input, found)
+      return (await hot.view.run({ kind: 'rollback-plan', room: input.doc, rollback })).result
     })
   }
 
   /**
-   * Where erased strokes can still be found: the versions since `since` and the last one before
-   * it, newest first; past the bound, the newest ones and that last one before.
+   * Restores and rollbacks after `after` (as the versions kept before them), and the caller's
+   * role: what an open page polls to tell its person what others did, and whether it may still write.
    */
-  private async rollbackSources(room: string, since: number): Promise<Uint8Array[]> {
+  async activity(actor: string, groupId: string, after: number): Promise<ActivityResponse> {
+    const access = await requireRole(this.deps.access, groupId, actor, 'viewer')
+    const now = Date.now()
+    const notices: VersionResponse[] = []
+    for (const doc of ['canvas', 'chat'] as const) {
+      const recent = await this.deps.versions.list(roomName(groupId, doc), { limit: 20 })
+      const acts = recent.filter((v) => v.createdAt > after && (v.made?.kind === 'restore' || v.made?.kind === 'rollback'))
+      notices.push(...await this.views(acts, doc))
+    }
+    return { role: access.role, now, notices: notices.sort((a, b) => a.createdAt - b.createdAt) }
+  }
+
+  /** The states a rollback needs, read from the room and the records. */
+  private async rollbackStates(hot: Room, input: { userId: string; since: number }, found: { sources: Uint8Array[]; baseline: Uint8Array | null }): Promise<RollbackStates> {
+    // What the room holds unrecorded first, then the records: a compaction between the two reads
+    // moves edits from the room into the records, never out of both (at worst into both: merged).
+    const live = unrecordedEdits(hot, input.since)
+    const recorded = await this.deps.edits.list(hot.name, { since: input.since })
+    const mine = userEdits(recorded.filter((r) => r.user === input.userId), live.get(input.userId) ?? { created: [], deleted: NO_DELETES })
+    const createdSince = [...recorded.flatMap((r) => r.created), ...[...live.values()].flatMap((e) => e.created)]
+    return { user: input.userId, edits: mine, createdSince, sources: found.sources, baseline: found.baseline }
+  }
+
+  /**
+   * Where erased strokes can still be found: the versions since `since` and the last one before
+   * it, newest first; past the bound, the newest ones and that last one before. That last one is
+   * also the baseline: what was on the document at the rollback's start.
+   */
+  private async rollbackVersions(room: string, since: number): Promise<{ sources: Uint8Array[]; baseline: Uint8Array | null }> {
     const newestFirst = (await this.deps.versions.all(room)).reverse()
     const firstBefore = newestFirst.findIndex((v) => v.createdAt <= since)
     const window = newestFirst.slice(0, firstBefore === -1 ? newestFirst.length : firstBefore + 1)
     const chosen = window.length <= ROLLBACK_SOURCES ? window : [...window.slice(0, ROLLBACK_SOURCES - 1), window.at(-1)!]
     const states = await Promise.all(chosen.map((v) => this.deps.versions.state(room, v.id)))
-    return states.filter((s): s is Uint8Array => s !== null)
+    const baseline = firstBefore === -1 ? null : states.at(-1) ?? null
+    return { sources: states.filter((s): s is Uint8Array => s !== null), baseline }
   }
 
   /** Runs a write that stores a copy on `actor`'s budget; one that fails stored nothing and costs nothing. */
@@ -197,9 +243,9 @@ export class HistoryService {
     if (named >= this.deps.maxNamedVersions) throw quotaExceeded(`this document keeps ${named} named versions, the most allowed (${this.deps.maxNamedVersions})`)
   }
 
-  private async keepLive(room: Room, name: string): Promise<VersionRecord> {
+  private async keepLive(room: Room, name: string, made: VersionMade): Promise<VersionRecord> {
     const { state, unrecorded } = this.liveState(room)
-    return this.deps.keeper.keep(room.name, state, name, unrecorded)
+    return this.deps.keeper.keep(room.name, state, name, unrecorded, made)
   }
 
   /** The room's whole state now, and the writers of what it holds that no edit record has yet. */
@@ -218,8 +264,17 @@ export class HistoryService {
   }
 
   private async views(records: VersionRecord[], doc: RoomKind): Promise<VersionResponse[]> {
-    const names = await this.names(records.flatMap((r) => r.authors))
-    return records.map((r) => ({ id: r.id, doc, createdAt: r.createdAt, name: r.name, bytes: r.bytes, authors: r.authors.map((userId) => ({ userId, name: names.get(userId) ?? '' })) }))
+    const names = await this.names(records.flatMap((r) => [...r.authors, ...(r.made ? [r.made.by, ...(r.made.user ? [r.made.user] : [])] : [])]))
+    const author = (userId: string): { userId: string; name: string } => ({ userId, name: names.get(userId) ?? '' })
+    return records.map((r) => ({
+      id: r.id, doc, createdAt: r.createdAt, name: r.name, bytes: r.bytes, authors: r.authors.map(author),
+      made: r.made ? {
+        by: author(r.made.by), kind: r.made.kind,
+        ...(r.made.restored && { restored: r.made.restored }),
+        ...(r.made.user !== undefined && { user: author(r.made.user) }),
+        ...(r.made.since !== undefined && { since: r.made.since }),
+      } : null,
+    }))
   }
 
   private async names(userIds: string[]): Promise<Map<string, string>> {
@@ -256,13 +311,31 @@ export class HistoryService {
   }
 }
 
-/** What the room holds of the user's edits since `since` that no edit record has yet. */
-function unrecordedEdits(room: Room, user: string, since: number): UserEdits {
-  const mine = room.bytes.contents().since.filter((a) => !a.recorded && a.writer === user && parseLogId(a.id)[0] >= since)
-  return {
+/** What the room holds of each user's edits since `since` that no edit record has yet. */
+function unrecordedEdits(room: Room, since: number): Map<string, UserEdits> {
+  const byUser = new Map<string, ReturnType<Room['bytes']['contents']>['since']>()
+  for (const a of room.bytes.contents().since) {
+    if (a.recorded || a.writer === '' || parseLogId(a.id)[0] < since) continue
+    byUser.set(a.writer, [...(byUser.get(a.writer) ?? []), a])
+  }
+  return new Map([...byUser].map(([user, mine]) => [user, {
     created: mine.flatMap((a) => [...a.info.clients].map(([client, [first, end]]) => [client, first, end] as [number, number, number])),
     deleted: mergeDeletes(mine.filter((a) => hasDeletes(a.update, a.info)).map((a) => deletesOnly(a.update, a.info))),
-  }
+  }]))
+}
+
+/** How a restored version is named in what is kept before the restore. */
+function restoredLabel(record: VersionRecord): string {
+  if (record.made?.kind === 'restore') return `before the restore of "${record.made.restored?.name ?? ''}"`
+  if (record.made?.kind === 'rollback') return 'before a rollback'
+  return record.name ?? `the automatic version of ${new Date(record.createdAt).toISOString()}`
+}
+
+/** "Before restoring "V1"", and for an undo, "Before undoing the restore of "V1"" (never nested). */
+function beforeRestoreName(record: VersionRecord): string {
+  if (record.made?.kind === 'restore') return `Before undoing the restore of "${record.made.restored?.name ?? ''}"`
+  if (record.made?.kind === 'rollback') return 'Before undoing a rollback'
+  return `Before restoring "${record.name ?? new Date(record.createdAt).toISOString()}"`
 }
 
 function userEdits(records: Array<{ created: Array<[number, number, number]>; deleted: Uint8Array }>, live: UserEdits): UserEdits {

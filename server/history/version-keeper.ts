@@ -11,7 +11,7 @@
  */
 import { newId } from '../../shared/ids.ts'
 import type { Logger } from '../logger.ts'
-import type { EditStore, SnapshotStore, VersionRecord, VersionStore } from '../storage/types.ts'
+import type { EditStore, SnapshotStore, VersionMade, VersionRecord, VersionStore } from '../storage/types.ts'
 import { editRecords, type TimedUpdate } from './edit-records.ts'
 import { versionsToDrop, type Retention } from './retention.ts'
 
@@ -91,7 +91,7 @@ export class VersionKeeper {
    * Keeps `state` as a version now (named, or automatic with `name` null). `alsoBy`: writers of
    * edits it holds that no edit record has yet (not compacted yet).
    */
-  async keep(room: string, state: Uint8Array, name: string | null, alsoBy: string[] = []): Promise<VersionRecord> {
+  async keep(room: string, state: Uint8Array, name: string | null, alsoBy: string[] = [], made?: VersionMade): Promise<VersionRecord> {
     const [latest] = await this.deps.versions.list(room, { limit: 1 })
     const createdAt = Math.max(this.now(), (latest?.createdAt ?? 0) + 1) // strictly newest
     const since = latest ? latest.createdAt + 1 : 0 // edits up to a version's time belong to it
@@ -99,7 +99,7 @@ export class VersionKeeper {
     const hash = await sha256(state)
     // Unchanged since the last version (named again, restored twice): its bytes are shared, not copied.
     const sameAs = latest?.hash === hash ? latest.sameAs ?? latest.id : undefined
-    const record: VersionRecord = { id: newId(), room, createdAt, name, authors, bytes: state.length, hash, ...(sameAs !== undefined && { sameAs }) }
+    const record: VersionRecord = { id: newId(), room, createdAt, name, authors, bytes: state.length, hash, ...(sameAs !== undefined && { sameAs }), ...(made && { made }) }
     await this.deps.versions.create(record, state)
     return record
   }

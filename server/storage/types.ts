@@ -113,6 +113,22 @@ export interface VersionRecord {
    * room whose state it equals, which stores it. Retention keeps a version others share.
    */
   sameAs?: string
+  /** Who made it and how (absent for automatic versions, and versions kept before this was recorded). */
+  made?: VersionMade
+}
+
+/**
+ * A version someone made: named it, or the state kept just before a restore or a rollback they
+ * ran (restoring that version undoes it).
+ */
+export interface VersionMade {
+  by: string
+  kind: 'named' | 'restore' | 'rollback'
+  /** restore: the version restored (its id and its label then). */
+  restored?: { id: string; name: string }
+  /** rollback: whose changes were rolled back, since when (ms). */
+  user?: string
+  since?: number
 }
 
 export interface VersionStore {

@@ -61,8 +61,12 @@ export function openSockets(user: UserPage): WebSocket[] {
   return user.sockets.filter((socket) => socket.url().includes('/collab/') && !socket.isClosed())
 }
 
-export async function openUserPage(env: BrowserEnv): Promise<UserPage> {
-  const context = await env.browser.newContext({ viewport: { width: 1100, height: 720 } })
+export const DESKTOP = { width: 1280, height: 800 }
+export const PHONE = { width: 390, height: 844 }
+
+export async function openUserPage(env: BrowserEnv, device: 'desktop' | 'phone' | 'default' = 'default'): Promise<UserPage> {
+  const options = device === 'phone' ? { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: device === 'desktop' ? DESKTOP : { width: 1100, height: 720 } }
+  const context = await env.browser.newContext(options)
   const page = await context.newPage()
   page.setDefaultTimeout(WAIT_MS)
   const errors: string[] = []
@@ -108,11 +112,36 @@ export async function createGroupViaUi(page: Page, name: string): Promise<string
   return openedGroupId(page)
 }
 
-export async function inviteViaUi(page: Page): Promise<string> {
+/** Makes an invite link in the Members panel (opened and closed here); resolves with its code. */
+export async function inviteViaUi(page: Page, role: 'editor' | 'viewer' = 'editor'): Promise<string> {
+  return (await inviteLinkViaUi(page, role)).split('/join/')[1] ?? ''
+}
+
+export async function inviteLinkViaUi(page: Page, role: 'editor' | 'viewer' = 'editor', expiry = '604800'): Promise<string> {
+  await page.getByTestId('members-toggle').click()
+  await page.getByTestId('invite-role').selectOption(role)
+  await page.getByTestId('invite-expiry').selectOption(expiry)
   await page.getByTestId('invite-create').click()
-  const code = page.getByTestId('invite-code').filter({ hasText: /^[A-Za-z0-9_-]{10,}$/ })
-  await code.waitFor()
-  return (await code.textContent()) ?? ''
+  const link = page.locator('[data-testid="invite-link"][data-code]')
+  await link.waitFor()
+  const value = await link.inputValue()
+  await page.getByTestId('members-close').click()
+  return value
+}
+
+/** Answers the open confirmation dialog; resolves with what it said would change. */
+export async function confirmViaUi(page: Page, answer: 'ok' | 'cancel' = 'ok'): Promise<string[]> {
+  const dialog = page.getByTestId('confirm-dialog')
+  await dialog.waitFor()
+  const preview = dialog.getByTestId('change-preview')
+  let lines: string[] = []
+  if (await preview.count() > 0) {
+    await dialog.locator('[data-testid="change-preview"]:not([aria-busy])').waitFor()
+    lines = await preview.locator('li').allTextContents()
+  }
+  await dialog.getByTestId(answer === 'ok' ? 'confirm-ok' : 'confirm-cancel').click()
+  await dialog.waitFor({ state: 'detached' })
+  return lines
 }
 
 export async function joinViaUi(page: Page, code: string): Promise<string> {

@@ -5,13 +5,14 @@
  * erased canvas again). Then Bob draws and erases one of Ann's strokes, and Ann, the owner, rolls
  * back Bob from a version before that: his stroke goes, hers comes back, on both pages. The chat
  * has versions too (preview of its messages, restore). Closing the panel revokes its pictures'
- * object URLs; "Older versions" pages through the list without gaps or repeats. Last, a refused
- * request (Bob lost his editor role) is shown in the panel as text.
+ * object URLs; "Older versions" pages through the list without gaps or repeats. Restores and
+ * rollbacks are asked for first, with what they change, and every member gets a notice. Last, Bob
+ * loses his editor role while his page is open: it says so and turns read-only.
  */
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  artifactPath, canvasSvg, chatTexts, chooseColor, drawStroke, expectStrokeCount, pageToken, postChat,
+  artifactPath, canvasSvg, chatTexts, chooseColor, confirmViaUi, drawStroke, expectStrokeCount, pageToken, postChat,
   svgStrokeColors, twoMembersViaUi, unexpectedErrors, useBrowserEnv, type UserPage,
 } from './harness.ts'
 
@@ -25,7 +26,7 @@ const FIRST: Array<[number, number]> = [[60, 60], [120, 90], [180, 140]]
 const SECOND: Array<[number, number]> = [[80, 260], [160, 250], [240, 270]]
 
 function version(page: Page, name: string): Locator {
-  return page.locator(`[data-testid="version-item"][data-version-name="${name}"]`)
+  return page.locator(`[data-testid="version-item"][data-version-name="${name.replace(/"/g, '\\"')}"]`)
 }
 
 async function openHistory(page: Page): Promise<void> {
@@ -85,7 +86,8 @@ describe('version history in the browser', () => {
     await nameVersion(ann.page, 'Two strokes')
     const named = version(ann.page, 'Two strokes')
     await expectBlobPicture(named.getByTestId('version-thumb'))
-    expect(await named.locator('.version-authors').textContent()).toBe('Ann')
+    expect(await named.locator('.version-authors').textContent()).toBe('Edits by Ann')
+    expect(await named.getByTestId('version-made').textContent()).toBe('Named by Ann')
 
     await eraseAt(ann.page, [120, 90])
     await eraseAt(ann.page, [160, 250])
@@ -98,10 +100,19 @@ describe('version history in the browser', () => {
     await expect.poll(() => preview.getByTestId('version-diff').textContent(), { timeout: WAIT_MS }).toBe('Since then: 0 strokes drawn, 2 erased, 0 changed.')
     await expectStrokeCount(ann.page, 0)
 
+    // Asked first, with what it changes; cancelling changes nothing.
     await named.getByTestId('version-restore').click()
+    expect(await confirmViaUi(ann.page, 'cancel')).toEqual(['Removes no strokes.', 'Brings back 2 strokes (Ann 2).'])
+    await expectStrokeCount(ann.page, 0)
+    await named.getByTestId('version-restore').click()
+    await confirmViaUi(ann.page)
     await expectBothSee([ann, bob], groupId, [RED, BLUE])
-    const before = version(ann.page, 'Before restoring Two strokes')
-    await expect.poll(() => ann.page.getByTestId('version-item').first().getAttribute('data-version-name'), { timeout: WAIT_MS }).toBe('Before restoring Two strokes')
+    const before = version(ann.page, 'Before restoring "Two strokes"')
+    await expect.poll(() => ann.page.getByTestId('version-item').first().getAttribute('data-version-name'), { timeout: WAIT_MS }).toBe('Before restoring "Two strokes"')
+    expect(await before.getByTestId('version-made').textContent()).toBe('Kept before Ann restored "Two strokes": restore it to undo that')
+    // Everyone is told, and an editor may undo it from the notice.
+    await expect.poll(() => bob.page.getByTestId('notice-text').allTextContents(), { timeout: WAIT_MS }).toEqual(['Ann restored "Two strokes" on the canvas.'])
+    expect(await bob.page.getByTestId('notice-undo').count()).toBe(1)
     await expectBlobPicture(before.getByTestId('version-thumb'))
     await expect.poll(() => preview.getByTestId('version-diff').textContent(), { timeout: WAIT_MS }).toBe('Since then: 0 strokes drawn, 0 erased, 0 changed.')
     await ann.page.getByTestId('history-panel').evaluate((panel) => { panel.scrollTop = 0 })
@@ -109,8 +120,9 @@ describe('version history in the browser', () => {
     await ann.page.screenshot({ path: await artifactPath('history-page.png') })
 
     await before.getByTestId('version-restore').click()
+    expect(await confirmViaUi(ann.page)).toEqual(['Removes 2 strokes (Ann 2).', 'Brings back no strokes.'])
     await expectBothSee([ann, bob], groupId, [])
-    await version(ann.page, 'Before restoring Before restoring Two strokes').waitFor()
+    await version(ann.page, 'Before undoing the restore of "Two strokes"').waitFor()
     expect(await ann.page.getByTestId('history-error').textContent()).toBe('')
     expect(unexpectedErrors(ann)).toEqual([])
     expect(unexpectedErrors(bob)).toEqual([])
@@ -142,15 +154,19 @@ describe('version history in the browser', () => {
     await ann.page.getByTestId('rollback-user').locator('option', { hasText: 'Bob' }).waitFor({ state: 'attached' })
     await ann.page.getByTestId('rollback-user').selectOption({ label: 'Bob' })
     await ann.page.getByTestId('rollback-run').click()
+    expect(await confirmViaUi(ann.page)).toEqual(['Removes 1 stroke (Bob 1).', 'Brings back 1 stroke (Ann 1) they erased.'])
     await expect.poll(() => ann.page.getByTestId('rollback-result').textContent(), { timeout: WAIT_MS }).toBe('Rolled back Bob: 1 item removed, 1 restored.')
     for (const user of [ann, bob]) await expectStrokeCount(user.page, 2)
     for (const user of [ann, bob]) expect((await liveColors(user, groupId)).sort()).toEqual([RED, BLUE].sort())
+    // Bob is told who rolled back whose changes, and the rollback left a version to undo it.
+    await expect.poll(() => bob.page.getByTestId('notice-text').last().textContent(), { timeout: WAIT_MS }).toMatch(/^Ann rolled back your changes since \d\d:\d\d( [AP]M)? on the canvas\.$/)
+    await version(ann.page, 'Before a rollback').waitFor()
     expect(unexpectedErrors(ann)).toEqual([])
     expect(unexpectedErrors(bob)).toEqual([])
   })
 
   it("keeps the chat's versions too: preview its messages, restore them", async () => {
-    await ann.page.getByTestId('history-toggle').click() // the panel lies over the chat
+    await ann.page.getByTestId('history-toggle').click() // closes it
     await ann.page.getByTestId('history-panel').waitFor({ state: 'detached' })
     await postChat(ann.page, 'First thoughts')
     await expect.poll(() => chatTexts(bob.page), { timeout: WAIT_MS }).toEqual(['First thoughts'])
@@ -168,8 +184,9 @@ describe('version history in the browser', () => {
     expect(await chatTexts(ann.page)).toEqual(['First thoughts', 'Second thoughts'])
 
     await version(ann.page, 'One message').getByTestId('version-restore').click()
+    expect(await confirmViaUi(ann.page)).toEqual(['Removes 1 message (Bob 1).', 'Brings back no messages.'])
     for (const user of [ann, bob]) await expect.poll(() => chatTexts(user.page), { timeout: WAIT_MS }).toEqual(['First thoughts'])
-    await version(ann.page, 'Before restoring One message').waitFor()
+    await version(ann.page, 'Before restoring "One message"').waitFor()
     await ann.page.getByTestId('history-doc').selectOption('canvas')
     await version(ann.page, 'Before Bob').waitFor()
     expect(unexpectedErrors(ann)).toEqual([])
@@ -221,7 +238,8 @@ describe('version history in the browser', () => {
     expect(unexpectedErrors(ann)).toEqual([])
   })
 
-  it('shows a refused request in the panel as text, and nothing in the console but the refused load', async () => {
+  it('turns a page read-only at once when its person is made a viewer, and says so', async () => {
+    await openHistory(bob.page)
     const bobId = await bob.page.evaluate(() => (JSON.parse(localStorage.getItem('collab.session') ?? '{}') as { user: { id: string } }).user.id)
     const demoted = await fetch(`${env.server.url}/groups/${groupId}/members/${bobId}`, {
       method: 'PATCH',
@@ -229,12 +247,14 @@ describe('version history in the browser', () => {
       body: JSON.stringify({ role: 'viewer' }),
     })
     expect(demoted.status).toBe(200)
-    await openHistory(bob.page)
-    await version(bob.page, 'Page 20').getByTestId('version-restore').click() // his panel still offers it
-    await expect.poll(() => bob.page.getByTestId('history-error').textContent(), { timeout: WAIT_MS }).toBe('requires the editor role')
-    expect(await bob.page.getByTestId('history-error').getAttribute('role')).toBe('alert')
-    // Chromium logs every refused load; that line is the only console error the refusal may cause.
-    await expect.poll(() => unexpectedErrors(bob), { timeout: WAIT_MS }).toEqual(['Failed to load resource: the server responded with a status of 403 (Forbidden)'])
+    const problem = bob.page.getByTestId('access-problem')
+    await expect.poll(() => problem.textContent(), { timeout: WAIT_MS }).toBe('You are a viewer in this group now: you can watch and read, not draw or post.')
+    // The panel that offered restores is closed; the page has no drawing tools or composer.
+    await bob.page.getByTestId('history-panel').waitFor({ state: 'detached' })
+    expect(await bob.page.getByTestId('chat-input').count()).toBe(0)
+    expect(await bob.page.getByTestId('tool-pen').count()).toBe(0)
+    expect(await bob.page.getByTestId('group-role').textContent()).toBe('viewer')
+    expect(unexpectedErrors(bob)).toEqual([])
     expect(unexpectedErrors(ann)).toEqual([])
   })
 })

@@ -209,6 +209,13 @@ describe('the canvas on a phone', () => {
   })
 
   it('draws with one finger at the document points under it, without scrolling the page', async () => {
+    // The phone layout fits the screen (chat and panels are drawers); a spacer below it makes the
+    // page scrollable, so that a finger that scrolled it would show.
+    await page.evaluate(() => {
+      const spacer = document.createElement('div')
+      spacer.style.height = '2000px'
+      document.body.append(spacer)
+    })
     const scrollable = await page.evaluate(() => document.scrollingElement!.scrollHeight > window.innerHeight)
     expect(scrollable, 'the page must be able to scroll for this check to mean anything').toBe(true)
     const scrollBefore = await page.evaluate(() => window.scrollY)

@@ -1,5 +1,6 @@
 /**
- * How the server serves the web client (server/http/web.ts): the built bundle at `/` under the
+ * How the server serves the web client (server/http/web.ts): the built bundle at `/` (and at
+ * invite links, `/join/<code>`), its service worker and manifest, under the
  * API's security headers, a JSON 503 when the bundle was never built, and API-style JSON 404s
  * for unknown paths either way.
  */
@@ -20,7 +21,20 @@ describe('the built client', () => {
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'")
     const html = await response.text()
     const scripts = html.match(/<script\b[^>]*>/g) ?? []
-    expect(scripts).toEqual(['<script type="module" src="app.js">']) // nothing inline: the CSP would block it
+    expect(scripts).toEqual(['<script type="module" src="/app.js">']) // nothing inline: the CSP would block it
+  })
+
+  it('serves the page at an invite link too, and the service worker and manifest for offline use', async () => {
+    const page = await fetch(`${env.server.url}/join/AbCdEfGhIjKlMnOpQrStUv`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(await page.text()).toContain('src="/app.js"') // absolute: the page works below /join/
+    const worker = await fetch(`${env.server.url}/sw.js`)
+    expect(worker.status).toBe(200)
+    expect(worker.headers.get('content-type')).toMatch(/javascript/)
+    const manifest = await fetch(`${env.server.url}/manifest.webmanifest`)
+    expect(manifest.status).toBe(200)
+    expect(await manifest.json()).toMatchObject({ start_url: '/', display: 'standalone' })
   })
 
   it('serves the bundle and the stylesheet', async () => {

@@ -79,6 +79,6 @@ it('takes an editor\'s canvas restore that erases other members\' strokes (any e
   const colors = (c: Client): string => readStrokes(c.doc).map((s) => s.color).join()
   await waitFor(() => colors(ann) === '#a00001' && colors(alices) === '#a00001', 10_000, 'both see the canvas restored')
   const list = (await ctx.api<VersionListResponse>('GET', `/groups/${ctx.fx.group.id}/versions?doc=canvas`, { token: ctx.fx.token })).body.versions
-  expect(list.map((v) => v.name)).toEqual(['Before restoring One stroke', 'One stroke'])
+  expect(list.map((v) => v.name)).toEqual(['Before restoring "One stroke"', 'One stroke'])
   expect(alices.closeEvents).toEqual([])
 })

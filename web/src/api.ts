@@ -21,6 +21,14 @@ export class Api {
     return this.request<T>('POST', path, body)
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body)
+  }
+
+  delete(path: string): Promise<void> {
+    return this.request<void>('DELETE', path)
+  }
+
   /** A binary answer (a picture), as a Blob; errors as for JSON requests. */
   async blob(path: string): Promise<Blob> {
     const response = await this.respond('GET', path)

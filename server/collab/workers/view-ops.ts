@@ -9,7 +9,7 @@ import { readStrokes, type Stroke } from '../../../shared/canvas.ts'
 import { renderCanvasSvg } from '../../../shared/canvas-svg.ts'
 import { postMessage, readAllMessages, readMessages, type ChatMessage, type MessagePage, type NewMessage } from '../../../shared/chat.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
-import { diffDocs, docFromState, restoreTo, rollbackUser, type HistoryDiff, type RollbackResult, type UserEdits } from '../../history/history-ops.ts'
+import { contentIds, diffDocs, docFromState, planRollback, restoreTo, rollbackUser, type HistoryDiff, type RollbackInput, type RollbackPlan, type RollbackResult } from '../../history/history-ops.ts'
 
 export type ViewOp =
   | { kind: 'messages'; limit?: number; before?: string }
@@ -20,7 +20,17 @@ export type ViewOp =
   /** What changed from a kept version to the live document. */
   | { kind: 'diff-from'; state: Uint8Array }
   | { kind: 'restore'; clientId: number; room: RoomKind; state: Uint8Array }
-  | { kind: 'rollback'; clientId: number; room: RoomKind; user: string; edits: UserEdits; sources: Uint8Array[] }
+  | { kind: 'rollback'; clientId: number; room: RoomKind; rollback: RollbackStates }
+  /** What that rollback would do, without doing it. */
+  | { kind: 'rollback-plan'; room: RoomKind; rollback: RollbackStates }
+
+/** A rollback's input as the worker gets it: versions as states (snapshot codec). */
+export interface RollbackStates extends Omit<RollbackInput, 'baseline'> {
+  /** Where erased strokes are found, newest first. */
+  sources: Uint8Array[]
+  /** The last version from before the rollback's start, if any. */
+  baseline: Uint8Array | null
+}
 
 export interface ViewResults {
   messages: MessagePage
@@ -33,6 +43,7 @@ export interface ViewResults {
   'diff-from': HistoryDiff
   restore: null
   rollback: RollbackResult
+  'rollback-plan': RollbackPlan
 }
 
 export interface ViewAnswer<K extends ViewOp['kind']> {
@@ -54,8 +65,17 @@ export function runViewOp(doc: Y.Doc, op: ViewOp): ViewAnswer<ViewOp['kind']> {
     }
     case 'diff-from': return read(diffDocs(docFromState(op.state), doc))
     case 'restore': return edit(doc, op.clientId, () => restoreTo(doc, docFromState(op.state), op.room) ?? null)
-    case 'rollback': return edit(doc, op.clientId, () => rollbackUser(doc, op.room, op.user, op.edits, op.sources.map(docFromState)))
+    case 'rollback': {
+      const [input, sources] = rollbackInput(op.room, op.rollback)
+      return edit(doc, op.clientId, () => rollbackUser(doc, op.room, input, sources))
+    }
+    case 'rollback-plan': return read(planRollback(doc, op.room, ...rollbackInput(op.room, op.rollback)))
   }
+}
+
+function rollbackInput(kind: RoomKind, states: RollbackStates): [RollbackInput, Y.Doc[]] {
+  const baseline = states.baseline ? contentIds(docFromState(states.baseline), kind) : null
+  return [{ user: states.user, edits: states.edits, createdSince: states.createdSince, baseline }, states.sources.map(docFromState)]
 }
 
 function read<T>(result: T): { result: T; update: null } {

@@ -9,8 +9,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
-  CreatedVersionView, DiffQuery, DiffView, GroupParams, MessagePageView, MessagesQuery, NameVersionBody, RestoredView,
-  RollbackBody, RollbackView, VersionListView, VersionParams, VersionsQuery,
+  ActivityQuery, ActivityView, CreatedVersionView, DiffQuery, DiffView, GroupParams, MessagePageView, MessagesQuery, NameVersionBody, RestoredView,
+  RollbackBody, RollbackPlanView, RollbackView, VersionListView, VersionParams, VersionsQuery,
 } from '../../../shared/api.ts'
 import type { HistoryService } from '../../history/history-service.ts'
 import { userOf } from '../authenticate.ts'
@@ -59,6 +59,14 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   }, async (request) => history.restore(userOf(request).userId, request.params.id, request.params.versionId))
 
   api.post('/groups/:id/rollback', {
-    schema: { ...base, params: GroupParams, body: RollbackBody, response: { 200: RollbackView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: GroupParams, body: RollbackBody, response: { 200: RollbackView, ...errors(401, 403, 404, 429, 503) } },
   }, async (request) => history.rollback(userOf(request).userId, request.params.id, request.body))
+
+  api.post('/groups/:id/rollback/preview', {
+    schema: { ...base, params: GroupParams, body: RollbackBody, response: { 200: RollbackPlanView, ...errors(401, 403, 404, 503) } },
+  }, async (request) => history.previewRollback(userOf(request).userId, request.params.id, request.body))
+
+  api.get('/groups/:id/activity', {
+    schema: { ...base, params: GroupParams, querystring: ActivityQuery, response: { 200: ActivityView, ...errors(401, 403, 404, 503) } },
+  }, async (request) => history.activity(userOf(request).userId, request.params.id, request.query.after))
 }

@@ -12,7 +12,7 @@
  */
 import { Binary, type Collection, type Db } from 'mongodb'
 import { checkLimit, checkTime, checkVersion } from '../history-checks.ts'
-import { DuplicateError, type VersionRecord, type VersionStore } from '../types.ts'
+import { DuplicateError, type VersionMade, type VersionRecord, type VersionStore } from '../types.ts'
 import { bytesOf } from './binary.ts'
 import { isDuplicateKey } from './mongo-errors.ts'
 
@@ -31,6 +31,7 @@ interface VersionDoc {
   bytes: number
   hash?: string
   sameAs?: string
+  made?: VersionMade
   data?: Binary
   chunks?: number
 }
@@ -72,6 +73,7 @@ export class MongoVersions implements VersionStore {
         authors: [...record.authors],
         bytes: state.length,
         ...(record.hash !== undefined && { hash: record.hash }),
+        ...(record.made !== undefined && { made: record.made }),
         ...(shared ? { sameAs: record.sameAs } : chunked ? { chunks: Math.ceil(state.length / CHUNK_BYTES) } : { data: new Binary(state) }),
       })
     } catch (error) {
@@ -168,5 +170,6 @@ function toRecord(doc: VersionDoc): VersionRecord {
     id: doc._id, room: doc.room, createdAt: doc.createdAt, name: doc.name, authors: doc.authors, bytes: doc.bytes,
     ...(doc.hash !== undefined && { hash: doc.hash }),
     ...(doc.sameAs !== undefined && { sameAs: doc.sameAs }),
+    ...(doc.made !== undefined && { made: doc.made }),
   }
 }

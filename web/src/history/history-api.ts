@@ -1,5 +1,5 @@
 /** The version-history REST calls of one group, typed (see the README's REST table). */
-import type { DiffResponse, MemberResponse, MessagePageResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../../shared/api.ts'
+import type { DiffResponse, MemberResponse, MessagePageResponse, RollbackPlanResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../../shared/api.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import type { Api } from '../api.ts'
 
@@ -46,6 +46,10 @@ export class HistoryApi {
 
   rollback(doc: RoomKind, userId: string, since: number): Promise<RollbackResponse> {
     return this.api.post(`${this.base}/rollback`, { doc, userId, since })
+  }
+
+  previewRollback(doc: RoomKind, userId: string, since: number): Promise<RollbackPlanResponse> {
+    return this.api.post(`${this.base}/rollback/preview`, { doc, userId, since })
   }
 
   async members(): Promise<MemberResponse[]> {

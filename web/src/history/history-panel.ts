@@ -16,12 +16,16 @@ import { versionList } from './version-list.ts'
 import { VersionPictures } from './version-pictures.ts'
 import { versionPreview } from './version-preview.ts'
 import { rollbackForm } from './rollback-form.ts'
+import { confirmRestore, type Names } from './change-preview.ts'
 
 export interface HistoryPanelOptions {
   api: Api
   groupId: string
   role: GroupResponse['role']
+  names: Names
   onClose(): void
+  /** A restore or rollback done here: the version kept before it (for the notice with its undo). */
+  onDone(before: VersionResponse): void
 }
 
 export function historyPanel(options: HistoryPanelOptions): View {
@@ -44,15 +48,23 @@ export function historyPanel(options: HistoryPanelOptions): View {
     history, pictures, canRestore: canEdit, onError: fail,
     onSelect: (version) => { preview.show(version, doc); list.select(version.id) },
     onRestore: (version) => {
-      report(`Restoring ${versionLabel(version)}…`)
-      history.restore(version.id).then((before) => {
-        report(`Restored ${versionLabel(version)}. The state before it is kept as "${versionLabel(before)}".`)
-        list.reload(doc)
-        preview.refresh()
-      }, fail)
+      const restoring = doc
+      void confirmRestore(history, version, restoring, options.names).then((yes) => {
+        if (!yes || closed) return
+        report(`Restoring ${versionLabel(version)}…`)
+        history.restore(version.id).then((before) => {
+          report(`Restored "${versionLabel(version)}". The state before it is kept as "${versionLabel(before)}"; restore that to undo.`)
+          options.onDone(before)
+          list.reload(doc)
+          preview.refresh()
+        }, fail)
+      })
     },
   })
-  const rollback = options.role === 'owner' ? rollbackForm({ history, doc: () => doc, onError: fail, onDone: () => preview.refresh() }) : null
+  const rollback = options.role === 'owner' ? rollbackForm({
+    history, doc: () => doc, names: options.names, onError: fail,
+    onDone: (before) => { options.onDone(before); list.reload(doc); preview.refresh() },
+  }) : null
   const reload = (): void => {
     error.textContent = ''
     preview.hide()
@@ -60,7 +72,7 @@ export function historyPanel(options: HistoryPanelOptions): View {
     list.reload(doc)
   }
 
-  const element = h('aside', { class: 'history-panel', id: 'history-panel', 'data-testid': 'history-panel', 'aria-label': 'Version history' },
+  const element = h('aside', { class: 'side-panel history-panel', id: 'history-panel', 'data-testid': 'history-panel', 'aria-label': 'Version history' },
     header(options.onClose, (next) => { doc = next; notice.textContent = ''; reload() }, reload),
     error, notice,
     canEdit ? nameForm(history, () => doc, (version) => { report(`Named "${versionLabel(version)}".`); list.reload(doc) }, fail) : null,

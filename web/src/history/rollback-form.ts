@@ -8,11 +8,14 @@ import type { RoomKind } from '../../../shared/rooms.ts'
 import { h } from '../dom.ts'
 import type { HistoryApi } from './history-api.ts'
 import { localTime, plural, versionLabel } from './version-format.ts'
+import { describeRollback, type Names } from './change-preview.ts'
+import { confirmDialog } from '../confirm.ts'
 
 export interface RollbackFormOptions {
   history: HistoryApi
   doc(): RoomKind
-  onDone(): void
+  names: Names
+  onDone(before: VersionResponse): void
   onError(reason: unknown): void
 }
 
@@ -31,7 +34,7 @@ export function rollbackForm(options: RollbackFormOptions): RollbackForm {
   const run = h('button', { type: 'submit', 'data-testid': 'rollback-run' }, 'Roll back')
   const result = h('p', { class: 'muted', 'data-testid': 'rollback-result', role: 'status' })
   const form = h('form', { class: 'rollback-form', 'aria-label': 'Roll back one person' },
-    h('p', { class: 'note' }, 'Undo what one member changed here since a time: their strokes or messages go, strokes they erased come back.'),
+    h('p', { class: 'note' }, 'Undo what one member changed here since a time: what shows as theirs and came since then goes (their drawing, or copies a restore brought back), and strokes they erased (by hand or by a restore) come back. You see what changes first, and it can be undone.'),
     h('div', { class: 'inline' }, user, since, run), result)
   const section = h('details', { class: 'rollback' }, h('summary', { 'data-testid': 'rollback-open' }, 'Roll back one person'), form)
   options.history.members().then((members) => {
@@ -43,10 +46,21 @@ export function rollbackForm(options: RollbackFormOptions): RollbackForm {
     run.disabled = true
     result.textContent = ''
     const name = user.selectedOptions[0]?.textContent ?? ''
-    options.history.rollback(options.doc(), user.value, startOf(since.value)).then((done) => {
+    const [doc, userId, start] = [options.doc(), user.value, startOf(since.value)]
+    options.history.previewRollback(doc, userId, start).then(async (plan) => {
+      await options.names.resolve([...plan.removed, ...plan.restored].map((c) => c.author))
+      const yes = await confirmDialog({
+        title: `Roll back ${name}'s changes since ${localTime(start)}?`,
+        body: [h('ul', { class: 'change-list', 'data-testid': 'change-preview' }, ...describeRollback(plan, doc, (id) => options.names.nameOf(id)).map((line) => h('li', {}, line))),
+          h('p', { class: 'note' }, 'Everyone sees it at once. The state before is kept as a version, so this can be undone.')],
+        confirm: 'Roll back',
+        danger: true,
+      })
+      if (!yes) return
+      const done = await options.history.rollback(doc, userId, start)
       result.textContent = `Rolled back ${name}: ${plural(done.removed.length, 'item')} removed, ${done.restored.length} restored.`
-      options.onDone()
-    }, options.onError).finally(() => { run.disabled = false })
+      options.onDone(done.before)
+    }).catch(options.onError).finally(() => { run.disabled = false })
   })
   return {
     element: section,

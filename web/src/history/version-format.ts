@@ -17,3 +17,13 @@ export function authorNames(version: VersionResponse): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`
 }
+
+/** Who made a version and how ("Named by Ann", "Kept before Ann restored "V1""); null for automatic ones. */
+export function madeText(version: VersionResponse): string | null {
+  const made = version.made
+  if (!made) return null
+  const by = made.by.name || 'a former member'
+  if (made.kind === 'named') return `Named by ${by}`
+  if (made.kind === 'restore') return `Kept before ${by} restored "${made.restored?.name ?? 'a version'}": restore it to undo that`
+  return `Kept before ${by} rolled back ${made.user?.name || 'a former member'}'s changes: restore it to undo that`
+}

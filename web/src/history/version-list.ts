@@ -7,7 +7,7 @@ import type { VersionResponse } from '../../../shared/api.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import { h } from '../dom.ts'
 import type { HistoryApi } from './history-api.ts'
-import { authorNames, localTime, versionLabel } from './version-format.ts'
+import { authorNames, localTime, madeText, versionLabel } from './version-format.ts'
 import type { VersionPictures } from './version-pictures.ts'
 
 export interface VersionListOptions {
@@ -80,7 +80,8 @@ function row(version: VersionResponse, doc: RoomKind, options: VersionListOption
     h('span', { class: 'version-meta' },
       h('span', { class: 'version-name' }, versionLabel(version)),
       h('time', { datetime: new Date(version.createdAt).toISOString() }, localTime(version.createdAt)),
-      version.authors.length > 0 ? h('span', { class: 'version-authors' }, authorNames(version)) : null))
+      madeText(version) ? h('span', { class: 'version-made', 'data-testid': 'version-made' }, madeText(version)) : null,
+      version.authors.length > 0 ? h('span', { class: 'version-authors' }, `Edits by ${authorNames(version)}`) : null))
   open.addEventListener('click', () => options.onSelect(version))
   const restore = options.canRestore ? h('button', { type: 'button', 'data-testid': 'version-restore', title: 'Make the document look like this again (undoable)' }, 'Restore') : null
   restore?.addEventListener('click', () => options.onRestore(version))

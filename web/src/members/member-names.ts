@@ -4,10 +4,11 @@
  * the server checks that). Loaded when the group opens, kept in localStorage so it also works
  * offline, and fetched again (at most every few seconds) when an unknown author turns up.
  */
-import type { MemberResponse } from '../../shared/api.ts'
-import type { Api } from './api.ts'
+import type { MemberResponse } from '../../../shared/api.ts'
+import type { Api } from '../api.ts'
 
-const REFETCH_AFTER_MS = 5_000
+/** An unknown author (a new member, most likely) is asked about again after this long. */
+const REFETCH_AFTER_MS = 1_000
 
 export class MemberNames {
   private names = new Map<string, string>()
@@ -29,6 +30,12 @@ export class MemberNames {
     const name = this.names.get(userId)
     if (name === undefined && Date.now() - this.fetchedAt > REFETCH_AFTER_MS) void this.refresh()
     return name
+  }
+
+  /** Resolves once every one of these users is known, or the server was asked and did not know them. */
+  async resolve(userIds: readonly string[]): Promise<void> {
+    if (this.fetching) await this.fetching
+    if (userIds.some((id) => !this.names.has(id))) await this.refresh()
   }
 
   onChange(listener: () => void): () => void {

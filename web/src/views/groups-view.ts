@@ -3,6 +3,7 @@ import type { AcceptedInviteView, GroupListView, GroupResponse } from '../../../
 import type { Static } from 'typebox'
 import { ApiError, type Api } from '../api.ts'
 import { h, type View } from '../dom.ts'
+import { inviteCodeFrom } from '../members/invite-link.ts'
 import { groupPath } from '../router.ts'
 
 export function groupsView(api: Api): View {
@@ -11,13 +12,13 @@ export function groupsView(api: Api): View {
   const fail = (reason: unknown): void => { error.textContent = reason instanceof ApiError ? reason.message : 'something went wrong' }
   api.get<Static<typeof GroupListView>>('/groups').then(({ groups }) => {
     list.replaceChildren(...groups.map(groupItem))
-    if (groups.length === 0) list.append(h('li', { class: 'empty' }, 'No groups yet: create one or join with a code.'))
+    if (groups.length === 0) list.append(h('li', { class: 'empty' }, 'No groups yet: create one, or join with an invite link.'))
     list.removeAttribute('aria-busy')
   }, fail)
   const element = h('main', { class: 'page' },
     h('section', { class: 'card' }, h('h1', {}, 'Your groups'), list),
     h('section', { class: 'card' }, h('h2', {}, 'New group'), createForm(api, fail)),
-    h('section', { class: 'card' }, h('h2', {}, 'Join with an invite code'), joinForm(api, fail)),
+    h('section', { class: 'card' }, h('h2', {}, 'Join with an invite link'), joinForm(api, fail)),
     error)
   return { element, dispose: () => undefined }
 }
@@ -40,11 +41,13 @@ function createForm(api: Api, fail: (reason: unknown) => void): HTMLFormElement 
 }
 
 function joinForm(api: Api, fail: (reason: unknown) => void): HTMLFormElement {
-  const code = h('input', { name: 'code', required: true, placeholder: 'Invite code', 'aria-label': 'Invite code', autocomplete: 'off', 'data-testid': 'join-code' })
+  const code = h('input', { name: 'code', required: true, placeholder: 'Paste an invite link or code', 'aria-label': 'Invite link or code', autocomplete: 'off', 'data-testid': 'join-code' })
   const form = h('form', { class: 'inline' }, code, h('button', { type: 'submit', 'data-testid': 'join-submit' }, 'Join'))
   form.addEventListener('submit', (event) => {
     event.preventDefault()
-    const path = `/invites/${encodeURIComponent(code.value.trim())}/accept`
+    const found = inviteCodeFrom(code.value)
+    if (found === null) return fail(new ApiError(400, 'bad_request', 'That is not an invite link or code: paste the whole link you were sent.'))
+    const path = `/invites/${encodeURIComponent(found)}/accept`
     api.post<Static<typeof AcceptedInviteView>>(path).then(({ group }) => { location.hash = groupPath(group.id) }, fail)
   })
   return form

@@ -1,0 +1,129 @@
+/**
+ * Safe history over REST with stock clients: what a rollback undoes ("what shows as theirs": a
+ * restore's copy of someone's stroke counts as theirs, unless it was on the canvas at the start
+ * already), its preview (the same answer, nothing changed), the version it keeps first (restoring
+ * it undoes the rollback), who made each version, and the activity every member's page polls
+ * (notices of restores and rollbacks, the caller's role), on both storage backends.
+ */
+import { describe, expect, it } from 'vitest'
+import type { ActivityResponse, RollbackPlanResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
+import { addStroke, eraseStroke, readStrokes } from '../../shared/canvas.ts'
+import { BACKENDS } from '../helpers/backends.ts'
+import { pen, useHistoryServer } from '../helpers/history.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
+  const ctx = useHistoryServer(() => ({ ...fresh(), compactIdleMs: 100, versionIntervalMs: 3_600_000, roomGraceMs: 200 }), { cara: 'Cara', vera: { name: 'Vera', role: 'viewer' } })
+  const group = (): string => ctx.fx.group.id
+  const name = async (label: string): Promise<VersionResponse> => (await ctx.api<{ version: VersionResponse }>('POST', `/groups/${group()}/versions`, { token: ctx.fx.token, body: { doc: 'canvas', name: label } })).body.version
+  const restore = async (id: string): Promise<VersionResponse> => {
+    const reply = await ctx.api<{ preRestore: VersionResponse }>('POST', `/groups/${group()}/versions/${id}/restore`, { token: ctx.fx.token })
+    expect(reply.status).toBe(200)
+    return reply.body.preRestore
+  }
+  const body = (userId: string, since: number) => ({ doc: 'canvas', userId, since })
+  const preview = (userId: string, since: number, token = ctx.fx.token) => ctx.api<RollbackPlanResponse>('POST', `/groups/${group()}/rollback/preview`, { token, body: body(userId, since) })
+  const rollback = (userId: string, since: number) => ctx.api<RollbackResponse>('POST', `/groups/${group()}/rollback`, { token: ctx.fx.token, body: body(userId, since) })
+  const activity = (token: string, after: number) => ctx.api<ActivityResponse>('GET', `/groups/${group()}/activity?after=${after}`, { token })
+  const colors = (doc: import('yjs').Doc): string[] => readStrokes(doc).map((s) => s.color).sort()
+
+  it('rolls back a person after a restore and its undo: the restore\'s copy of their stroke goes too (issue 23, item 3)', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    const since = Date.now()
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c00001', 10)) // S1
+    await waitFor(() => readStrokes(owner.doc).length === 1)
+    const v1 = await name('V1')
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c00002', 40)) // S2
+    await waitFor(() => readStrokes(owner.doc).length === 2)
+    const before = await restore(v1.id) // S2 goes
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    await restore(before.id) // S2 comes back, as a copy the owner's restore made
+    await waitFor(() => readStrokes(cara.doc).length === 2)
+    expect(readStrokes(owner.doc).every((s) => s.author === ctx.members.cara.id)).toBe(true) // both show as Cara's
+
+    // The preview says what the rollback will do, and changes nothing.
+    const plan = await preview(ctx.members.cara.id, since)
+    expect(plan.status).toBe(200)
+    expect(plan.body.removed.map((r) => r.author)).toEqual([ctx.members.cara.id, ctx.members.cara.id])
+    expect(plan.body.restored).toEqual([])
+    expect(readStrokes(owner.doc)).toHaveLength(2)
+
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.status).toBe(200)
+    expect(rolled.body.removed.map((r) => r.id).sort()).toEqual(plan.body.removed.map((r) => r.id).sort())
+    await waitFor(() => readStrokes(owner.doc).length === 0 && readStrokes(cara.doc).length === 0, 10_000, 'both strokes gone for both')
+    expect(rolled.body.before).toMatchObject({
+      name: 'Before a rollback',
+      made: { kind: 'rollback', by: { userId: ctx.fx.owner.id, name: 'Ann' }, user: { userId: ctx.members.cara.id, name: 'Cara' }, since },
+    })
+
+    // The rollback is undone by restoring what it kept.
+    const undo = await restore(rolled.body.before.id)
+    expect(undo.name).toBe('Before undoing a rollback')
+    await waitFor(() => colors(cara.doc).join() === '#c00001,#c00002', 10_000, 'the rollback undone')
+  })
+
+  it('leaves a restore\'s copy alone when it was on the canvas at the start, and takes only what came since', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c00000', 10)) // S0, before the start
+    await waitFor(() => readStrokes(owner.doc).length === 1)
+    const v0 = await name('V0')
+    const since = v0.createdAt + 1
+    await waitFor(() => Date.now() > since)
+    eraseStroke(owner.doc, readStrokes(owner.doc)[0]!.id)
+    await waitFor(() => readStrokes(cara.doc).length === 0)
+    await restore(v0.id) // S0 back, as the owner's copy made after the start
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c00003', 60)) // S3, since the start
+    await waitFor(() => readStrokes(owner.doc).length === 2)
+
+    const plan = await preview(ctx.members.cara.id, since)
+    expect(plan.body.removed).toHaveLength(1)
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.body.removed).toEqual([{ kind: 'stroke', id: plan.body.removed[0]!.id }])
+    await waitFor(() => colors(owner.doc).join() === '#c00000' && colors(cara.doc).join() === '#c00000', 10_000, 'only S3 gone')
+  })
+
+  it('names who made each version, never nesting "Before restoring"', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const vera = await ctx.client(ctx.fx.canvas, ctx.members.vera)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#a00001', 10))
+    await waitFor(() => readStrokes(vera.doc).length === 1)
+    const named = await name('Draft')
+    expect(named.made).toEqual({ kind: 'named', by: { userId: ctx.fx.owner.id, name: 'Ann' } })
+    const first = await restore(named.id)
+    expect(first.name).toBe('Before restoring "Draft"')
+    expect(first.made).toEqual({ kind: 'restore', by: { userId: ctx.fx.owner.id, name: 'Ann' }, restored: { id: named.id, name: 'Draft' } })
+    const second = await restore(first.id)
+    expect(second.name).toBe('Before undoing the restore of "Draft"')
+    const third = await restore(second.id)
+    expect(third.name).toBe('Before undoing the restore of "before the restore of "Draft""')
+    const list = await ctx.api<VersionListResponse>('GET', `/groups/${group()}/versions?doc=canvas`, { token: ctx.members.vera.token })
+    expect(list.body.versions.map((v) => v.made?.kind)).toEqual(['restore', 'restore', 'restore', 'named'])
+  })
+
+  it('tells every member about restores and rollbacks since a time, with their role; a removed member gets 403', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const start = Date.now() - 1
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#a00001', 10))
+    await waitFor(() => readStrokes(owner.doc).length === 1)
+    const named = await name('Start')
+    const kept = await restore(named.id)
+    await rollback(ctx.members.cara.id, start)
+
+    const seen = await activity(ctx.members.vera.token, start)
+    expect(seen.status).toBe(200)
+    expect(seen.body.role).toBe('viewer')
+    expect(seen.body.notices.map((n) => [n.made?.kind, n.made?.by.name])).toEqual([['restore', 'Ann'], ['rollback', 'Ann']])
+    expect(seen.body.notices[0]!.id).toBe(kept.id)
+    expect(seen.body.notices[1]!.made?.user?.name).toBe('Cara')
+    expect((await activity(ctx.members.cara.token, seen.body.now)).body.notices).toEqual([])
+
+    // Only owners preview a rollback; a member removed meanwhile is told at their next poll.
+    expect((await preview(ctx.members.cara.id, start, ctx.members.cara.token)).status).toBe(403)
+    expect((await ctx.api('DELETE', `/groups/${group()}/members/${ctx.members.cara.id}`, { token: ctx.fx.token })).status).toBe(204)
+    expect((await activity(ctx.members.cara.token, start)).status).toBe(403)
+  })
+})
