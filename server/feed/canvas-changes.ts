@@ -32,6 +32,8 @@ interface Window {
 }
 
 const WINDOW_MS = 1_000
+/** Strokes named per list of one event (clearing a big canvas erases thousands in a second): the rest are counted. */
+const MAX_LISTED = 500
 
 export async function canvasChanges(updates: readonly (TimedUpdate & { key: string })[], index: ItemIndex, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
   const windows: Window[] = []
@@ -122,8 +124,14 @@ function eventOf(window: Window): NewEvent {
     type: 'canvas.changed',
     at: window.at,
     actor: writers.length === 1 ? writers[0]! : null,
-    data: { by: writers, added: [...window.added.values()], appended: [...window.appended.values()], erased: [...window.erased.values()] },
+    data: { by: writers, ...listed('added', window.added), ...listed('appended', window.appended), ...listed('erased', window.erased) },
   }
+}
+
+/** `{name: first MAX_LISTED}`, plus `<name>More: n` when there were more. */
+function listed<T>(name: string, map: Map<string, T>): Record<string, unknown> {
+  const all = [...map.values()]
+  return all.length <= MAX_LISTED ? { [name]: all } : { [name]: all.slice(0, MAX_LISTED), [`${name}More`]: all.length - MAX_LISTED }
 }
 
 function idKey(id: { client: number; clock: number }): string {

@@ -3,6 +3,10 @@
  * (so a message resent after a reconnect is not new): every message is a JSON value in the
  * `messages` array (the chat rules allow nothing else), so an `any` item without a map key is a
  * message; a deletion names messages through the item index.
+ *
+ * Two nodes may both take a message id at the same moment; the chat rules then keep the first in
+ * log order and delete the other. The other is indexed as a duplicate (no id), so neither its
+ * arrival nor that deletion is an event.
  */
 import { readMessage } from '../../shared/chat.ts'
 import type { TimedUpdate } from '../history/edit-records.ts'
@@ -10,8 +14,9 @@ import type { NewEvent } from '../storage/feed-types.ts'
 import type { ItemIndex } from './item-index.ts'
 import { readUpdate } from './structs.ts'
 
-export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIndex, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
+export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIndex, recorded: (key: string) => Promise<boolean>, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
   const events: NewEvent[] = []
+  const seen = new Set<string>()
   for (const { at, writer, update } of updates) {
     const read = readUpdate(update)
     if (!read) continue
@@ -20,13 +25,20 @@ export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIn
       for (const [i, value] of item.content.values.entries()) {
         const message = readMessage(value)
         if (!message) continue
-        index.put({ kind: 'message', client: item.client, start: item.clock + i, end: item.clock + i + 1, id: message.id, author: message.author })
-        events.push({ key: `chat.created:${message.id}`, type: 'chat.message.created', at, actor: writer || message.author, data: { message: { id: message.id, author: message.author, text: message.text, time: message.time } } })
+        const key = `chat.created:${message.id}`
+        const start = item.clock + i
+        // Indexed already: a compaction retried after it stored the index; the event is made again (its key makes it once).
+        const indexed = await index.at('message', item.client, start)
+        const duplicate = indexed ? indexed.id === '' : seen.has(key) || (await recorded(key))
+        seen.add(key)
+        if (!indexed) index.put({ kind: 'message', client: item.client, start, end: start + 1, id: duplicate ? '' : message.id, author: message.author })
+        if (!duplicate) events.push({ key, type: 'chat.message.created', at, actor: writer || message.author, data: { message: { id: message.id, author: message.author, text: message.text, time: message.time } } })
       }
     }
     for (const range of read.deleted) {
       for (const item of await index.within('message', range.client, range.clock, range.clock + range.length)) {
         index.drop(item)
+        if (item.id === '') continue // a duplicate the rules removed
         events.push({ key: `chat.deleted:${item.id}`, type: 'chat.message.deleted', at, actor: writer || null, data: { message: { id: item.id, author: item.author }, deletedBy: writer || null } })
       }
     }

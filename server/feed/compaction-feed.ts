@@ -24,7 +24,7 @@ export class CompactionFeed {
     this.recorder = deps.recorder
   }
 
-  /** Records the events of these updates (in log order); index entries are written only after the events. */
+  /** Records the events of these updates (in log order), between storing the index's new entries and removing its old ones. */
   async record(room: string, updates: readonly TimedUpdate[]): Promise<void> {
     const ref = parseRoomName(room)
     if (!ref || updates.length === 0) return
@@ -33,9 +33,10 @@ export class CompactionFeed {
     const yieldDue = async (): Promise<void> => {
       if (slicer.due()) await slicer.yield()
     }
-    const events = ref.kind === 'chat' ? await chatChanges(updates, index, yieldDue) : await canvasChanges(keyed(updates), index, yieldDue)
+    const events = ref.kind === 'chat' ? await chatChanges(updates, index, (key) => this.store.hasKey(ref.groupId, key), yieldDue) : await canvasChanges(keyed(updates), index, yieldDue)
+    await index.storeAdded()
     await this.recorder.record(ref.groupId, events)
-    await index.flush()
+    await index.storeDropped()
   }
 
   async forget(room: string): Promise<void> {

@@ -5,6 +5,7 @@
  * stream ends), sends a comment every HEARTBEAT_MS so proxies and idle timeouts leave it open, and
  * each user may hold at most STREAMS_PER_USER of them per node.
  */
+import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import type { Logger } from '../logger.ts'
 import { HttpError } from '../../shared/http-error.ts'
@@ -64,7 +65,9 @@ export class EventStreams {
           const events = await this.feed.read(groupId, position, PAGE)
           for (const event of events) out.write(frame(event))
           position = events.at(-1) ? Number(events.at(-1)!.id.slice(groupId.length + 1)) : position
-          if (events.length < PAGE) break
+          // A slow reader far behind is fed as fast as it reads, not buffered without bound.
+          if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), once(out, 'close')])
+          if (events.length < PAGE || out.writableEnded || out.destroyed) break
         }
       } while (again)
     }

@@ -1,7 +1,8 @@
 /**
  * A room's item index as change detection uses it during one compaction: what the store holds,
- * overlaid with what this batch of updates added or removed, written back in one go (`flush`)
- * only after the batch's events are recorded, so a compaction that fails records nothing twice.
+ * overlaid with what this batch of updates added or removed. New entries are stored before the
+ * batch's events and removed ones after, so a compaction that fails anywhere in between and is
+ * retried finds every entry it needs to make the same events again (their keys make them once).
  */
 import type { FeedItem, FeedStore } from '../storage/feed-types.ts'
 
@@ -48,13 +49,18 @@ export class ItemIndex {
 
   /** Extends a point range that ends where this one starts (same client and stroke), else adds it. */
   async extend(item: FeedItem): Promise<void> {
+    const covering = await this.at(item.kind, item.client, item.start)
+    if (covering && covering.id === item.id && covering.end >= item.end) return // indexed by a compaction that was retried
     const before = item.start > 0 ? await this.at(item.kind, item.client, item.start - 1) : null
     if (before && before.id === item.id && before.end === item.start) this.put({ ...before, end: item.end })
     else this.put(item)
   }
 
-  async flush(): Promise<void> {
+  async storeAdded(): Promise<void> {
     await this.store.putItems(this.room, [...this.added.values()])
+  }
+
+  async storeDropped(): Promise<void> {
     await this.store.dropItems(this.room, [...this.dropped.values()])
   }
 }

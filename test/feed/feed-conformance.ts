@@ -51,6 +51,9 @@ export function describeFeedConformance(name: string, open: () => Promise<Storag
       const { feed } = fixture.storage
       const group = newId()
       await feed.append(group, [event('once')])
+      expect(await feed.hasKey(group, 'once')).toBe(true)
+      expect(await feed.hasKey(group, 'twice')).toBe(false)
+      expect(await feed.hasKey(newId(), 'once')).toBe(false)
       expect(await feed.append(group, [event('once'), event('twice'), event('twice')])).toMatchObject([{ seq: 2, data: { message: { id: 'twice' } } }])
       expect((await feed.list(group, { after: 0, limit: 10, since: 0 })).length).toBe(2)
     })
@@ -69,6 +72,7 @@ export function describeFeedConformance(name: string, open: () => Promise<Storag
       await feed.append(group, [event('a', 100), event('b', 200), event('c', 300)])
       await feed.prune(group, 1_000)
       expect((await feed.list(group, { after: 0, limit: 10, since: 0 })).map((e) => e.seq)).toEqual([3])
+      expect([await feed.hasKey(group, 'a'), await feed.hasKey(group, 'c')]).toEqual([false, true])
       expect(await feed.list(group, { after: 0, limit: 10, since: 1_000 })).toEqual([])
       expect((await feed.append(group, [event('d', 2_000)]))[0]!.seq).toBe(4)
       await feed.deleteGroup(group)

@@ -9,7 +9,7 @@ import { roomPrefix, sortableTime } from './history-keys.ts'
 import { commit, jsonLevel, put, type JsonLevel, type Op } from './json-level.ts'
 import { prefixRange, type LevelDb } from './level.ts'
 
-type Stored = Omit<StoredEvent, 'groupId'>
+type Stored = Omit<StoredEvent, 'groupId'> & { key: string }
 
 export class EmbeddedFeed implements FeedStore {
   private readonly db: LevelDb
@@ -37,7 +37,7 @@ export class EmbeddedFeed implements FeedStore {
         if (recorded[i] !== undefined || seen.has(key)) continue
         seen.add(key)
         const stored = { ...event, seq: ++seq }
-        ops.push(put(this.events, prefix + sortableTime(seq), stored), put(this.keys, prefix + key, seq))
+        ops.push(put(this.events, prefix + sortableTime(seq), { ...stored, key }), put(this.keys, prefix + key, seq))
         appended.push({ groupId, ...stored })
       }
       if (ops.length > 0) await commit(this.db, ops)
@@ -51,10 +51,15 @@ export class EmbeddedFeed implements FeedStore {
     if (options.limit <= 0) return out
     for await (const event of this.events.values({ gt: prefix + sortableTime(options.after), lt: prefixRange(prefix).lt })) {
       if (event.at < options.since) continue
-      out.push({ groupId, ...event })
+      const { key: _, ...rest } = event
+      out.push({ groupId, ...rest })
       if (out.length >= options.limit) break
     }
     return out
+  }
+
+  async hasKey(groupId: string, key: string): Promise<boolean> {
+    return (await this.keys.get(roomPrefix(groupId) + key)) !== undefined
   }
 
   async lastSeq(groupId: string): Promise<number> {
@@ -68,7 +73,8 @@ export class EmbeddedFeed implements FeedStore {
       const newest = await this.lastSeq(groupId)
       const ops: Op[] = []
       for await (const [key, event] of this.events.iterator({ gt: prefix, lt: prefix + sortableTime(newest) })) {
-        if (event.at < before) ops.push({ type: 'del', sublevel: this.events as JsonLevel<unknown>, key })
+        if (event.at >= before) continue
+        ops.push({ type: 'del', sublevel: this.events as JsonLevel<unknown>, key }, { type: 'del', sublevel: this.keys as JsonLevel<unknown>, key: prefix + event.key })
       }
       if (ops.length > 0) await commit(this.db, ops)
     })

@@ -68,6 +68,10 @@ export class MongoFeed implements FeedStore {
     return docs.map(toEvent)
   }
 
+  async hasKey(groupId: string, key: string): Promise<boolean> {
+    return (await this.events.findOne({ groupId, key }, { projection: { _id: 1 } })) !== null
+  }
+
   async lastSeq(groupId: string): Promise<number> {
     const [last] = await this.events.find({ groupId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray()
     return last?.seq ?? 0
