@@ -224,9 +224,14 @@ export async function expectStrokeCount(page: Page, count: number): Promise<void
   await expect.poll(() => strokeCount(page), { timeout: WAIT_MS }).toBe(count)
 }
 
+/** Posts in the chat; on a phone it opens the chat drawer for that and closes it again. */
 export async function postChat(page: Page, text: string): Promise<void> {
+  const toggle = page.getByTestId('chat-toggle')
+  const opened = await toggle.isVisible() && await toggle.getAttribute('aria-expanded') !== 'true'
+  if (opened) await toggle.click()
   await page.getByTestId('chat-input').fill(text)
   await page.getByTestId('chat-send').click()
+  if (opened) await toggle.click()
 }
 
 export async function chatTexts(page: Page): Promise<string[]> {
