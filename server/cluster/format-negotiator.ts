@@ -103,6 +103,17 @@ export class FormatNegotiator {
     this.loop.start()
   }
 
+  /**
+   * Redis came back after this node lost it: it heard no old node's heartbeat meanwhile, so it
+   * assumes again, for the startup window, that one may be live, and announces itself at once.
+   */
+  rejoin(): void {
+    if (!this.registry) return
+    this.startedAt = this.now()
+    this.update('reconnected to Redis: an old node may be live unheard')
+    void this.loop?.runNow()
+  }
+
   /** Leaves the registry, so the others need not wait for the entry to expire. */
   async close(): Promise<void> {
     await this.loop?.stop()

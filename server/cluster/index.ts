@@ -81,5 +81,6 @@ async function joinFormatRegistry(clients: RedisBackend, config: Config, nodeId:
   })
   const formats = new FormatNegotiator({ nodeId, generation: config.wireFormatCeiling, registry, logger: logger.child({ module: 'wire-formats' }), failures })
   await formats.start()
+  clients.onSubscriberReconnect(() => formats.rejoin())
   return formats
 }

@@ -150,6 +150,14 @@ describe('negotiation over the registry', () => {
     expect(old.sending('presence')).toBe(1)
   })
 
+  it('after losing Redis it assumes an old node may be live again for the startup window', async () => {
+    const a = await negotiator('node-a', registry())
+    await waitFor(() => a.sending('presence') === 2, 5_000, 'newest at first')
+    a.rejoin()
+    expect(a.sending('presence')).toBe(1)
+    await waitFor(() => a.sending('presence') === 2, 5_000, 'newest again after the window')
+  })
+
   it('counts what it dropped by kind and reason', async () => {
     const a = await negotiator('node-a', registry())
     a.dropped('presence', 'unknown_version')
