@@ -31,6 +31,11 @@ export interface FormatTiming {
   startupWindowMs: number
 }
 
+/** Node ids as shared/ids.ts makes them (and tests choose); anything else is not a node. */
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
+/** More old nodes than any deployment runs at once. */
+const MAX_LEGACY_NODES = 1_000
+
 export const DEFAULT_FORMAT_TIMING: FormatTiming = { heartbeatMs: 2_000, entryTtlMs: 7_000, legacySilentAfterMs: 7_000, startupWindowMs: 4_000 }
 
 /** Why a message from another node was dropped. */
@@ -138,7 +143,8 @@ export class FormatNegotiator {
 
   /** A message from `node` without a version (what generation 1 sends): an old node, unless the registry knows it. */
   heardUnversioned(node: string): void {
-    if (node === this.nodeId || this.entries.some((entry) => entry.node === node)) return
+    if (node === this.nodeId || !NODE_ID.test(node) || this.entries.some((entry) => entry.node === node)) return
+    if (!this.legacy.has(node) && this.legacy.size >= MAX_LEGACY_NODES) return // junk from a publisher, not a deployment
     const known = this.legacy.has(node)
     this.legacy.set(node, this.now())
     if (known) return
