@@ -16,6 +16,7 @@
  * releases before it did.
  */
 import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
+import { raceDeadline } from '../deadline.ts'
 import type { Logger } from '../logger.ts'
 import type { FormatRegistry, RegistryEntry } from './format-registry.ts'
 import { generation, LEGACY_GENERATION, negotiate, readsAllOf, WIRE_KINDS, type Generation, type Sending, type WireKind } from './wire-format.ts'
@@ -35,6 +36,8 @@ export interface FormatTiming {
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
 /** More old nodes than any deployment runs at once. */
 const MAX_LEGACY_NODES = 1_000
+/** Longest a closing node tries to leave the registry. */
+const LEAVE_WITHIN_MS = 1_000
 
 export const DEFAULT_FORMAT_TIMING: FormatTiming = { heartbeatMs: 2_000, entryTtlMs: 7_000, legacySilentAfterMs: 7_000, startupWindowMs: 4_000 }
 
@@ -119,11 +122,16 @@ export class FormatNegotiator {
     void this.loop?.runNow()
   }
 
-  /** Leaves the registry, so the others need not wait for the entry to expire. */
+  /**
+   * Leaves the registry, so the others need not wait for the entry to expire; never holds a
+   * shutdown up for long (a silent Redis): the entry expires by itself.
+   */
   async close(): Promise<void> {
     await this.loop?.stop()
-    await this.unwatch?.().catch(() => undefined)
-    await this.registry?.withdraw(this.nodeId).catch((error: unknown) => this.logger.warn({ err: error }, 'could not leave the format registry; the entry expires by itself'))
+    if (!this.registry) return
+    const leaving = Promise.all([this.unwatch?.(), this.registry.withdraw(this.nodeId)])
+    await raceDeadline(leaving, LEAVE_WITHIN_MS, () => new Error(`no answer from Redis within ${LEAVE_WITHIN_MS} ms`))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not leave the format registry; the entry expires by itself'))
   }
 
   /** The version of `kind` to send now. */
