@@ -248,6 +248,7 @@ export class RedisAwarenessRelay implements AwarenessRelay {
       return decode(payload)
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
+      this.formats.dropped('presence', 'malformed')
       this.logger.warn({ err: error, room }, 'ignoring a malformed presence relay')
       return null
     }

@@ -125,14 +125,15 @@ it('answers a query from a newer node it cannot read, and drops and counts what 
 
   await current.clients.roomChannels.publish(channel, encodeRelayFrame({ version: 9, kind: RelayKind.query, sender: NEWER, payload: new Uint8Array([0xff]) }))
   await current.clients.roomChannels.publish(channel, encodeRelayFrame({ version: 9, kind: RelayKind.update, sender: NEWER, payload: new Uint8Array([0xff]) }))
-  for (const junk of [Buffer.from([0xc5]), Buffer.from([7, 1, 2]), Buffer.from('x'.repeat(40)), Buffer.from([0, 1, 2])]) await current.clients.roomChannels.publish(channel, junk)
+  const badPayload = encodeRelayFrame({ version: 2, kind: RelayKind.update, sender: OTHER_NODE, payload: new Uint8Array([0xff, 0xff]) })
+  for (const junk of [Buffer.from([0xc5]), Buffer.from([7, 1, 2]), Buffer.from('x'.repeat(40)), Buffer.from([0, 1, 2]), badPayload]) await current.clients.roomChannels.publish(channel, junk)
 
   const answer = await waitFor(() => frames.map((f) => decodeRelayFrame(f, { reads: () => true, legacySenderLength: 22 })).find((r) => r.ok && r.frame.kind === RelayKind.answer && r.frame.sender === NEW), 5_000, 'an answer to the newer node')
   expect(answer.ok && answer.frame.version).toBe(2)
-  await waitFor(() => current.formats.drops().reduce((sum, d) => sum + d.count, 0) === 6, 5_000, 'drops counted')
+  await waitFor(() => current.formats.drops().reduce((sum, d) => sum + d.count, 0) === 7, 5_000, 'drops counted')
   expect(current.formats.drops()).toEqual(expect.arrayContaining([
     { kind: 'presence', reason: 'unknown_version', count: 2 },
-    { kind: 'presence', reason: 'malformed', count: 4 },
+    { kind: 'presence', reason: 'malformed', count: 5 },
   ]))
   expect(onNew.applied.filter((a) => a.node === NEWER)).toEqual([])
 }, 30_000)
