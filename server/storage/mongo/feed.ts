@@ -6,9 +6,9 @@
  * retry, and seq N+1 exists only after seq N does (a reader paging by seq never skips one).
  * `feed_items`: `{_id: "<room>|<kind>|<client>|<start>", room, kind, client, start, end, id, author}`.
  */
-import type { Collection, Db } from 'mongodb'
+import { MongoBulkWriteError, type Collection, type Db } from 'mongodb'
 import type { FeedItem, FeedStore, NewEvent, StoredEvent } from '../feed-types.ts'
-import { isDuplicateKey } from './mongo-errors.ts'
+import { DUPLICATE_KEY, isDuplicateKey } from './mongo-errors.ts'
 
 interface EventDoc extends StoredEvent {
   _id: string
@@ -86,12 +86,30 @@ export class MongoFeed implements FeedStore {
     await this.events.deleteMany({ groupId })
   }
 
+  /**
+   * Inserted in one command; the few already there (a range extended, a compaction retried) are
+   * then replaced. Not an upsert each: a batch of hundreds took seconds on a MongoDB-wire server,
+   * inside the compaction.
+   */
   async putItems(room: string, items: readonly FeedItem[]): Promise<void> {
     if (items.length === 0) return
-    await this.items.bulkWrite(items.map((item) => {
-      const doc = { _id: itemId(room, item), room, ...item }
-      return { replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }
-    }), { ordered: true })
+    const docs = items.map((item) => ({ _id: itemId(room, item), room, ...item }))
+    const present = await this.insertNew(docs)
+    if (present.length === 0) return
+    await this.items.bulkWrite(present.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })), { ordered: true })
+  }
+
+  /** Inserts what is new; returns the docs whose id was taken already. */
+  private async insertNew(docs: ItemDoc[]): Promise<ItemDoc[]> {
+    try {
+      await this.items.insertMany(docs, { ordered: false })
+      return []
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+      if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error
+      return writeErrors.map((e) => docs[e.index] as ItemDoc)
+    }
   }
 
   async itemsIn(room: string, kind: FeedItem['kind'], client: number, from: number, to: number): Promise<FeedItem[]> {
