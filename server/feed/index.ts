@@ -45,6 +45,6 @@ export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; 
   const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
   feed.recorder.onAppend(() => dispatcher.wake())
   recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))
-  const streams = new EventStreams({ feed: service, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }) })
+  const streams = new EventStreams({ feed: service, store: storage.feed, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }) })
   return { ...feed, feed: service, streams, webhooks, dispatcher }
 }

@@ -72,6 +72,8 @@ export interface WebhookRecord {
   /** Since when its deliveries have failed without a success in between; null while healthy. */
   failingSince: number | null
   disabled: { at: number; reason: string } | null
+  /** When a delivery was last retried by hand (tells every node's dispatcher to look again). */
+  nudgedAt?: number
 }
 
 export interface AttemptRecord {
@@ -101,7 +103,7 @@ export interface DeliveryRecord {
   firstAttemptAt: number | null
 }
 
-export type WebhookState = Partial<Pick<WebhookRecord, 'cursor' | 'failingSince' | 'disabled'>>
+export type WebhookState = Partial<Pick<WebhookRecord, 'cursor' | 'failingSince' | 'disabled' | 'nudgedAt'>>
 
 export interface WebhookStore {
   create(record: WebhookRecord): Promise<void>

@@ -5,6 +5,11 @@
  * drained under its lease (the compaction lease machinery: Redis with REDIS_URL, in-process
  * otherwise), so exactly one node at a time sends to an endpoint. The loop polls every
  * WEBHOOK_POLL_MS and wakes at once when this node records an event.
+ *
+ * A webhook this node found idle (nothing pending or nothing due, no newer event) is not drained
+ * again until something it can see changes: its cursor (another node sent), a manual retry
+ * (`nudgedAt`), a due retry, or a newer event in its group (one `lastSeq` per group and round).
+ * So idle webhooks cost a listing and a query per group a round, not a lease and three reads each.
  */
 import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
@@ -29,11 +34,20 @@ const KEPT_ATTEMPTS = 20
 /** Events read at a time while looking for the next one a webhook takes. */
 const SCAN_PAGE = 100
 
+/** What this node last saw of a webhook it drained: unchanged and not due, it is skipped. */
+interface Seen {
+  cursor: number
+  nudgedAt: number
+  /** When its head delivery falls due; Infinity when nothing is pending. */
+  dueAt: number
+}
+
 export class WebhookDispatcher {
   private readonly deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger }
   private readonly options: DispatcherOptions
   private readonly loop: BackgroundLoop
   private woken = false
+  private readonly seen = new Map<string, Seen>()
 
   constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
     this.deps = deps
@@ -63,7 +77,7 @@ export class WebhookDispatcher {
   }
 
   private async round(): Promise<void> {
-    const hooks = await this.deps.store.active()
+    const hooks = await this.busy(await this.deps.store.active())
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < hooks.length) {
@@ -76,15 +90,35 @@ export class WebhookDispatcher {
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, hooks.length) }, worker))
   }
 
+  /** The webhooks that may have work: not seen idle here, or changed since. */
+  private async busy(hooks: WebhookRecord[]): Promise<WebhookRecord[]> {
+    const listed = new Set(hooks.map((h) => h.id))
+    for (const id of this.seen.keys()) if (!listed.has(id)) this.seen.delete(id)
+    const newest = new Map<string, Promise<number>>()
+    const now = Date.now()
+    const checked = await Promise.all(hooks.map(async (hook) => {
+      const seen = this.seen.get(hook.id)
+      if (!seen || seen.cursor !== hook.cursor || seen.nudgedAt !== (hook.nudgedAt ?? 0) || seen.dueAt <= now) return hook
+      if (!newest.has(hook.groupId)) newest.set(hook.groupId, this.deps.feed.lastSeq(hook.groupId))
+      return (await newest.get(hook.groupId)!) > hook.cursor ? hook : null
+    }))
+    return checked.filter((hook): hook is WebhookRecord => hook !== null)
+  }
+
   /** Sends what is due, in order, until something is not due yet or the round's steps are spent. */
   private async drain(listed: WebhookRecord): Promise<void> {
+    this.seen.delete(listed.id)
     const hook = await this.deps.store.get(listed.groupId, listed.id) // fresh: another node may have moved it on
     if (!hook || hook.disabled) return
     for (let step = 0; step < STEPS_PER_ROUND; step++) {
       const head = (await this.deps.store.pending(hook.id))[0] ?? (await this.nextDelivery(hook))
-      if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return
-      if (!(await this.attempt(hook, head))) return
+      if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return this.remember(hook, head?.nextAttemptAt ?? Infinity)
+      if (!(await this.attempt(hook, head))) return this.remember(hook, 0) // look again next round, which learns when
     }
+  }
+
+  private remember(hook: WebhookRecord, dueAt: number): void {
+    this.seen.set(hook.id, { cursor: hook.cursor, nudgedAt: hook.nudgedAt ?? 0, dueAt })
   }
 
   /** The delivery of the next event this webhook takes after its cursor, made pending now. */

@@ -74,7 +74,7 @@ export class WebhookService {
     if (delivery.status === 'pending' && !hook.disabled) throw conflict('the delivery is pending already')
     const again: DeliveryRecord = { ...delivery, status: 'pending', nextAttemptAt: Date.now(), firstAttemptAt: null }
     await this.deps.store.putDelivery(again)
-    if (hook.disabled) await this.deps.store.setState(groupId, id, { disabled: null, failingSince: null })
+    await this.deps.store.setState(groupId, id, { nudgedAt: Date.now(), ...(hook.disabled && { disabled: null, failingSince: null }) })
     this.deps.wake()
     return again
   }

@@ -12,8 +12,7 @@ import { addMember, injectApi, registerUser } from '../helpers/api.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { useFreshServer } from '../helpers/server.ts'
-import { waitFor } from '../helpers/wait.ts'
-import { allEvents, ofType, waitForEvents, type Event } from './feed-helpers.ts'
+import { allEvents, ofType, readStream, waitForEvents, type Event } from './feed-helpers.ts'
 
 describe.each(BACKENDS)('change feed on $name storage', ({ fresh }) => {
   const ctx = useFreshServer(() => ({ ...fresh(), compactIdleMs: 50 }))
@@ -139,34 +138,3 @@ describe('canvas events while drawing goes on', () => {
     expect(changes[0]!.data.added).toEqual([{ id: 'long', author: fx.owner.id, points: expect.any(Number) }])
   })
 })
-
-/** Opens an event stream, reads `count` events, closes it. */
-async function readStream(url: string, groupId: string, token: string, headers: Record<string, string>, count: number): Promise<Event[]> {
-  const controller = new AbortController()
-  const response = await fetch(`${url}/groups/${groupId}/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, ...headers }, signal: controller.signal })
-  expect(response.status).toBe(200)
-  expect(response.headers.get('content-type')).toContain('text/event-stream')
-  const events: Event[] = []
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-  let buffer = ''
-  await waitFor(async () => {
-    const { value, done } = await reader.read()
-    if (done) throw new Error('stream ended')
-    buffer += value
-    let end: number
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const data = block.split('\n').find((line) => line.startsWith('data: '))
-      const id = block.split('\n').find((line) => line.startsWith('id: '))
-      if (data) {
-        const event = JSON.parse(data.slice(6)) as Event
-        expect(id).toBe(`id: ${event.id}`)
-        events.push(event)
-      }
-    }
-    return events.length >= count
-  }, 10_000, `${count} streamed events`)
-  controller.abort()
-  return events
-}

@@ -11,7 +11,7 @@ import { addMember, registerUser } from '../helpers/api.ts'
 import { connectSynced } from '../helpers/clients.ts'
 import { useCluster } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { allEvents, ofType } from './feed-helpers.ts'
+import { allEvents, ofType, readStream } from './feed-helpers.ts'
 import { startReceiver } from './webhook-receiver.ts'
 
 const ctx = useCluster(2, { COMPACT_IDLE_MS: '200', COMPACT_SWEEP_MS: '1000', COMPACT_LEASE_TTL_MS: '2000', WEBHOOK_RETRY_BASE_MS: '200', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_POLL_MS: '100', INVITE_ACCEPT_RATE_LIMIT_PER_MINUTE: '100000' })
@@ -53,6 +53,16 @@ it('delivers each event once per endpoint in a two-node cluster', async () => {
     await receiver.close()
   }
 }, 90_000)
+
+it('streams to a reader on one node the events made on the other', async () => {
+  const { group, owner } = ctx
+  const [a, b] = [ctx.cluster.api(0), ctx.cluster.api(1)]
+  const newest = (await allEvents(b, group.id, owner.token)).at(-1)?.id
+  const streamed = readStream(ctx.cluster.nodes[1]!.url, group.id, owner.token, newest === undefined ? {} : { 'last-event-id': newest }, 1)
+  const member = await registerUser(a, 'Streamed')
+  await addMember(a, owner, group.id, member, 'viewer')
+  expect(await streamed).toMatchObject([{ type: 'member.added', data: { userId: member.id } }])
+})
 
 it('delivers what was pending after either node is killed with SIGKILL', async () => {
   const receiver = await startReceiver(500)
