@@ -77,6 +77,8 @@ export class FormatNegotiator {
   private readonly dropCounts = new Map<string, number>()
   /** Old nodes heard, and when last. */
   private readonly legacy = new Map<string, number>()
+  /** Nodes heard without a version that the last listing did not know, and when: judged at the next. */
+  private readonly suspects = new Map<string, number>()
   private entries: RegistryEntry[] = []
   private current: Sending
   private startedAt: number
@@ -149,15 +151,22 @@ export class FormatNegotiator {
     return () => this.listeners.delete(listener)
   }
 
-  /** A message from `node` without a version (what generation 1 sends): an old node, unless the registry knows it. */
+  /**
+   * A message from `node` without a version (what generation 1 sends): an old node, unless the
+   * registry knows it. A node of this release speaks the old formats in its first seconds and may
+   * have joined after the last listing, so a node not known yet is believed old only once a listing
+   * made after hearing it still lacks it (one is started at once).
+   */
   heardUnversioned(node: string): void {
     if (node === this.nodeId || !NODE_ID.test(node) || this.entries.some((entry) => entry.node === node)) return
-    if (!this.legacy.has(node) && this.legacy.size >= MAX_LEGACY_NODES) return // junk from a publisher, not a deployment
-    const known = this.legacy.has(node)
-    this.legacy.set(node, this.now())
-    if (known) return
-    this.logger.info({ node }, 'an old node is live (it speaks without versions and has no registry entry); sending the formats it reads until it leaves')
-    this.update('an old node spoke')
+    if (this.legacy.has(node)) {
+      this.legacy.set(node, this.now())
+      return
+    }
+    if (this.legacy.size + this.suspects.size >= MAX_LEGACY_NODES) return // junk from a publisher, not a deployment
+    const first = !this.suspects.has(node)
+    this.suspects.set(node, this.now())
+    if (first) void this.loop?.runNow()
   }
 
   /** Counts a message dropped because this node cannot read it (`collab_wire_dropped_total`). */
@@ -193,9 +202,26 @@ export class FormatNegotiator {
 
   private async refresh(): Promise<void> {
     if (!this.registry) return
+    const listedAt = this.now()
     this.entries = await this.registry.list()
-    for (const entry of this.entries) this.legacy.delete(entry.node) // it was a new node in its first seconds
+    for (const entry of this.entries) {
+      this.legacy.delete(entry.node) // it was a node of this release in its first seconds
+      this.suspects.delete(entry.node)
+    }
+    this.confirmSuspects(listedAt)
     this.update('the registry changed')
+    // Heard while this listing ran: list again right after it rather than at the next heartbeat.
+    if (this.suspects.size > 0) setTimeout(() => void this.loop?.runNow(), 0).unref()
+  }
+
+  /** Nodes heard without a version before a listing that lacks them: old nodes. */
+  private confirmSuspects(listedAt: number): void {
+    for (const [node, heardAt] of this.suspects) {
+      if (heardAt > listedAt) continue // heard while listing: the next listing judges it
+      this.suspects.delete(node)
+      this.legacy.set(node, heardAt)
+      this.logger.info({ node }, 'an old node is live (it speaks without versions and has no registry entry); sending the formats it reads until it leaves')
+    }
   }
 
   private forgetSilentLegacy(): void {
