@@ -66,7 +66,7 @@ describe('members, invite links and the group\'s life', () => {
     await openMembers(ann.page)
     await memberRow(ann.page, 'Bob').getByTestId('member-role').selectOption('editor')
     await expect.poll(() => ann.page.getByTestId('members-status').textContent(), { timeout: WAIT_MS }).toBe('Bob is now an editor.')
-    await bob.page.getByTestId('tool-pen').waitFor()
+    await bob.page.getByTestId('tool-menu').waitFor() // the phone's tools menu: drawing tools are back
     expect(await bob.page.getByTestId('group-role').textContent()).toBe('editor')
     const box = await bob.page.getByTestId('canvas').boundingBox()
     if (!box) throw new Error('no canvas on the phone')

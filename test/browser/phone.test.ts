@@ -110,9 +110,12 @@ class Fingers {
   }
 }
 
+/** On a phone the tools are in a menu: open it, pick one (it closes). */
 async function selectTool(page: Page, tool: string): Promise<void> {
+  await page.getByTestId('tool-menu').tap()
   await page.getByTestId(`tool-${tool}`).tap()
-  await page.locator(`[data-testid="tool-${tool}"][aria-pressed="true"]`).waitFor()
+  await page.locator('.toolbar:not(.menu-open)').waitFor()
+  await page.locator(`[data-testid="tool-${tool}"][aria-pressed="true"]`).waitFor({ state: "attached" })
 }
 
 /** The view becomes `expected` (to a thousandth of a pixel: pan and zoom are float arithmetic). */
@@ -165,13 +168,18 @@ describe('the canvas on a phone', () => {
     await context?.close()
   })
 
-  it('fit to drawing brings a wide drawing into the narrow screen', async () => {
+  it('opens a wide drawing fitted to the narrow screen, and fit to drawing brings it back', async () => {
     const box = await canvasBox(page)
     expect(box.width).toBeLessThanOrEqual(390)
+    expect(box.height).toBeGreaterThan(844 * 0.7) // the canvas takes most of the screen: one row of header, one of tools
     // Nothing sticks out sideways (the page would scroll left and right, and taps miss).
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(390)
-    const before = await viewOf(page)
-    expect(toScreen(before, [1000, 520])[0]).toBeGreaterThan(box.width) // off screen at first
+    const opened = await viewOf(page)
+    expect(opened.scale).toBeLessThan(1) // fitted on open
+    expect(toScreen(opened, [1000, 520])[0]).toBeLessThanOrEqual(box.width)
+    await page.getByTestId('zoom-in').tap()
+    await page.getByTestId('zoom-in').tap()
+    await expect.poll(async () => toScreen(await viewOf(page), [1000, 520])[0]).toBeGreaterThan(box.width) // off screen now
     await page.getByTestId('fit').tap()
     const view = await viewOf(page)
     expect(view.scale).toBeLessThan(1)
@@ -266,6 +274,20 @@ describe('the canvas on a phone', () => {
       })
       expectNear([at[0] - box.x, at[1] - box.y], toScreen(view, [400, 200]), 0.5, `cursor after ${zoom}`)
     }
+    expect(unexpectedErrors(phone)).toEqual([])
+  })
+
+  it('names a stroke\'s author on a long press, and draws nothing for it', async () => {
+    const box = await canvasBox(page)
+    const [x, y] = toScreen(await viewOf(page), [220, 130]) // on the wide stroke's first segment
+    const finger: Point = [Math.round(box.x + x), Math.round(box.y + y)]
+    const strokes = Number(await page.getByTestId('canvas').getAttribute('data-stroke-count'))
+    await fingers.down([finger])
+    const bubble = page.getByTestId('stroke-author')
+    await bubble.waitFor() // after half a second held still
+    expect(await bubble.textContent()).toBe('Drawn by Phoebe')
+    await fingers.up()
+    expect(Number(await page.getByTestId('canvas').getAttribute('data-stroke-count'))).toBe(strokes)
     expect(unexpectedErrors(phone)).toEqual([])
   })
 })

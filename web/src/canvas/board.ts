@@ -12,7 +12,7 @@ import type * as Y from 'yjs'
 import { readStrokes, type Point } from '../../../shared/canvas.ts'
 import { strokeBounds } from '../../../shared/canvas-svg.ts'
 import { Disposer, frameScheduler, h, type View } from '../dom.ts'
-import { wireAttribution } from './attribution.ts'
+import { wireAttribution, wireLongPress } from './attribution.ts'
 import { CanvasEditor } from './editor.ts'
 import { wireGestures } from './gestures.ts'
 import { cursorLayer, cursorPublisher } from './presence.ts'
@@ -37,7 +37,13 @@ export function board(options: BoardOptions): View {
   const viewport = new Viewport()
   const cursors = cursorLayer(options.awareness, viewport)
   disposer.add(() => cursors.dispose())
-  const redraw = frameScheduler(() => render(canvas, options.doc, viewport))
+  // The first time there is ink to show, a drawing bigger than the screen is fitted (a phone would
+  // otherwise open on a corner of it); one that fits as it is keeps the plain view.
+  let opened = false
+  const redraw = frameScheduler(() => {
+    if (!opened) opened = fitOnOpen(canvas, options.doc, viewport)
+    render(canvas, options.doc, viewport)
+  })
   disposer.add(() => redraw.cancel())
   const controls = viewControls(viewport, {
     zoom: (factor) => viewport.zoomAt(center(canvas), factor),
@@ -68,8 +74,10 @@ export function board(options: BoardOptions): View {
   trackHistory(editor, bar.setHistory, disposer)
   const cursor = cursorPublisher(options.awareness)
   disposer.add(() => cursor.cancel())
-  wireGestures({ canvas, editor, tools, viewport, cursor, readOnly: options.readOnly }, disposer)
-  wireAttribution({ canvas, doc: options.doc, viewport, nameOf: options.nameOf }, disposer)
+  const attribution = { canvas, layer: surface, doc: options.doc, viewport, nameOf: options.nameOf }
+  const longPressed = wireLongPress(attribution, disposer)
+  wireGestures({ canvas, editor, tools, viewport, cursor, readOnly: options.readOnly, longPressed }, disposer)
+  wireAttribution(attribution, disposer)
   if (!options.readOnly) wireKeys(editor, disposer)
   const element = h('section', { class: 'board', 'aria-label': 'Canvas' }, options.readOnly ? h('p', { class: 'note' }, 'You are a viewer: you can watch, not draw.') : bar.element, surface)
   return { element, dispose: () => disposer.dispose() }
@@ -89,6 +97,17 @@ function render(canvas: HTMLCanvasElement, doc: Y.Doc, viewport: Viewport): void
   const strokes = readStrokes(doc)
   paint(context, strokes, { width, height, ratio }, viewport.view)
   canvas.dataset.strokeCount = String(strokes.length)
+}
+
+/** Fits the ink to the canvas if it overflows it; false while there is no ink or no size yet. */
+function fitOnOpen(canvas: HTMLCanvasElement, doc: Y.Doc, viewport: Viewport): boolean {
+  const { width, height } = canvas.getBoundingClientRect()
+  const bounds = strokeBounds(readStrokes(doc))
+  if (!bounds || width === 0 || height === 0) return false
+  const [left, top] = viewport.toScreen([bounds.minX, bounds.minY])
+  const [right, bottom] = viewport.toScreen([bounds.maxX, bounds.maxY])
+  if (left < 0 || top < 0 || right > width || bottom > height) viewport.fit(bounds, width, height)
+  return true
 }
 
 /** The view on the element, for tests and tools that map screen points to the document. */

@@ -28,6 +28,20 @@ export class CanvasEditor {
     this.doc = doc
     this.author = author
     this.undoManager = new Y.UndoManager(strokesOf(doc), { trackedOrigins: new Set([LOCAL_ORIGIN]), captureTimeout: Number.MAX_SAFE_INTEGER })
+    doc.on('afterTransaction', this.pruneAfterOthers)
+  }
+
+  /**
+   * Someone else erased or restored over strokes drawn here: their undo steps would do nothing,
+   * so they go (Undo is disabled when nothing is left, rather than enabled and idle).
+   */
+  private readonly pruneAfterOthers = (transaction: Y.Transaction): void => {
+    const manager = this.undoManager
+    if (transaction.origin === LOCAL_ORIGIN || transaction.origin === manager || transaction.deleteSet.clients.size === 0) return
+    const kept = manager.undoStack.filter((item) => item.deletions.clients.size > 0 || somethingLeft(transaction, item.insertions))
+    if (kept.length === manager.undoStack.length) return
+    manager.undoStack = kept
+    manager.emit('stack-cleared', [{ undoStackCleared: true, redoStackCleared: false }])
   }
 
   get drawing(): boolean {
@@ -82,6 +96,7 @@ export class CanvasEditor {
   }
 
   destroy(): void {
+    this.doc.off('afterTransaction', this.pruneAfterOthers)
     this.undoManager.destroy()
   }
 
@@ -95,6 +110,13 @@ export class CanvasEditor {
     }
     return fresh
   }
+}
+
+/** Whether any of what a step inserted is still there (undoing it would delete something). */
+function somethingLeft(transaction: Y.Transaction, insertions: Parameters<typeof Y.iterateDeletedStructs>[1]): boolean {
+  let left = false
+  Y.iterateDeletedStructs(transaction, insertions, (struct) => { if (!struct.deleted) left = true })
+  return left
 }
 
 /** A tenth of a CSS pixel is finer than anyone can see, and keeps updates small. */

@@ -34,6 +34,8 @@ export interface GestureOptions {
   viewport: Viewport
   cursor: CursorSink
   readOnly: boolean
+  /** Whether this touch was a long press (it names a stroke's author; lifting it draws no dot). */
+  longPressed?(pointerId: number): boolean
 }
 
 type Gesture =
@@ -115,7 +117,7 @@ class GestureInput {
       return
     }
     if (!('pointer' in gesture) || gesture.pointer !== event.pointerId) return
-    if (gesture.kind === 'touch-pending' && !cancelled) this.dot(gesture.start)
+    if (gesture.kind === 'touch-pending' && !cancelled && !this.options.longPressed?.(event.pointerId)) this.dot(gesture.start)
     if (gesture.kind === 'draw' || gesture.kind === 'erase') this.options.editor.end()
     this.gesture = { kind: 'none' }
   }
