@@ -108,7 +108,7 @@ export class FormatNegotiator {
       await this.refresh()
       this.logger.info({ generation: this.own.generation, sending: this.current, nodes: this.status().nodes }, 'joined the format registry')
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not join the format registry yet; sending the oldest formats until it answers')
+      this.logger.warn({ err: error }, 'could not join the format registry yet; retrying every heartbeat (meanwhile the others take this node for an old one when they hear it)')
     }
     this.loop.start()
   }
