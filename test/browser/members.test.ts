@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  createGroupViaUi, drawStroke, expectStrokeCount, inviteLinkViaUi, openUserPage, signUpViaUi,
+  artifactPath, createGroupViaUi, drawStroke, expectStrokeCount, inviteLinkViaUi, openUserPage, signUpViaUi,
   unexpectedErrors, useBrowserEnv, waitForStatus, type UserPage,
 } from './harness.ts'
 
@@ -121,7 +121,13 @@ describe('members, invite links and the group\'s life', () => {
   })
 
   it('deletes the group from a phone only after its name is typed', async () => {
+    // The README's picture of the Members panel on a phone (copied to docs/using-the-app.png).
     await openMembers(cara.page)
+    await cara.page.getByTestId('invite-role').selectOption('viewer')
+    await cara.page.getByTestId('invite-expiry').selectOption('86400')
+    await cara.page.getByTestId('invite-create').click()
+    await cara.page.locator('[data-testid="invite-link"][data-code]').waitFor()
+    await cara.page.screenshot({ path: await artifactPath('using-the-app.png'), scale: 'css' })
     await expect.poll(() => cara.page.getByTestId('group-rename-input').inputValue(), { timeout: WAIT_MS }).toBe('Sketch club (Tuesdays)') // renamed by Ann
     expect(await cara.page.getByTestId('group-name').textContent()).toBe('Sketch club (Tuesdays)')
     const remove = cara.page.getByTestId('group-delete')

@@ -90,7 +90,7 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
     const opening = chatToggle.getAttribute('aria-expanded') !== 'true'
     chatToggle.setAttribute('aria-expanded', String(opening))
     element.classList.toggle('chat-open', opening)
-    if (opening) { unread = 0; showUnread() }
+    if (opening) { unread = 0; showUnread(); panels.close() }
   })
   build(group.role === 'viewer')
 
@@ -135,7 +135,11 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
     disposer.add(() => connection.doc.off('update', onUpdate))
   }
 
-  const panels = new SidePanels(side, element)
+  const panels = new SidePanels(side, element, () => {
+    // One drawer at a time on a phone: a panel opening closes the chat.
+    chatToggle.setAttribute('aria-expanded', 'false')
+    element.classList.remove('chat-open')
+  })
   const closeSide = (): void => panels.close()
   disposer.add(closeSide)
   const membersButton = panels.toggle('Members', 'members-toggle', () => membersPanel({
@@ -161,10 +165,12 @@ class SidePanels {
   private current: { view: View; button: HTMLButtonElement } | null = null
   private readonly slot: HTMLElement
   private readonly page: HTMLElement
+  private readonly onOpen: () => void
 
-  constructor(slot: HTMLElement, page: HTMLElement) {
+  constructor(slot: HTMLElement, page: HTMLElement, onOpen: () => void) {
     this.slot = slot
     this.page = page
+    this.onOpen = onOpen
   }
 
   toggle(label: string, testId: string, make: () => View): HTMLButtonElement {
@@ -178,6 +184,7 @@ class SidePanels {
       this.slot.replaceChildren(view.element)
       button.setAttribute('aria-expanded', 'true')
       this.page.classList.add('side-open')
+      this.onOpen()
     })
     return button
   }
@@ -224,5 +231,5 @@ function showLostAccess(element: HTMLElement, lost: LostAccess, copy: { canvas: 
 }
 
 function backLink(): HTMLElement {
-  return h('a', { href: '#/', class: 'back', 'data-testid': 'back' }, '← Groups')
+  return h('a', { href: '#/', class: 'back', 'data-testid': 'back', 'aria-label': 'Back to your groups' }, '←', h('span', { class: 'back-text' }, ' Groups'))
 }
