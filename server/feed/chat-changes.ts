@@ -8,28 +8,35 @@
  * log order and delete the other. The other is indexed as a duplicate (no id), so neither its
  * arrival nor that deletion is an event.
  */
-import { readMessage } from '../../shared/chat.ts'
+import { readMessage, type ChatMessage } from '../../shared/chat.ts'
 import type { TimedUpdate } from '../history/edit-records.ts'
 import type { NewEvent } from '../storage/feed-types.ts'
 import type { ItemIndex } from './item-index.ts'
-import { readUpdate } from './structs.ts'
+import { readUpdate, type ItemView } from './structs.ts'
 
-export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIndex, recorded: (key: string) => Promise<boolean>, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
+export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIndex, recordedKeys: (keys: string[]) => Promise<Set<string>>, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
   const events: NewEvent[] = []
   const seen = new Set<string>()
-  for (const { at, writer, update } of updates) {
-    const read = readUpdate(update)
+  const reads: Array<ReturnType<typeof readUpdate>> = []
+  for (const { update } of updates) {
+    reads.push(readUpdate(update))
+    await yieldDue()
+  }
+  // Which messages were recorded before (a duplicate id, or a retried compaction), in one query.
+  const recorded = await recordedKeys(reads.flatMap((read) => read?.items.flatMap(messagesIn).map((m) => createdKey(m.id)) ?? []))
+  for (const [n, { at, writer }] of updates.entries()) {
+    const read = reads[n]
     if (!read) continue
     for (const item of read.items) {
       if (item.content.kind !== 'any' || item.parentSub !== null) continue
       for (const [i, value] of item.content.values.entries()) {
         const message = readMessage(value)
         if (!message) continue
-        const key = `chat.created:${message.id}`
+        const key = createdKey(message.id)
         const start = item.clock + i
         // Indexed already: a compaction retried after it stored the index; the event is made again (its key makes it once).
         const indexed = await index.at('message', item.client, start)
-        const duplicate = indexed ? indexed.id === '' : seen.has(key) || (await recorded(key))
+        const duplicate = indexed ? indexed.id === '' : seen.has(key) || recorded.has(key)
         seen.add(key)
         if (!indexed) index.put({ kind: 'message', client: item.client, start, end: start + 1, id: duplicate ? '' : message.id, author: message.author })
         if (!duplicate) events.push({ key, type: 'chat.message.created', at, actor: writer || message.author, data: { message: { id: message.id, author: message.author, text: message.text, time: message.time } } })
@@ -45,4 +52,14 @@ export async function chatChanges(updates: readonly TimedUpdate[], index: ItemIn
     await yieldDue()
   }
   return events
+}
+
+function createdKey(id: string): string {
+  return `chat.created:${id}`
+}
+
+/** The messages an item holds (an `any` item without a map key). */
+function messagesIn(item: ItemView): ChatMessage[] {
+  if (item.content.kind !== 'any' || item.parentSub !== null) return []
+  return item.content.values.map(readMessage).filter((m): m is ChatMessage => m !== null)
 }

@@ -33,7 +33,7 @@ export class CompactionFeed {
     const yieldDue = async (): Promise<void> => {
       if (slicer.due()) await slicer.yield()
     }
-    const events = ref.kind === 'chat' ? await chatChanges(updates, index, (key) => this.store.hasKey(ref.groupId, key), yieldDue) : await canvasChanges(keyed(updates), index, yieldDue)
+    const events = ref.kind === 'chat' ? await chatChanges(updates, index, (keys) => this.store.recordedKeys(ref.groupId, keys), yieldDue) : await canvasChanges(keyed(updates), index, yieldDue)
     await index.storeAdded()
     await this.recorder.record(ref.groupId, events)
     await index.storeDropped()

@@ -7,6 +7,8 @@ import type { Logger } from '../logger.ts'
 import type { FeedStore, NewEvent, StoredEvent } from '../storage/feed-types.ts'
 
 const PRUNE_EVERY_MS = 60_000
+/** Events appended per storage call, so encoding a big batch never holds the event loop long. */
+const APPEND_PART = 500
 
 export class FeedRecorder {
   private readonly store: FeedStore
@@ -24,7 +26,8 @@ export class FeedRecorder {
   /** Appends; rejects when storage does (a compaction then fails and is retried). */
   async record(groupId: string, events: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return []
-    const appended = await this.store.append(groupId, events)
+    const appended: StoredEvent[] = []
+    for (let i = 0; i < events.length; i += APPEND_PART) appended.push(...await this.store.append(groupId, events.slice(i, i + APPEND_PART)))
     if (appended.length > 0) for (const listener of this.listeners) listener(groupId)
     await this.pruneNowAndThen(groupId)
     return appended

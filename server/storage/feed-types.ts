@@ -40,8 +40,8 @@ export interface FeedStore {
   append(groupId: string, events: readonly NewEvent[]): Promise<StoredEvent[]>
   /** Events with seq > after and at >= since, oldest first, at most `limit`. */
   list(groupId: string, options: { after: number; limit: number; since: number }): Promise<StoredEvent[]>
-  /** Whether the group has recorded an event under `key` (pruned events are forgotten). */
-  hasKey(groupId: string, key: string): Promise<boolean>
+  /** Which of these keys the group has recorded events under (pruned events are forgotten). */
+  recordedKeys(groupId: string, keys: readonly string[]): Promise<Set<string>>
   /** The group's newest sequence number (0 before any event). */
   lastSeq(groupId: string): Promise<number>
   /** Removes events older than `before`, except the group's newest (so sequence numbers never repeat). */

@@ -58,8 +58,10 @@ export class EmbeddedFeed implements FeedStore {
     return out
   }
 
-  async hasKey(groupId: string, key: string): Promise<boolean> {
-    return (await this.keys.get(roomPrefix(groupId) + key)) !== undefined
+  async recordedKeys(groupId: string, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set()
+    const found = await this.keys.getMany(keys.map((key) => roomPrefix(groupId) + key))
+    return new Set(keys.filter((_, i) => found[i] !== undefined))
   }
 
   async lastSeq(groupId: string): Promise<number> {

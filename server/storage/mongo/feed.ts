@@ -22,10 +22,16 @@ interface ItemDoc extends FeedItem {
 
 /** Attempts at claiming a seq before giving up (each lost race means another writer appended). */
 const MAX_CLAIMS = 50
+const REMEMBERED_GROUPS = 10_000
 
 export class MongoFeed implements FeedStore {
   private readonly events: Collection<EventDoc>
   private readonly items: Collection<ItemDoc>
+  /**
+   * Each group's next seq as this node last wrote it: a stale one only costs a duplicate and a
+   * read (another node wrote since); it is never ahead, as events are removed only with the group.
+   */
+  private readonly nextSeq = new Map<string, number>()
 
   constructor(db: Db) {
     this.events = db.collection<EventDoc>('events')
@@ -38,28 +44,46 @@ export class MongoFeed implements FeedStore {
     await db.collection('feed_items').createIndex({ room: 1, kind: 1, client: 1, start: 1 })
   }
 
+  /**
+   * One insert per batch, not a round trip per event: the events go in order with the next seqs
+   * (this node's last known, else the newest stored plus one). A duplicate stops the insert there
+   * (ordered) and what went in stays: either the key was recorded before (that event is dropped)
+   * or another writer took the seq (it is read again); the rest is tried again.
+   */
   async append(groupId: string, events: readonly NewEvent[]): Promise<StoredEvent[]> {
     const appended: StoredEvent[] = []
-    for (const event of events) {
-      const stored = await this.appendOne(groupId, event)
-      if (stored) appended.push(stored)
+    let rest = unique(events)
+    for (let claim = 0; rest.length > 0; claim++) {
+      if (claim >= MAX_CLAIMS) throw new Error(`could not claim sequence numbers in group ${groupId}: too many concurrent writers`)
+      const first = this.nextSeq.get(groupId) ?? (await this.lastSeq(groupId)) + 1
+      const docs = rest.map(({ key, ...event }, i) => ({ _id: `${groupId}:${first + i}`, key, groupId, seq: first + i, ...event }))
+      const inserted = await this.insertInOrder(docs)
+      appended.push(...docs.slice(0, inserted).map(toEvent))
+      this.rememberNext(groupId, first + inserted)
+      rest = rest.slice(inserted)
+      if (rest.length === 0) break
+      this.nextSeq.delete(groupId)
+      const recorded = await this.recordedKeys(groupId, rest.map((e) => e.key))
+      rest = rest.filter((e) => !recorded.has(e.key))
     }
     return appended
   }
 
-  private async appendOne(groupId: string, { key, ...event }: NewEvent): Promise<StoredEvent | null> {
-    for (let claim = 0; claim < MAX_CLAIMS; claim++) {
-      if (await this.events.findOne({ groupId, key }, { projection: { _id: 1 } })) return null
-      const seq = (await this.lastSeq(groupId)) + 1
-      const stored: StoredEvent = { groupId, seq, ...event }
-      try {
-        await this.events.insertOne({ _id: `${groupId}:${seq}`, key, ...stored })
-        return stored
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error
-      }
+  private rememberNext(groupId: string, next: number): void {
+    if (this.nextSeq.size >= REMEMBERED_GROUPS) this.nextSeq.clear() // bounded; a forgotten group is read again
+    this.nextSeq.set(groupId, next)
+  }
+
+  /** Inserts in order; returns how many went in before a duplicate (a seq or key taken meanwhile). */
+  private async insertInOrder(docs: EventDoc[]): Promise<number> {
+    try {
+      await this.events.insertMany(docs, { ordered: true })
+      return docs.length
+    } catch (error) {
+      if (error instanceof MongoBulkWriteError && writeErrorsOf(error).every((e) => e.code === DUPLICATE_KEY)) return error.insertedCount
+      if (isDuplicateKey(error)) return 0
+      throw error
     }
-    throw new Error(`could not claim a sequence number in group ${groupId}: too many concurrent writers`)
   }
 
   async list(groupId: string, options: { after: number; limit: number; since: number }): Promise<StoredEvent[]> {
@@ -68,8 +92,10 @@ export class MongoFeed implements FeedStore {
     return docs.map(toEvent)
   }
 
-  async hasKey(groupId: string, key: string): Promise<boolean> {
-    return (await this.events.findOne({ groupId, key }, { projection: { _id: 1 } })) !== null
+  async recordedKeys(groupId: string, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set()
+    const docs = await this.events.find({ groupId, key: { $in: [...new Set(keys)] } }, { projection: { key: 1 } }).toArray()
+    return new Set(docs.map((doc) => doc.key))
   }
 
   async lastSeq(groupId: string): Promise<number> {
@@ -83,6 +109,7 @@ export class MongoFeed implements FeedStore {
   }
 
   async deleteGroup(groupId: string): Promise<void> {
+    this.nextSeq.delete(groupId)
     await this.events.deleteMany({ groupId })
   }
 
@@ -131,6 +158,17 @@ export class MongoFeed implements FeedStore {
   async deleteRoomItems(room: string): Promise<void> {
     await this.items.deleteMany({ room })
   }
+}
+
+function writeErrorsOf(error: MongoBulkWriteError): ReadonlyArray<{ code: number }> {
+  const errors: ReadonlyArray<{ code: number }> | { code: number } = error.writeErrors
+  return Array.isArray(errors) ? errors : [errors as { code: number }]
+}
+
+/** The first event of each key (a batch may name one change twice). */
+function unique(events: readonly NewEvent[]): NewEvent[] {
+  const seen = new Set<string>()
+  return events.filter((event) => !seen.has(event.key) && seen.add(event.key))
 }
 
 function itemId(room: string, item: Pick<FeedItem, 'kind' | 'client' | 'start'>): string {
