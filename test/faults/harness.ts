@@ -206,20 +206,21 @@ type RigParts = Pick<FaultRig, 'cluster' | 'mongo' | 'redisProxies' | 'mongoProx
 
 async function newRig(parts: RigParts, roaming: boolean): Promise<FaultRig> {
   const { cluster, owner, reader, group, balancer } = parts
-  /** What each editor's client has received from the server, and its strokes not acknowledged yet. */
-  const served: Ranges[] = []
+  /** What each editor's client has received from the server or been told it holds, and its strokes not acknowledged yet. */
+  const served: Array<{ served: Ranges; held: Ranges }> = []
   const pending: DrawnStroke[][] = []
   const settle = (editor: number): void => {
     const now = Date.now()
+    const { served: got, held } = served[editor]!
     pending[editor] = pending[editor]!.filter((stroke) => {
-      if (!served[editor]!.covers(stroke.client, stroke.from, stroke.to)) return true
+      if (!got.covers(stroke.client, stroke.from, stroke.to) && !held.covers(stroke.client, stroke.from, stroke.to)) return true
       stroke.ackedAt = now
       return false
     })
   }
-  const tapped = (url: string, room: string, user: TestUser, name: string, onServed?: () => void): { client: Client; served: Ranges } => {
-    const tap: Tap = { name, served: new Ranges(), sockets: 0, onServed }
-    return { client: connectClient(url, room, { token: user.token, socket: tappedSocket(tap, rig.resent) }), served: tap.served }
+  const tapped = (url: string, room: string, user: TestUser, name: string, onServed?: () => void): { client: Client; served: Ranges; held: Ranges } => {
+    const tap: Tap = { name, served: new Ranges(), held: new Ranges(), sockets: 0, onServed }
+    return { client: connectClient(url, room, { token: user.token, socket: tappedSocket(tap, rig.resent) }), served: tap.served, held: tap.held }
   }
   let running = false
   let sampling = true
@@ -287,7 +288,7 @@ async function newRig(parts: RigParts, roaming: boolean): Promise<FaultRig> {
     balancer.setBackends([node.port])
     const url = roaming ? balancer.collabUrl : node.collabUrl
     const editor = tapped(url, group.rooms.canvas, owner, `editor ${n}`, () => settle(n))
-    served.push(editor.served)
+    served.push(editor)
     pending.push([])
     rig.editors.push(editor.client)
     rig.viewers.push(tapped(url, group.rooms.canvas, reader, `canvas watcher ${n}`).client)
@@ -612,6 +613,12 @@ interface Tap {
   name: string
   /** Content this client has received from the server. */
   served: Ranges
+  /**
+   * Content the server said it holds: the state vector of its sync step 1. The server holds only
+   * what is logged, so this acknowledges a client's own writes too (after its node died between
+   * logging them and echoing them, the node it reconnects to has them and sends nothing back).
+   */
+  held: Ranges
   /** Sockets the client has opened so far (1: it never reconnected). */
   sockets: number
   onServed?: () => void
@@ -624,6 +631,17 @@ function updateIn(frame: Uint8Array): Uint8Array | null {
     if (decoding.readVarUint(decoder) !== 0) return null // not a sync message
     const kind = decoding.readVarUint(decoder)
     return kind === 1 || kind === 2 ? decoding.readVarUint8Array(decoder) : null
+  } catch {
+    return null
+  }
+}
+
+/** The state vector of a sync step 1 frame, or null. */
+function stateVectorIn(frame: Uint8Array): Map<number, number> | null {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 0) return null
+    return Y.decodeStateVector(decoding.readVarUint8Array(decoder))
   } catch {
     return null
   }
@@ -646,9 +664,12 @@ function tappedSocket(tap: Tap, resent: string[]): typeof WebSocket {
       tap.sockets++
       this.addEventListener('message', (event: MessageEvent) => {
         if (!(event.data instanceof ArrayBuffer)) return
-        const update = updateIn(new Uint8Array(event.data))
-        if (!update) return
-        for (const struct of structsIn(update)) tap.served.add(struct.client, struct.from, struct.to)
+        const frame = new Uint8Array(event.data)
+        const update = updateIn(frame)
+        const held = update ? null : stateVectorIn(frame)
+        if (!update && !held) return
+        for (const struct of update ? structsIn(update) : []) tap.served.add(struct.client, struct.from, struct.to)
+        for (const [client, clock] of held ?? []) tap.held.add(client, 0, clock)
         tap.onServed?.()
       })
     }
