@@ -47,6 +47,8 @@ export class WebhookDispatcher {
   private readonly options: DispatcherOptions
   private readonly loop: BackgroundLoop
   private woken = false
+  /** Ends attempts in flight when the node stops: they stay pending for the next node or start. */
+  private readonly stopping = new AbortController()
   private readonly seen = new Map<string, Seen>()
 
   constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
@@ -66,6 +68,7 @@ export class WebhookDispatcher {
   }
 
   stop(): Promise<void> {
+    this.stopping.abort()
     return this.loop.stop()
   }
 
@@ -80,7 +83,7 @@ export class WebhookDispatcher {
     const hooks = await this.busy(await this.deps.store.active())
     let next = 0
     const worker = async (): Promise<void> => {
-      while (next < hooks.length) {
+      while (next < hooks.length && !this.stopping.signal.aborted) {
         const hook = hooks[next++]!
         await this.deps.lease.withLease(`webhook:${hook.id}`, () => this.drain(hook)).catch((error: unknown) => {
           this.deps.logger.warn({ err: error, webhook: hook.id }, 'webhook drain failed; next round retries')
@@ -150,7 +153,8 @@ export class WebhookDispatcher {
       return true
     }
     const body = JSON.stringify(eventView(event))
-    const result = await send(hook.url, signedHeaders(hook.secret, delivery.eventId, body), body, this.options)
+    const result = await send(hook.url, signedHeaders(hook.secret, delivery.eventId, body), body, { ...this.options, signal: this.stopping.signal })
+    if (this.stopping.signal.aborted) return false // cut by shutdown: not the receiver's failure
     const attempts = [...delivery.attempts, { at: now, ...result }].slice(-KEPT_ATTEMPTS)
     if (result.error === null) {
       await this.deps.store.putDelivery({ ...delivery, status: 'delivered', attempts, nextAttemptAt: null })

@@ -22,6 +22,8 @@ export interface AttemptResult {
 export interface SendOptions {
   timeoutMs: number
   allowedHosts: readonly string[]
+  /** Aborting ends the attempt at once (shutdown); the caller records nothing for it. */
+  signal?: AbortSignal
 }
 
 export async function send(url: string, headers: Record<string, string>, body: string, options: SendOptions): Promise<AttemptResult> {
@@ -50,6 +52,7 @@ function post(url: URL, headers: Record<string, string>, body: string, options: 
     }
     const request = client.request(url, {
       method: 'POST',
+      ...(options.signal && { signal: options.signal }),
       headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': USER_AGENT },
       lookup: guardedLookup(options.allowedHosts),
       agent: false,

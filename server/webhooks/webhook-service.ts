@@ -11,6 +11,17 @@ import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../
 import { checkHost, hostOf, TargetRefused, urlProblem } from './address-guard.ts'
 import { newSecret } from './signing.ts'
 
+/** A registration waits this long for its host to resolve (a hostile name server must not hold the request). */
+const LOOKUP_DEADLINE_MS = 5_000
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
 export interface WebhookView {
   id: string
   url: string
@@ -103,7 +114,7 @@ export class WebhookService {
     const problem = urlProblem(raw)
     if (problem) throw badRequest(`url ${problem}`)
     try {
-      await checkHost(hostOf(new URL(raw)), this.limits.allowedHosts)
+      await withDeadline(checkHost(hostOf(new URL(raw)), this.limits.allowedHosts), LOOKUP_DEADLINE_MS)
     } catch (error) {
       if (error instanceof TargetRefused) throw badRequest(`url refused: ${error.message}`)
       throw badRequest(`url refused: its host does not resolve (${(error as Error).message})`)

@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DeliveryResponse, WebhookResponse } from '../../shared/feed-api.ts'
-import { addMember, injectApi, registerUser, type Api } from '../helpers/api.ts'
-import { useFreshServer } from '../helpers/server.ts'
+import { addMember, groupFixture, injectApi, registerUser, type Api } from '../helpers/api.ts'
+import { startServer, tempDir, useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { startReceiver, verifySignature, type Receiver } from './webhook-receiver.ts'
 
@@ -189,5 +189,32 @@ describe('delivery-time address check', () => {
     expect(delivery.status).toBeNull()
     expect(delivery.error).toMatch(/may not reach/)
     expect(receiver.received).toEqual([])
+  })
+})
+
+describe('shutdown', () => {
+  it('does not wait for a receiver that never answers: the attempt is cut and the delivery stays pending', async () => {
+    const dir = await tempDir()
+    try {
+      const server = await startServer({ dataDir: dir.path, ...FAST, webhookTimeoutMs: 60_000 })
+      const api = injectApi(server.app)
+      const fx = await groupFixture(api)
+      receiver.fallback = 'hang'
+      const hook = await register(api, fx.group.id, fx.token, { url: `${receiver.url}/hook` })
+      await addMember(api, fx.owner, fx.group.id, await registerUser(api, 'Member'), 'viewer')
+      await waitFor(() => receiver.received.length === 1, 10_000, 'the attempt under way')
+      const started = performance.now()
+      await server.close()
+      expect(performance.now() - started).toBeLessThan(5_000)
+      const reopened = await startServer({ dataDir: dir.path, webhookPollMs: 60_000 })
+      try {
+        const [delivery] = await reopened.app.storage.webhooks.deliveries(hook.webhook.id, 1)
+        expect(delivery).toMatchObject({ status: 'pending', attempts: [] })
+      } finally {
+        await reopened.close()
+      }
+    } finally {
+      await dir.remove()
+    }
   })
 })
