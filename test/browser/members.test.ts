@@ -81,7 +81,7 @@ describe('members, invite links and the group\'s life', () => {
     await signUpViaUi(cara.page, 'Cara')
     await cara.page.getByTestId('join-code').fill(link)
     await cara.page.getByTestId('join-submit').click()
-    await expect.poll(() => cara.page.getByTestId('groups-error').textContent(), { timeout: WAIT_MS }).toBe('no such invite')
+    await expect.poll(() => cara.page.getByTestId('groups-error').textContent(), { timeout: WAIT_MS }).toBe('No such invite.')
     const fresh = await inviteLinkViaUi(ann.page, 'editor')
     await cara.page.getByTestId('join-code').fill(`Join us: ${fresh}`)
     await cara.page.getByTestId('join-submit').click()

@@ -11,6 +11,7 @@ import type { RoomKind } from '../../../shared/rooms.ts'
 import { ApiError, type Api } from '../api.ts'
 import { h, type View } from '../dom.ts'
 import { HistoryApi } from './history-api.ts'
+import { sentence } from '../members/members-panel.ts'
 import { versionLabel } from './version-format.ts'
 import { versionList } from './version-list.ts'
 import { VersionPictures } from './version-pictures.ts'
@@ -116,6 +117,6 @@ function nameForm(history: HistoryApi, doc: () => RoomKind, onNamed: (version: V
 }
 
 function messageOf(reason: unknown): string {
-  if (reason instanceof ApiError) return reason.message
+  if (reason instanceof ApiError) return sentence(reason.message)
   return 'Something went wrong; try again.'
 }

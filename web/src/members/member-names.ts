@@ -14,6 +14,9 @@ export class MemberNames {
   private names = new Map<string, string>()
   private fetchedAt = 0
   private fetching: Promise<void> | null = null
+  /** Users asked about since the last answer, and users an answer did not have. */
+  private readonly asked = new Set<string>()
+  private readonly unknown = new Set<string>()
   private readonly listeners = new Set<() => void>()
   private readonly api: Api
   private readonly groupId: string
@@ -25,11 +28,20 @@ export class MemberNames {
     void this.refresh()
   }
 
-  /** The user's name, or undefined while unknown (a former member, or not loaded yet). */
+  /**
+   * The user's name; '…' while the server is being asked about someone new (a member who just
+   * joined is not shown as a former member meanwhile); undefined once it answered without them.
+   */
   nameOf(userId: string): string | undefined {
     const name = this.names.get(userId)
-    if (name === undefined && Date.now() - this.fetchedAt > REFETCH_AFTER_MS) void this.refresh()
-    return name
+    if (name !== undefined) return name
+    if (!this.unknown.has(userId)) {
+      this.asked.add(userId)
+      void this.refresh()
+      return '…'
+    }
+    if (Date.now() - this.fetchedAt > REFETCH_AFTER_MS) void this.refresh()
+    return undefined
   }
 
   /** Resolves once every one of these users is known, or the server was asked and did not know them. */
@@ -44,12 +56,18 @@ export class MemberNames {
   }
 
   private refresh(): Promise<void> {
+    if (this.fetching) return this.fetching
     this.fetchedAt = Date.now()
-    this.fetching ??= this.api.get<{ members: MemberResponse[] }>(`/groups/${this.groupId}/members`).then(({ members }) => {
+    const asked = [...this.asked]
+    this.asked.clear()
+    this.fetching = this.api.get<{ members: MemberResponse[] }>(`/groups/${this.groupId}/members`).then(({ members }) => {
       for (const member of members) this.names.set(member.userId, member.name)
       save(this.groupId, this.names)
+    }, () => undefined).finally(() => {
+      this.fetching = null
+      for (const id of asked) if (!this.names.has(id)) this.unknown.add(id)
       for (const listener of this.listeners) listener()
-    }, () => undefined).finally(() => { this.fetching = null })
+    })
     return this.fetching
   }
 }

@@ -4,12 +4,13 @@ import type { Static } from 'typebox'
 import { ApiError, type Api } from '../api.ts'
 import { h, type View } from '../dom.ts'
 import { inviteCodeFrom } from '../members/invite-link.ts'
+import { sentence } from '../members/members-panel.ts'
 import { groupPath } from '../router.ts'
 
 export function groupsView(api: Api): View {
   const list = h('ul', { class: 'group-list', 'data-testid': 'group-list', 'aria-busy': 'true' })
   const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'groups-error' })
-  const fail = (reason: unknown): void => { error.textContent = reason instanceof ApiError ? reason.message : 'something went wrong' }
+  const fail = (reason: unknown): void => { error.textContent = reason instanceof ApiError ? sentence(reason.message) : 'Something went wrong; try again.' }
   api.get<Static<typeof GroupListView>>('/groups').then(({ groups }) => {
     list.replaceChildren(...groups.map(groupItem))
     if (groups.length === 0) list.append(h('li', { class: 'empty' }, 'No groups yet: create one, or join with an invite link.'))
