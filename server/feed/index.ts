@@ -33,15 +33,17 @@ export function createFeed(config: Config, storage: Storage, logger: Logger): Fe
 /** The readers, the webhooks and the REST events, once the services exist. */
 export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; access: AccessCache; services: Services; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }): Required<Feed> {
   const { config, storage } = deps
+  // Compared with URL hosts, which are lower case and (IPv6) unbracketed.
+  const allowedHosts = config.webhookAllowedHosts.map((host) => host.toLowerCase().replace(/^\[|\]$/g, ''))
   const dispatcher = new WebhookDispatcher({ store: storage.webhooks, feed: storage.feed, lease: deps.lease, logger: deps.logger.child({ module: 'webhooks' }), failures: deps.failures }, {
     timeoutMs: config.webhookTimeoutMs,
-    allowedHosts: config.webhookAllowedHosts,
+    allowedHosts,
     retry: { baseMs: config.webhookRetryBaseMs, windowMs: config.webhookRetryWindowMs, disableAfterMs: config.webhookDisableAfterMs },
     concurrency: config.webhookConcurrency,
     pollMs: config.webhookPollMs,
     retentionMs: durationMs(config.eventRetention),
   })
-  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake() }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts: config.webhookAllowedHosts })
+  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake() }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts })
   const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
   feed.recorder.onAppend(() => dispatcher.wake())
   recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))
