@@ -142,7 +142,7 @@ it('loses no edit when a node is killed with SIGKILL mid-edit', async () => {
     let editing = true
     const edits = all.map(async (client, n) => {
       for (let i = 0; editing; i++) {
-        const stroke = addStroke(client.doc, { author: owner.id, color: '#123456', width: 2, tool: 'pen', id: `k${n}-s${i}`, points: [[i, n]] })
+        const stroke = addStroke(client.doc, { author: owner.id, color: '#123456', width: 2, tool: 'pen', id: `killed-${n}-${i}`, points: [[i, n]] })
         written.push(stroke.get('id') as string)
         await sleep(5)
       }
@@ -155,8 +155,9 @@ it('loses no edit when a node is killed with SIGKILL mid-edit', async () => {
     editing = false
     await Promise.all(edits)
     // The room also holds the first test's strokes: count this test's own.
-    const ours = (doc: Client['doc']): number => readStrokes(doc).filter((s) => s.id.startsWith('k')).length
+    const ours = (doc: Client['doc']): number => readStrokes(doc).filter((s) => s.id.startsWith('killed-')).length
     await waitFor(() => all.every((c) => ours(c.doc) === written.length), 20_000, 'every client has every edit')
+      .catch((error: Error) => { throw new Error(`${error.message}: ${written.length} written (${new Set(written).size} distinct), clients hold ${all.map((c) => ours(c.doc)).join(', ')}`) })
     await waitFor(async () => ours(await durable.load(room)) === written.length, 20_000, 'the cluster holds every edit durably')
     await cluster.startNode(0)
   } finally {
