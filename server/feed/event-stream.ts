@@ -8,7 +8,7 @@
  * reader is fed as fast as it reads, and each user may hold at most STREAMS_PER_USER per node.
  */
 import { once } from 'node:events'
-import type { ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Logger } from '../logger.ts'
 import { HttpError } from '../../shared/http-error.ts'
 import type { FeedStore } from '../storage/feed-types.ts'
@@ -112,8 +112,8 @@ export class EventStreams {
   }
 
   /** Streams until the client goes, the member is removed, or `closeAll`. */
-  serve(actor: string, groupId: string, after: number, out: ServerResponse): void {
-    out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  serve(actor: string, groupId: string, after: number, out: ServerResponse, headers: OutgoingHttpHeaders = {}): void {
+    out.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     out.write(': stream open\n\n')
     const stream: Stream = new Stream(this.deps, { actor, groupId, after }, out, () => this.remove(stream))
     this.add(stream)

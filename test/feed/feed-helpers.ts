@@ -36,6 +36,8 @@ export async function readStream(url: string, groupId: string, token: string, he
   const response = await fetch(`${url}/groups/${groupId}/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, ...headers }, signal: controller.signal })
   expect(response.status).toBe(200)
   expect(response.headers.get('content-type')).toContain('text/event-stream')
+  expect(response.headers.get('x-request-id')).toEqual(expect.any(String))
+  expect(response.headers.get('x-content-type-options')).toBe('nosniff') // the security headers every answer has
   const events: Event[] = []
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''

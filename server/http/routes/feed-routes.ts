@@ -28,8 +28,11 @@ export async function feedRoutes(app: FastifyInstance, options: { feed: FeedServ
     const lastEventId = request.headers['last-event-id']
     const after = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.after
     const seq = await streams.admit(actor, request.params.id, after)
+    // Headers set so far (CORS, security headers, request id) go out with the stream: hijacked, the reply's hooks do not run.
+    const headers: Record<string, string | string[]> = { 'x-request-id': request.id }
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = typeof value === 'number' ? String(value) : value
     reply.hijack()
-    streams.serve(actor, request.params.id, seq, reply.raw)
+    streams.serve(actor, request.params.id, seq, reply.raw, headers)
     return reply
   })
 }
