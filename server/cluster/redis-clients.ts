@@ -18,7 +18,8 @@ import type { Logger } from '../logger.ts'
 import type { BlockingConnection, Channels, RedisBackend, StreamReply } from './redis-backend.ts'
 import { plainKeyspace, type RedisKeyspace } from './redis-keyspace.ts'
 
-const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
+/** Bulk strings as Buffers (stream entries are binary). */
+export const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
 
 /** Logged at most this often per connection while Redis is unreachable. */
 const ERROR_LOG_INTERVAL_MS = 10_000
@@ -49,12 +50,17 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   return raceDeadline(promise, ms, () => new RedisTimeoutError(`${what}: no answer from Redis within ${ms} ms`))
 }
 
+/** Waits between reconnect attempts: 50 ms, doubling, up to 2 s. */
+export function reconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS)
+}
+
 function newClient(url: string, timeoutMs = DEFAULT_LIVENESS.timeoutMs) {
   return createClient({
     url,
     disableOfflineQueue: true,
     commandOptions: { timeout: timeoutMs },
-    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
+    socket: { connectTimeout: 2_000, reconnectStrategy: reconnectDelay },
   })
 }
 

@@ -15,16 +15,14 @@
  * Up means: every master answers a PING within `timeoutMs`, and every bucket reader's reads are
  * answered in time.
  */
-import { createCluster, RESP_TYPES } from '@redis/client'
+import { createCluster } from '@redis/client'
 import { BackgroundFailures, BackgroundLoop } from '../background-loop.ts'
 import type { Logger } from '../logger.ts'
 import type { BinaryKeyedCommands, BlockingConnection, Channels, KeyedCommands, RedisBackend } from './redis-backend.ts'
-import { DEFAULT_LIVENESS, logErrors, RedisTimeoutError, withDeadline, type RedisLiveness } from './redis-clients.ts'
+import { BUFFERS, DEFAULT_LIVENESS, logErrors, reconnectDelay, RedisTimeoutError, withDeadline, type RedisLiveness } from './redis-clients.ts'
 import { bucketedKeyspace, keySlot, type RedisKeyspace } from './redis-keyspace.ts'
 import { SlotReader, type SlotMasterSource } from './slot-reader.ts'
 
-const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
-const MAX_RECONNECT_DELAY_MS = 2_000
 /** How long a node may fail to reconnect before the cluster's topology is asked again. */
 const TOPOLOGY_REFRESH_AFTER_MS = 1_000
 
@@ -34,7 +32,7 @@ function newCluster(urls: string[]) {
     rootNodes: urls.map((url) => ({ url })),
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
+      socket: { connectTimeout: 2_000, reconnectStrategy: reconnectDelay },
     },
     topologyRefreshOnReconnectionAttemptStrategy: TOPOLOGY_REFRESH_AFTER_MS,
   })

@@ -9,13 +9,11 @@
  * learns it, and listeners are told as after a reconnect: entries may have been trimmed, or lost
  * with the old master, so every follower checks for a gap before it reads on.
  */
-import { createClient, RESP_TYPES } from '@redis/client'
+import { createClient } from '@redis/client'
 import type { Logger } from '../logger.ts'
 import type { BlockingConnection, StreamReply } from './redis-backend.ts'
-import { logErrors, type RedisClient } from './redis-clients.ts'
+import { BUFFERS, logErrors, reconnectDelay, withDeadline, type RedisClient } from './redis-clients.ts'
 
-const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
-const MAX_RECONNECT_DELAY_MS = 2_000
 
 export interface SlotMasterSource {
   /** The address (`host:port`) the cluster client currently knows as the slot's master. */
@@ -103,7 +101,13 @@ export class SlotReader implements BlockingConnection {
     }
     if (!master) throw new Error(`no master known for slot ${this.slot}`)
     const pinned = this.open(master)
-    await Promise.all([pinned.reader.connect(), pinned.control.connect()])
+    try {
+      // Bounded: a master that died before the cluster noticed would keep a first connect retrying forever.
+      await withDeadline(Promise.all([pinned.reader.connect(), pinned.control.connect()]), this.timeoutMs, `connect to ${pinned.address}`)
+    } catch (error) {
+      await release(pinned)
+      throw error
+    }
     if (this.closed) {
       await release(pinned)
       throw new Error('slot reader closed')
@@ -121,11 +125,11 @@ export class SlotReader implements BlockingConnection {
       // Each failed attempt asks whether the slot has a new master by now (a failover).
       reconnectStrategy: (retries: number) => {
         void this.checkMoved(address)
-        return Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS)
+        return reconnectDelay(retries)
       },
     }
     const reader = createClient({ socket, disableOfflineQueue: true, commandOptions: { timeout: this.readBlockMs + this.timeoutMs } })
-    const control = createClient({ socket: { ...socket, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) }, disableOfflineQueue: true, commandOptions: { timeout: this.timeoutMs } })
+    const control = createClient({ socket: { ...socket, reconnectStrategy: reconnectDelay }, disableOfflineQueue: true, commandOptions: { timeout: this.timeoutMs } })
     logErrors(reader, `reader slot ${this.slot}`, this.logger)
     logErrors(control, `reader control slot ${this.slot}`, this.logger)
     reader.on('reconnecting', () => this.tell())

@@ -12,7 +12,7 @@ import { addStroke, readStrokes } from '../../shared/canvas.ts'
 import type { GroupResponse } from '../../shared/api.ts'
 import { bucketedKeyspace } from '../../server/cluster/redis-keyspace.ts'
 import { addMember, createGroup, registerUser, type TestUser } from '../helpers/api.ts'
-import { connectSynced, type Client } from '../helpers/clients.ts'
+import { connectClient, connectSynced, type Client } from '../helpers/clients.ts'
 import { startCluster, type TestCluster } from '../helpers/cluster.ts'
 import { durableView, type DurableView } from '../helpers/durable.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
@@ -39,6 +39,8 @@ interface Scene {
   owner: TestUser
   room: string
   slot: number
+  /** A canvas of another bucket on the same master (no node reads its bucket yet). */
+  neighbour: string
 }
 
 /** Two nodes on a Redis Cluster, and a canvas whose bucket is `bucket` (or any). */
@@ -52,7 +54,14 @@ async function scene(redisCluster: { masters: number; replicas: number }, bucket
   while (bucket !== undefined && keyspace.bucketOf(group.rooms.canvas) !== bucket)
   await addMember(cluster.api(0), owner, group.id, member, 'editor')
   const room = group.rooms.canvas
-  return { cluster, owner, room, slot: keyspace.slotOf(keyspace.bucketOf(room)) }
+  const slot = keyspace.slotOf(keyspace.bucketOf(room))
+  const master = await cluster.redisCluster!.masterOf(slot)
+  const sameMaster = async (other: string): Promise<boolean> =>
+    keyspace.bucketOf(other) !== keyspace.bucketOf(room) && (await cluster!.redisCluster!.masterOf(keyspace.slotOf(keyspace.bucketOf(other)))) === master
+  let neighbour: GroupResponse
+  do neighbour = await createGroup(cluster.api(0), owner)
+  while (!(await sameMaster(neighbour.rooms.canvas)))
+  return { cluster, owner, room, slot: keyspace.slotOf(keyspace.bucketOf(room)), neighbour: neighbour.rooms.canvas }
 }
 
 /** Clients on both nodes drawing uniquely named strokes until stopped. */
@@ -69,8 +78,8 @@ function drawing(scene: Scene, drawers: Client[]): { written: string[]; stop(): 
   return { written, stop: async () => { editing = false; await Promise.all(loops) } }
 }
 
-async function on(node: number, scene: Scene): Promise<Client> {
-  const client = await connectSynced(scene.cluster.nodes[node]!.collabUrl, scene.room, { token: scene.owner.token })
+async function on(node: number, scene: Scene, room = scene.room): Promise<Client> {
+  const client = await connectSynced(scene.cluster.nodes[node]!.collabUrl, room, { token: scene.owner.token })
   clients.push(client)
   return client
 }
@@ -102,12 +111,20 @@ it('loses nothing acknowledged when the room\'s master is killed and its replica
   await redis.nodes.find((n) => n.address === master)!.kill()
 
   await waitFor(async () => (await readiness(s, 0)).log === 'down', 10_000, '/readyz says redis is down')
+  // A room of a bucket no node reads yet, on the killed master, loaded meanwhile: its reader must pin the new master.
+  const late = connectClient(s.cluster.nodes[1]!.collabUrl, s.neighbour, { token: s.owner.token })
+  clients.push(late)
   await waitFor(async () => (await redis.masterOf(s.slot)) !== master, 30_000, 'a replica promoted')
   await waitFor(async () => (await readiness(s, 0)).status === 200 && (await readiness(s, 1)).status === 200, 30_000, 'both nodes ready again')
   const atRecovery = written.length
   await waitFor(() => written.length >= atRecovery + 60, 10_000, 'strokes drawn after the failover')
   await stop()
   await expectNothingLost(s, drawers, written)
+
+  await late.synced()
+  const watcher = await on(0, s, s.neighbour)
+  addStroke(late.doc, { author: s.owner.id, color: '#654321', width: 2, tool: 'pen', id: 'late', points: [[1, 1]] })
+  await waitFor(() => readStrokes(watcher.doc).some((stroke) => stroke.id === 'late'), 15_000, 'a stroke in a room loaded during the failover reaches the other node')
 }, 150_000)
 
 it('loses nothing when the room\'s slot migrates to another master while clients draw', async () => {
