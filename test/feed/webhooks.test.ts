@@ -104,6 +104,32 @@ describe('webhook deliveries', () => {
   })
 })
 
+describe('a deleted group', () => {
+  const ctx = useFreshServer(() => FAST)
+  const api = (): Api => injectApi(ctx.server.app)
+
+  it('delivers group.deleted, then its webhooks and its feed go; a group without webhooks loses its feed at once', async () => {
+    const { fx } = ctx
+    const hook = await register(api(), fx.group.id, fx.token, { url: `${receiver.url}/hook` })
+    const filtered = await register(api(), fx.group.id, fx.token, { url: `${receiver.url}/members`, events: ['member.added'] })
+    expect((await api()('DELETE', `/groups/${fx.group.id}`, { token: fx.token })).status).toBe(204)
+    await waitFor(() => receiver.received.length === 1, 10_000, 'group.deleted delivered')
+    expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({ type: 'group.deleted', groupId: fx.group.id, actor: fx.owner.id })
+    const { storage } = ctx.server.app
+    await waitFor(async () => (await storage.webhooks.byGroup(fx.group.id)).length === 0, 10_000, 'webhooks removed')
+    await waitFor(async () => (await storage.feed.lastSeq(fx.group.id)) === 0, 10_000, 'feed removed')
+    expect(await storage.webhooks.deliveries(hook.webhook.id, 10)).toEqual([])
+    expect(await storage.webhooks.get(fx.group.id, filtered.webhook.id)).toBeNull()
+
+    const other = await api()<{ id: string }>('POST', '/groups', { token: fx.token, body: { name: 'No hooks' } })
+    await api()('POST', `/groups/${other.body.id}/invites`, { token: fx.token, body: {} })
+    await addMember(api(), fx.owner, other.body.id, await registerUser(api(), 'Member'), 'viewer')
+    expect(await storage.feed.lastSeq(other.body.id)).toBe(1)
+    expect((await api()('DELETE', `/groups/${other.body.id}`, { token: fx.token })).status).toBe(204)
+    expect(await storage.feed.lastSeq(other.body.id)).toBe(0)
+  })
+})
+
 describe('failing endpoints', () => {
   const ctx = useFreshServer(() => ({ ...FAST, webhookRetryWindowMs: 300, webhookDisableAfterMs: 1_500 }))
   const api = (): Api => injectApi(ctx.server.app)
