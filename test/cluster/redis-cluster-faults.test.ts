@@ -14,6 +14,7 @@ import { bucketedKeyspace } from '../../server/cluster/redis-keyspace.ts'
 import { addMember, createGroup, registerUser, type TestUser } from '../helpers/api.ts'
 import { connectClient, connectSynced, type Client } from '../helpers/clients.ts'
 import { startCluster, type TestCluster } from '../helpers/cluster.ts'
+import { CLUSTER_NODE_TIMEOUT_MS } from '../helpers/redis-cluster.ts'
 import { durableView, type DurableView } from '../helpers/durable.ts'
 import { sleep, waitFor } from '../helpers/wait.ts'
 
@@ -108,6 +109,7 @@ it('loses nothing acknowledged when the room\'s master is killed and its replica
   const { written, stop } = drawing(s, drawers)
   await waitFor(() => written.length >= 60, 10_000, 'strokes drawn before the failover')
   const master = await redis.masterOf(s.slot)
+  const killedAt = Date.now()
   await redis.nodes.find((n) => n.address === master)!.kill()
 
   await waitFor(async () => (await readiness(s, 0)).log === 'down', 10_000, '/readyz says redis is down')
@@ -116,6 +118,7 @@ it('loses nothing acknowledged when the room\'s master is killed and its replica
   clients.push(late)
   await waitFor(async () => (await redis.masterOf(s.slot)) !== master, 30_000, 'a replica promoted')
   await waitFor(async () => (await readiness(s, 0)).status === 200 && (await readiness(s, 1)).status === 200, 30_000, 'both nodes ready again')
+  console.info(`[redis-cluster failover] master killed to both nodes ready: ${Date.now() - killedAt} ms (cluster-node-timeout ${CLUSTER_NODE_TIMEOUT_MS} ms); strokes drawn before: ${written.length}`)
   const atRecovery = written.length
   await waitFor(() => written.length >= atRecovery + 60, 10_000, 'strokes drawn after the failover')
   await stop()
@@ -136,8 +139,10 @@ it('loses nothing when the room\'s slot migrates to another master while clients
   const from = await redis.masterOf(s.slot)
   const to = redis.nodes.map((n) => n.address).find((address) => address !== from)!
   // Moves the source's lowest slots, up to and including the room's.
+  const reshardAt = Date.now()
   await redis.reshard(s.slot + 1, from, to)
   expect(await redis.masterOf(s.slot)).toBe(to)
+  console.info(`[redis-cluster reshard] ${s.slot + 1} slots moved in ${Date.now() - reshardAt} ms while ${drawers.length} clients drew`)
   const moved = written.length
   await waitFor(() => written.length >= moved + 60, 10_000, 'strokes drawn after the migration')
   await stop()
