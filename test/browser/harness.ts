@@ -200,8 +200,21 @@ export async function waitForStatus(page: Page, status: 'connected' | 'connectin
   await page.locator(`[data-testid="connection-status"][data-status="${status}"]`).waitFor()
 }
 
+/** Picks a colour; on a narrow board (a phone, a panel open) through the tools menu. */
 export async function chooseColor(page: Page, color: string): Promise<void> {
-  await page.getByTestId('color').fill(color)
+  const input = page.getByTestId('color')
+  const folded = !(await input.isVisible())
+  if (folded) await page.getByTestId('tool-menu').click()
+  await input.fill(color)
+  if (folded) await page.getByTestId('tool-menu').click()
+}
+
+/** Picks a tool; on a narrow board through the tools menu (which closes on a pick). */
+export async function selectTool(page: Page, tool: 'pen' | 'marker' | 'highlighter' | 'eraser' | 'hand'): Promise<void> {
+  const button = page.getByTestId(`tool-${tool}`)
+  if (!(await button.isVisible())) await page.getByTestId('tool-menu').click()
+  await button.click()
+  await page.locator(`[data-testid="tool-${tool}"][aria-pressed="true"]`).waitFor({ state: 'attached' })
 }
 
 /** Drags the mouse through `points` (canvas coordinates), as a person drawing would. */

@@ -13,7 +13,7 @@ import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   artifactPath, canvasSvg, chatTexts, chooseColor, confirmViaUi, drawStroke, expectStrokeCount, pageToken, postChat,
-  svgStrokeColors, twoMembersViaUi, unexpectedErrors, useBrowserEnv, type UserPage,
+  selectTool, svgStrokeColors, twoMembersViaUi, unexpectedErrors, useBrowserEnv, type UserPage,
 } from './harness.ts'
 
 const env = useBrowserEnv()
@@ -42,7 +42,7 @@ async function nameVersion(page: Page, name: string): Promise<void> {
 
 /** Clicks a point of a stroke with the eraser (the mouse barely moves, as a tap). */
 async function eraseAt(page: Page, [x, y]: [number, number]): Promise<void> {
-  await page.getByTestId('tool-eraser').click()
+  await selectTool(page, 'eraser')
   await drawStroke(page, [[x, y], [x + 1, y + 1]])
 }
 
@@ -129,7 +129,7 @@ describe('version history in the browser', () => {
   })
 
   it("lets the owner roll back one person: his stroke goes, the one he erased comes back", async () => {
-    await ann.page.getByTestId('tool-pen').click()
+    await selectTool(ann.page, 'pen')
     await chooseColor(ann.page, RED)
     await drawStroke(ann.page, FIRST)
     await chooseColor(ann.page, BLUE)
@@ -236,6 +236,22 @@ describe('version history in the browser', () => {
     expect(shown).toEqual(all.body.versions.map((v) => v.id))
     expect(await ann.page.getByTestId('versions-older').isHidden()).toBe(true)
     expect(unexpectedErrors(ann)).toEqual([])
+  })
+
+  it("lets another member undo a restore from its notice, after showing what that changes", async () => {
+    const strokes = Number(await ann.page.getByTestId('canvas').getAttribute('data-stroke-count'))
+    await selectTool(ann.page, 'pen')
+    await drawStroke(ann.page, [[40, 40], [90, 60], [140, 100]]) // the canvas is narrower beside the open panel
+    await expectStrokeCount(bob.page, strokes + 1)
+    await version(ann.page, 'Page 1').getByTestId('version-restore').click()
+    expect(await confirmViaUi(ann.page)).toEqual(['Removes 1 stroke (Ann 1).', 'Brings back no strokes.'])
+    await expectStrokeCount(bob.page, strokes)
+    const notice = bob.page.getByTestId('notice').filter({ hasText: 'Ann restored "Page 1" on the canvas.' })
+    await notice.getByTestId('notice-undo').click()
+    expect(await confirmViaUi(bob.page)).toEqual(['Removes no strokes.', 'Brings back 1 stroke (Ann 1).'])
+    await expect.poll(() => notice.getByTestId('notice-status').textContent(), { timeout: WAIT_MS }).toBe('Undone.')
+    for (const user of [ann, bob]) await expectStrokeCount(user.page, strokes + 1)
+    expect(unexpectedErrors(bob)).toEqual([])
   })
 
   it('turns a page read-only at once when its person is made a viewer, and says so', async () => {

@@ -62,6 +62,8 @@ describe('notices', () => {
   it('say who did what, to whom, and call the reader "you"', () => {
     expect(noticeText(version({ kind: 'restore', by: ann, restored: { id: 'v1', name: 'V1' } }), 'bob')).toBe('Ann restored "V1" on the canvas.')
     expect(noticeText(version({ kind: 'restore', by: ann, restored: { id: 'v1', name: 'V1' } }, 'chat'), 'ann')).toBe('You restored "V1" on the chat.')
+    expect(noticeText(version({ kind: 'restore', by: bob, restored: { id: 'b', name: 'before the restore of "V1"' } }), 'ann')).toBe('Bob undid the restore of "V1" on the canvas.')
+    expect(noticeText(version({ kind: 'restore', by: bob, restored: { id: 'b', name: 'before a rollback' } }), 'ann')).toBe('Bob undid a rollback on the canvas.')
     expect(noticeText(version({ kind: 'rollback', by: ann, user: bob }), 'cara')).toBe('Ann rolled back Bob\'s changes on the canvas.')
     expect(noticeText(version({ kind: 'rollback', by: ann, user: bob }), 'bob')).toBe('Ann rolled back your changes on the canvas.')
   })

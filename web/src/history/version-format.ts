@@ -24,6 +24,14 @@ export function madeText(version: VersionResponse): string | null {
   if (!made) return null
   const by = made.by.name || 'a former member'
   if (made.kind === 'named') return `Named by ${by}`
-  if (made.kind === 'restore') return `Kept before ${by} restored "${made.restored?.name ?? 'a version'}": restore it to undo that`
+  if (made.kind === 'restore') return `Kept before ${by} ${restoreWords(made.restored?.name)}: restore it to undo that`
   return `Kept before ${by} rolled back ${made.user?.name || 'a former member'}'s changes: restore it to undo that`
+}
+
+/** What a restore did, by the label of the version it restored: an undo reads as one. */
+export function restoreWords(name = 'a version'): string {
+  const undone = /^before the restore of "(.*)"$/.exec(name)
+  if (undone) return `undid the restore of "${undone[1]}"`
+  if (name === 'before a rollback') return 'undid a rollback'
+  return `restored "${name}"`
 }

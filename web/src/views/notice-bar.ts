@@ -9,6 +9,7 @@ import { ApiError, type Api } from '../api.ts'
 import { h, type View } from '../dom.ts'
 import { confirmRestore, type Names } from '../history/change-preview.ts'
 import { HistoryApi } from '../history/history-api.ts'
+import { restoreWords } from '../history/version-format.ts'
 
 export interface NoticeBar extends View {
   add(versions: VersionResponse[]): void
@@ -20,7 +21,7 @@ export function noticeText(version: VersionResponse, self: string): string | nul
   if (!made || made.kind === 'named') return null
   const who = made.by.userId === self ? 'You' : made.by.name || 'A former member'
   const where = version.doc === 'canvas' ? 'the canvas' : 'the chat'
-  if (made.kind === 'restore') return `${who} restored "${made.restored?.name ?? 'a version'}" on ${where}.`
+  if (made.kind === 'restore') return `${who} ${restoreWords(made.restored?.name)} on ${where}.`
   const whose = made.user?.userId === self ? 'your' : `${made.user?.name || 'a former member'}'s`
   const since = made.since === undefined ? '' : ` since ${new Date(made.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
   return `${who} rolled back ${whose} changes${since} on ${where}.`
