@@ -96,7 +96,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     }),
   }
   const services = createServices({ storage, bus, registry: collab.registry, rooms, tokens, access, lists, limits: config, collab })
-  const served = serveFeed(feed, { config, storage, access, services, lease: cluster.lease, logger: app.log, failures })
+  const served = serveFeed(feed, { config, storage, access, bus, services, lease: cluster.lease, logger: app.log, failures })
   const stopFollowing = followAccessEvents(bus, { access, lists }, collab, {
     deadlineMs: config.revocationDeadlineMs,
     storageUp: () => storageHealth.isUp(),

@@ -2,13 +2,19 @@
  * The feed as Server-Sent Events: what is kept after `Last-Event-ID` (or `after`), then new events
  * as they are recorded. Streams wake at once for events recorded on this node; for the other
  * nodes' events, one poll per group and node (the group's newest seq, every STREAM_POLL_MS) wakes
- * the group's streams, so a thousand readers of one group cost one query a second. Each poll also
- * re-checks every stream's membership (the access cache: a removed member's stream ends). A
- * comment every HEARTBEAT_MS keeps proxies and idle timeouts from closing a quiet stream, a slow
- * reader is fed as fast as it reads, and each user may hold at most STREAMS_PER_USER per node.
+ * the group's streams, so a thousand readers of one group cost one query a second.
+ *
+ * Membership is checked before every page sent and on every poll, pumping or not (the access
+ * cache, which access events from every node clear at once), and an access event removing the
+ * member (or deleting the group) ends their streams at once, as it closes their sockets. A
+ * revoked stream is destroyed, not ended: ending would still flush what a slow reader has not
+ * read yet. A comment every HEARTBEAT_MS keeps proxies and idle timeouts from closing a quiet
+ * stream, a slow reader is fed as fast as it reads, and each user may hold at most
+ * STREAMS_PER_USER per node.
  */
 import { once } from 'node:events'
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { AccessEvent } from '../events/bus.ts'
 import type { Logger } from '../logger.ts'
 import { HttpError } from '../../shared/http-error.ts'
 import type { FeedStore } from '../storage/feed-types.ts'
@@ -26,6 +32,8 @@ interface Deps {
   store: FeedStore
   recorder: FeedRecorder
   logger: Logger
+  /** Access events from every node (membership removed, group deleted); returns the unsubscribe. */
+  onAccess?: (handler: (event: AccessEvent) => void) => () => void
 }
 
 /** One open stream: sends what it has not sent yet, one pump at a time. */
@@ -35,6 +43,7 @@ class Stream {
   private readonly deps: Deps
   private readonly out: ServerResponse
   private readonly stop: () => void
+  private revoked = false
   private position: number
   private pumping: Promise<void> | null = null
   private again = false
@@ -51,10 +60,17 @@ class Stream {
     this.heartbeat.unref()
   }
 
-  /** Re-checks membership; reads on when the group has events past this stream's position (null: unknown, storage away). */
+  /** Re-checks membership (also while pumping: a slow reader's pump may wait long on 'drain'); reads on when the group has events past this stream's position (null: unknown, storage away). */
   tick(newest: number | null): void {
-    if (newest === null || newest <= this.position) void this.deps.feed.authorize(this.actor, this.groupId).catch(() => this.stop())
-    else this.wake()
+    void this.allowed().then((ok) => {
+      if (ok && newest !== null && newest > this.position) this.wake()
+    })
+  }
+
+  /** The member lost access: the stream ends now, unread bytes dropped. */
+  revoke(): void {
+    this.revoked = true
+    this.stop()
   }
 
   wake(): void {
@@ -72,18 +88,42 @@ class Stream {
 
   close(): void {
     clearInterval(this.heartbeat)
-    if (!this.out.writableEnded) this.out.end()
+    if (this.revoked) this.out.destroy()
+    else if (!this.out.writableEnded) this.out.end()
+  }
+
+  /** Whether the actor may still read; revokes the stream when not. Storage unable to say ends it (the client reconnects with Last-Event-ID). */
+  private async allowed(): Promise<boolean> {
+    if (this.revoked) return false
+    try {
+      await this.deps.feed.authorize(this.actor, this.groupId)
+      return true
+    } catch (error) {
+      if (error instanceof HttpError) this.revoke()
+      else {
+        this.deps.logger.warn({ err: error, groupId: this.groupId }, 'event stream could not check membership; it ends')
+        this.stop()
+      }
+      return false
+    }
+  }
+
+  /** Waits until the reader has taken what was written (or left); the losing listener is removed, or each page would leave one behind. */
+  private async drained(): Promise<void> {
+    const done = new AbortController()
+    const { signal } = done
+    await Promise.race([once(this.out, 'drain', { signal }), once(this.out, 'close', { signal })]).finally(() => done.abort())
   }
 
   private async pump(): Promise<void> {
     do {
       this.again = false
-      await this.deps.feed.authorize(this.actor, this.groupId)
       for (;;) {
+        if (!(await this.allowed())) return // before every page: the last one may have waited long on the reader
         const events = await this.deps.feed.read(this.groupId, this.position, PAGE)
         for (const event of events) this.out.write(frame(event))
         this.position = events.length > 0 ? seqOf(events.at(-1)!, this.groupId) : this.position
-        if (this.out.writableNeedDrain) await Promise.race([once(this.out, 'drain'), once(this.out, 'close')])
+        if (this.out.writableNeedDrain) await this.drained()
         if (events.length < PAGE || this.out.writableEnded || this.out.destroyed) break
       }
     } while (this.again)
@@ -98,9 +138,21 @@ export class EventStreams {
 
   constructor(deps: Deps) {
     this.deps = deps
-    this.unsubscribe = deps.recorder.onAppend((groupId) => {
+    const stopAppends = deps.recorder.onAppend((groupId) => {
       for (const stream of this.byGroup.get(groupId)?.streams ?? []) stream.wake()
     })
+    const stopAccess = deps.onAccess?.((event) => this.accessChanged(event)) ?? (() => undefined)
+    this.unsubscribe = () => {
+      stopAppends()
+      stopAccess()
+    }
+  }
+
+  /** A removal or deletion ends the streams concerned at once (the event itself says so: the access cache may not have heard it yet). */
+  private accessChanged(event: AccessEvent): void {
+    const gone = (stream: Stream): boolean => event.type === 'group-deleted' || (event.type === 'membership' && event.role === null && stream.actor === event.userId)
+    if (event.type === 'group-changed') return
+    for (const stream of [...(this.byGroup.get(event.groupId)?.streams ?? [])]) if (gone(stream)) stream.revoke()
   }
 
   /** Checks access and the user's stream budget before anything is written (errors stay JSON). */

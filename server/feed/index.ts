@@ -2,6 +2,7 @@
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
 import { durationMs, type Config } from '../config.ts'
+import type { EventBus } from '../events/bus.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import type { Logger } from '../logger.ts'
 import type { Services } from '../services.ts'
@@ -31,7 +32,7 @@ export function createFeed(config: Config, storage: Storage, logger: Logger): Fe
 }
 
 /** The readers, the webhooks and the REST events, once the services exist. */
-export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; access: AccessCache; services: Services; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }): Required<Feed> {
+export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; access: AccessCache; bus: EventBus; services: Services; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }): Required<Feed> {
   const { config, storage } = deps
   // Compared with URL hosts, which are lower case and (IPv6) unbracketed.
   const allowedHosts = config.webhookAllowedHosts.map((host) => host.toLowerCase().replace(/^\[|\]$/g, ''))
@@ -47,6 +48,6 @@ export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; 
   const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
   feed.recorder.onAppend(() => dispatcher.wake())
   recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))
-  const streams = new EventStreams({ feed: service, store: storage.feed, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }) })
+  const streams = new EventStreams({ feed: service, store: storage.feed, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }), onAccess: (handler) => deps.bus.subscribe(handler) })
   return { ...feed, feed: service, streams, webhooks, dispatcher }
 }
