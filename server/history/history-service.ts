@@ -169,15 +169,23 @@ export class HistoryService {
     return { ...before.done, before: (await this.views([before.kept], input.doc))[0]! }
   }
 
-  /** What `rollback` would remove and bring back now, each with its author; changes nothing. */
+  /**
+   * What `rollback` would remove and bring back now, each with its author; changes nothing. The
+   * versions it reads are charged to the viewer's HISTORY_VIEWS_PER_MINUTE like any history view.
+   */
   async previewRollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
     await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
-    const found = await this.rollbackVersions(room, input.since)
-    return this.withRoom(room, async (hot) => {
-      const rollback = await this.rollbackStates(hot, input, found)
-      return (await hot.view.run({ kind: 'rollback-plan', room: input.doc, rollback })).result
-    })
+    const bill = this.deps.viewBudget.open(actor)
+    try {
+      const found = await this.rollbackVersions(room, input.since, () => bill.loaded())
+      return await this.withRoom(room, async (hot) => {
+        const rollback = await this.rollbackStates(hot, input, found)
+        return (await hot.view.run({ kind: 'rollback-plan', room: input.doc, rollback })).result
+      })
+    } finally {
+      bill.close()
+    }
   }
 
   /**
@@ -212,12 +220,15 @@ export class HistoryService {
    * it, newest first; past the bound, the newest ones and that last one before. That last one is
    * also the baseline: what was on the document at the rollback's start.
    */
-  private async rollbackVersions(room: string, since: number): Promise<{ sources: Uint8Array[]; baseline: Uint8Array | null }> {
+  private async rollbackVersions(room: string, since: number, loading?: () => void): Promise<{ sources: Uint8Array[]; baseline: Uint8Array | null }> {
     const newestFirst = (await this.deps.versions.all(room)).reverse()
     const firstBefore = newestFirst.findIndex((v) => v.createdAt <= since)
     const window = newestFirst.slice(0, firstBefore === -1 ? newestFirst.length : firstBefore + 1)
     const chosen = window.length <= ROLLBACK_SOURCES ? window : [...window.slice(0, ROLLBACK_SOURCES - 1), window.at(-1)!]
-    const states = await Promise.all(chosen.map((v) => this.deps.versions.state(room, v.id)))
+    const states = await Promise.all(chosen.map((v) => {
+      loading?.()
+      return this.deps.versions.state(room, v.id)
+    }))
     const baseline = firstBefore === -1 ? null : states.at(-1) ?? null
     return { sources: states.filter((s): s is Uint8Array => s !== null), baseline }
   }

@@ -127,3 +127,18 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     expect((await activity(ctx.members.cara.token, start)).status).toBe(403)
   })
 })
+
+describe('rollback previews on the view budget', () => {
+  const ctx = useHistoryServer(() => ({ compactIdleMs: 100, versionIntervalMs: 3_600_000, roomGraceMs: 200, historyViewsPerMinute: 2 }), { cara: 'Cara' })
+
+  it('charges the versions a preview reads to the owner\'s HISTORY_VIEWS_PER_MINUTE: 429 once spent', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#a00001', 10))
+    for (const label of ['One', 'Two', 'Three']) expect((await ctx.api('POST', `/groups/${ctx.fx.group.id}/versions`, { token: ctx.fx.token, body: { doc: 'canvas', name: label } })).status).toBe(201)
+    const preview = () => ctx.api<RollbackPlanResponse>('POST', `/groups/${ctx.fx.group.id}/rollback/preview`, { token: ctx.fx.token, body: { doc: 'canvas', userId: ctx.members.cara.id, since: 0 } })
+    expect((await preview()).status).toBe(200) // three versions read: the budget of two is spent (work under way is paid for)
+    const refused = await preview()
+    expect(refused.status).toBe(429)
+    expect(refused.body).toMatchObject({ error: 'rate_limited' })
+  })
+})

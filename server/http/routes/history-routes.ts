@@ -63,7 +63,7 @@ export async function historyRoutes(app: FastifyInstance, options: { history: Hi
   }, async (request) => history.rollback(userOf(request).userId, request.params.id, request.body))
 
   api.post('/groups/:id/rollback/preview', {
-    schema: { ...base, params: GroupParams, body: RollbackBody, response: { 200: RollbackPlanView, ...errors(401, 403, 404, 503) } },
+    schema: { ...base, params: GroupParams, body: RollbackBody, response: { 200: RollbackPlanView, ...errors(401, 403, 404, 429, 503) } },
   }, async (request) => history.previewRollback(userOf(request).userId, request.params.id, request.body))
 
   api.get('/groups/:id/activity', {
