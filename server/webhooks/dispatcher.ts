@@ -6,6 +6,11 @@
  * otherwise), so exactly one node at a time sends to an endpoint. The loop polls every
  * WEBHOOK_POLL_MS and wakes at once when this node records an event.
  *
+ * Polls only queue webhooks with work; a pool of WEBHOOK_CONCURRENCY workers takes them from the
+ * queue as they come, so a slow endpoint holds one worker, never the others or the next poll. A
+ * webhook's turn lasts at most TURN_MS of sending (plus the attempt under way); with more to
+ * send it goes to the back of the queue, so every webhook with work gets its turn in order.
+ *
  * A webhook this node found idle (nothing pending or nothing due, no newer event) is not drained
  * again until something it can see changes: its cursor (another node sent), a manual retry
  * (`nudgedAt`), a due retry, or a newer event in its group (one `lastSeq` per group and round).
@@ -27,8 +32,8 @@ export interface DispatcherOptions extends SendOptions {
   retentionMs: number
 }
 
-/** Attempts attempted at most per webhook per round, so one busy endpoint cannot hold a slot for long. */
-const STEPS_PER_ROUND = 100
+/** Longest a webhook keeps a worker while others wait (one attempt may run past it, up to its timeout). */
+const TURN_MS = 1_000
 /** Attempts a delivery keeps on record (a day of backoff is about 15). */
 const KEPT_ATTEMPTS = 20
 /** Events read at a time while looking for the next one a webhook takes. */
@@ -50,6 +55,13 @@ export class WebhookDispatcher {
   /** Ends attempts in flight when the node stops: they stay pending for the next node or start. */
   private readonly stopping = new AbortController()
   private readonly seen = new Map<string, Seen>()
+  /** Webhooks waiting for a worker, oldest first; ids in `queued`. */
+  private readonly queue: WebhookRecord[] = []
+  private readonly queued = new Set<string>()
+  /** Webhooks a worker is serving; those in `rerun` were found busy meanwhile and are queued again after. */
+  private readonly running = new Set<string>()
+  private readonly rerun = new Set<string>()
+  private readonly workers = new Set<Promise<void>>()
 
   constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
     this.deps = deps
@@ -67,9 +79,10 @@ export class WebhookDispatcher {
     void this.loop.runNow()
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping.abort()
-    return this.loop.stop()
+    await this.loop.stop()
+    await Promise.all([...this.workers])
   }
 
   private async rounds(): Promise<void> {
@@ -79,18 +92,42 @@ export class WebhookDispatcher {
     } while (this.woken)
   }
 
+  /** Queues the webhooks that may have work and starts workers for them; does not wait for them. */
   private async round(): Promise<void> {
-    const hooks = await this.busy(await this.deps.store.active())
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < hooks.length && !this.stopping.signal.aborted) {
-        const hook = hooks[next++]!
-        await this.deps.lease.withLease(`webhook:${hook.id}`, () => this.drain(hook)).catch((error: unknown) => {
-          this.deps.logger.warn({ err: error, webhook: hook.id }, 'webhook drain failed; next round retries')
-        })
-      }
+    for (const hook of await this.busy(await this.deps.store.active())) this.enqueue(hook)
+    this.fill()
+  }
+
+  private enqueue(hook: WebhookRecord): void {
+    if (this.running.has(hook.id)) this.rerun.add(hook.id)
+    else if (!this.queued.has(hook.id)) {
+      this.queued.add(hook.id)
+      this.queue.push(hook)
     }
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, hooks.length) }, worker))
+  }
+
+  private fill(): void {
+    while (this.workers.size < Math.min(this.options.concurrency, this.queue.length) && !this.stopping.signal.aborted) {
+      const worker: Promise<void> = this.work().finally(() => {
+        this.workers.delete(worker)
+        this.fill() // a webhook queued as this worker finished
+      })
+      this.workers.add(worker)
+    }
+  }
+
+  /** Serves queued webhooks one turn each until the queue is empty. */
+  private async work(): Promise<void> {
+    for (let hook = this.queue.shift(); hook && !this.stopping.signal.aborted; hook = this.queue.shift()) {
+      this.queued.delete(hook.id)
+      this.running.add(hook.id)
+      const more = await this.deps.lease.withLease(`webhook:${hook.id}`, () => this.drain(hook)).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, webhook: hook.id }, 'webhook drain failed; next round retries')
+        return false
+      })
+      this.running.delete(hook.id)
+      if (this.rerun.delete(hook.id) || more === true) this.enqueue(hook)
+    }
   }
 
   /** The webhooks that may have work: not seen idle here, or changed since. */
@@ -108,20 +145,24 @@ export class WebhookDispatcher {
     return checked.filter((hook): hook is WebhookRecord => hook !== null)
   }
 
-  /** Sends what is due, in order, until something is not due yet or the round's steps are spent. */
-  private async drain(listed: WebhookRecord): Promise<void> {
+  /** Sends what is due, in order, until something is not due yet or the turn is over; returns whether more is due now. */
+  private async drain(listed: WebhookRecord): Promise<boolean> {
     this.seen.delete(listed.id)
     const hook = await this.deps.store.get(listed.groupId, listed.id) // fresh: another node may have moved it on
-    if (!hook || hook.disabled) return
-    for (let step = 0; step < STEPS_PER_ROUND; step++) {
+    if (!hook || hook.disabled) return false
+    const turnEnds = Date.now() + TURN_MS
+    while (Date.now() < turnEnds) {
       const head = (await this.deps.store.pending(hook.id))[0] ?? (await this.nextDelivery(hook))
       if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return this.remember(hook, head?.nextAttemptAt ?? Infinity)
       if (!(await this.attempt(hook, head))) return this.remember(hook, 0) // look again next round, which learns when
     }
+    return !this.stopping.signal.aborted
   }
 
-  private remember(hook: WebhookRecord, dueAt: number): void {
+  /** Notes what was seen of an idle webhook (nothing more is due now: returns false). */
+  private remember(hook: WebhookRecord, dueAt: number): false {
     this.seen.set(hook.id, { cursor: hook.cursor, nudgedAt: hook.nudgedAt ?? 0, dueAt })
+    return false
   }
 
   /** The delivery of the next event this webhook takes after its cursor, made pending now. */

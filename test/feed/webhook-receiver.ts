@@ -13,7 +13,8 @@ export interface Received {
   body: string
 }
 
-export type Answer = number | 'hang' | { status: number; body?: string; headers?: Record<string, string> }
+/** A status; 'hang' (never answer); or a full answer, sent after `delayMs` when given. */
+export type Answer = number | 'hang' | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
 
 export interface Receiver {
   url: string
@@ -38,8 +39,15 @@ export async function startReceiver(fallback: Answer = 200): Promise<Receiver> {
         hanging.add(response)
         return
       }
-      const { status, body, headers } = typeof answer === 'number' ? { status: answer, body: '', headers: {} } : answer
-      response.writeHead(status, headers).end(body)
+      const { status, body, headers, delayMs } = typeof answer === 'number' ? { status: answer, body: '', headers: {}, delayMs: 0 } : answer
+      if (!delayMs) response.writeHead(status, headers).end(body)
+      else {
+        hanging.add(response) // closed with the receiver if still waiting
+        setTimeout(() => {
+          hanging.delete(response)
+          if (!response.destroyed) response.writeHead(status, headers).end(body)
+        }, delayMs)
+      }
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
