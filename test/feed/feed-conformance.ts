@@ -129,6 +129,17 @@ export function describeFeedConformance(name: string, open: () => Promise<Storag
       expect(await webhooks.byGroup(group)).toEqual([])
     })
 
+    it('deletes a webhook only in its own group: another group naming its id deletes nothing, deliveries included', async () => {
+      const { webhooks } = fixture.storage
+      const hook = webhook(newId())
+      await webhooks.create(hook)
+      await webhooks.putDelivery(delivery(hook, 1))
+      expect(await webhooks.delete(newId(), hook.id)).toBe(false)
+      expect(await webhooks.get(hook.groupId, hook.id)).toEqual(hook)
+      expect((await webhooks.deliveries(hook.id, 10)).map((d) => d.seq)).toEqual([1])
+      expect((await webhooks.pending(hook.id)).map((d) => d.seq)).toEqual([1])
+    })
+
     it('keeps deliveries: pending in event order, newest first in the listing, pruned when done', async () => {
       const { webhooks } = fixture.storage
       const hook = webhook(newId())

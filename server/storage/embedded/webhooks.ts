@@ -47,10 +47,11 @@ export class EmbeddedWebhooks implements WebhookStore {
 
   delete(groupId: string, id: string): Promise<boolean> {
     return this.mutex.run(id, async () => {
-      const existed = (await this.get(groupId, id)) !== null
+      // Deliveries are keyed by webhook alone: only a webhook of this group may take them along.
+      if ((await this.get(groupId, id)) === null) return false
       await this.webhooks.del(webhookKey(groupId, id))
       await this.deliveryLevel.clear(prefixRange(roomPrefix(id)))
-      return existed
+      return true
     })
   }
 

@@ -48,8 +48,9 @@ export class MongoWebhooks implements WebhookStore {
 
   async delete(groupId: string, id: string): Promise<boolean> {
     const { deletedCount } = await this.webhooks.deleteOne({ _id: id, groupId })
+    if (deletedCount === 0) return false // another group's webhook (or none): its deliveries are not this group's to delete
     await this.deliveryDocs.deleteMany({ webhookId: id })
-    return deletedCount > 0
+    return true
   }
 
   async deleteGroup(groupId: string): Promise<void> {
