@@ -148,10 +148,12 @@ export class WebhookDispatcher {
   /** Sends what is due, in order, until something is not due yet or the turn is over; returns whether more is due now. */
   private async drain(listed: WebhookRecord): Promise<boolean> {
     this.seen.delete(listed.id)
-    const hook = await this.deps.store.get(listed.groupId, listed.id) // fresh: another node may have moved it on
-    if (!hook || hook.disabled) return false
     const turnEnds = Date.now() + TURN_MS
     while (Date.now() < turnEnds) {
+      // Fresh before every step: another node may have moved it on, and a webhook deleted or
+      // disabled meanwhile gets nothing more (a copy from the turn's start would go on sending).
+      const hook = await this.deps.store.get(listed.groupId, listed.id)
+      if (!hook || hook.disabled) return false
       const head = (await this.deps.store.pending(hook.id))[0] ?? (await this.nextDelivery(hook))
       if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return this.remember(hook, head?.nextAttemptAt ?? Infinity)
       if (!(await this.attempt(hook, head))) return this.remember(hook, 0) // look again next round, which learns when

@@ -1,0 +1,49 @@
+/**
+ * A webhook's lifecycle under hostile timing: deleted while it is being sent to, it gets nothing
+ * more than the attempt under way (the dispatcher re-reads it before every step rather than
+ * working from the copy its turn started with); a failed write while it takes its next event
+ * loses nothing (the delivery is stored before the webhook's position moves past the event).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { addMember, injectApi, registerUser, type Api } from '../helpers/api.ts'
+import { useFreshServer } from '../helpers/server.ts'
+import { waitFor } from '../helpers/wait.ts'
+import { startReceiver, type Receiver } from './webhook-receiver.ts'
+
+const FAST = { webhookAllowedHosts: ['127.0.0.1'], webhookTimeoutMs: 2_000, webhookRetryBaseMs: 100, webhookPollMs: 50 }
+
+let receiver: Receiver
+beforeEach(async () => {
+  receiver = await startReceiver(200)
+})
+afterEach(async () => {
+  await receiver.close()
+})
+
+const seqOf = (webhookId: unknown): number => Number(String(webhookId).split('.').at(-1))
+
+describe('a webhook deleted while it is being sent to', () => {
+  const ctx = useFreshServer(() => FAST)
+  const api = (): Api => injectApi(ctx.server.app)
+
+  it('gets nothing after the attempt under way, events recorded after the deletion included', async () => {
+    const { fx } = ctx
+    const created = await api()<{ webhook: { id: string } }>('POST', `/groups/${fx.group.id}/webhooks`, { token: fx.token, body: { url: `${receiver.url}/deleted` } })
+    expect(created.status).toBe(201)
+    // The first attempt is answered late, after the deletion; the rest at once (so a sender
+    // working from a stale copy would go on within its turn).
+    receiver.script = [{ status: 200, delayMs: 400 }]
+    const member = await registerUser(api(), 'M')
+    await addMember(api(), fx.owner, fx.group.id, member, 'viewer')
+    for (let i = 0; i < 6; i++) await api()('PATCH', `/groups/${fx.group.id}/members/${member.id}`, { token: fx.token, body: { role: i % 2 === 0 ? 'editor' : 'viewer' } })
+    await waitFor(() => receiver.received.length >= 1, 10_000, 'the first attempt')
+    expect((await api()('DELETE', `/groups/${fx.group.id}/webhooks/${created.body.webhook.id}`, { token: fx.token })).status).toBe(204)
+
+    // Another webhook, and events after the deletion: once it has them all, the dispatcher has had its turns.
+    expect((await api()('POST', `/groups/${fx.group.id}/webhooks`, { token: fx.token, body: { url: `${receiver.url}/other` } })).status).toBe(201)
+    for (let i = 0; i < 3; i++) await api()('PATCH', `/groups/${fx.group.id}/members/${member.id}`, { token: fx.token, body: { role: i % 2 === 0 ? 'editor' : 'viewer' } })
+    await waitFor(() => receiver.received.filter((r) => r.path === '/other').length >= 3, 15_000, 'the other webhook\'s deliveries')
+
+    expect(receiver.received.filter((r) => r.path === '/deleted').map((r) => seqOf(r.headers['webhook-id']))).toHaveLength(1)
+  })
+})
