@@ -20,7 +20,7 @@ import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
 import type { Logger } from '../logger.ts'
 import { eventView } from '../feed/event-view.ts'
-import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
+import type { DeliveryRecord, FeedStore, StoredEvent, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
 import { nextAttemptAt, shouldDisable, type RetryPolicy } from './retry-policy.ts'
 import { send, type SendOptions } from './sender.ts'
 import { signedHeaders } from './signing.ts'
@@ -167,24 +167,35 @@ export class WebhookDispatcher {
     return false
   }
 
-  /** The delivery of the next event this webhook takes after its cursor, made pending now. */
+  /**
+   * The delivery of the next event this webhook takes after its cursor, made pending now. The
+   * delivery is stored before the cursor moves past its event: a write failing between the two
+   * leaves the event to be found again (and its delivery, keyed by event, is not made twice),
+   * never skipped.
+   */
   private async nextDelivery(hook: WebhookRecord): Promise<DeliveryRecord | null> {
     for (;;) {
       const events = await this.deps.feed.list(hook.groupId, { after: hook.cursor, limit: SCAN_PAGE, since: 0 })
       if (events.length === 0) return null
       const wanted = events.find((e) => hook.events === null || hook.events.includes(e.type))
+      const made = wanted ? await this.makeDelivery(hook, wanted) : null
       const reached = wanted?.seq ?? events.at(-1)!.seq
-      const existing = wanted ? await this.deps.store.getDelivery(hook.id, `${hook.id}.${wanted.seq}`) : null
       await this.deps.store.setState(hook.groupId, hook.id, { cursor: reached })
       hook.cursor = reached
-      if (!wanted || existing) continue // none in this page, or made before a crash (then sent or pending already)
-      const delivery: DeliveryRecord = {
-        id: `${hook.id}.${wanted.seq}`, webhookId: hook.id, groupId: hook.groupId, seq: wanted.seq, eventId: eventView(wanted).id, eventType: wanted.type,
-        status: 'pending', attempts: [], nextAttemptAt: Date.now(), createdAt: Date.now(), firstAttemptAt: null,
-      }
-      await this.deps.store.putDelivery(delivery)
-      return delivery
+      if (made) return made // else none in this page, or made before (then sent or pending already)
     }
+  }
+
+  /** Stores the event's delivery as pending; null when it exists already (made before a failure or crash). */
+  private async makeDelivery(hook: WebhookRecord, event: StoredEvent): Promise<DeliveryRecord | null> {
+    const id = `${hook.id}.${event.seq}`
+    if (await this.deps.store.getDelivery(hook.id, id)) return null
+    const delivery: DeliveryRecord = {
+      id, webhookId: hook.id, groupId: hook.groupId, seq: event.seq, eventId: eventView(event).id, eventType: event.type,
+      status: 'pending', attempts: [], nextAttemptAt: Date.now(), createdAt: Date.now(), firstAttemptAt: null,
+    }
+    await this.deps.store.putDelivery(delivery)
+    return delivery
   }
 
   /** One attempt; returns whether the webhook may go on to its next delivery now. */

@@ -5,6 +5,7 @@
  * loses nothing (the delivery is stored before the webhook's position moves past the event).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { DeliveryResponse } from '../../shared/feed-api.ts'
 import { addMember, injectApi, registerUser, type Api } from '../helpers/api.ts'
 import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -45,5 +46,34 @@ describe('a webhook deleted while it is being sent to', () => {
     await waitFor(() => receiver.received.filter((r) => r.path === '/other').length >= 3, 15_000, 'the other webhook\'s deliveries')
 
     expect(receiver.received.filter((r) => r.path === '/deleted').map((r) => seqOf(r.headers['webhook-id']))).toHaveLength(1)
+  })
+})
+
+describe('a failed write while a webhook takes its next event', () => {
+  const ctx = useFreshServer(() => FAST)
+  const api = (): Api => injectApi(ctx.server.app)
+
+  it('loses nothing: the event is delivered once storage takes the delivery, before the next one', async () => {
+    const { fx } = ctx
+    const created = await api()<{ webhook: { id: string } }>('POST', `/groups/${fx.group.id}/webhooks`, { token: fx.token, body: { url: `${receiver.url}/h` } })
+    expect(created.status).toBe(201)
+    const store = ctx.server.app.storage.webhooks
+    const put = store.putDelivery.bind(store)
+    let failures = 1
+    store.putDelivery = async (delivery) => {
+      if (failures > 0) {
+        failures--
+        throw new Error('storage hiccup (simulated)')
+      }
+      return put(delivery)
+    }
+    await addMember(api(), fx.owner, fx.group.id, await registerUser(api(), 'A'), 'viewer') // event 1: its delivery's first write fails
+    await waitFor(() => failures === 0, 10_000, 'the failed write')
+    await addMember(api(), fx.owner, fx.group.id, await registerUser(api(), 'B'), 'viewer') // event 2
+    await waitFor(() => receiver.received.some((r) => seqOf(r.headers['webhook-id']) === 2), 10_000, 'event 2 delivered')
+
+    expect(receiver.received.map((r) => String(r.headers['webhook-id']))).toEqual([`${fx.group.id}.1`, `${fx.group.id}.2`])
+    const listed = await api()<{ deliveries: DeliveryResponse[] }>('GET', `/groups/${fx.group.id}/webhooks/${created.body.webhook.id}/deliveries`, { token: fx.token })
+    expect(listed.body.deliveries.map((d) => `${d.eventId}:${d.status}`).sort()).toEqual([`${fx.group.id}.1:delivered`, `${fx.group.id}.2:delivered`])
   })
 })
