@@ -1,6 +1,7 @@
 /**
  * Owners manage their group's webhooks: register (the URL is checked for SSRF and the secret
- * shown once), list, delete, read deliveries, retry one by hand. At most MAX_WEBHOOKS_PER_GROUP.
+ * shown once), list, delete, read deliveries, retry one by hand. At most MAX_WEBHOOKS_PER_GROUP:
+ * the count and the insert run under a per-group lock (exact on one node, as the other count quotas).
  */
 import { newId } from '../../shared/ids.ts'
 import { badRequest, conflict, notFound } from '../errors.ts'
@@ -8,6 +9,7 @@ import { HttpError } from '../../shared/http-error.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { requireRole } from '../groups/guard.ts'
 import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
+import { KeyedMutex } from '../storage/keyed-mutex.ts'
 import { checkHost, hostOf, TargetRefused, urlProblem } from './address-guard.ts'
 import { newSecret } from './signing.ts'
 
@@ -40,6 +42,8 @@ export interface WebhookLimits {
 export class WebhookService {
   private readonly deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }
   private readonly limits: WebhookLimits
+  /** Registrations of one group, one at a time from the count to the insert (the URL check, slow, stays outside). */
+  private readonly registering = new KeyedMutex()
 
   constructor(deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }, limits: WebhookLimits) {
     this.deps = deps
@@ -49,16 +53,19 @@ export class WebhookService {
   async create(actor: string, groupId: string, input: { url: string; events?: string[] }): Promise<WebhookView & { secret: string }> {
     await requireRole(this.deps.access, groupId, actor, 'owner')
     await this.checkTarget(input.url)
-    if ((await this.deps.store.byGroup(groupId)).length >= this.limits.maxPerGroup) {
-      throw new HttpError(409, 'quota_exceeded', `a group has at most ${this.limits.maxPerGroup} webhooks`)
-    }
     const events = input.events === undefined ? null : [...new Set(input.events)]
-    // A new webhook starts at the feed's end: it receives what happens from now on.
-    const record: WebhookRecord = {
-      id: newId(), groupId, url: input.url, events, secret: newSecret(), createdAt: Date.now(), createdBy: actor,
-      cursor: await this.deps.feed.lastSeq(groupId), failingSince: null, disabled: null,
-    }
-    await this.deps.store.create(record)
+    const record = await this.registering.run(groupId, async () => {
+      if ((await this.deps.store.byGroup(groupId)).length >= this.limits.maxPerGroup) {
+        throw new HttpError(409, 'quota_exceeded', `a group has at most ${this.limits.maxPerGroup} webhooks`)
+      }
+      // A new webhook starts at the feed's end: it receives what happens from now on.
+      const made: WebhookRecord = {
+        id: newId(), groupId, url: input.url, events, secret: newSecret(), createdAt: Date.now(), createdBy: actor,
+        cursor: await this.deps.feed.lastSeq(groupId), failingSince: null, disabled: null,
+      }
+      await this.deps.store.create(made)
+      return made
+    })
     return { ...view(record), secret: record.secret }
   }
 

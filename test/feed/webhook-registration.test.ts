@@ -1,0 +1,23 @@
+/**
+ * Registering webhooks under attack: concurrent registrations stay within
+ * MAX_WEBHOOKS_PER_GROUP (the count and the insert run under a per-group lock).
+ */
+import { describe, expect, it } from 'vitest'
+import { fetchApi, type Api } from '../helpers/api.ts'
+import { useFreshServer } from '../helpers/server.ts'
+
+const QUOTA = 3
+
+describe('webhook registration', () => {
+  const ctx = useFreshServer(() => ({ webhookAllowedHosts: ['127.0.0.1'], maxWebhooksPerGroup: QUOTA, webhookPollMs: 60_000 }))
+  const api = (): Api => fetchApi(ctx.server.url)
+
+  it('holds the per-group quota against concurrent registrations', async () => {
+    const { fx } = ctx
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => api()('POST', `/groups/${fx.group.id}/webhooks`, { token: fx.token, body: { url: `http://127.0.0.1:9/${i}` } })))
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(QUOTA)
+    expect(replies.filter((r) => r.status !== 201).map((r) => r.status)).toEqual(Array.from({ length: 30 - QUOTA }, () => 409))
+    const listed = await api()<{ webhooks: unknown[] }>('GET', `/groups/${fx.group.id}/webhooks`, { token: fx.token })
+    expect(listed.body.webhooks).toHaveLength(QUOTA)
+  })
+})
