@@ -44,7 +44,7 @@ export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; 
     pollMs: config.webhookPollMs,
     retentionMs: durationMs(config.eventRetention),
   })
-  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake() }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts })
+  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake(), logger: deps.logger.child({ module: 'webhooks' }) }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts })
   const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
   feed.recorder.onAppend(() => dispatcher.wake())
   recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))

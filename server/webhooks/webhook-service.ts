@@ -10,11 +10,17 @@ import type { AccessCache } from '../groups/access-cache.ts'
 import { requireRole } from '../groups/guard.ts'
 import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
 import { KeyedMutex } from '../storage/keyed-mutex.ts'
+import type { Logger } from '../logger.ts'
 import { checkHost, hostOf, TargetRefused, urlProblem } from './address-guard.ts'
 import { newSecret } from './signing.ts'
 
 /** A registration waits this long for its host to resolve (a hostile name server must not hold the request). */
 const LOOKUP_DEADLINE_MS = 5_000
+/**
+ * The one answer to a refused host, whatever the reason: what a name resolves to, or that it does
+ * not resolve, would let any owner map the internal DNS. The reason is logged.
+ */
+const REFUSED = `url refused: its host must resolve within ${LOOKUP_DEADLINE_MS / 1000} s, and only to public addresses (or be in WEBHOOK_ALLOWED_HOSTS)`
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -34,18 +40,26 @@ export interface WebhookView {
   disabled: { at: number; reason: string } | null
 }
 
+export interface WebhookServiceDeps {
+  access: AccessCache
+  store: WebhookStore
+  feed: FeedStore
+  wake: () => void
+  logger: Logger
+}
+
 export interface WebhookLimits {
   maxPerGroup: number
   allowedHosts: readonly string[]
 }
 
 export class WebhookService {
-  private readonly deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }
+  private readonly deps: WebhookServiceDeps
   private readonly limits: WebhookLimits
   /** Registrations of one group, one at a time from the count to the insert (the URL check, slow, stays outside). */
   private readonly registering = new KeyedMutex()
 
-  constructor(deps: { access: AccessCache; store: WebhookStore; feed: FeedStore; wake: () => void }, limits: WebhookLimits) {
+  constructor(deps: WebhookServiceDeps, limits: WebhookLimits) {
     this.deps = deps
     this.limits = limits
   }
@@ -120,11 +134,13 @@ export class WebhookService {
   private async checkTarget(raw: string): Promise<void> {
     const problem = urlProblem(raw)
     if (problem) throw badRequest(`url ${problem}`)
+    const host = hostOf(new URL(raw))
     try {
-      await withDeadline(checkHost(hostOf(new URL(raw)), this.limits.allowedHosts), LOOKUP_DEADLINE_MS)
+      await withDeadline(checkHost(host, this.limits.allowedHosts), LOOKUP_DEADLINE_MS)
     } catch (error) {
-      if (error instanceof TargetRefused) throw badRequest(`url refused: ${error.message}`)
-      throw badRequest(`url refused: its host does not resolve (${(error as Error).message})`)
+      const reason = error instanceof TargetRefused ? error.message : `does not resolve: ${(error as Error).message}`
+      this.deps.logger.info({ host, reason }, 'webhook target refused')
+      throw badRequest(REFUSED)
     }
   }
 }
