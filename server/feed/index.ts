@@ -36,7 +36,7 @@ export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; 
   const { config, storage } = deps
   // Compared with URL hosts, which are lower case and (IPv6) unbracketed.
   const allowedHosts = config.webhookAllowedHosts.map((host) => host.toLowerCase().replace(/^\[|\]$/g, ''))
-  const dispatcher = new WebhookDispatcher({ store: storage.webhooks, feed: storage.feed, lease: deps.lease, logger: deps.logger.child({ module: 'webhooks' }), failures: deps.failures }, {
+  const dispatcher = new WebhookDispatcher({ store: storage.webhooks, feed: storage.feed, lease: deps.lease, access: deps.access, logger: deps.logger.child({ module: 'webhooks' }), failures: deps.failures }, {
     timeoutMs: config.webhookTimeoutMs,
     allowedHosts,
     retry: { baseMs: config.webhookRetryBaseMs, windowMs: config.webhookRetryWindowMs, disableAfterMs: config.webhookDisableAfterMs },

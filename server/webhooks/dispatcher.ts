@@ -6,6 +6,10 @@
  * otherwise), so exactly one node at a time sends to an endpoint. The loop polls every
  * WEBHOOK_POLL_MS and wakes at once when this node records an event.
  *
+ * A webhook sends a group's events to whoever registered it, so only while they own the group:
+ * before every step its creator's role is looked up (the access cache, cleared at once by access
+ * events), and a webhook whose creator is no longer the owner is disabled, for good.
+ *
  * Polls only queue webhooks with work; a pool of WEBHOOK_CONCURRENCY workers takes them from the
  * queue as they come, so a slow endpoint holds one worker, never the others or the next poll. A
  * webhook's turn lasts at most TURN_MS of sending (plus the attempt under way); with more to
@@ -18,6 +22,7 @@
  */
 import { BackgroundLoop, type BackgroundFailures } from '../background-loop.ts'
 import type { CompactionLease } from '../collab/compaction/compaction-lease.ts'
+import type { AccessCache } from '../groups/access-cache.ts'
 import type { Logger } from '../logger.ts'
 import { eventView } from '../feed/event-view.ts'
 import type { DeliveryRecord, FeedStore, StoredEvent, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
@@ -48,7 +53,7 @@ interface Seen {
 }
 
 export class WebhookDispatcher {
-  private readonly deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger }
+  private readonly deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; access: AccessCache; logger: Logger }
   private readonly options: DispatcherOptions
   private readonly loop: BackgroundLoop
   private woken = false
@@ -63,7 +68,7 @@ export class WebhookDispatcher {
   private readonly rerun = new Set<string>()
   private readonly workers = new Set<Promise<void>>()
 
-  constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
+  constructor(deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; access: AccessCache; logger: Logger; failures: BackgroundFailures }, options: DispatcherOptions) {
     this.deps = deps
     this.options = options
     this.loop = new BackgroundLoop(() => this.rounds(), { name: 'webhook-dispatch', everyMs: options.pollMs, retryMs: options.pollMs, logger: deps.logger, failures: deps.failures })
@@ -153,12 +158,22 @@ export class WebhookDispatcher {
       // Fresh before every step: another node may have moved it on, and a webhook deleted or
       // disabled meanwhile gets nothing more (a copy from the turn's start would go on sending).
       const hook = await this.deps.store.get(listed.groupId, listed.id)
-      if (!hook || hook.disabled) return false
+      if (!hook || hook.disabled || !(await this.creatorOwns(hook))) return false
       const head = (await this.deps.store.pending(hook.id))[0] ?? (await this.nextDelivery(hook))
       if (!head || (head.nextAttemptAt ?? 0) > Date.now()) return this.remember(hook, head?.nextAttemptAt ?? Infinity)
       if (!(await this.attempt(hook, head))) return this.remember(hook, 0) // look again next round, which learns when
     }
     return !this.stopping.signal.aborted
+  }
+
+  /** Whether the webhook's creator still owns its group; disables it when not. A deleted group's webhook goes on (its group.deleted event is still due). */
+  private async creatorOwns(hook: WebhookRecord): Promise<boolean> {
+    const found = await this.deps.access.get(hook.groupId, hook.createdBy)
+    if (found === null || found.role === 'owner') return true
+    const reason = 'its creator is no longer the group\'s owner; the owner may register it again'
+    await this.deps.store.setState(hook.groupId, hook.id, { disabled: { at: Date.now(), reason } })
+    this.deps.logger.info({ webhook: hook.id, groupId: hook.groupId, createdBy: hook.createdBy }, 'webhook disabled: its creator no longer owns the group')
+    return false
   }
 
   /** Notes what was seen of an idle webhook (nothing more is due now: returns false). */

@@ -9,6 +9,7 @@ import { HttpError } from '../../shared/http-error.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { requireRole } from '../groups/guard.ts'
 import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
+import type { GroupRecord } from '../storage/records.ts'
 import { KeyedMutex } from '../storage/keyed-mutex.ts'
 import type { Logger } from '../logger.ts'
 import { checkHost, hostOf, TargetRefused, urlProblem } from './address-guard.ts'
@@ -98,9 +99,11 @@ export class WebhookService {
     return this.deps.store.deliveries(id, limit)
   }
 
-  /** Tries a delivery again soon, with a fresh run of retries; re-enables a disabled webhook. */
+  /** Tries a delivery again soon, with a fresh run of retries; re-enables a disabled webhook (not one whose creator no longer owns the group). */
   async retry(actor: string, groupId: string, id: string, deliveryId: string): Promise<DeliveryRecord> {
-    const hook = await this.owned(actor, groupId, id)
+    const { hook, group } = await this.owned(actor, groupId, id)
+    // Disabled because its creator handed the group over: re-enabling would send the events to them again.
+    if (hook.disabled && hook.createdBy !== group.ownerId) throw conflict('the webhook\'s creator no longer owns the group; register it again')
     const delivery = await this.deps.store.getDelivery(id, deliveryId)
     if (!delivery) throw notFound('no such delivery')
     if (delivery.status === 'pending' && !hook.disabled) throw conflict('the delivery is pending already')
@@ -124,11 +127,11 @@ export class WebhookService {
     else this.deps.wake()
   }
 
-  private async owned(actor: string, groupId: string, id: string): Promise<WebhookRecord> {
-    await requireRole(this.deps.access, groupId, actor, 'owner')
+  private async owned(actor: string, groupId: string, id: string): Promise<{ hook: WebhookRecord; group: GroupRecord }> {
+    const { group } = await requireRole(this.deps.access, groupId, actor, 'owner')
     const hook = await this.deps.store.get(groupId, id)
     if (!hook) throw notFound('no such webhook')
-    return hook
+    return { hook, group }
   }
 
   private async checkTarget(raw: string): Promise<void> {

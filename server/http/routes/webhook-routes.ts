@@ -40,7 +40,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { webhooks: W
   })
 
   api.post('/groups/:id/webhooks/:webhookId/deliveries/:deliveryId/retry', {
-    schema: { ...base, description: 'Tries a delivery again soon with a fresh run of retries; enables a disabled webhook again.', params: DeliveryParams, response: { 200: RetriedDeliveryView, ...errors(401, 403, 404, 409) } },
+    schema: { ...base, description: 'Tries a delivery again soon with a fresh run of retries; enables a disabled webhook again (409 when it was disabled because its creator no longer owns the group).', params: DeliveryParams, response: { 200: RetriedDeliveryView, ...errors(401, 403, 404, 409) } },
   }, async (request) => ({ delivery: deliveryView(await webhooks.retry(userOf(request).userId, request.params.id, request.params.webhookId, request.params.deliveryId)) }))
 }
 
