@@ -14,14 +14,46 @@ export interface LineWriter {
   write(text: string): unknown
 }
 
-/** A pino destination that writes pretty lines to `out` (colours for terminals). */
+/** Requests seen arriving and not yet completed, at most (older ones are forgotten). */
+const MAX_OPEN_REQUESTS = 10_000
+
+/**
+ * A pino destination that writes pretty lines to `out` (colours for terminals). A request is one
+ * line, `METHOD url status time`, written when it completes (Fastify logs it twice: arriving
+ * and completed; JSON keeps both).
+ */
 export function prettyDestination(out: LineWriter, options: { color: boolean }): LineWriter {
+  const open = new Map<string, { method: string; url: string }>()
   return {
     write(json: string): boolean {
-      out.write(`${prettyLine(json, options.color)}\n`)
+      const line = requestLine(json, open, options.color)
+      if (line !== '') out.write(`${line ?? prettyLine(json, options.color)}\n`)
       return true
     },
   }
+}
+
+/** '' for an arriving request (held until it completes), its one line once it completes, else null. */
+function requestLine(json: string, open: Map<string, { method: string; url: string }>, color: boolean): string | null {
+  if (!json.includes('"reqId"')) return null
+  let event: { msg?: unknown; reqId?: unknown; req?: { method?: unknown; url?: unknown }; res?: { statusCode?: unknown }; responseTime?: unknown }
+  try {
+    event = JSON.parse(json) as typeof event
+  } catch {
+    return null
+  }
+  const id = String(event.reqId)
+  if (event.msg === 'incoming request' && event.req) {
+    if (open.size >= MAX_OPEN_REQUESTS) open.delete(open.keys().next().value as string)
+    open.set(id, { method: String(event.req.method), url: String(event.req.url) })
+    return ''
+  }
+  const arrived = open.get(id)
+  if (event.msg !== 'request completed' || !arrived) return null
+  open.delete(id)
+  const ms = typeof event.responseTime === 'number' ? `${event.responseTime.toFixed(1)} ms` : ''
+  const { msg: _msg, res: _res, responseTime: _time, ...rest } = event as Record<string, unknown>
+  return prettyLine(JSON.stringify({ ...rest, msg: `${arrived.method} ${arrived.url} ${String(event.res?.statusCode ?? '')} ${ms}`.trimEnd() }), color)
 }
 
 /** One pino JSON event as one line; anything that is not JSON passes through as it is. */

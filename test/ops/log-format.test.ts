@@ -56,9 +56,10 @@ describe('LOG_FORMAT=pretty', () => {
     const login = await api<{ accessToken: string; refreshToken: string }>('POST', '/auth/login', { body: { email: fx.owner.email, password: 'correct horse battery' } })
     const client = await connectSynced(server.collabUrl, fx.canvas, { token: login.body.accessToken })
     client.destroy()
-    const request = await waitFor(() => server.logs.find((line) => line.includes('incoming request') && line.includes('req.url=/auth/login')), 10_000, 'the login request line')
-    expect(request).toMatch(/ req\.method=POST /)
+    // One line per request, when it completes: method, path, status, time.
+    const request = await waitFor(() => server.logs.find((line) => / INFO  POST \/auth\/login 200 [\d.]+ ms /.test(line)), 10_000, 'the login request line')
     expect(request).toMatch(/ reqId=[0-9a-f-]{36}/)
+    expect(server.logs.some((line) => line.includes('incoming request') || line.includes('request completed'))).toBe(false)
 
     for (const line of server.logs) {
       expect(line, line).toMatch(PRETTY)
