@@ -34,7 +34,6 @@ export interface BlockingConnection {
 }
 
 export interface RedisBackend {
-  readonly mode: 'single' | 'cluster'
   readonly liveness: RedisLiveness
   readonly keyed: KeyedCommands
   readonly binaryKeyed: BinaryKeyedCommands

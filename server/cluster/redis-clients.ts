@@ -74,7 +74,6 @@ export type BinaryRedisClient = ReturnType<typeof binary>
 
 /** One Redis (REDIS_URL): keys keep their plain names, one blocking reader for every room. */
 export class RedisClients implements RedisBackend {
-  readonly mode = 'single' as const
   readonly cmd: RedisClient
   readonly binary: BinaryRedisClient
   readonly reader: RedisClient

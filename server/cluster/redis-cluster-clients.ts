@@ -41,7 +41,6 @@ function newCluster(urls: string[]) {
 export type RedisCluster = ReturnType<typeof newCluster>
 
 export class RedisClusterClients implements RedisBackend {
-  readonly mode = 'cluster' as const
   readonly cluster: RedisCluster
   readonly liveness: RedisLiveness
   /**

@@ -115,7 +115,7 @@ export class RedisLog implements UpdateLog {
     const keys = [this.key(room), this.roomsKey(room), this.sizeKey(room)]
     const answer = await this.clients.timed(APPEND.run(this.clients.keyed, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
     if (typeof answer === 'number' && limit) throw new DocumentFullError(answer, limit.maxDocBytes)
-    await this.clients.replicated(this.key(room))
+    await this.clients.replicated(keys[0] as string)
     return String(answer)
   }
 

@@ -5,9 +5,9 @@
  */
 import { newId } from '../../shared/ids.ts'
 import { badRequest, conflict, notFound } from '../errors.ts'
-import { HttpError } from '../../shared/http-error.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { requireRole } from '../groups/guard.ts'
+import { quotaExceeded } from '../groups/quotas.ts'
 import type { DeliveryRecord, FeedStore, WebhookRecord, WebhookStore } from '../storage/feed-types.ts'
 import type { GroupRecord } from '../storage/records.ts'
 import { KeyedMutex } from '../storage/keyed-mutex.ts'
@@ -71,7 +71,7 @@ export class WebhookService {
     const events = input.events === undefined ? null : [...new Set(input.events)]
     const record = await this.registering.run(groupId, async () => {
       if ((await this.deps.store.byGroup(groupId)).length >= this.limits.maxPerGroup) {
-        throw new HttpError(409, 'quota_exceeded', `a group has at most ${this.limits.maxPerGroup} webhooks`)
+        throw quotaExceeded(`a group has at most ${this.limits.maxPerGroup} webhooks`)
       }
       // A new webhook starts at the feed's end: it receives what happens from now on.
       const made: WebhookRecord = {
