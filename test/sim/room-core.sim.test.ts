@@ -142,6 +142,8 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false }>
   { seed: 1515952829, run: 15, fixed: 'a socket got a change twice (knowledge rebuilt from updates out of order; met while fixing the others)' },
   { seed: 1841522922, run: 86, fixed: 'history credited a chat message twice: a cold fold yielding between slices lost its lease when the simulation let dead nodes\' leases lapse (only theirs lapse now)' },
   { seed: 714243521, run: 465, fixed: 'as above, another history' },
+  { seed: 8028594, run: 327, fixed: 'after a reset, a node held content under its own relog still in flight when another node\'s relog of it was read first: its snapshot up to that entry lacked it, and a node adopting that snapshot lost it (read entries claim what lost updates hold)' },
+  { seed: 231453480, run: 432, fixed: 'met while fixing the above: content claimed by an entry was credited to that entry\'s writer, who had passed on another member\'s content (it stays credited to whom the room took it from)' },
 ]
 
 it.each(FOUND)('the history found at seed $seed, run $run stays exact: $fixed', async ({ seed, run, resets }) => {

@@ -109,6 +109,8 @@ export class DocBytes {
    */
   private unchecked = new Set<Accepted>()
   private checkedAt: LogId = LOG_START
+  /** False once no held update was found lost (set again whenever one may be). */
+  private mayHoldLost = false
 
   constructor(base: StoredBase) {
     this.pieces = framePieces(base.pieces, base.infos)
@@ -224,6 +226,24 @@ export class DocBytes {
     return [...this.since, ...this.parked].filter((accepted) => accepted.relogged === undefined && under(accepted.id))
   }
 
+  /**
+   * Updates held whose place in the log is after `id`, and (with `lost`) those the log lost and
+   * that are not logged again yet.
+   */
+  heldAfter(id: LogId, lost: boolean): Accepted[] {
+    return [...this.since, ...this.parked].filter((accepted) => {
+      const place = placeOf(accepted)
+      return place === null ? lost : compareLogIds(place, id) > 0
+    })
+  }
+
+  /** Whether some update held is lost by the log and not logged again yet (cheap when none is). */
+  get holdsLost(): boolean {
+    if (!this.mayHoldLost) return false
+    this.mayHoldLost = this.since.some((a) => a.relogged === null) || this.parked.some((a) => a.relogged === null)
+    return this.mayHoldLost
+  }
+
   /** Updates held beyond `position` in the log (this node's own, entered before they were read). */
   countAfter(position: LogId): number {
     if (compareLogIds(position, this.checkedAt) < 0) this.uncheckAll()
@@ -243,6 +263,7 @@ export class DocBytes {
       accepted.relogged = null
       accepted.lineage = {}
     }
+    this.mayHoldLost = true
     this.uncheckAll()
   }
 
@@ -250,6 +271,7 @@ export class DocBytes {
   lose(accepted: Accepted): Accepted {
     accepted.relogged = null
     accepted.lineage = {}
+    this.mayHoldLost = true
     if (this.since.includes(accepted) || this.parked.includes(accepted)) this.unchecked.add(accepted) // nowhere in the log now
     return accepted
   }
@@ -365,6 +387,7 @@ export class DocBytes {
     this.pieceBytes = sizeOf(this.pieces.map((p) => p.update))
     this.watermarkId = base.watermark
     this.since = since
+    this.mayHoldLost ||= orphans.length > 0
     this.sinceBytes = sizeOf(since.map((a) => a.update))
     this.parked = this.parked.filter((a) => !covered(a, base.watermark))
     this.parkedBytes = sizeOf(this.parked.map((a) => a.update))

@@ -197,7 +197,7 @@ export class RoomCore {
     const again: PendingWrite[] = []
     let kept = false
     for (const write of writes) {
-      this.claimFromLater(id, write.writer, write.update, write.info)
+      this.claimFromLater(id, write.update, write.info, false)
       const parts = this.keep({ id, writer: write.writer, update: write.update, info: write.info })
       if (write.relogOf && lost) again.push(write) // written again before the loss: its entry may have gone with it
       else if (write.relogOf) this.state.relogged(write.relogOf, id)
@@ -219,7 +219,7 @@ export class RoomCore {
       const info = this.ports.infoOf(update)
       if (!info) continue
       trusted.push({ writer, update, at: entry.id })
-      this.claimFromLater(entry.id, writer, update, info)
+      this.claimFromLater(entry.id, update, info, true)
       kept = this.keep({ id: entry.id, writer, update, info }, live).length > 0 || kept
     }
     if (live && trusted.length > 0) this.ports.trust(trusted)
@@ -227,16 +227,19 @@ export class RoomCore {
   }
 
   /**
-   * Entry `id` carries `update`; own entries after it that entered first (their append answered
-   * before this entry was read) may hold some of the same content. That part moves to `id`: the
-   * content held stays the same (nothing to relay), but a fold up to `id` now holds all `id`
-   * carries, as it would on a node that read the log in order.
+   * Entry `id` carries `update`; updates held at a later place may hold some of the same content:
+   * own entries after it that entered first (their append answered before this entry was read),
+   * own relogs that landed after it, and (`lost`: the entry was read, so it is surely in the log)
+   * updates the log lost whose relog has not landed yet (another node wrote the same content
+   * again first). That part moves to `id`: the content held stays the same (nothing to relay),
+   * but a fold up to `id` now holds all `id` carries, as it would on a node that read the log in
+   * order; a relog landing later brings nothing new.
    */
-  private claimFromLater(id: LogId, writer: string, update: Uint8Array, info: UpdateInfo): void {
-    if (!this.ownAheadOf(id)) return
+  private claimFromLater(id: LogId, update: Uint8Array, info: UpdateInfo, lost: boolean): void {
+    if (!this.ownAheadOf(id) && !(lost && this.state.holdsLost)) return
     // The usual update is new as a whole: nothing of it is held (parked content is not known).
     if (this.state.parkedUpdates.length === 0 && effectivePart(update, info, this.state.knowledge)?.update === update) return
-    this.claim({ id, writer, update, info }, (held) => this.ownAhead.has(held) && compareLogIds(held, id) > 0)
+    this.claim({ id, update, info }, this.state.heldAfter(id, lost))
   }
 
   /** Whether an own entry after `id` entered before it. */
@@ -245,10 +248,9 @@ export class RoomCore {
     return false
   }
 
-  /** What updates held under the ids `from` picks share with `carrier` moves to the carrier's id. */
-  private claim(carrier: Accepted, from: (held: LogId) => boolean): void {
-    const { id, writer, update, info } = carrier
-    const later = this.state.heldUnder(from)
+  /** What the updates `later` share with `carrier` moves to the carrier's id. */
+  private claim(carrier: Pick<Accepted, 'id' | 'update' | 'info'>, later: Accepted[]): void {
+    const { id, update, info } = carrier
     if (later.length === 0) return
     const carried = knowledgeOf(update, info)
     for (const held of later) {
@@ -256,7 +258,9 @@ export class RoomCore {
       if (rest?.update === held.update) continue // nothing in common
       const shared = rest ? effectivePart(held.update, held.info, knowledgeOf(rest.update, rest.info)) : held
       if (!shared) continue
-      this.state.reassign(held, rest && { ...held, ...rest }, { id, writer, update: shared.update, info: shared.info })
+      // Who wrote it stays who this room took it from: the carrier's writer may have passed on
+      // others' content (a resend after a loss carries whatever its client held).
+      this.state.reassign(held, rest && { ...held, ...rest }, { id, writer: held.writer, update: shared.update, info: shared.info })
     }
   }
 
@@ -307,7 +311,7 @@ export class RoomCore {
     for (let ready = this.nextReady(); ready; ready = this.nextReady()) {
       this.state.unpark(ready)
       // What of it a later entry brought meanwhile is held under this earlier one.
-      this.claim(ready, (held) => compareLogIds(held, ready.id) > 0)
+      this.claim(ready, this.state.heldUnder((held) => compareLogIds(held, ready.id) > 0))
       this.keep(ready, relay)
     }
   }
