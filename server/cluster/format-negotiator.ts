@@ -217,7 +217,9 @@ export class FormatNegotiator {
   /** Nodes heard without a version before a listing that lacks them: old nodes. */
   private confirmSuspects(listedAt: number): void {
     for (const [node, heardAt] of this.suspects) {
-      if (heardAt > listedAt) continue // heard while listing: the next listing judges it
+      // Heard while listing, or in the millisecond it began (its read may predate the node's
+      // entry): the next listing judges it.
+      if (heardAt >= listedAt) continue
       this.suspects.delete(node)
       this.legacy.set(node, heardAt)
       this.logger.info({ node }, 'an old node is live (it speaks without versions and has no registry entry); sending the formats it reads until it leaves')
