@@ -72,7 +72,7 @@ export function roomLimits(config: Config): RoomLimits {
   return {
     maxQueuedBytes: 4 * config.maxPayloadBytes,
     maxDocBytes: config.maxDocBytes,
-    perUser: userRates(socketRates(config), { write: { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }, newClientIds: NEW_CLIENT_IDS }),
+    perUser: userRates(socketRates(config), { write: { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }, newClientIds: NEW_CLIENT_IDS, posts: { capacity: config.chatMessageBurst, perSecond: config.chatMessagesPerMinute / MINUTE } }),
     indexInlineBytes: INDEX_INLINE_BYTES,
     view: VIEW,
     presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },
@@ -117,6 +117,8 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     logger: logger.child({ module: 'compactor' }),
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
+    // A chat's messages are the feed's most awaited events: its room folds soon after each.
+    ...(wiring.feed && { eventDelayMs: (room: string) => (parseRoomName(room)?.kind === 'chat' ? config.chatEventDelayMs : undefined) }),
     observer,
     slicer: wiring.parts?.slicer,
     roomExists: async (room) => {

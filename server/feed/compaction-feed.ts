@@ -2,8 +2,9 @@
  * Feeds the change feed from compaction, which already holds each room's updates cut to what
  * the document lacked, under the room's lease, once per update in a cluster (a hot room marks
  * what it recorded; a retried cold fold meets the keys it recorded before). Nothing here runs
- * on the hot path: a chat message's event comes when its room is next compacted
- * (COMPACT_IDLE_MS after the last edit, or every COMPACT_EVERY_UPDATES).
+ * on the hot path: a chat message's event comes when its room is next compacted (within
+ * CHAT_EVENT_DELAY_MS); a canvas's, COMPACT_IDLE_MS after the last edit, or every
+ * COMPACT_EVERY_UPDATES.
  */
 import { parseRoomName } from '../../shared/rooms.ts'
 import type { CompactionHistory } from '../collab/compaction/compactor.ts'

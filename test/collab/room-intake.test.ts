@@ -25,6 +25,8 @@ import { Connection } from '../../server/collab/wire/connection.ts'
 import type { LogId } from '../../server/log/log-id.ts'
 
 const PLENTY = { capacity: 1e9, perSecond: 1e9 }
+/** Chat messages one user may post at once, then one a second. */
+const POSTS = { capacity: 20, perSecond: 1 }
 const LIMITS = { maxBufferedBytes: 1 << 20, maxAwarenessIds: 4, presenceMessages: PLENTY, presenceBytes: PLENTY, syncBytes: PLENTY }
 
 /** A socket whose frames and close are recorded. */
@@ -77,7 +79,7 @@ function setup(kind: 'canvas' | 'chat', overrides: Partial<IntakeDeps> = {}, hel
     room: `g/${kind}`,
     gates: { current: gate, ready: () => Promise.resolve() } as unknown as GateKeeper, // the keeper's building is not under test
     hearing: { isHeard: true, ready: () => Promise.resolve() },
-    budgets: new RoomBudgets({ write: PLENTY, presenceMessages: PLENTY, presenceBytes: PLENTY, sync: PLENTY, newClientIds: { capacity: 3, perSecond: 0.001 } }),
+    budgets: new RoomBudgets({ write: PLENTY, presenceMessages: PLENTY, presenceBytes: PLENTY, sync: PLENTY, newClientIds: { capacity: 3, perSecond: 0.001 }, posts: POSTS }),
     writer: writer as unknown as RoomWriter, // only accepts/enqueue/pendingBytes are used
     heldBytes: () => 0,
     maxDocBytes: 1 << 20,
@@ -160,6 +162,43 @@ describe('the intake', () => {
     expect(s.writer.written).toHaveLength(1)
     expect(s.writer.written[0]!.update.length).toBeLessThan(whole.length)
     expect(updateInfo(s.writer.written[0]!.update).clients.get(101)![0]).toBeGreaterThan(0)
+  })
+
+  it('takes a member\'s posts up to her post budget and refuses a flood in one write with 4529, taking none of it; others post on', () => {
+    const s = setup('chat')
+    const ann = new Member('ann', 101)
+    const bob = new Member('bob', 202)
+    const annSocket = join(s, 'ann')
+    const bobSocket = join(s, 'bob')
+    const post = (member: Member, n: number, from = 0): Uint8Array => {
+      member.doc.transact(() => {
+        for (let i = from; i < from + n; i++) postMessage(member.doc, { id: `${member.userId}-${i}`, author: member.userId, authorName: member.userId, text: 'x', time: Date.now() })
+      })
+      return member.edits()
+    }
+    s.intake.receive(annSocket.conn, post(ann, 15), false) // an offline session's worth, in one write
+    expect(s.writer.written).toHaveLength(1)
+    settle(s)
+    s.intake.receive(annSocket.conn, post(ann, 1000, 15), false) // the flood
+    expect(annSocket.closed?.code).toBe(CloseCode.writeQuotaExceeded)
+    expect(s.writer.written).toEqual([])
+    s.intake.receive(bobSocket.conn, post(bob, 20), false) // Bob pays from his own budget
+    expect(s.writer.written.map((w) => w.writer)).toEqual(['bob'])
+    expect(bobSocket.closed).toBeNull()
+    settle(s)
+    // Ann's budget refills: ten seconds on, ten more posts are taken, eleven are not.
+    vi.advanceTimersByTime(10_000)
+    vi.spyOn(performance, 'now').mockReturnValue(performance.now() + 10_000)
+    const again = join(s, 'ann')
+    const tooMany = new Member('ann', 103)
+    s.intake.receive(again.conn, post(tooMany, 16, 2000), false)
+    expect(again.closed?.code).toBe(CloseCode.writeQuotaExceeded)
+    const third = join(s, 'ann')
+    const fine = new Member('ann', 104)
+    s.intake.receive(third.conn, post(fine, 15, 3000), false)
+    expect(third.closed).toBeNull()
+    expect(s.writer.written.map((w) => w.writer)).toEqual(['ann'])
+    vi.restoreAllMocks()
   })
 
   it('refuses a member\'s own edit that breaks the rules: permission-denied and 4422, nothing logged', () => {

@@ -11,8 +11,9 @@
  * the room through the core's one path for bases. Rooms with log entries but not hot here fold
  * from storage and the log, each entry cut to what the document lacked.
  *
- * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update,
- * eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
+ * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update (a chat:
+ * CHAT_EVENT_DELAY_MS after its first update not folded, so its messages reach the change feed
+ * soon), eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
  * data is safe in the log (and in the hot room) meanwhile.
  */
 import * as Y from 'yjs'
@@ -45,6 +46,12 @@ export interface CompactorDeps {
   logger: Logger
   everyUpdates: number
   idleMs: number
+  /**
+   * Rooms whose changes are events people wait for (a chat's messages, for the change feed and
+   * webhooks): compacted at most this long after their first update not folded, however busy
+   * they stay. Undefined: COMPACT_IDLE_MS after the last update (or COMPACT_EVERY_UPDATES).
+   */
+  eventDelayMs?: (room: string) => number | undefined
   batchSize: number
   observer: CollabObserver
   /**
@@ -89,7 +96,12 @@ export class Compactor {
     if (this.running.has(room.name) || this.forgotten.has(room)) return // followUp looks again after it
     if (this.leasedElsewhere.has(room)) return // another node compacts: its timer looks again (followUp)
     if (room.foldable >= this.deps.everyUpdates && !this.failures.has(room.name)) void this.compactHot(room).catch(() => undefined)
-    else if (!this.timers.has(room)) this.arm(room, this.failures.has(room.name) ? this.backoffMs(room.name) : this.deps.idleMs)
+    else if (!this.timers.has(room)) this.arm(room, this.failures.has(room.name) ? this.backoffMs(room.name) : this.firstDelayMs(room))
+  }
+
+  /** How long after a first update not folded the room is looked at. */
+  private firstDelayMs(room: Room): number {
+    return Math.min(this.deps.idleMs, this.deps.eventDelayMs?.(room.name) ?? Infinity)
   }
 
   /** Snapshots a hot room now (after any compaction already running for it). */
@@ -165,7 +177,7 @@ export class Compactor {
       // after a gap) before folding here; looking again at once would only spin.
       this.arm(room, this.deps.idleMs)
     } else if (room.foldable >= this.deps.everyUpdates) void this.compactHot(room).catch(() => undefined)
-    else if (room.entriesSinceSnapshot > 0) this.arm(room, this.deps.idleMs)
+    else if (room.entriesSinceSnapshot > 0) this.arm(room, this.firstDelayMs(room))
   }
 
   private arm(room: Room, delayMs: number): void {
@@ -183,7 +195,8 @@ export class Compactor {
   private onTimer(room: Room): void {
     this.timers.delete(room)
     const quietFor = Date.now() - room.lastAppliedAt
-    if (!this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
+    const waitsForQuiet = this.deps.eventDelayMs?.(room.name) === undefined // a room with events due folds at its deadline
+    if (waitsForQuiet && !this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
     else void this.compactHot(room).catch(() => undefined)
   }
 

@@ -180,6 +180,7 @@ export class ChatRules implements DocumentRules {
     if (typeof id !== 'string' || !MESSAGE_ID.test(id)) return 'a message id is 1-64 letters, digits, - or _'
     if (this.ids.has(id) || context.tally.has(id)) return `message id ${id} is taken`
     context.tally.set(id, 1)
+    context.posts++
     if (author !== context.writer) return 'a message\'s author must be the user who writes it'
     if (authorName !== undefined && (typeof authorName !== 'string' || authorName.length > CHAT_LIMITS.maxNameLength)) return `a name is at most ${CHAT_LIMITS.maxNameLength} characters`
     if (typeof text !== 'string' || text.trim().length === 0 || text.length > CHAT_LIMITS.maxTextLength) return `a message text is 1-${CHAT_LIMITS.maxTextLength} characters`

@@ -30,7 +30,8 @@ export interface Author {
 }
 
 export type Verdict =
-  | { kind: 'accept'; update: ReadyUpdate }
+  /** `posts`: chat messages the update posts (the writer's post budget pays for them). */
+  | { kind: 'accept'; update: ReadyUpdate; posts: number }
   /** `blocked`: structs of the update that wait for the missing one (none: all of it does). */
   | { kind: 'pending'; missing: StructId; blocked?: StructId[] }
   /**
@@ -116,7 +117,7 @@ export class ContentGate {
     const unknown = this.unknownDeleted(analysis.deletes, context)
     if (unknown !== null) return unknown
     const refused = this.deleteProblem(analysis.deletes, context)
-    if (refused === null) return { kind: 'accept', update: analysis }
+    if (refused === null) return { kind: 'accept', update: analysis, posts: context.posts }
     if (judged) return { kind: 'refuse', reason: refused.reason }
     // Another user's deletion the rules would not allow this writer: a stock client passes on
     // deletions it got through a node that has not read them yet; once it has, they are not new.
@@ -133,12 +134,12 @@ export class ContentGate {
     const foreign = this.foreignClient(clients, author.userId)
     if (foreign !== null) return { kind: 'refuse', reason: `client id ${foreign} belongs to another user` }
     if (analysis.status === 'missing') return { kind: 'pending', missing: analysis.missing }
-    if (author.role === 'owner') return { kind: 'accept', update: analysis }
+    if (author.role === 'owner') return { kind: 'accept', update: analysis, posts: 0 }
     // Bringing content back needs no rule's leave; deleting others' content still does (an
     // editor's restore must not remove the chat messages only their authors and owners may).
     analysis.deletes = mergeRanges(analysis.deletes)
     const refused = this.deleteProblem(analysis.deletes, this.context(analysis, author))
-    return refused === null ? { kind: 'accept', update: analysis } : { kind: 'refuse', reason: refused.reason }
+    return refused === null ? { kind: 'accept', update: analysis, posts: 0 } : { kind: 'refuse', reason: refused.reason }
   }
 
   /** What the index holds, for deciding what of an update is new (sync/effective-update.ts). */
@@ -241,6 +242,7 @@ export class ContentGate {
       creatorOf: (client) => this.index.bindings.get(client) ?? (introduced.has(client) ? author.userId : undefined),
       isDeleted: (id) => this.index.isDeleted(id.client, id.clock) || deletedNow(id),
       tally: new Map(),
+      posts: 0,
       ...(at !== undefined && { at }),
     }
   }

@@ -23,6 +23,8 @@ export interface RuleContext {
   isDeleted(id: StructId): boolean
   /** Scratch counts for the update being checked (what its earlier items added). */
   tally: Map<string, number>
+  /** Posts (chat messages) the update's new items make: counted by the rules, paid by the writer. */
+  posts: number
   /**
    * Where the content being taken is in the log: its entry's id, LOG_START for the snapshot;
    * absent while it is on its way to the log (`DocumentRules.logged` tells when it gets there).

@@ -215,6 +215,8 @@ export class RoomIntake {
     }
     const effective = effectivePart(update, verdict.update.info, gate.knowledge)
     if (!effective) return // nothing the document lacks: not logged, not counted, not relayed
+    // Paid when taken (a held update is taken once), not when it first arrives.
+    if (verdict.posts > 0 && !this.deps.budgets.spendPosts(author.userId, verdict.posts)) return conn.close(CloseCode.writeQuotaExceeded, 'too many chat messages at once; reconnect later')
     const fresh = newClientIds(verdict.update, gate)
     if (fresh > 0 && !this.deps.budgets.spendClientIds(author.userId, fresh)) return this.refuse(conn, 'too many new client ids')
     if (verdict.update.structs.length > 0 && this.wouldOverfill(effective.update.length)) {

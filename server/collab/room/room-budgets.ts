@@ -18,6 +18,11 @@ export interface UserRates {
    * state-vector entry sent to everyone who joins, for good. A stock client uses one per session.
    */
   newClientIds: BudgetRate
+  /**
+   * Chat messages posted: each is a change-feed event and a delivery to every webhook of the
+   * group, in order, so one member's flood would hold everyone's notifications back.
+   */
+  posts: BudgetRate
 }
 
 /** A user's sockets together may spend what this many sockets may: a few open tabs. */
@@ -29,7 +34,7 @@ export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
 export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
 
 /** The per-user rates for per-socket ones. */
-export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'newClientIds'>): UserRates {
+export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'newClientIds' | 'posts'>): UserRates {
   const times = (rate: BudgetRate): BudgetRate => ({ capacity: rate.capacity * SOCKETS_PER_USER, perSecond: rate.perSecond * SOCKETS_PER_USER })
   return { ...own, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
 }
@@ -52,6 +57,11 @@ export class RoomBudgets {
   /** Takes `count` new client ids of the user's budget; false (nothing taken) when it cannot pay. */
   spendClientIds(userId: string, count: number): boolean {
     return this.of(userId).newClientIds.spend(count)
+  }
+
+  /** Takes `count` posts of the user's budget; false (nothing taken) when it cannot pay. */
+  spendPosts(userId: string, count: number): boolean {
+    return this.of(userId).posts.spend(count)
   }
 
   /** One presence change of `bytes`: the socket and its user pay; false once either is in debt. */
@@ -93,13 +103,14 @@ export class RoomBudgets {
   private of(userId: string): UserBudgets {
     let budgets = this.users.get(userId)
     if (!budgets) {
-      const { write, presenceMessages, presenceBytes, sync, newClientIds } = this.rates
+      const { write, presenceMessages, presenceBytes, sync, newClientIds, posts } = this.rates
       budgets = {
         write: new Budget(write),
         presenceMessages: new Budget(presenceMessages),
         presenceBytes: new Budget(presenceBytes),
         sync: new Budget(sync),
         newClientIds: new Budget(newClientIds),
+        posts: new Budget(posts),
       }
       this.users.set(userId, budgets)
     }
