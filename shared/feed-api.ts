@@ -1,5 +1,6 @@
 /** REST shapes of the change feed and webhooks (issue 22), as TypeBox schemas like shared/api.ts. */
 import { Type, type Static } from 'typebox'
+import { EVENT_TYPES } from './event-types.ts'
 import { GROUP_ID_PATTERN } from './rooms.ts'
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
@@ -7,12 +8,7 @@ const GroupId = Type.String({ pattern: GROUP_ID_PATTERN.source })
 const Millis = Type.Integer({ description: 'milliseconds since the epoch' })
 const EventId = Type.String({ maxLength: 90, pattern: '^[A-Za-z0-9_-]{8,64}\\.\\d{1,15}$', description: '<groupId>.<seq>' })
 
-export const EVENT_TYPES = [
-  'chat.message.created', 'chat.message.deleted', 'canvas.changed',
-  'member.added', 'member.removed', 'member.role_changed',
-  'version.created', 'version.restored', 'rollback.done', 'group.deleted',
-] as const
-export type EventType = (typeof EVENT_TYPES)[number]
+export { EVENT_TYPES, type EventType } from './event-types.ts'
 
 export const FEED_PAGE_MAX = 200
 

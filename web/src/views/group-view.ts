@@ -1,8 +1,9 @@
 /**
  * A group: the canvas and the chat, a connection indicator, whether each document's edits made
- * here are saved, who is here, and the Members and History panels (beside the canvas on a
- * desktop, drawers on a phone). Both documents open from IndexedDB at once and sync when a socket
- * is up, so the page works offline once the group's details are known (they are kept locally).
+ * here are saved, who is here, and the Members, History and (owners) Webhooks panels (beside the
+ * canvas on a desktop, drawers on a phone). Both documents open from IndexedDB at once and sync
+ * when a socket is up, so the page works offline once the group's details are known (they are
+ * kept locally).
  *
  * The page watches its access (group-watch.ts): removed or downgraded while open, it says so at
  * once, turns read-only, and offers the local copy for export; restores and rollbacks by anyone
@@ -23,6 +24,7 @@ import { historyPanel } from '../history/history-panel.ts'
 import { MemberNames } from '../members/member-names.ts'
 import { membersPanel } from '../members/members-panel.ts'
 import type { Session } from '../session.ts'
+import { webhooksPanel } from '../webhooks/webhooks-panel.ts'
 import { exportCanvasPng, exportUnsentMessages } from './export.ts'
 import { GroupWatch, type LostAccess } from './group-watch.ts'
 import { noticeBar } from './notice-bar.ts'
@@ -109,12 +111,14 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
     showLostAccess(problem, lost, { canvas: canvas.doc, chat, user: user.id, groupName: group.name })
     build(true)
     roleBadge.textContent = lost === 'viewer' ? 'viewer' : 'no access'
+    webhooksButton.hidden = true
     closeSide()
   }
   const watch = new GroupWatch(api, group, {
     onRole: (role) => {
       group.role = role
       roleBadge.textContent = role
+      webhooksButton.hidden = role !== 'owner'
       build(role === 'viewer')
       closeSide()
       if (role === 'viewer') showLostAccess(problem, 'viewer', { canvas: canvas.doc, chat, user: user.id, groupName: group.name })
@@ -152,15 +156,18 @@ function open(element: HTMLElement, group: GroupResponse, session: Session, api:
     api, groupId: group.id, role: group.role, onClose: closeSide, names: members,
     onDone: (version) => notices.add([version]),
   }))
+  const webhooksButton = panels.toggle('Webhooks', 'webhooks-toggle', () => webhooksPanel({ api, group, onClose: closeSide }))
+  // Only owners manage webhooks (the server answers 403 to others); a role change shows or hides it.
+  webhooksButton.hidden = group.role !== 'owner'
   const header = h('header', { class: 'group-header' },
     backLink(), title, roleBadge, status, h('span', { class: 'save-states' }, canvasSaved, chatSaved), peers,
-    h('span', { class: 'header-actions' }, membersButton, historyButton, chatToggle))
+    h('span', { class: 'header-actions' }, membersButton, historyButton, webhooksButton, chatToggle))
   element.removeAttribute('aria-busy')
   element.dataset.groupId = group.id
   element.replaceChildren(header, problem, notices.element, workspace)
 }
 
-/** One side panel at a time (Members or History), in the side slot. */
+/** One side panel at a time (Members, History or Webhooks), in the side slot. */
 class SidePanels {
   private current: { view: View; button: HTMLButtonElement } | null = null
   private readonly slot: HTMLElement
