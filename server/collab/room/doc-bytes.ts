@@ -308,6 +308,18 @@ export class DocBytes {
     this.changes++
   }
 
+  /**
+   * All of a held update is in the log at `id` too (an earlier entry carries it, or another
+   * node's relog of it): that is its place from now on. The object stays: a relog of it on its
+   * way to the log names it, and finds it placed.
+   */
+  place(accepted: Accepted, id: LogId): void {
+    if (accepted.relogged === undefined) accepted.id = id
+    else accepted.relogged = id
+    if (this.since.includes(accepted) || this.parked.includes(accepted)) this.unchecked.add(accepted)
+    this.changes++
+  }
+
   /** Marks updates as recorded in history (their edit records are stored). */
   markRecorded(updates: readonly Accepted[]): void {
     for (const accepted of updates) accepted.recorded = true

@@ -35,7 +35,7 @@ import type { PendingWrite } from './room-writer.ts'
 import { SERVER } from './origins.ts'
 
 /** The document as everything but the core may see it: read, never changed. */
-export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded' | 'reassign' | 'park' | 'unpark' | 'markLost' | 'lose' | 'relogged'>
+export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded' | 'reassign' | 'park' | 'unpark' | 'markLost' | 'lose' | 'relogged' | 'place'>
 
 /** What the core tells the rest of the room. */
 export interface CorePorts {
@@ -256,11 +256,16 @@ export class RoomCore {
     for (const held of later) {
       const rest = effectivePart(held.update, held.info, carried)
       if (rest?.update === held.update) continue // nothing in common
-      const shared = rest ? effectivePart(held.update, held.info, knowledgeOf(rest.update, rest.info)) : held
+      // All of it: it stays the same object (a relog on its way names it) and is placed at `id`.
+      if (!rest) {
+        this.state.place(held, id)
+        continue
+      }
+      const shared = effectivePart(held.update, held.info, knowledgeOf(rest.update, rest.info))
       if (!shared) continue
       // Who wrote it stays who this room took it from: the carrier's writer may have passed on
       // others' content (a resend after a loss carries whatever its client held).
-      this.state.reassign(held, rest && { ...held, ...rest }, { id, writer: held.writer, update: shared.update, info: shared.info })
+      this.state.reassign(held, { ...held, ...rest }, { id, writer: held.writer, update: shared.update, info: shared.info })
     }
   }
 
