@@ -18,6 +18,7 @@ import { noObserver, type CollabObserver } from './observer.ts'
 import type { RoomLimits } from './room/room.ts'
 import { SOCKETS_PER_USER, userRates, type SocketRates } from './room/room-budgets.ts'
 import { loadRoom } from './room/room-loader.ts'
+import type { Room } from './room/room.ts'
 import { RoomRegistry } from './room/room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
 import { VersionKeeper } from '../history/version-keeper.ts'
@@ -67,6 +68,16 @@ const HELD_PER_SOCKET = { updates: 64, bytes: 1024 * 1024 }
 const NEW_CLIENT_IDS = { capacity: 256, perSecond: 0.1 }
 const VIEW = { idleMs: 30_000, maxBacklogBytes: 8 * 1024 * 1024 }
 const MINUTE = 60
+/**
+ * Snapshot bytes a chat room may rewrite per second to bring its events soon: each fold stores
+ * the whole document, so a member posting now and then into a big chat must not make the node
+ * rewrite megabytes every few seconds; a bigger chat's events wait longer.
+ */
+const CHAT_FOLD_BYTES_PER_SECOND = 512 * 1024
+
+function chatFoldDelayMs(docBytes: number, delayMs: number): number {
+  return Math.max(delayMs, Math.ceil((docBytes / CHAT_FOLD_BYTES_PER_SECOND) * 1000))
+}
 
 export function roomLimits(config: Config): RoomLimits {
   return {
@@ -118,7 +129,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
     // A chat's messages are the feed's most awaited events: its room folds soon after each.
-    ...(wiring.feed && { eventDelayMs: (room: string) => (parseRoomName(room)?.kind === 'chat' ? config.chatEventDelayMs : undefined) }),
+    ...(wiring.feed && { eventDelayMs: (room: Room) => (parseRoomName(room.name)?.kind === 'chat' ? chatFoldDelayMs(room.bytes.bytes, config.chatEventDelayMs) : undefined) }),
     observer,
     slicer: wiring.parts?.slicer,
     roomExists: async (room) => {

@@ -51,7 +51,7 @@ export interface CompactorDeps {
    * webhooks): compacted at most this long after their first update not folded, however busy
    * they stay. Undefined: COMPACT_IDLE_MS after the last update (or COMPACT_EVERY_UPDATES).
    */
-  eventDelayMs?: (room: string) => number | undefined
+  eventDelayMs?: (room: Room) => number | undefined
   batchSize: number
   observer: CollabObserver
   /**
@@ -101,7 +101,7 @@ export class Compactor {
 
   /** How long after a first update not folded the room is looked at. */
   private firstDelayMs(room: Room): number {
-    return Math.min(this.deps.idleMs, this.deps.eventDelayMs?.(room.name) ?? Infinity)
+    return Math.min(this.deps.idleMs, this.deps.eventDelayMs?.(room) ?? Infinity)
   }
 
   /** Snapshots a hot room now (after any compaction already running for it). */
@@ -195,7 +195,7 @@ export class Compactor {
   private onTimer(room: Room): void {
     this.timers.delete(room)
     const quietFor = Date.now() - room.lastAppliedAt
-    const waitsForQuiet = this.deps.eventDelayMs?.(room.name) === undefined // a room with events due folds at its deadline
+    const waitsForQuiet = this.deps.eventDelayMs?.(room) === undefined // a room with events due folds at its deadline
     if (waitsForQuiet && !this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
     else void this.compactHot(room).catch(() => undefined)
   }
