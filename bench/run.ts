@@ -19,11 +19,12 @@ import { isolation } from './scenarios/isolation.ts'
 import { latency } from './scenarios/latency.ts'
 import { memory } from './scenarios/memory.ts'
 import { restAuth } from './scenarios/rest-auth.ts'
+import { restartSync } from './scenarios/restart-sync.ts'
 import { soak } from './scenarios/soak.ts'
 import { throughput } from './scenarios/throughput.ts'
 import { throughputStock } from './scenarios/throughput-stock.ts'
 
-const SCENARIOS: Scenario[] = [latency, throughput, cpuAtRate, throughputStock, crossNode, coldLoad, memory, compaction, isolation, historyLoad, connectStorm, restAuth, soak]
+const SCENARIOS: Scenario[] = [latency, throughput, cpuAtRate, throughputStock, crossNode, coldLoad, memory, compaction, isolation, historyLoad, connectStorm, restAuth, restartSync, soak]
 const ALL_TARGETS: TargetName[] = ['ours', 'y-websocket', 'y-websocket+leveldb', 'hocuspocus', 'raw-ws']
 
 const { values } = parseArgs({

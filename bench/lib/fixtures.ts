@@ -26,3 +26,25 @@ export function canvasOfSize(bytes: number, seed = 1, author = 'bench'): Y.Doc {
   while (Y.encodeStateAsUpdate(doc).length < bytes) batch()
   return doc
 }
+
+/**
+ * A canvas made as people make one: `strokes` strokes, each its own transaction with 8-27 points,
+ * and every tenth stroke extended by one more point in a transaction of its own. The updates are
+ * those transactions, in order (what the document's structure is made of: many small items).
+ */
+export function editedCanvas(strokes: number, author: string): { doc: Y.Doc; updates: Uint8Array[] } {
+  const doc = new Y.Doc()
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  let x = 7
+  const next = (): number => {
+    x = (x * 16807) % 2147483647
+    return (x % 2000) / 2
+  }
+  for (let i = 0; i < strokes; i++) {
+    const points = Array.from({ length: 8 + (i % 20) }, (): [number, number] => [next(), next()])
+    const stroke = addStroke(doc, { author, color: '#336699', width: 2, tool: 'pen', points })
+    if (i % 10 === 0) appendPoints(stroke, [[next(), next()]])
+  }
+  return { doc, updates }
+}
