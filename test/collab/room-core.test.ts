@@ -14,6 +14,7 @@ import * as Y from 'yjs'
 import { LOG_START, type LogId } from '../../server/log/log-id.ts'
 import type { LogEntry } from '../../server/log/types.ts'
 import { RoomCore, type CorePorts } from '../../server/collab/room/room-core.ts'
+import type { Accepted } from '../../server/collab/room/doc-bytes.ts'
 import type { PendingWrite } from '../../server/collab/room/room-writer.ts'
 import { SERVER } from '../../server/collab/room/origins.ts'
 import { updateInfo } from '../../server/collab/sync/update-info.ts'
@@ -139,4 +140,54 @@ it('an own entry answered before an earlier entry carrying the same content is r
   run(updates, [{ carries: [0] }, { carries: [0, 1], own: { answerBefore: 0, failed: false } }])
   // The same when this node's earlier append seemed to fail but landed, and the client re-sent it.
   run(updates, [{ carries: [0, 1], own: { answerBefore: 0, failed: true } }, { carries: [0, 1, 2], own: { answerBefore: 0, failed: false } }])
+})
+
+/** Keys a fold up to the core's position holds must include. */
+function foldHolds(core: RoomCore, ...expected: Uint8Array[]): void {
+  const plan = core.foldPlan()
+  const folded = keysOf([...plan.base.pieces, ...plan.updates.map((a) => a.update)])
+  for (const key of keysOf(expected).structs) expect(folded.structs, `fold up to ${core.position}`).toContain(key)
+}
+
+/** The update the core holds, lost by the log and not logged again yet, that holds `content`. */
+function lostOne(core: RoomCore, content: Uint8Array): Accepted {
+  const wanted = JSON.stringify(keysOf([content]).structs)
+  const lost = core.doc.contents().since.filter((a) => a.relogged === null && JSON.stringify(keysOf([a.update]).structs) === wanted)
+  expect(lost).toHaveLength(1)
+  return lost[0]!
+}
+
+function relogOf(held: Accepted): PendingWrite {
+  return { update: held.update, info: held.info, writer: held.writer, origin: SERVER, relogOf: held }
+}
+
+it('after the log lost its entries, an entry read carrying what a lost update holds is where a fold finds it, before the update\'s own relog lands', () => {
+  const [u0, u1] = history([1, 2])
+  const { core } = new Harness()
+  const both = Y.mergeUpdates([u0!, u1!])
+  core.read([{ id: '1-0', tag: '', updates: [{ writer: 'bob', update: both }] }])
+  core.logLost() // a Redis restarted empty: what the room holds goes to the log again
+  const tag = core.sent([relogOf(lostOne(core, both))])
+  core.read([{ id: '2-0', tag: '', updates: [{ writer: 'bob', update: both }] }]) // another node's relog of it, first
+  core.appended(tag, '3-0') // this node's own, after
+  foldHolds(core, u0!, u1!) // a snapshot up to entry 2 holds what entry 2 carries
+})
+
+it('a lost update partly carried by an entry read keeps its own relog: landing after a second loss, it still places the rest', () => {
+  const [u0, u1, u2] = history([1, 2, 3])
+  const { core } = new Harness()
+  const both = Y.mergeUpdates([u0!, u1!])
+  core.read([{ id: '1-0', tag: '', updates: [{ writer: 'bob', update: both }] }])
+  core.logLost()
+  const first = relogOf(lostOne(core, both)) // queued, not sent yet
+  core.read([{ id: '2-0', tag: '', updates: [{ writer: 'bob', update: u0! }] }]) // carries part of it
+  foldHolds(core, u0!)
+  core.logLost() // lost again before the first relog was even sent
+  const second = relogOf(lostOne(core, u1!)) // what is left of it, relogged for the second loss
+  const firstTag = core.sent([first])
+  const secondTag = core.sent([second])
+  core.appended(firstTag, '3-0') // landed after the second loss: it is in the log
+  core.appended(secondTag, '5-0')
+  core.read([{ id: '4-0', tag: '', updates: [{ writer: 'bob', update: u2! }] }])
+  foldHolds(core, u0!, u1!, u2!) // entry 3 carries u1: a snapshot up to 4 must hold it
 })

@@ -285,22 +285,21 @@ export class DocBytes {
   }
 
   /**
-   * Part of a held update moves to an earlier log entry that carries it too: `held` becomes
-   * `rest` (or goes, when nothing is left of it) and `moved` is held under the earlier id. The
-   * content held is the same; only which entry holds it changes (so a fold up to that entry
-   * holds it, as it holds everything that entry carries).
+   * Part of a held update moves to an earlier log entry that carries it too: `held` keeps only
+   * `rest` and `moved` is held under the earlier id. The content held is the same; only which
+   * entry holds it changes (so a fold up to that entry holds it, as it holds everything that entry
+   * carries). `held` stays the same object, with its place and lineage: a relog of it on its way
+   * to the log names it, and still places what is left of it.
    */
-  reassign(held: Accepted, rest: Accepted | null, moved: Accepted): void {
+  reassign(held: Accepted, rest: Pick<Accepted, 'update' | 'info'>, moved: Accepted): void {
     const list = this.since.includes(held) ? this.since : this.parked.includes(held) ? this.parked : null
     if (!list) return
-    const index = list.indexOf(held)
-    if (rest) list[index] = rest
-    else list.splice(index, 1)
+    const change = rest.update.length + moved.update.length - held.update.length
+    held.update = rest.update
+    held.info = rest.info
     list.push(moved)
-    this.unchecked.delete(held)
-    if (rest) this.unchecked.add(rest)
+    this.unchecked.add(held)
     this.unchecked.add(moved)
-    const change = (rest?.update.length ?? 0) + moved.update.length - held.update.length
     if (list === this.since) this.sinceBytes += change
     else this.parkedBytes += change
     this.blocks.length = 0 // the merged blocks index into `since`

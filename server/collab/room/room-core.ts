@@ -265,7 +265,7 @@ export class RoomCore {
       if (!shared) continue
       // Who wrote it stays who this room took it from: the carrier's writer may have passed on
       // others' content (a resend after a loss carries whatever its client held).
-      this.state.reassign(held, { ...held, ...rest }, { id, writer: held.writer, update: shared.update, info: shared.info })
+      this.state.reassign(held, rest, { id, writer: held.writer, update: shared.update, info: shared.info, ...(held.recorded && { recorded: true }) })
     }
   }
 
