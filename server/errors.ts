@@ -14,3 +14,4 @@ export const conflict = (message: string): HttpError => new HttpError(409, 'conf
 export const gone = (message: string): HttpError => new HttpError(410, 'gone', message)
 export const unavailable = (message: string, retryAfterSeconds?: number): HttpError => new HttpError(503, 'unavailable', message, retryAfterSeconds)
 export const payloadTooLarge = (message: string): HttpError => new HttpError(413, 'payload_too_large', message)
+export const rateLimited = (message: string, retryAfterSeconds: number): HttpError => new HttpError(429, 'rate_limited', message, retryAfterSeconds)

@@ -19,6 +19,8 @@ import type { RoomLimits } from './room/room.ts'
 import { SOCKETS_PER_USER, userRates, type SocketRates } from './room/room-budgets.ts'
 import { loadRoom } from './room/room-loader.ts'
 import type { Room } from './room/room.ts'
+import { UserBudgetStore } from './room/user-budget-store.ts'
+import { Budget } from './wire/budget.ts'
 import { RoomRegistry } from './room/room-registry.ts'
 import { parseRetention } from '../history/retention.ts'
 import { VersionKeeper } from '../history/version-keeper.ts'
@@ -75,6 +77,9 @@ const MINUTE = 60
  */
 const CHAT_FOLD_BYTES_PER_SECOND = 512 * 1024
 
+/** What all chats' early folds on one node may rewrite: 2 MiB a second, bursts of 8 MiB. */
+const EARLY_FOLD_BYTES = { capacity: 8 * 1024 * 1024, perSecond: 2 * 1024 * 1024 }
+
 function chatFoldDelayMs(docBytes: number, delayMs: number): number {
   return Math.max(delayMs, Math.ceil((docBytes / CHAT_FOLD_BYTES_PER_SECOND) * 1000))
 }
@@ -129,7 +134,10 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
     // A chat's messages are the feed's most awaited events: its room folds soon after each.
-    ...(wiring.feed && { eventDelayMs: (room: Room) => (parseRoomName(room.name)?.kind === 'chat' ? chatFoldDelayMs(room.bytes.bytes, config.chatEventDelayMs) : undefined) }),
+    ...(wiring.feed && {
+      eventDelayMs: (room: Room) => (parseRoomName(room.name)?.kind === 'chat' ? chatFoldDelayMs(room.bytes.bytes, config.chatEventDelayMs) : undefined),
+      earlyFolds: new Budget(EARLY_FOLD_BYTES),
+    }),
     observer,
     slicer: wiring.parts?.slicer,
     roomExists: async (room) => {
@@ -151,6 +159,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
       publishAwareness: (room, update) => relay.publish(room, update),
       reload: (room) => loadRoom(room, loader),
       logLost: () => logLost,
+      budgetStore: new UserBudgetStore(),
     },
     compactor,
     relay,

@@ -8,10 +8,10 @@
 import type { ChatMessage, MessagePage } from '../../shared/chat.ts'
 import { newId } from '../../shared/ids.ts'
 import { roomName } from '../../shared/rooms.ts'
-import { LogUnavailableError, type Room } from '../collab/room/room.ts'
+import { LogUnavailableError, PostBudgetError, type Room } from '../collab/room/room.ts'
 import { DocumentFullError } from '../log/types.ts'
 import type { RoomRegistry } from '../collab/room/room-registry.ts'
-import { payloadTooLarge, unavailable } from '../errors.ts'
+import { payloadTooLarge, rateLimited, unavailable } from '../errors.ts'
 import type { UserStore } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
 import { requireRole } from './guard.ts'
@@ -24,6 +24,8 @@ export interface MessageDeps {
 
 /** How long a 503 tells the client to wait before retrying. */
 export const RETRY_AFTER_SECONDS = 2
+/** How long a 429 for the post budget tells the client to wait (the budget refills about one a second). */
+const POST_RETRY_AFTER_SECONDS = 2
 
 export class MessageService {
   private readonly deps: MessageDeps
@@ -48,6 +50,7 @@ export class MessageService {
       } catch (error) {
         if (error instanceof LogUnavailableError) throw unavailable('the message could not be stored; retry with the same id', RETRY_AFTER_SECONDS)
         if (error instanceof DocumentFullError) throw payloadTooLarge('the chat has reached its size limit (MAX_DOC_BYTES)')
+        if (error instanceof PostBudgetError) throw rateLimited('you posted more chat messages than CHAT_MESSAGE_BURST allows at once; wait a little', POST_RETRY_AFTER_SECONDS)
         throw error
       }
     })

@@ -201,6 +201,53 @@ describe('the intake', () => {
     vi.restoreAllMocks()
   })
 
+  it('charges deletions of messages as posts, pays a long offline session once from a full budget, and gives back what was not taken', () => {
+    const s = setup('chat')
+    const ann = new Member('ann', 101)
+    const socket = join(s, 'ann')
+    const post = (n: number, from: number): Uint8Array => {
+      ann.doc.transact(() => {
+        for (let i = from; i < from + n; i++) postMessage(ann.doc, { id: `ann-${i}`, author: 'ann', authorName: 'Ann', text: 'x', time: Date.now() })
+      })
+      return ann.edits()
+    }
+    // Back from a long offline session: 60 messages (3x the budget of 20) in one write, from a full budget.
+    s.intake.receive(socket.conn, post(60, 0), true)
+    expect(s.writer.written).toHaveLength(1)
+    expect(socket.closed).toBeNull()
+    settle(s)
+    // Deleting her own messages: each is an event too, paid like a post; she is in debt now.
+    messagesOf(ann.doc).delete(0, 5)
+    s.intake.receive(socket.conn, ann.edits(), false)
+    expect(socket.closed?.code).toBe(CloseCode.writeQuotaExceeded)
+    expect(s.writer.written).toEqual([])
+  })
+
+  it('takes no more than five budgets at once, even from a full budget; a write the log cannot take costs nothing', () => {
+    const s = setup('chat')
+    const bob = new Member('bob', 202)
+    const socket = join(s, 'bob')
+    bob.doc.transact(() => {
+      for (let i = 0; i < 5 * POSTS.capacity + 1; i++) postMessage(bob.doc, { id: `bob-${i}`, author: 'bob', authorName: 'Bob', text: 'x', time: Date.now() })
+    })
+    s.writer.accepting = false // the log takes nothing now: the client keeps it and resends
+    const tooMany = bob.edits()
+    s.intake.receive(socket.conn, tooMany, false)
+    expect(socket.closed).toBeNull()
+    expect(socket.conn.needsResync).toBe(true)
+    s.writer.accepting = true
+    s.intake.receive(socket.conn, tooMany, true) // over five budgets: refused whatever the budget holds
+    expect(socket.closed?.code).toBe(CloseCode.writeQuotaExceeded)
+    const again = join(s, 'bob')
+    const calm = new Member('bob', 203)
+    calm.doc.transact(() => {
+      for (let i = 0; i < POSTS.capacity; i++) postMessage(calm.doc, { id: `calm-${i}`, author: 'bob', authorName: 'Bob', text: 'x', time: Date.now() })
+    })
+    s.intake.receive(again.conn, calm.edits(), false) // the whole budget is still there: nothing was charged
+    expect(again.closed).toBeNull()
+    expect(s.writer.written.map((w) => w.writer)).toEqual(['bob'])
+  })
+
   it('refuses a member\'s own edit that breaks the rules: permission-denied and 4422, nothing logged', () => {
     const s = setup('canvas')
     const ann = new Member('ann', 101)

@@ -6,7 +6,8 @@
  *   has no event yet (canvas events wait for COMPACT_IDLE_MS);
  * - a member posting 1,000 messages in one write is closed with 4529 and none of them is taken;
  *   another member's message still reaches the feed, and the flooder's later message too once
- *   she writes within her budget.
+ *   she writes within her budget;
+ * - the budget outlives the room's stay in memory, and REST posts pay it too.
  */
 import { describe, expect, it } from 'vitest'
 import { addStroke } from '../../shared/canvas.ts'
@@ -21,7 +22,7 @@ import { allEvents, ofType, waitForEvents } from './feed-helpers.ts'
 const QUIET_FOR_LONG = 600_000
 
 describe('chat events', () => {
-  const ctx = useFreshServer(() => ({ compactIdleMs: QUIET_FOR_LONG, compactEveryUpdates: 1_000_000, chatEventDelayMs: 100, chatMessageBurst: 50 }))
+  const ctx = useFreshServer(() => ({ compactIdleMs: QUIET_FOR_LONG, compactEveryUpdates: 1_000_000, chatEventDelayMs: 100, chatMessageBurst: 50, chatMessagesPerMinute: 1 }))
   const api = (): ReturnType<typeof injectApi> => injectApi(ctx.server.app)
 
   it('reach the feed by the chat\'s deadline while talk goes on; a canvas waits for quiet', async () => {
@@ -64,5 +65,31 @@ describe('chat events', () => {
     const later = await waitForEvents(api(), fx.group.id, fx.token, (e) => ofType(e, 'chat.message.created').length > 1, 'her message within budget')
     expect(ofType(later, 'chat.message.created').map((e) => (e.data.message as { id: string }).id)).toEqual(['honest-1', 'calm-1'])
     expect((await allEvents(api(), fx.group.id, fx.token)).filter((e) => JSON.stringify(e.data).includes('flood-'))).toEqual([])
+  })
+
+  it('keep a member\'s post budget when the room leaves memory, and charge her REST posts to it (429)', async () => {
+    const { fx } = ctx
+    const member = await registerUser(api(), 'Member')
+    await addMember(api(), fx.owner, fx.group.id, member, 'editor')
+    const first = await connectSynced(ctx.server.collabUrl, fx.chat, { token: member.token })
+    first.doc.transact(() => {
+      for (let i = 0; i < 50; i++) postMessage(first.doc, { id: `burst-${i}`, author: member.id, authorName: 'Member', text: 'x' })
+    })
+    await waitForEvents(api(), fx.group.id, fx.token, (e) => ofType(e, 'chat.message.created').length === 50, 'her whole burst posted')
+    first.destroy()
+    await waitFor(() => ctx.server.app.collab.registry.size === 0, 10_000, 'the chat left memory')
+    // Back at once with a fresh client: the budget she spent is still spent.
+    const second = await connectSynced(ctx.server.collabUrl, fx.chat, { token: member.token })
+    ctx.clients.push(second)
+    second.doc.transact(() => {
+      for (let i = 0; i < 20; i++) postMessage(second.doc, { id: `again-${i}`, author: member.id, authorName: 'Member', text: 'x' })
+    })
+    await waitFor(() => second.closeEvents.some((e) => e.code === CloseCode.writeQuotaExceeded), 10_000, 'refused: no fresh burst')
+    second.provider.disconnect()
+    const rest = await api()<{ error: string }>('POST', `/groups/${fx.group.id}/messages`, { token: member.token, body: { text: 'through REST' } })
+    expect(rest.status).toBe(429)
+    expect(rest.body.error).toBe('rate_limited')
+    // The owner's budget is her own.
+    expect((await api()('POST', `/groups/${fx.group.id}/messages`, { token: fx.token, body: { text: 'fine' } })).status).toBe(201)
   })
 })

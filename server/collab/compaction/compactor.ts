@@ -36,6 +36,7 @@ import { parseLogId } from '../../log/log-id.ts'
 import { infoOrSkip } from '../room/room-loader.ts'
 import { TurnSlicer, type Slicer } from '../turn-slicer.ts'
 import { KnownContent } from '../sync/known-content.ts'
+import type { Budget } from '../wire/budget.ts'
 
 export interface CompactorDeps {
   snapshots: SnapshotStore
@@ -52,6 +53,12 @@ export interface CompactorDeps {
    * they stay. Undefined: COMPACT_IDLE_MS after the last update (or COMPACT_EVERY_UPDATES).
    */
   eventDelayMs?: (room: Room) => number | undefined
+  /**
+   * Snapshot bytes this node may rewrite for such early folds (each stores the whole document):
+   * past it, a room folds as any other (COMPACT_IDLE_MS), so members posting into many big chats
+   * cannot keep the node rewriting them.
+   */
+  earlyFolds?: Pick<Budget, 'spend'>
   batchSize: number
   observer: CollabObserver
   /**
@@ -195,8 +202,9 @@ export class Compactor {
   private onTimer(room: Room): void {
     this.timers.delete(room)
     const quietFor = Date.now() - room.lastAppliedAt
-    const waitsForQuiet = this.deps.eventDelayMs?.(room) === undefined // a room with events due folds at its deadline
-    if (waitsForQuiet && !this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
+    // A room with events due folds at its deadline, while the node's early folds can pay for it.
+    const early = this.deps.eventDelayMs?.(room) !== undefined && (this.deps.earlyFolds?.spend(room.bytes.bytes) ?? true)
+    if (!early && !this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
     else void this.compactHot(room).catch(() => undefined)
   }
 

@@ -83,6 +83,10 @@ export class ChatRules implements DocumentRules {
     return 'a message is deleted only by its author or the group owner'
   }
 
+  countDeleted(container: number, count: number, context: RuleContext): void {
+    if (container !== COLLECTED && isMessages(container, context)) context.posts += count // each is a feed event
+  }
+
   saveState(): SavedEntry[] {
     const entries: SavedEntry[] = []
     for (const [id, taken] of this.ids) if (!this.contested.has(id)) entries.push({ id, taken })

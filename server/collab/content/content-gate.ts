@@ -312,9 +312,13 @@ export class ContentGate {
   /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
   private deleteProblem(deletes: DeleteRange[], context: RuleContext): { reason: string; at: StructId } | null {
     for (const { client, clock, length } of deletes) {
-      if (context.creatorOf(client) === context.writer) continue // one's own content
+      const own = context.creatorOf(client) === context.writer
+      if (own && !this.rules.countDeleted) continue // one's own content: nothing to check or count
       for (const [from, to, container] of this.index.placedParts(client, clock, length)) {
-        if (this.index.undeleted(client, from, to - from).length === 0) continue // already deleted: no effect
+        const undeleted = this.index.undeleted(client, from, to - from)
+        if (undeleted.length === 0) continue // already deleted: no effect
+        this.rules.countDeleted?.(container, undeleted.reduce((sum, [start, end]) => sum + end - start, 0), context)
+        if (own) continue
         const reason = this.rules.checkDelete(container, context)
         if (reason !== null) return { reason, at: { client, clock: from } }
       }

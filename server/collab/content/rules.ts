@@ -46,6 +46,8 @@ export interface DocumentRules {
   checkItem(struct: NewStruct, context: RuleContext): string | null
   /** Why the writer may not delete another user's content in `container` (null: allowed). */
   checkDelete(container: number, context: RuleContext): string | null
+  /** Counts `count` clocks of `container` the update deletes, anyone's (chat: messages deleted are posts). */
+  countDeleted?(container: number, count: number, context: RuleContext): void
   /**
    * The user a new item says wrote it (a stroke's or message's author), if it says so: content
    * under a client id nobody holds yet that names another author is that author's, and is judged

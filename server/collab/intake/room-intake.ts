@@ -36,6 +36,11 @@ export class LogUnavailableError extends Error {
   override name = 'LogUnavailableError'
 }
 
+/** The member posted more chat messages than her post budget holds (CHAT_MESSAGE_BURST). */
+export class PostBudgetError extends Error {
+  override name = 'PostBudgetError'
+}
+
 export interface IntakeDeps {
   room: string
   gates: GateKeeper
@@ -107,9 +112,14 @@ export class RoomIntake {
     // owner bringing content back must not be stopped halfway).
     const bounded = !trusted && verdict.update.structs.length > 0
     if (bounded && this.wouldOverfill(effective.update.length)) return Promise.reject(new DocumentFullError(this.deps.heldBytes() + this.deps.writer.pendingBytes, this.deps.maxDocBytes))
+    // A member's posts through REST pay the same budget as through a socket.
+    if (verdict.posts > 0 && !this.deps.budgets.spendPosts(author.userId, verdict.posts)) return Promise.reject(new PostBudgetError('too many chat messages; wait a little'))
     return new Promise<void>((resolve, reject) => {
       const queued = this.enqueue(gate, verdict.update, effective, author, SERVER, (error) => (error === undefined ? resolve() : reject(error)), bounded)
-      if (!queued) reject(new LogUnavailableError('update log unavailable'))
+      if (!queued) {
+        this.deps.budgets.refundPosts(author.userId, verdict.posts)
+        reject(new LogUnavailableError('update log unavailable'))
+      }
     })
   }
 
@@ -215,15 +225,18 @@ export class RoomIntake {
     }
     const effective = effectivePart(update, verdict.update.info, gate.knowledge)
     if (!effective) return // nothing the document lacks: not logged, not counted, not relayed
-    // Paid when taken (a held update is taken once), not when it first arrives.
-    if (verdict.posts > 0 && !this.deps.budgets.spendPosts(author.userId, verdict.posts)) return conn.close(CloseCode.writeQuotaExceeded, 'too many chat messages at once; reconnect later')
     const fresh = newClientIds(verdict.update, gate)
     if (fresh > 0 && !this.deps.budgets.spendClientIds(author.userId, fresh)) return this.refuse(conn, 'too many new client ids')
     if (verdict.update.structs.length > 0 && this.wouldOverfill(effective.update.length)) {
       conn.send(permissionDeniedFrame('document is full'))
       return conn.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
     }
-    if (!this.enqueue(gate, verdict.update, effective, author, conn)) conn.needsResync = true // the client keeps it and resends
+    // Paid when taken (a held update is taken once, when it is), and given back if it is not.
+    if (verdict.posts > 0 && !this.deps.budgets.spendPosts(author.userId, verdict.posts)) return conn.close(CloseCode.writeQuotaExceeded, 'too many chat messages at once; reconnect later')
+    if (!this.enqueue(gate, verdict.update, effective, author, conn)) {
+      this.deps.budgets.refundPosts(author.userId, verdict.posts)
+      conn.needsResync = true // the client keeps it and resends
+    }
   }
 
   /**

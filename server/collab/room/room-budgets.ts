@@ -5,6 +5,7 @@
  */
 import { Budget, type BudgetRate } from '../wire/budget.ts'
 import type { Connection } from '../wire/connection.ts'
+import { UserBudgetStore } from './user-budget-store.ts'
 
 export interface UserRates {
   /** Update bytes written (no socket budget: writes are the user's). */
@@ -28,6 +29,13 @@ export interface UserRates {
 /** A user's sockets together may spend what this many sockets may: a few open tabs. */
 export const SOCKETS_PER_USER = 3
 
+/**
+ * A write may post more than the post budget holds only when the budget is full (a member back
+ * from a long offline session resends everything at once: refused, she could never post again),
+ * and at most this many times its capacity; she then pays it back before posting again.
+ */
+export const MAX_POSTS_WHEN_FULL = 5
+
 /** A first sync this small is answered even while the user is in debt (a reconnect after a flap). */
 export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
 
@@ -42,11 +50,15 @@ export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'n
 type UserBudgets = Record<keyof UserRates, Budget>
 
 export class RoomBudgets {
-  private readonly users = new Map<string, UserBudgets>()
   private readonly rates: UserRates
+  private readonly store: UserBudgetStore<keyof UserRates>
+  private readonly room: string
 
-  constructor(rates: UserRates) {
+  /** `store`: the node's, shared by every room (so budgets outlive a room's stay in memory). */
+  constructor(rates: UserRates, store = new UserBudgetStore<keyof UserRates>(), room = '') {
     this.rates = rates
+    this.store = store
+    this.room = room
   }
 
   /** Takes `bytes` of the user's write budget; false (nothing taken) when it cannot pay. */
@@ -59,9 +71,22 @@ export class RoomBudgets {
     return this.of(userId).newClientIds.spend(count)
   }
 
-  /** Takes `count` posts of the user's budget; false (nothing taken) when it cannot pay. */
+  /**
+   * Takes `count` posts (messages posted or deleted: each is a feed event and a webhook delivery)
+   * of the user's budget; false (nothing taken) when it cannot pay. A full budget pays for up to
+   * MAX_POSTS_WHEN_FULL times its capacity at once, going into debt.
+   */
   spendPosts(userId: string, count: number): boolean {
-    return this.of(userId).posts.spend(count)
+    const posts = this.of(userId).posts
+    if (posts.spend(count)) return true
+    if (count > this.rates.posts.capacity * MAX_POSTS_WHEN_FULL || !posts.isFull()) return false
+    posts.charge(count)
+    return true
+  }
+
+  /** Gives back posts spent on a write that was not taken after all. */
+  refundPosts(userId: string, count: number): void {
+    this.of(userId).posts.refund(count)
   }
 
   /** One presence change of `bytes`: the socket and its user pay; false once either is in debt. */
@@ -101,10 +126,9 @@ export class RoomBudgets {
   }
 
   private of(userId: string): UserBudgets {
-    let budgets = this.users.get(userId)
-    if (!budgets) {
+    return this.store.of(this.room, userId, () => {
       const { write, presenceMessages, presenceBytes, sync, newClientIds, posts } = this.rates
-      budgets = {
+      return {
         write: new Budget(write),
         presenceMessages: new Budget(presenceMessages),
         presenceBytes: new Budget(presenceBytes),
@@ -112,8 +136,6 @@ export class RoomBudgets {
         newClientIds: new Budget(newClientIds),
         posts: new Budget(posts),
       }
-      this.users.set(userId, budgets)
-    }
-    return budgets
+    })
   }
 }

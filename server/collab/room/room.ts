@@ -17,7 +17,7 @@ import type { RuleOptions } from '../content/document-rules.ts'
 import type { Duplicate } from '../content/rules.ts'
 import type { HeldLimits } from '../intake/held-updates.ts'
 import { GateKeeper, type GateSource } from '../intake/room-gate.ts'
-import { EditRefusedError, LogUnavailableError, RoomIntake } from '../intake/room-intake.ts'
+import { EditRefusedError, LogUnavailableError, PostBudgetError, RoomIntake } from '../intake/room-intake.ts'
 import type { CollabObserver } from '../observer.ts'
 import type { Role } from '../principal.ts'
 import { RoomAwareness } from '../presence/room-awareness.ts'
@@ -32,6 +32,7 @@ import type { StoredBase } from './doc-bytes.ts'
 import { DocView, type DocViewOptions } from './doc-view.ts'
 import { SERVER } from './origins.ts'
 import { RoomBudgets, type UserRates } from './room-budgets.ts'
+import type { UserBudgetStore } from './user-budget-store.ts'
 import { RoomCore, type DocReader, type FoldPlan } from './room-core.ts'
 import { RoomFollower } from './room-follower.ts'
 import { infoOrSkip, type LoadedRoom } from './room-loader.ts'
@@ -67,6 +68,8 @@ export interface RoomDeps {
   reload(room: string): Promise<LoadedRoom>
   /** The log lost its entries since this process started (a Redis restarted empty). */
   logLost(): boolean
+  /** Users' budgets, the node's (absent: the room's own, gone with it). */
+  budgetStore?: UserBudgetStore<keyof UserRates>
 }
 
 /** Server-side edits a room runs on behalf of a user. */
@@ -80,7 +83,7 @@ type RelogWrite = Pick<PendingWrite, 'update' | 'info' | 'writer' | 'relogOf'>
 /** A relog the log did not take (it is up, but an append failed) is tried again after this long. */
 const RELOG_RETRY_MS = 1_000
 
-export { EditRefusedError, LogUnavailableError }
+export { EditRefusedError, LogUnavailableError, PostBudgetError }
 
 export class Room {
   readonly name: string
@@ -118,7 +121,7 @@ export class Room {
     this.name = name
     this.kind = deps.kind
     this.deps = deps
-    this.budgets = new RoomBudgets(deps.limits.perUser)
+    this.budgets = new RoomBudgets(deps.limits.perUser, deps.budgetStore, name)
     this.core = new RoomCore(loaded, deps.node, {
       relay: (update) => this.relay(update),
       trust: (updates, bindings) => this.gates.trust(updates, bindings),

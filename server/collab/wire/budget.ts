@@ -39,6 +39,12 @@ export class Budget {
     this.tokens = Math.min(this.rate.capacity, this.tokens + units)
   }
 
+  /** Refilled to its capacity: as a fresh budget would be. */
+  isFull(now = performance.now()): boolean {
+    this.refill(now)
+    return this.tokens >= this.rate.capacity
+  }
+
   /** Spent past zero (by `charge`), and not refilled back yet. */
   inDebt(now = performance.now()): boolean {
     this.refill(now)
