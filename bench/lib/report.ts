@@ -39,7 +39,7 @@ function sameColumns(a: Row, b: Row): boolean {
 }
 
 function groupTable(rows: Row[], columns: string[]): string {
-  const peers = columns.includes('ours') ? columns.filter((c) => c !== 'ours') : []
+  const peers = columns.includes('ours') ? columns.filter((c) => !c.startsWith('ours')) : [] // "ours, 2 nodes" is ours too
   const header = ['Fig', 'Metric', ...columns, ...peers.map((p) => `ours/${p}`)]
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
   for (const row of rows) {
