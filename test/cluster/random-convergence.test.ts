@@ -92,8 +92,11 @@ it('converges after 10,000 random operations with random disconnects across 3 no
     await waitFor(async () => {
       const snapshot = await ctx.durable.snapshot(ctx.group.rooms[room])
       return snapshot !== null && JSON.stringify(docJson(snapshot)) === expected.json && stateVector(snapshot) === expected.vector
-    }, 30_000, `${room} snapshot matches`)
+    // The last compaction of ~10,000 operations, under the lease of one of three nodes, stores the
+    // snapshot and the change feed's item index through FerretDB (SQLite): measured 32 s on 2 cores
+    // (2026-12-06), past the 30 s this waited before; it is a liveness bound, not a time budget.
+    }, 120_000, `${room} snapshot matches`)
   }
   console.info(`[random] ${OPERATIONS} operations, ${readStrokes(participants[0]!.canvas.doc).length} strokes left, longest canvas stream sampled: ${maxStream} entries`)
   expect(maxStream).toBeLessThan(OPERATIONS / 2)
-}, 240_000)
+}, 330_000)
