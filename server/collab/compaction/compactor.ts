@@ -238,9 +238,13 @@ export class Compactor {
       if ((await this.adoptStored(room)) === 'behind') return 'behind' // another node compacted what this one has not read
       const plan = room.foldPlan()
       if (plan.updates.length === 0) return 'compacted'
-      const next = await this.fold(plan.base, batchesOf(plan.updates, this.deps.batchSize))
+      // Taken now, before the fold yields: while it runs, the room may move part of a held update
+      // to an entry it reads (room-core.ts `claim`), and the fold must hold what the plan held.
+      const batches = [...batchesOf(plan.updates, this.deps.batchSize)]
       const unrecorded = plan.updates.filter((a) => !a.recorded)
-      await this.deps.history?.recordEdits(room.name, unrecorded.map((a) => ({ at: parseLogId(a.id)[0], id: a.id, writer: a.writer, update: a.update, info: a.info })), (client) => next.bindings.get(client))
+      const edits = unrecorded.map((a) => ({ at: parseLogId(a.id)[0], id: a.id, writer: a.writer, update: a.update, info: a.info }))
+      const next = await this.fold(plan.base, batches)
+      await this.deps.history?.recordEdits(room.name, edits, (client) => next.bindings.get(client))
       room.markRecorded(unrecorded) // before the save: a failed save must not record them again
       const snapshot = await this.persist(room.name, next, plan.watermark)
       await room.adoptBase({ ...next, watermark: plan.watermark })
