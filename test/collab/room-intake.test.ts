@@ -436,4 +436,29 @@ describe('the intake', () => {
       else expect(socket.closed?.code).toBe(CloseCode.updateRefused)
     }
   })
+
+  it('after a loss, takes two members\' resends that each hold back the other: a deletion of content nobody sent yet waits alone', () => {
+    // Client ids 3xx and 4xx: nobody's presence claims them (the log and the bindings are gone).
+    const s = setup('chat', { logLost: () => true })
+    const cy = new Member('cy', 301)
+    const dee = new Member('dee', 402)
+    postMessage(cy.doc, { id: 'c1', author: 'cy', authorName: 'Cy', text: 'first', time: Date.now() })
+    dee.learn(cy.edits())
+    postMessage(dee.doc, { id: 'd1', author: 'dee', authorName: 'Dee', text: 'after yours', time: Date.now() })
+    postMessage(dee.doc, { id: 'd2', author: 'dee', authorName: 'Dee', text: 'and again', time: Date.now() })
+    messagesOf(dee.doc).delete(1, 1) // Dee's own messages build on Cy's; she deleted one
+    cy.learn(Y.encodeStateAsUpdate(dee.doc))
+    const [cySocket, deeSocket] = [join(s, 'cy'), join(s, 'dee')]
+    // Cy's resend: her own message at once; her copy of Dee's deletion waits for Dee's message.
+    s.intake.receive(cySocket.conn, Y.encodeStateAsUpdate(cy.doc), true)
+    expect(s.writer.written.map((w) => [w.writer, [...w.info.clients.keys()]])).toEqual([['cy', [301]]])
+    settle(s)
+    // Dee's resend builds on Cy's message, which the document holds now.
+    s.intake.receive(deeSocket.conn, Y.encodeStateAsUpdate(dee.doc), true)
+    expect(s.writer.written.map((w) => [w.writer, [...w.info.clients.keys()]])).toEqual([['dee', [402]]])
+    settle(s)
+    s.intake.retryHeld()
+    expect(s.writer.written).toEqual([]) // Cy's copy of the deletion adds nothing now
+    expect([cySocket.conn.held.length, deeSocket.conn.held.length, cySocket.closed, deeSocket.closed]).toEqual([0, 0, null, null])
+  })
 })

@@ -32,8 +32,11 @@ export interface Author {
 export type Verdict =
   /** `posts`: chat messages the update posts (the writer's post budget pays for them). */
   | { kind: 'accept'; update: ReadyUpdate; posts: number }
-  /** `blocked`: structs of the update that wait for the missing one (none: all of it does). */
-  | { kind: 'pending'; missing: StructId; blocked?: StructId[] }
+  /**
+   * `blocked`: structs of the update that wait for the missing one (none: all of it does).
+   * `deletion`: only its deletions under `missing.client` wait (its structs need not).
+   */
+  | { kind: 'pending'; missing: StructId; blocked?: StructId[]; deletion?: true }
   /**
    * It writes, or deletes content this node does not have, under another user's client id: a
    * forgery, or content that user wrote through another node that this one has not read yet (a
@@ -294,7 +297,7 @@ export class ContentGate {
       if (known === clock + length) continue
       const owner = this.index.bindings.get(client) ?? this.options.claimedBy(client)
       if (owner !== undefined) return { kind: 'foreign', missing: { client, clock: known }, reason: 'deletes content the document does not have', waitFor: 'content' }
-      return { kind: 'pending', missing: { client, clock: known } }
+      return { kind: 'pending', missing: { client, clock: known }, deletion: true }
     }
     return null
   }

@@ -24,7 +24,7 @@ import { isEmptyUpdateBytes } from '../wire/inbound.ts'
 import { permissionDeniedFrame } from '../wire/outbound.ts'
 import type { GateKeeper } from './room-gate.ts'
 import { HeldUpdates, type HeldLimits, type HeldUpdate } from './held-updates.ts'
-import { foreignApart, readyApart } from './update-parts.ts'
+import { deletionApart, foreignApart, readyApart } from './update-parts.ts'
 
 /** A server-side edit the content rules refuse (an editor's restore deleting others' messages). */
 export class EditRefusedError extends Error {
@@ -257,10 +257,12 @@ export class RoomIntake {
    * Of an update that builds on content nobody sent yet, what does not is taken now and the rest
    * waits for it (as Yjs integrates what it can and keeps the rest pending): two members each
    * resending what builds on the other's lost content would otherwise wait for each other
-   * forever. False when all of it waits.
+   * forever. A deletion of content nobody sent yet waits alone (as Yjs keeps a pending delete
+   * set): one member's resend deleting what the other's builds on would wait for it just the
+   * same. False when all of it waits.
    */
   private admitReadyPart(conn: Connection, update: Uint8Array, verdict: Extract<Verdict, { kind: 'pending' }>, gate: ContentGate, how: Admission): boolean {
-    const parts = readyApart(update, verdict.blocked ?? [])
+    const parts = verdict.deletion ? deletionApart(update, verdict.missing.client) : readyApart(update, verdict.blocked ?? [])
     if (!parts) return false
     this.admit(conn, parts.ready, gate, { ...how, charge: false })
     if (!conn.isClosed) this.admit(conn, parts.waiting, gate, { ...how, charge: false })

@@ -54,6 +54,15 @@ export function readyApart(update: Uint8Array, blocked: readonly StructId[]): { 
   }
 }
 
+/**
+ * An update's deletions under `client` (content the document lacks: they wait for it) apart from
+ * its structs and other deletions (ready now); null when nothing is left beside them.
+ */
+export function deletionApart(update: Uint8Array, client: number): { ready: Uint8Array; waiting: Uint8Array } | null {
+  const { of, rest } = separateDeletedClient(update, client)
+  return of && rest ? { ready: rest, waiting: of } : null
+}
+
 /** Deletions split in two: the clocks inside the ranges `inside` gives per client, and the rest. */
 export function cutDeletions(deletes: readonly DeleteRange[], inside: (client: number) => ClockRanges): [DeleteRange[], DeleteRange[]] {
   const [within, outside]: [DeleteRange[], DeleteRange[]] = [[], []]
