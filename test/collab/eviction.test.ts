@@ -42,6 +42,41 @@ describe.each(BACKENDS)('on $name storage', ({ fresh }) => {
     await waitFor(() => ctx.server.app.collab.registry.size === 0, 5_000, 'eviction')
   })
 
+  it('a client joining while the room leaves memory takes it back at once, whatever its final compaction waits for', async () => {
+    const registry = ctx.server.app.collab.registry
+    const compactor = ctx.server.app.collab.compactor
+    const compactHot = compactor.compactHot.bind(compactor)
+    // The final compaction waits on a store that does not answer until the test lets it.
+    let finish!: () => void
+    const storeAnswers = new Promise<void>((resolve) => { finish = resolve })
+    const compacting: string[] = []
+    compactor.compactHot = async (room) => {
+      compacting.push(room.name)
+      await storeAnswers
+      return compactHot(room)
+    }
+    const first = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
+    addStroke(first.doc, { author: ctx.fx.owner.id, color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })
+    const room = await waitFor(() => { const hot = registry.get(ctx.fx.canvas); return hot && readStrokes(roomDoc(hot)).length === 1 ? hot : undefined })
+    first.destroy()
+    await waitFor(() => compacting.length === 1 && !registry.isHot(ctx.fx.canvas), 5_000, 'the final compaction under way')
+
+    const second = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
+    expect(readStrokes(second.doc)).toHaveLength(1)
+    expect(registry.get(ctx.fx.canvas)).toBe(room) // the same room, hot again, while the store still hangs
+    addStroke(second.doc, { author: ctx.fx.owner.id, color: '#ff0000', width: 1, tool: 'pen', points: [[1, 1]] })
+    await waitFor(() => readStrokes(roomDoc(room)).length === 2)
+    second.destroy()
+    finish()
+    await waitFor(() => room.isClosed, 5_000, 'eviction after the store answered')
+    expect(compacting).toEqual([ctx.fx.canvas, ctx.fx.canvas]) // evicted again while its first close ran: compacted again
+    compactor.compactHot = compactHot
+    const third = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
+    expect(readStrokes(third.doc)).toHaveLength(2)
+    expect(registry.get(ctx.fx.canvas)).not.toBe(room)
+    third.destroy()
+  })
+
   it('a room is evicted even when its final snapshot cannot be saved (the log keeps the data)', async () => {
     const client = await connectSynced(ctx.server.collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
     addStroke(client.doc, { author: ctx.fx.owner.id, color: '#000000', width: 1, tool: 'pen', points: [[0, 0]] })

@@ -1,8 +1,10 @@
 /**
  * The rooms hot on this node. Concurrent joins of one room share one load; a room with no
  * holders is evicted after the grace period (always: a failed final save leaves the data in the
- * log); a join during eviction waits for it and then loads afresh. A room whose group was
- * deleted is refused from then on, so a socket admitted meanwhile cannot bring it back.
+ * log). A join while the room drains its writes and runs its final compaction takes it back at
+ * once (it is whole until it closes: a slow store must not keep members out for the final
+ * compaction's bound); a join while it closes waits for that and then loads afresh. A room whose
+ * group was deleted is refused from then on, so a socket admitted meanwhile cannot bring it back.
  */
 import { parseRoomName } from '../../../shared/rooms.ts'
 import type { AwarenessRelay } from '../../cluster/awareness-relay.ts'
@@ -34,6 +36,12 @@ export class RoomRegistry {
   private readonly closing = new Map<string, Promise<void>>()
   /** Rooms being evicted (their writes drain and their final compaction runs). */
   private readonly closingRooms = new Set<Room>()
+  /** Rooms being evicted that a join may still take back (they have not started closing). */
+  private readonly revivable = new Map<string, Room>()
+  /** How many times each room leaving memory was evicted (a room taken back may be evicted again before its close ends). */
+  private readonly evictions = new Map<Room, number>()
+  /** Shutting down: rooms leaving memory are not taken back. */
+  private stopping = false
   /** How many times the log lost its entries (a room loading across a loss relogs once loaded). */
   private losses = 0
   private readonly relays = new Map<Room, () => void>()
@@ -51,15 +59,15 @@ export class RoomRegistry {
   async acquire(name: string): Promise<Room> {
     for (;;) {
       if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
+      const room = this.rooms.get(name) ?? this.takeBack(name)
+      if (room) {
+        this.hold(room)
+        return room
+      }
       const closing = this.closing.get(name)
       if (closing) {
         await closing
         continue
-      }
-      const room = this.rooms.get(name)
-      if (room) {
-        this.hold(room)
-        return room
       }
       await this.startLoad(name)
     }
@@ -108,6 +116,7 @@ export class RoomRegistry {
    * final compactions do not all hold their documents in memory at once.
    */
   async evictAll(): Promise<void> {
+    this.stopping = true
     await Promise.allSettled([...this.loading.values()])
     for (const room of [...this.rooms.values()]) await this.evict(room, true)
     await Promise.all([...this.closing.values()])
@@ -174,25 +183,51 @@ export class RoomRegistry {
     if (!force && room.holdsUnlogged) return this.scheduleEviction(room) // the log lost what only it holds now
     this.rooms.delete(room.name)
     this.closingRooms.add(room)
-    const closing = this.close(room)
+    this.revivable.set(room.name, room)
+    this.evictions.set(room, (this.evictions.get(room) ?? 0) + 1)
+    // Taken back and evicted again before its first close ended: that close goes on for both.
+    const running = this.closing.get(room.name)
+    if (running) return running
+    const closing = this.close(room).finally(() => this.closing.delete(room.name))
     this.closing.set(room.name, closing)
-    try {
-      await closing
-    } finally {
-      this.closingRooms.delete(room)
-      this.closing.delete(room.name)
-      this.deps.observer.roomEvicted()
-    }
+    await closing
   }
 
+  /** A room leaving memory, back to being hot (null when none may be taken back). */
+  private takeBack(name: string): Room | null {
+    const room = this.revivable.get(name)
+    if (!room || this.stopping || room.discarded) return null
+    this.revivable.delete(name)
+    this.closingRooms.delete(room)
+    this.rooms.set(name, room)
+    this.deps.logger.debug({ room: name }, 'a join took back a room leaving memory')
+    return room
+  }
+
+  /**
+   * Drains the room's writes and runs its final compaction, again if it was taken back and
+   * evicted anew meanwhile; then, unless it was taken back, closes it for good.
+   */
   private async close(room: Room): Promise<void> {
-    clearTimeout(room.evictTimer)
-    await room.drain()
-    if (!room.discarded) await this.finalCompaction(room)
-    this.deps.compactor.forget(room)
-    this.relays.get(room)?.()
-    this.relays.delete(room)
-    await room.close()
+    let round = -1
+    while (this.closingRooms.has(room) && round !== this.evictions.get(room)) {
+      round = this.evictions.get(room)!
+      clearTimeout(room.evictTimer)
+      await room.drain()
+      if (!room.discarded) await this.finalCompaction(room)
+    }
+    if (!this.closingRooms.has(room)) return // taken back: hot again
+    this.revivable.delete(room.name)
+    this.evictions.delete(room)
+    try {
+      this.deps.compactor.forget(room)
+      this.relays.get(room)?.()
+      this.relays.delete(room)
+      await room.close()
+    } finally {
+      this.closingRooms.delete(room)
+      this.deps.observer.roomEvicted()
+    }
   }
 
   private async finalCompaction(room: Room): Promise<void> {
