@@ -191,3 +191,15 @@ it('a lost update partly carried by an entry read keeps its own relog: landing a
   core.read([{ id: '4-0', tag: '', updates: [{ writer: 'bob', update: u2! }] }])
   foldHolds(core, u0!, u1!, u2!) // entry 3 carries u1: a snapshot up to 4 must hold it
 })
+
+it('what a claim moves off an update a running fold planned is recorded with it: after a failed save, the next fold does not record it again', () => {
+  const [u0, u1] = history([1, 5]) // both by client 22
+  const { core } = new Harness()
+  core.read([{ id: '1-0', tag: '', updates: [{ writer: 'bob', update: Y.mergeUpdates([u0!, u1!]) }] }])
+  core.logLost() // lost: a fold takes it whatever the position, and an entry read may claim part of it
+  const recorded = core.foldPlan().updates.filter((a) => !a.recorded) // a compaction's plan and edit records (compactor.ts snapshotHot)
+  core.read([{ id: '2-0', tag: '', updates: [{ writer: 'bob', update: u0! }] }]) // while it folds: u0's struct moves to entry 2
+  core.markRecorded(recorded) // history has all of the update as planned; then the snapshot save fails (no new base)
+  const again = core.foldPlan().updates.filter((a) => !a.recorded)
+  expect(keysOf(again.map((a) => a.update)).structs, 'recorded again by the next fold').toEqual([])
+})

@@ -111,6 +111,11 @@ export class DocBytes {
   private checkedAt: LogId = LOG_START
   /** False once no held update was found lost (set again whenever one may be). */
   private mayHoldLost = false
+  /**
+   * Parts moved off a held update since a fold last planned it (`reassign`): a fold running
+   * meanwhile records the update as planned, so those parts are recorded with it.
+   */
+  private readonly splitOff = new WeakMap<Accepted, Accepted[]>()
 
   constructor(base: StoredBase) {
     this.pieces = framePieces(base.pieces, base.infos)
@@ -298,6 +303,7 @@ export class DocBytes {
     held.update = rest.update
     held.info = rest.info
     list.push(moved)
+    this.splitOff.set(held, [...(this.splitOff.get(held) ?? []), moved])
     this.unchecked.add(held)
     this.unchecked.add(moved)
     if (list === this.since) this.sinceBytes += change
@@ -319,9 +325,22 @@ export class DocBytes {
     this.changes++
   }
 
-  /** Marks updates as recorded in history (their edit records are stored). */
+  /** A fold takes these updates as they are now: what is moved off them from now on is recorded with them. */
+  planned(updates: readonly Accepted[]): void {
+    for (const accepted of updates) this.splitOff.delete(accepted)
+  }
+
+  /**
+   * Marks updates as recorded in history (their edit records are stored, from the content they
+   * held when a fold planned them): the parts moved off them since are recorded too.
+   */
   markRecorded(updates: readonly Accepted[]): void {
-    for (const accepted of updates) accepted.recorded = true
+    const marking = [...updates]
+    for (let accepted = marking.pop(); accepted; accepted = marking.pop()) {
+      accepted.recorded = true
+      marking.push(...(this.splitOff.get(accepted) ?? []))
+      this.splitOff.delete(accepted)
+    }
   }
 
   /** The encoded state vector (what the server's sync step 1 sends). */

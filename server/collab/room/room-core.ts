@@ -35,7 +35,7 @@ import type { PendingWrite } from './room-writer.ts'
 import { SERVER } from './origins.ts'
 
 /** The document as everything but the core may see it: read, never changed. */
-export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded' | 'reassign' | 'park' | 'unpark' | 'markLost' | 'lose' | 'relogged' | 'place'>
+export type DocReader = Omit<DocBytes, 'add' | 'rebase' | 'markRecorded' | 'planned' | 'reassign' | 'park' | 'unpark' | 'markLost' | 'lose' | 'relogged' | 'place'>
 
 /** What the core tells the rest of the room. */
 export interface CorePorts {
@@ -171,6 +171,7 @@ export class RoomCore {
   /** What a compaction folds now (nothing when the base already covers the position). */
   foldPlan(): FoldPlan {
     const updates = compareLogIds(this.pos, this.state.baseWatermark) > 0 ? this.state.upTo(this.pos) : []
+    this.state.planned(updates)
     return { base: this.state.base(), updates, watermark: this.pos }
   }
 
