@@ -48,8 +48,8 @@ export class CompactionFeed {
 /** Compaction's history hooks with the feed's added: a failure fails the compaction, which retries. */
 export function withFeed(history: CompactionHistory, feed: CompactionFeed): CompactionHistory {
   return {
-    recordEdits: async (room, updates, ownerOf) => {
-      await history.recordEdits(room, updates, ownerOf)
+    recordEdits: async (room, updates, ownerOf, upTo) => {
+      await history.recordEdits(room, updates, ownerOf, upTo) // the feed keys its events: a retry stores each once
       await feed.record(room, updates)
     },
     afterSnapshot: (room, state) => history.afterSnapshot(room, state),

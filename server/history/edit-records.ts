@@ -4,6 +4,7 @@
  * updates it folds, which carry their writer and log time; the log forgets both once trimmed.
  */
 import * as Y from 'yjs'
+import { compareLogIds, type LogId } from '../log/log-id.ts'
 import type { EditRecord } from '../storage/types.ts'
 import { deletesOnly, hasDeletes, structRanges, type UpdateInfo } from '../collab/sync/update-info.ts'
 
@@ -15,10 +16,28 @@ export interface TimedUpdate {
   writer: string
   update: Uint8Array
   info: UpdateInfo
+  /**
+   * Where its content is in the log now, when that differs from `id` (null: the log lost it and
+   * it is not logged again yet, so no mark can say it is recorded).
+   */
+  place?: LogId | null
 }
 
 const MINUTE = 60_000
 export const NO_DELETES = Y.encodeStateAsUpdate(new Y.Doc())
+
+/**
+ * The updates a room's records do not hold yet: those placed after `recordedUpTo` (every edit in
+ * the log entries up to it is recorded: a fold stored them, and its snapshot may have failed to
+ * save), and those with no place in the log.
+ */
+export function notRecorded(updates: readonly TimedUpdate[], recordedUpTo: LogId | null): TimedUpdate[] {
+  if (recordedUpTo === null) return [...updates]
+  return updates.filter((update) => {
+    const place = update.place === undefined ? update.id : update.place
+    return place === undefined || place === null || compareLogIds(place, recordedUpTo) > 0
+  })
+}
 
 /**
  * `ownerOf`: the user each client id is bound to. Structs are credited to their writer only under

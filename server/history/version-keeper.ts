@@ -12,7 +12,8 @@
 import { newId } from '../../shared/ids.ts'
 import type { Logger } from '../logger.ts'
 import type { EditStore, SnapshotStore, VersionMade, VersionRecord, VersionStore } from '../storage/types.ts'
-import { editRecords, type TimedUpdate } from './edit-records.ts'
+import type { LogId } from '../log/log-id.ts'
+import { editRecords, notRecorded, type TimedUpdate } from './edit-records.ts'
 import { versionsToDrop, type Retention } from './retention.ts'
 
 export interface VersionKeeperDeps {
@@ -35,10 +36,15 @@ export class VersionKeeper {
     this.deps = deps
   }
 
-  /** Before the snapshot holding these updates is saved (if this fails, so does the compaction). */
-  async recordEdits(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined): Promise<void> {
-    const records = editRecords(room, updates, ownerOf)
-    if (records.length > 0) await this.deps.edits.append(records)
+  /**
+   * Before the snapshot holding these updates is saved (if this fails, so does the compaction).
+   * `upTo`: the fold holds every log entry up to it; what a fold before it recorded up to its own
+   * mark (its snapshot then failed to save, here or on another node) is not recorded again.
+   */
+  async recordEdits(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined, upTo?: LogId): Promise<void> {
+    const fresh = upTo === undefined ? updates : notRecorded(updates, await this.deps.edits.recordedUpTo(room))
+    const records = editRecords(room, fresh, ownerOf)
+    if (records.length > 0) await this.deps.edits.append(records, upTo)
   }
 
   /**

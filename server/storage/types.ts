@@ -164,7 +164,14 @@ export interface EditRecord {
 }
 
 export interface EditStore {
-  append(records: EditRecord[]): Promise<void>
+  /**
+   * Stores records; with `upTo`, atomically with them, that every edit in the room's log entries
+   * up to that id is recorded now (a fold recorded them; its snapshot may still fail to save, and
+   * the next fold, on any node, must not record them again).
+   */
+  append(records: EditRecord[], upTo?: LogId): Promise<void>
+  /** The newest `upTo` stored with a room's records (null: none). */
+  recordedUpTo(room: string): Promise<LogId | null>
   /** A room's records with at >= since (and at < until when given), oldest first (ties in append order). */
   list(room: string, options: { since: number; until?: number }): Promise<EditRecord[]>
   /** Removes a room's records older than `before`. */

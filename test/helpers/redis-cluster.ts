@@ -101,9 +101,18 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   return cluster
 }
 
+/**
+ * A replica that lost its master's link for longer than node-timeout × the validity factor (10)
+ * plus the replication ping period (10 s) never fails over. CI once saw no master for the slot
+ * 30 s after the kill, on a machine loaded by other work; a replica whose link was down (a
+ * resync) when its master died is the likely cause, as no log was kept then (each node now logs
+ * to redis.log in its directory). Factor 0 lets a replica fail over whatever its lag; nothing
+ * acknowledged can be lost by it, since the server acknowledges a write only once a replica
+ * holds it (WAIT).
+ */
 function spawnNode(port: number, busPort: number, dir: string): ChildProcess {
   const nodeDir = path.join(dir, String(port))
-  return spawn('sh', ['-c', `mkdir -p ${nodeDir} && exec redis-server --port ${port} --bind 127.0.0.1 --dir ${nodeDir} --save '' --appendonly yes --appendfsync always --maxmemory-policy noeviction --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port ${busPort} --cluster-node-timeout ${CLUSTER_NODE_TIMEOUT_MS}`], { stdio: 'ignore' })
+  return spawn('sh', ['-c', `mkdir -p ${nodeDir} && exec redis-server --port ${port} --bind 127.0.0.1 --dir ${nodeDir} --logfile ${nodeDir}/redis.log --save '' --appendonly yes --appendfsync always --maxmemory-policy noeviction --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port ${busPort} --cluster-node-timeout ${CLUSTER_NODE_TIMEOUT_MS} --cluster-replica-validity-factor 0`], { stdio: 'ignore' })
 }
 
 async function distinctFreePorts(count: number, taken = new Set<number>()): Promise<number[]> {

@@ -7,11 +7,23 @@
 import { compareLogIds, type LogId } from '../../server/log/log-id.ts'
 import type { CompactionLease } from '../../server/collab/compaction/compaction-lease.ts'
 import type { CompactionHistory } from '../../server/collab/compaction/compactor.ts'
-import { editRecords, type TimedUpdate } from '../../server/history/edit-records.ts'
+import { editRecords, notRecorded, type TimedUpdate } from '../../server/history/edit-records.ts'
 import type { EditRecord, Snapshot, SnapshotStore } from '../../server/storage/types.ts'
 
 export class MemorySnapshots implements SnapshotStore {
   private readonly stored = new Map<string, Snapshot>()
+  /** Saves still to fail (the store answered with an error: nothing stored). */
+  private failing = 0
+
+  /** The next save fails. */
+  failNextSave(): void {
+    this.failing++
+  }
+
+  /** Saves succeed again. */
+  heal(): void {
+    this.failing = 0
+  }
 
   async load(room: string): Promise<Snapshot | null> {
     return this.stored.get(room) ?? null
@@ -22,6 +34,10 @@ export class MemorySnapshots implements SnapshotStore {
   }
 
   async save(room: string, update: Uint8Array, watermark: LogId): Promise<boolean> {
+    if (this.failing > 0) {
+      this.failing--
+      throw new Error('snapshot store unavailable (simulated)')
+    }
     const current = this.stored.get(room)
     if (current && compareLogIds(current.watermark, watermark) >= 0) return false
     this.stored.set(room, { update, watermark } as Snapshot)
@@ -76,9 +92,16 @@ export class SimLease {
 /** History's edit records as compaction stores them. */
 export class MemoryHistory implements CompactionHistory {
   readonly records: EditRecord[] = []
+  /** Per room, the log id its edits are recorded up to (as the real store keeps it with the records). */
+  private readonly marks = new Map<string, LogId>()
 
-  async recordEdits(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined): Promise<void> {
-    this.records.push(...editRecords(room, updates, ownerOf))
+  async recordEdits(room: string, updates: readonly TimedUpdate[], ownerOf?: (client: number) => string | undefined, upTo?: LogId): Promise<void> {
+    const records = editRecords(room, upTo === undefined ? updates : notRecorded(updates, this.marks.get(room) ?? null), ownerOf)
+    if (process.env.SIM_DEBUG) console.log('RECORD', room, 'upTo', upTo, 'mark', this.marks.get(room), JSON.stringify(updates.map((u) => [u.id, u.place, u.writer, [...u.info.clients]])), '->', JSON.stringify(records.map((r) => [r.user, r.created])))
+    if (records.length === 0) return
+    this.records.push(...records)
+    const marked = this.marks.get(room)
+    if (upTo !== undefined && (marked === undefined || compareLogIds(upTo, marked) > 0)) this.marks.set(room, upTo)
   }
 
   async afterSnapshot(): Promise<void> {}

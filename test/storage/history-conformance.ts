@@ -248,5 +248,24 @@ export function describeHistoryConformance(name: string, open: () => Promise<Sto
       expect(await edits.list(room, { since: 0 })).toEqual([])
       for (const [i, other] of neighbours.entries()) expect((await edits.list(other, { since: 0 })).map((r) => r.user)).toEqual([`kept${i}`])
     })
+
+    it('keeps, per room, the newest log id its edits are recorded up to, with the records that reach it', async () => {
+      const { edits } = fixture.storage
+      const [room, other] = [freshRoom(), freshRoom()]
+      expect(await edits.recordedUpTo(room)).toBeNull()
+      await edits.append([edit(room, 10, 'a'), edit(room, 20, 'b')], '1700000000000-2')
+      await edits.append([edit(other, 10, 'z')], '1700000000009-0')
+      await edits.append([edit(room, 30, 'c')]) // no mark: the mark stays
+      expect(await edits.recordedUpTo(room)).toBe('1700000000000-2')
+      await edits.append([edit(room, 40, 'd')], '1700000000000-10') // numeric order, not string order
+      await edits.append([edit(room, 50, 'e')], '1699999999999-99') // a lagging node's fold: not backwards
+      expect(await edits.recordedUpTo(room)).toBe('1700000000000-10')
+      await edits.append([], '1800000000000-0') // nothing recorded, nothing marked
+      expect(await edits.recordedUpTo(room)).toBe('1700000000000-10')
+      expect(await edits.recordedUpTo(other)).toBe('1700000000009-0')
+      await edits.deleteRoom(room)
+      expect(await edits.recordedUpTo(room)).toBeNull()
+      expect(await edits.recordedUpTo(other)).toBe('1700000000009-0')
+    })
   })
 }

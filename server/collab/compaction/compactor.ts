@@ -242,9 +242,9 @@ export class Compactor {
       // to an entry it reads (room-core.ts `claim`), and the fold must hold what the plan held.
       const batches = [...batchesOf(plan.updates, this.deps.batchSize)]
       const unrecorded = plan.updates.filter((a) => !a.recorded)
-      const edits = unrecorded.map((a) => ({ at: parseLogId(a.id)[0], id: a.id, writer: a.writer, update: a.update, info: a.info }))
+      const edits = unrecorded.map((a) => ({ at: parseLogId(a.id)[0], id: a.id, writer: a.writer, update: a.update, info: a.info, ...(a.relogged !== undefined && { place: a.relogged }) }))
       const next = await this.fold(plan.base, batches)
-      await this.deps.history?.recordEdits(room.name, edits, (client) => next.bindings.get(client))
+      await this.deps.history?.recordEdits(room.name, edits, (client) => next.bindings.get(client), plan.watermark)
       room.markRecorded(unrecorded) // before the save: a failed save must not record them again
       const snapshot = await this.persist(room.name, next, plan.watermark)
       await room.adoptBase({ ...next, watermark: plan.watermark })
@@ -279,7 +279,7 @@ export class Compactor {
       base.pieces.forEach((piece, i) => known.addPiece(piece, base.infos[i]!))
       const next = await this.fold(base, this.logBatches(room, { after: base.watermark, last, timed, known }))
       if (last.id === base.watermark) return // nothing to fold
-      await this.deps.history?.recordEdits(room, timed, (client) => next.bindings.get(client))
+      await this.deps.history?.recordEdits(room, timed, (client) => next.bindings.get(client), last.id)
       const snapshot = await this.persist(room, next, last.id)
       this.deps.observer.compacted(snapshot.length, performance.now() - started)
       await this.deps.history?.afterSnapshot(room, snapshot)
