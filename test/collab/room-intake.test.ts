@@ -437,6 +437,31 @@ describe('the intake', () => {
     }
   })
 
+  it('holds a resend\'s erasure of another member\'s stroke until the log is read as far as it reached: the eraser is credited, not the member passing it on', async () => {
+    for (const eraserLogged of [true, false]) {
+      const s = setup('canvas', { logHead: () => Promise.resolve('2-0') })
+      s.position.id = '1-0'
+      const [ann, bob, cy] = [new Member('ann', 101), new Member('bob', 202), new Member('cy', 301)]
+      const drawn = stroke(ann, 'a1')
+      s.gate.trust([{ writer: 'ann', update: drawn, at: '1-0' }])
+      bob.learn(drawn)
+      eraseStroke(bob.doc, 'a1') // Bob erases Ann's stroke through another node: its entry 2-0
+      const erased = bob.edits()
+      cy.learn(drawn)
+      cy.learn(erased) // Cy got it there too, and now resyncs with this node
+      const socket = join(s, 'cy')
+      s.intake.receive(socket.conn, Y.encodeStateAsUpdate(cy.doc), true)
+      await vi.advanceTimersByTimeAsync(10)
+      expect([s.writer.written, socket.conn.held.length]).toEqual([[], 1])
+      if (eraserLogged) s.gate.trust([{ writer: 'bob', update: erased, at: '2-0' }])
+      s.position.id = '2-0'
+      s.intake.retryHeld()
+      // Read from the log: nothing new. Not in the log: Cy is the first to bring it, and pays for it.
+      expect(s.writer.written.map((w) => w.writer)).toEqual(eraserLogged ? [] : ['cy'])
+      expect([socket.conn.held.length, socket.closed, socket.denials]).toEqual([0, null, 0])
+    }
+  })
+
   it('after a loss, takes two members\' resends that each hold back the other: a deletion of content nobody sent yet waits alone', () => {
     // Client ids 3xx and 4xx: nobody's presence claims them (the log and the bindings are gone).
     const s = setup('chat', { logLost: () => true })

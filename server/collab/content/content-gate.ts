@@ -103,9 +103,10 @@ export class ContentGate {
   /**
    * Throws DecodeError for malformed updates (the validator runs as part of the check). `judged`:
    * the update was held as foreign and this node has read since what the log held then, so what
-   * the rules refuse is the writer's own doing, refused with the rules' reason.
+   * the rules refuse is the writer's own doing, refused with the rules' reason. `resend`: it came
+   * in a sync step 2, which carries whatever the client holds, others' deletions too.
    */
-  check(update: Uint8Array, author: Author, judged = false): Verdict {
+  check(update: Uint8Array, author: Author, judged = false, resend = false): Verdict {
     const analysis = analyzeUpdate(update, this.index)
     const clients = analysis.status === 'missing' ? analysis.clients : analysis.structs.map((s) => s.client)
     const foreign = this.foreignClient(clients, author.userId)
@@ -120,6 +121,12 @@ export class ContentGate {
     const unknown = this.unknownDeleted(analysis.deletes, context)
     if (unknown !== null) return unknown
     const refused = this.deleteProblem(analysis.deletes, context)
+    // A resend's deletion of another member's content, though the rules allow it, may be one the
+    // client got through another node (an eraser's stroke that node logged and this one has not
+    // read yet): taken now, it would be credited to the client passing it on. It waits as a
+    // deletion the rules refuse does; once read, it is no longer new, else it is the sender's.
+    const othersDeleted = refused === null && resend && !judged ? this.othersDeletion(analysis.deletes, context) : null
+    if (othersDeleted !== null) return { kind: 'foreign', missing: othersDeleted, reason: 'deletes another member\'s content this node may not have read yet', waitFor: 'log' }
     if (refused === null) return { kind: 'accept', update: analysis, posts: context.posts }
     if (judged) return { kind: 'refuse', reason: refused.reason }
     // Another user's deletion the rules would not allow this writer: a stock client passes on
@@ -313,6 +320,18 @@ export class ContentGate {
   }
 
   /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
+  /** Where the update deletes content of another user's that the document still holds, or null. */
+  private othersDeletion(deletes: DeleteRange[], context: RuleContext): StructId | null {
+    for (const { client, clock, length } of deletes) {
+      if (context.creatorOf(client) === context.writer) continue
+      for (const [from, to] of this.index.placedParts(client, clock, length)) {
+        const [undeleted] = this.index.undeleted(client, from, to - from)
+        if (undeleted) return { client, clock: undeleted[0] }
+      }
+    }
+    return null
+  }
+
   private deleteProblem(deletes: DeleteRange[], context: RuleContext): { reason: string; at: StructId } | null {
     for (const { client, clock, length } of deletes) {
       const own = context.creatorOf(client) === context.writer

@@ -205,7 +205,7 @@ export class RoomIntake {
     }
     let verdict
     try {
-      verdict = gate.check(update, author, how.judgeForeign)
+      verdict = gate.check(update, author, how.judgeForeign, how.resend)
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
       this.deps.observer.frameRejected('invalidData')
