@@ -20,6 +20,7 @@ import { noObserver } from '../../server/collab/observer.ts'
 import type { Role } from '../../server/collab/principal.ts'
 import { RoomBudgets } from '../../server/collab/room/room-budgets.ts'
 import type { PendingWrite, RoomWriter } from '../../server/collab/room/room-writer.ts'
+import { readDeleteSet } from '../../server/collab/sync/delete-set.ts'
 import { updateInfo } from '../../server/collab/sync/update-info.ts'
 import { Connection } from '../../server/collab/wire/connection.ts'
 import type { LogId } from '../../server/log/log-id.ts'
@@ -462,6 +463,32 @@ describe('the intake', () => {
     }
   })
 
+  it('holds a resend\'s deleted message under an id nobody holds, with its deletion, until the log is read as far as it reached', async () => {
+    for (const authorLogged of [true, false]) {
+      const s = setup('chat', { logHead: () => Promise.resolve('2-0') })
+      s.position.id = '1-0'
+      // Client ids 3xx and 4xx: nobody's presence claims them.
+      const [cy, dee] = [new Member('cy', 301), new Member('dee', 402)]
+      postMessage(dee.doc, { id: 'd1', author: 'dee', authorName: 'Dee', text: 'oops', time: Date.now() })
+      messagesOf(dee.doc).delete(0, 1) // through another node: entry 2-0
+      const deleted = dee.edits()
+      postMessage(cy.doc, { id: 'c1', author: 'cy', authorName: 'Cy', text: 'hi', time: Date.now() }) // not built on Dee's
+      cy.learn(deleted)
+      const socket = join(s, 'cy')
+      s.intake.receive(socket.conn, Y.encodeStateAsUpdate(cy.doc), true)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(s.writer.written.map((w) => [w.writer, [...w.info.clients.keys()], hasDeletions(w.update)])).toEqual([['cy', [301], false]]) // her own message at once
+      expect(socket.conn.held).toHaveLength(1)
+      settle(s)
+      if (authorLogged) s.gate.trust([{ writer: 'dee', update: deleted, at: '2-0' }])
+      s.position.id = '2-0'
+      s.intake.retryHeld()
+      // Read from the log: nothing new. Not in the log: Cy is the first to bring it.
+      expect(s.writer.written.map((w) => w.writer)).toEqual(authorLogged ? [] : ['cy'])
+      expect([socket.conn.held.length, socket.closed, socket.denials]).toEqual([0, null, 0])
+    }
+  })
+
   it('after a loss, takes two members\' resends that each hold back the other: a deletion of content nobody sent yet waits alone', () => {
     // Client ids 3xx and 4xx: nobody's presence claims them (the log and the bindings are gone).
     const s = setup('chat', { logLost: () => true })
@@ -487,3 +514,7 @@ describe('the intake', () => {
     expect([cySocket.conn.held.length, deeSocket.conn.held.length, cySocket.closed, deeSocket.closed]).toEqual([0, 0, null, null])
   })
 })
+
+function hasDeletions(update: Uint8Array): boolean {
+  return readDeleteSet(update, updateInfo(update).deleteSetStart).length > 0
+}

@@ -9,8 +9,8 @@ import { messagesOf, postMessage, readAllMessages } from '../../shared/chat.ts'
 import { ChatRules } from '../../server/collab/content/chat-rules.ts'
 import { ContentGate, type Author } from '../../server/collab/content/content-gate.ts'
 import fc from 'fast-check'
-import { cutDeletions, readyApart, foreignApart } from '../../server/collab/intake/update-parts.ts'
-import { readDeleteSet, type DeleteRange } from '../../server/collab/sync/delete-set.ts'
+import { cutDeletions, deletionsApart, readyApart, foreignApart } from '../../server/collab/intake/update-parts.ts'
+import { encodeDeleteSet, readDeleteSet, type DeleteRange } from '../../server/collab/sync/delete-set.ts'
 import type { ClockRanges } from '../../server/collab/sync/struct-slice.ts'
 import { updateInfo } from '../../server/collab/sync/update-info.ts'
 
@@ -147,3 +147,37 @@ it('cutting deletions at clock ranges keeps every deleted clock once, and only c
     for (const r of outside) for (let c = r.clock; c < r.clock + r.length; c++) expect(inside(r.client).some(([from, to]) => c >= from && c < to)).toBe(false)
   }), { numRuns: 2000 })
 })
+
+it('sets a pending delete set apart in one pass: every deleted clock once, the unknown ones waiting, the structs and the rest ready', () => {
+  const range = fc.record({ client: fc.integer({ min: 1, max: 6 }), clock: fc.nat({ max: 30 }), length: fc.integer({ min: 1, max: 10 }) })
+  fc.assert(fc.property(fc.array(range, { maxLength: 12 }), fc.integer({ min: 0, max: 40 }), fc.boolean(), (ranges, knownUpTo, withStructs) => {
+    // Clients 1-3 are known up to `knownUpTo`; 4-6 not at all; client 9 writes the structs.
+    const unknown = (client: number, clock: number, length: number): Array<[number, number]> => {
+      const from = client <= 3 ? Math.max(clock, knownUpTo) : clock
+      return from < clock + length ? [[from, clock + length]] : []
+    }
+    const doc = member(9)
+    if (withStructs) messagesOf(doc).push(['x'])
+    const structs = Y.encodeStateAsUpdate(doc)
+    const update = Y.mergeUpdates([structs, deletionsOnly(ranges)])
+    const parts = deletionsApart(update, unknown)
+    const clocks = (deletes: DeleteRange[]): string[] => deletes.flatMap((d) => Array.from({ length: d.length }, (_, i) => `${d.client}:${d.clock + i}`)).sort()
+    const all = clocks(readDeleteSet(update, updateInfo(update).deleteSetStart))
+    const isUnknown = (key: string): boolean => { const [c, k] = key.split(':').map(Number) as [number, number]; return unknown(c, k, 1).length > 0 }
+    if (!all.some(isUnknown) || (!withStructs && all.every(isUnknown))) {
+      expect(parts).toBeNull()
+      return
+    }
+    const [ready, waiting] = [parts!.ready, parts!.waiting].map((u) => ({ info: updateInfo(u), deletes: clocks(readDeleteSet(u, updateInfo(u).deleteSetStart)) }))
+    expect([...ready!.deletes, ...waiting!.deletes].sort()).toEqual(all)
+    expect(waiting!.deletes).toEqual(all.filter(isUnknown))
+    expect([...ready!.info.clients.keys()]).toEqual(withStructs ? [9] : [])
+    expect(waiting!.info.clients.size).toBe(0)
+  }), { numRuns: 300 })
+})
+
+/** A deletions-only update (Yjs sorts and merges its delete set when merging it in). */
+function deletionsOnly(ranges: DeleteRange[]): Uint8Array {
+  const update = new Uint8Array([0, ...encodeDeleteSet([])])
+  return ranges.length === 0 ? update : Y.mergeUpdates(ranges.map((range) => new Uint8Array([0, ...encodeDeleteSet([range])])))
+}

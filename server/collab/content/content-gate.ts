@@ -43,7 +43,7 @@ export type Verdict =
    * stock client passes on everything it has). The caller holds it until the log is read up to
    * where that content would be, then judges it again: known content is then no longer new.
    */
-  | { kind: 'foreign'; missing: StructId; reason: string; waitFor: 'content' | 'log' }
+  | { kind: 'foreign'; missing: StructId; reason: string; waitFor: 'content' | 'log'; wholeClient?: true }
   | { kind: 'refuse'; reason: string }
 
 export interface GateOptions {
@@ -127,6 +127,11 @@ export class ContentGate {
     // deletion the rules refuse does; once read, it is no longer new, else it is the sender's.
     const othersDeleted = refused === null && resend && !judged ? this.othersDeletion(analysis.deletes, context) : null
     if (othersDeleted !== null) return { kind: 'foreign', missing: othersDeleted, reason: 'deletes another member\'s content this node may not have read yet', waitFor: 'log' }
+    // Deleted structs under a client id nobody holds, with their deletion, show nothing of who
+    // wrote or deleted them (another member's message, posted and deleted, passed on): they wait
+    // together, as content of another's would.
+    const unproven = refused === null && resend && !judged ? this.unprovenDeleter(analysis, author) : null
+    if (unproven !== null) return { kind: 'foreign', missing: unproven, reason: 'deletes content nothing shows to be the writer\'s', waitFor: 'log', wholeClient: true }
     if (refused === null) return { kind: 'accept', update: analysis, posts: context.posts }
     if (judged) return { kind: 'refuse', reason: refused.reason }
     // Another user's deletion the rules would not allow this writer: a stock client passes on
@@ -320,6 +325,24 @@ export class ContentGate {
   }
 
   /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
+  /**
+   * A client id the update brings that nobody holds, none of whose structs here holds content,
+   * and whose clocks it deletes (the first of its structs), or null.
+   */
+  private unprovenDeleter(update: ReadyUpdate, author: Author): StructId | null {
+    const deleted = new Set(update.deletes.map((range) => range.client))
+    if (deleted.size === 0) return null
+    const first = new Map<number, number>()
+    const proven = new Set<number>()
+    for (const struct of update.structs) {
+      if (!deleted.has(struct.client) || this.index.bindings.has(struct.client)) continue
+      if (holdsContent(struct)) proven.add(struct.client)
+      if (!first.has(struct.client)) first.set(struct.client, struct.clock)
+    }
+    for (const [client, clock] of first) if (!proven.has(client) && this.options.claimedBy(client) !== author.userId) return { client, clock }
+    return null
+  }
+
   /** Where the update deletes content of another user's that the document still holds, or null. */
   private othersDeletion(deletes: DeleteRange[], context: RuleContext): StructId | null {
     for (const { client, clock, length } of deletes) {

@@ -8,14 +8,10 @@
  * point by point costs a few ranges, whatever its number of points.
  */
 import type { StructId } from '../wire/update-validator.ts'
+import { ContainerTable, type Container } from './container-table.ts'
 import { RangeMap } from './range-map.ts'
 
-/** Where items live: a root type by name, or the type held by the item `owner`; `key` for map entries. */
-export interface Container {
-  root: string | null
-  owner: StructId | null
-  key: string | null
-}
+export type { Container }
 
 /** An item holding a type, and the container that item itself lives in. */
 export interface TypeItem {
@@ -45,22 +41,24 @@ export type IndexPart =
   | { kind: 'bindings'; bindings: Array<[number, string]> }
 
 export class StructIndex {
-  private readonly containers: Container[] = [{ root: null, owner: null, key: null }, { root: null, owner: null, key: null }]
-  private readonly containerIds = new Map<string, number>()
+  private readonly containers = withReserved(new ContainerTable())
   private readonly placed = new Map<number, RangeMap>()
   private readonly deleted = new Map<number, RangeMap>()
-  private readonly types = new Map<number, Map<number, TypeItem>>()
+  /** Per client, per clock, an item holding a type: its type ref and container, packed in one number. */
+  private readonly types = new Map<number, Map<number, number>>()
   /** Yjs client id → the user who first wrote with it (for good). */
   readonly bindings = new Map<number, string>()
 
   /** Everything known, in parts of about `size` items each, to be restored in order by `restore`. */
   toParts(size: number): IndexPart[] {
     const parts: IndexPart[] = []
-    for (let first = UNPLACED + 1; first < this.containers.length; first += size) {
-      parts.push({ kind: 'containers', first, containers: this.containers.slice(first, first + size) })
+    for (let first = UNPLACED + 1; first < this.containers.size; first += size) {
+      const containers: Container[] = []
+      for (let id = first; id < Math.min(first + size, this.containers.size); id++) containers.push(this.containers.get(id))
+      parts.push({ kind: 'containers', first, containers })
     }
     parts.push(...rangeParts('placed', this.placed, size), ...rangeParts('deleted', this.deleted, size))
-    parts.push(...inParts(this.types, size, (clocks) => sliceable([...clocks]), (types) => ({ kind: 'types', types })))
+    parts.push(...inParts(this.types, size, (clocks) => sliceable([...clocks].map(([clock, type]) => [clock, unpackType(type)] as [number, TypeItem])), (types) => ({ kind: 'types', types })))
     const bindings = [...this.bindings]
     for (let from = 0; from < bindings.length; from += size) parts.push({ kind: 'bindings', bindings: bindings.slice(from, from + size) })
     return parts
@@ -80,11 +78,8 @@ export class StructIndex {
   }
 
   private restoreContainers(first: number, containers: Container[]): void {
-    if (first !== this.containers.length) throw new Error(`index part out of order: containers from ${first}, expected ${this.containers.length}`)
-    for (const container of containers) {
-      this.containerIds.set(containerName(container.root ?? container.owner!, container.key), this.containers.length)
-      this.containers.push(container)
-    }
+    if (first !== this.containers.size) throw new Error(`index part out of order: containers from ${first}, expected ${this.containers.size}`)
+    for (const container of containers) this.containers.add(container)
   }
 
   /** The next clock expected from `client` (everything before it is known). */
@@ -104,25 +99,17 @@ export class StructIndex {
   }
 
   container(id: number): Container {
-    const container = this.containers[id]
-    if (!container) throw new Error(`no container ${id}`)
-    return container
+    return this.containers.get(id)
   }
 
   /** The id of the container (root or type item, key), registering it on first use. */
   containerFor(parent: string | StructId, key: string | null): number {
-    const name = containerName(parent, key)
-    let id = this.containerIds.get(name)
-    if (id === undefined) {
-      id = this.containers.length
-      this.containers.push(typeof parent === 'string' ? { root: parent, owner: null, key } : { root: null, owner: parent, key })
-      this.containerIds.set(name, id)
-    }
-    return id
+    return this.containers.find(parent, key) ?? this.containers.add(typeof parent === 'string' ? { root: parent, owner: null, key } : { root: null, owner: { client: parent.client, clock: parent.clock }, key })
   }
 
   typeAt(id: StructId): TypeItem | undefined {
-    return this.types.get(id.client)?.get(id.clock)
+    const type = this.types.get(id.client)?.get(id.clock)
+    return type === undefined ? undefined : unpackType(type)
   }
 
   /** Every clock of `[clock, clock + length)` of `client` is deleted. */
@@ -154,7 +141,7 @@ export class StructIndex {
   addType(id: StructId, type: TypeItem): void {
     let clocks = this.types.get(id.client)
     if (!clocks) this.types.set(id.client, clocks = new Map())
-    if (!clocks.has(id.clock)) clocks.set(id.clock, type)
+    if (!clocks.has(id.clock)) clocks.set(id.clock, packType(type))
   }
 
   markDeleted(client: number, start: number, end: number): void {
@@ -167,8 +154,21 @@ export class StructIndex {
   }
 }
 
-function containerName(parent: string | StructId, key: string | null): string {
-  return typeof parent === 'string' ? `r\u0000${parent}\u0000${key ?? '\u0001'}` : `t\u0000${parent.client}\u0000${parent.clock}\u0000${key ?? '\u0001'}`
+/** COLLECTED and UNPLACED: containers no item is looked up in. */
+function withReserved(table: ContainerTable): ContainerTable {
+  while (table.size <= UNPLACED) table.add({ root: null, owner: null, key: null })
+  return table
+}
+
+/** Type refs are small (Yjs has 7) and container numbers below 2^32: one number holds both. */
+const TYPE_SHIFT = 2 ** 32
+
+function packType({ typeRef, container }: TypeItem): number {
+  return typeRef * TYPE_SHIFT + container
+}
+
+function unpackType(type: number): TypeItem {
+  return { typeRef: Math.floor(type / TYPE_SHIFT), container: type % TYPE_SHIFT }
 }
 
 /** A client's ranges, a bounded number per part (one client may hold most of a document). */

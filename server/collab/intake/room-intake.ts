@@ -24,7 +24,7 @@ import { isEmptyUpdateBytes } from '../wire/inbound.ts'
 import { permissionDeniedFrame } from '../wire/outbound.ts'
 import type { GateKeeper } from './room-gate.ts'
 import { HeldUpdates, type HeldLimits, type HeldUpdate } from './held-updates.ts'
-import { deletionApart, foreignApart, readyApart } from './update-parts.ts'
+import { deletionsApart, foreignApart, readyApart } from './update-parts.ts'
 
 /** A server-side edit the content rules refuse (an editor's restore deleting others' messages). */
 export class EditRefusedError extends Error {
@@ -262,7 +262,7 @@ export class RoomIntake {
    * same. False when all of it waits.
    */
   private admitReadyPart(conn: Connection, update: Uint8Array, verdict: Extract<Verdict, { kind: 'pending' }>, gate: ContentGate, how: Admission): boolean {
-    const parts = verdict.deletion ? deletionApart(update, verdict.missing.client) : readyApart(update, verdict.blocked ?? [])
+    const parts = verdict.deletion ? deletionsApart(update, (client, clock, length) => gate.index.unknownParts(client, clock, length)) : readyApart(update, verdict.blocked ?? [])
     if (!parts) return false
     this.admit(conn, parts.ready, gate, { ...how, charge: false })
     if (!conn.isClosed) this.admit(conn, parts.waiting, gate, { ...how, charge: false })

@@ -16,6 +16,7 @@ import { updateInfo } from '../sync/update-info.ts'
  * delete: a message posted and deleted offline arrives as a deleted struct and its deletion).
  */
 export function foreignApart(update: Uint8Array, verdict: Extract<Verdict, { kind: 'foreign' }>): [Uint8Array | null, Uint8Array | null] {
+  if (verdict.wholeClient) return clientApart(update, verdict.missing.client)
   if (verdict.waitFor === 'content') {
     const { of, rest } = separateClient(update, verdict.missing.client)
     return [of, rest]
@@ -54,14 +55,50 @@ export function readyApart(update: Uint8Array, blocked: readonly StructId[]): { 
   }
 }
 
-/**
- * An update's deletions under `client` (content the document lacks: they wait for it) apart from
- * its structs and other deletions (ready now); null when nothing is left beside them.
- */
-export function deletionApart(update: Uint8Array, client: number): { ready: Uint8Array; waiting: Uint8Array } | null {
-  const { of, rest } = separateDeletedClient(update, client)
-  return of && rest ? { ready: rest, waiting: of } : null
+/** A client's structs with its deletions, and the rest; each null when empty. */
+function clientApart(update: Uint8Array, client: number): [Uint8Array | null, Uint8Array | null] {
+  const { of: structs, rest } = separateClient(update, client)
+  const { of: deletions, rest: others } = rest ? separateDeletedClient(rest, client) : { of: null, rest: null }
+  if (!structs || !deletions) return [structs ?? deletions, others]
+  // The structs' part ends with an empty delete set; the deletions' part is an empty struct section and a delete set.
+  return [withDeleteSet(structs.subarray(0, structs.length - 1), deletions.subarray(1)), others]
 }
+
+/** The parts of a client's clock range the document does not hold. */
+export type UnknownParts = (client: number, clock: number, length: number) => Array<[number, number]>
+
+/**
+ * An update's deletions of content the document lacks (they wait for it, as Yjs keeps a pending
+ * delete set) apart from its structs and the deletions it can take now: of content the document
+ * holds, or of the update's own structs. One pass, however many clients the deletions name; null
+ * when nothing would be taken now (an update of waiting deletions alone waits whole).
+ */
+export function deletionsApart(update: Uint8Array, unknown: UnknownParts): { ready: Uint8Array; waiting: Uint8Array } | null {
+  const info = updateInfo(update)
+  const ready: DeleteRange[] = []
+  const waiting: DeleteRange[] = []
+  for (const range of readDeleteSet(update, info.deleteSetStart)) {
+    if (info.clients.has(range.client)) {
+      ready.push(range)
+      continue
+    }
+    let clock = range.clock
+    for (const [from, to] of unknown(range.client, range.clock, range.length)) {
+      if (from > clock) ready.push({ client: range.client, clock, length: from - clock })
+      waiting.push({ client: range.client, clock: from, length: to - from })
+      clock = to
+    }
+    if (clock < range.clock + range.length) ready.push({ client: range.client, clock, length: range.clock + range.length - clock })
+  }
+  if (waiting.length === 0 || (info.clients.size === 0 && ready.length === 0)) return null
+  return {
+    ready: withDeleteSet(update.subarray(0, info.deleteSetStart), encodeDeleteSet(ready)),
+    waiting: withDeleteSet(NO_STRUCTS, encodeDeleteSet(waiting)),
+  }
+}
+
+/** The struct section of an update with none. */
+const NO_STRUCTS = new Uint8Array([0])
 
 /** Deletions split in two: the clocks inside the ranges `inside` gives per client, and the rest. */
 export function cutDeletions(deletes: readonly DeleteRange[], inside: (client: number) => ClockRanges): [DeleteRange[], DeleteRange[]] {
