@@ -156,6 +156,7 @@ const FOUND: Array<{ seed: number; run: number; fixed: string; resets?: false; s
   { seed: 916329734, run: 372, fixed: 'after a loss, two members\' resends waited for each other for good: one\'s own message built on the other\'s, whose resend held its own message back with a deletion of the first one\'s content nobody had sent yet (a deletion of unknown content now waits alone, as Yjs keeps a pending delete set)' },
   { seed: 1906546750, run: 542, saveFaults: true, fixed: 'a member\'s resend to a node that had not read another node\'s entry passed on the eraser\'s erasure, and history credited the erasure to her (a resend\'s deletion of others\' content waits until the log is read as far as it reached)' },
   { seed: 1467338910, run: 952, resets: false, saveFaults: true, fixed: 'as above, for a message its author posted and deleted: a resend passed on the deleted struct under an id the node did not know, and its deletion was credited to the member passing it on (such structs wait with their deletion)' },
+  { seed: 585069264, run: 753, saveFaults: true, fixed: 'met while fixing the above: a member\'s stroke drawn and erased offline waited for the log to be read as far as it reached, and the log then lost its entries: it waited for good (a loss judges what waits for the log at once)' },
 ]
 
 it.each(FOUND)('the history found at seed $seed, run $run stays exact: $fixed', async ({ seed, run, resets, saveFaults }) => {

@@ -148,6 +148,17 @@ export class RoomIntake {
     return this.caughtUp(held.foreign.until)
   }
 
+  /**
+   * The log lost its entries: held updates waiting for this node to read as far as the log then
+   * reached will never see those entries (nor, once read, could they tell anything): they are
+   * judged against what the room holds now.
+   */
+  logLost(): void {
+    const position = this.deps.position()
+    for (const conn of this.deps.sockets()) for (const held of conn.held) if (held.foreign?.waitFor === 'log') held.foreign.until = position
+    this.retryHeld()
+  }
+
   /** The socket left or may no longer write: what it held was never accepted. */
   forget(conn: Connection): void {
     this.held.drop(conn)

@@ -329,6 +329,7 @@ export class Room {
   async relog(): Promise<void> {
     this.core.logLost()
     this.owe(this.bytes.contents().since.map((accepted) => ({ ...accepted, relogOf: accepted })))
+    this.intake.logLost()
     await this.catchUpAfterLoss()
   }
 
