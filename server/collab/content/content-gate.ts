@@ -121,17 +121,8 @@ export class ContentGate {
     const unknown = this.unknownDeleted(analysis.deletes, context)
     if (unknown !== null) return unknown
     const refused = this.deleteProblem(analysis.deletes, context)
-    // A resend's deletion of another member's content, though the rules allow it, may be one the
-    // client got through another node (an eraser's stroke that node logged and this one has not
-    // read yet): taken now, it would be credited to the client passing it on. It waits as a
-    // deletion the rules refuse does; once read, it is no longer new, else it is the sender's.
-    const othersDeleted = refused === null && resend && !judged ? this.othersDeletion(analysis.deletes, context) : null
-    if (othersDeleted !== null) return { kind: 'foreign', missing: othersDeleted, reason: 'deletes another member\'s content this node may not have read yet', waitFor: 'log' }
-    // Deleted structs under a client id nobody holds, with their deletion, show nothing of who
-    // wrote or deleted them (another member's message, posted and deleted, passed on): they wait
-    // together, as content of another's would.
-    const unproven = refused === null && resend && !judged ? this.unprovenDeleter(analysis, author) : null
-    if (unproven !== null) return { kind: 'foreign', missing: unproven, reason: 'deletes content nothing shows to be the writer\'s', waitFor: 'log', wholeClient: true }
+    const passedOn = refused === null && resend && !judged ? this.passedOnDeletion(analysis, context) : null
+    if (passedOn !== null) return passedOn
     if (refused === null) return { kind: 'accept', update: analysis, posts: context.posts }
     if (judged) return { kind: 'refuse', reason: refused.reason }
     // Another user's deletion the rules would not allow this writer: a stock client passes on
@@ -324,12 +315,27 @@ export class ContentGate {
     return known
   }
 
-  /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
+  /**
+   * A resend's deletion that may be another member's, passed on (it waits until this node has
+   * read the log as far as it reached: then it is not new, or it is the sender's):
+   * - of another member's content, though the rules allow it: an eraser's stroke logged through
+   *   another node that this one has not read yet would be credited to the client passing it on;
+   * - of deleted structs under a client id nobody holds (a message posted and deleted, passed
+   *   on): nothing in them shows whose they are, so they wait together with their deletion.
+   */
+  private passedOnDeletion(update: ReadyUpdate, context: RuleContext): Verdict | null {
+    const others = this.othersDeletion(update.deletes, context)
+    if (others !== null) return { kind: 'foreign', missing: others, reason: 'deletes another member\'s content this node may not have read yet', waitFor: 'log' }
+    const unproven = this.unprovenDeleter(update, context.writer)
+    if (unproven !== null) return { kind: 'foreign', missing: unproven, reason: 'deletes content nothing shows to be the writer\'s', waitFor: 'log', wholeClient: true }
+    return null
+  }
+
   /**
    * A client id the update brings that nobody holds, none of whose structs here holds content,
    * and whose clocks it deletes (the first of its structs), or null.
    */
-  private unprovenDeleter(update: ReadyUpdate, author: Author): StructId | null {
+  private unprovenDeleter(update: ReadyUpdate, writer: string): StructId | null {
     const deleted = new Set(update.deletes.map((range) => range.client))
     if (deleted.size === 0) return null
     const first = new Map<number, number>()
@@ -339,7 +345,7 @@ export class ContentGate {
       if (holdsContent(struct)) proven.add(struct.client)
       if (!first.has(struct.client)) first.set(struct.client, struct.clock)
     }
-    for (const [client, clock] of first) if (!proven.has(client) && this.options.claimedBy(client) !== author.userId) return { client, clock }
+    for (const [client, clock] of first) if (!proven.has(client) && this.options.claimedBy(client) !== writer) return { client, clock }
     return null
   }
 
@@ -355,6 +361,7 @@ export class ContentGate {
     return null
   }
 
+  /** Deletions of others' content the rules refuse (all of it known: unknownDeleted ran first). */
   private deleteProblem(deletes: DeleteRange[], context: RuleContext): { reason: string; at: StructId } | null {
     for (const { client, clock, length } of deletes) {
       const own = context.creatorOf(client) === context.writer
