@@ -196,7 +196,7 @@ export const SETTINGS = {
   versionIntervalMs: setting('VERSION_INTERVAL_MS', 'A document that changed gets an automatic version (at compaction) when its last one is older than this', integer(1_000, 30 * 86_400_000), 10 * 60_000),
   versionRetention: setting('VERSION_RETENTION', 'Automatic versions kept: every one younger than the first age, then the newest per hour until the second, then the newest per day ("1d,30d"; units ms, s, m, h, d). Named versions are kept forever', retention, '1d,30d'),
   pingIntervalMs: setting('PING_INTERVAL_MS', 'WebSocket ping interval; a socket missing one pong is closed', integer(100, 600_000), 30_000),
-  roomGraceMs: setting('ROOM_GRACE_MS', 'How long an empty room stays in memory before eviction', integer(0, 3_600_000), 10_000),
+  roomGraceMs: setting('ROOM_GRACE_MS', 'How long an empty room stays in memory before eviction (a join during its final compaction takes the room back)', integer(0, 3_600_000), 10_000),
   heldUpdateMaxAgeMs: setting('HELD_UPDATE_MAX_AGE_MS', 'Longest an update waits for content the room lacks (its dependencies, or another user\'s content this node has not read yet); then a resend is declined and any other update closes its socket (1008)', integer(1_000, 600_000), 30_000),
   compactEveryUpdates: setting('COMPACT_EVERY_UPDATES', 'Compact a room once this many updates are in its log', integer(1, 1_000_000), 1000),
   compactIdleMs: setting('COMPACT_IDLE_MS', 'Compact a room this long after its last update', integer(10, 3_600_000), 30_000),
