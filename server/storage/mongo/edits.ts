@@ -1,9 +1,10 @@
 /**
  * Edit records in MongoDB: `edits` holds `{ room, at, seq, user, created, deleted }`, and on the
  * last record of an append that marks how far the room's edits are recorded, `upToMs` and
- * `upToSeq` (the log id's parts): an ordered insert stores the last record only after all the others. `seq`
- * orders records with an equal `at` in append order (ObjectIds are not reliably increasing: their
- * counter starts anywhere and wraps), so listings sort on `{ at, seq }` along the index.
+ * `upToSeq` (the log id's parts): an ordered insert stores the last record only after all the
+ * others. A prune may drop the record holding the mark; it is then older than any version kept.
+ * `seq` orders records with an equal `at` in append order (ObjectIds are not reliably increasing:
+ * their counter starts anywhere and wraps), so listings sort on `{ at, seq }` along the index.
  * `created` is stored flat (`[client, first, end, client, first, end, …]`): FerretDB refuses
  * nested arrays.
  */
