@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import type { TargetName, TargetSpec } from './clients.ts'
 import { freePort, SERVER_CORE, spawnPinned, stop, waitForHttp } from './proc.ts'
+import { productStart } from './product-start.ts'
 
 export const ROOT = path.resolve(import.meta.dirname, '../..')
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789'
@@ -74,9 +75,13 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
   const dataDir = options.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'bench-ours-'))
   // BENCH_OURS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles our server alone.
   const nodeArgs = process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...nodeArgs, path.join(ROOT, 'server/main.ts')], {
+  // BENCH_OURS_ENV (e.g. "MALLOC_ARENA_MAX=2 EMBEDDED_FSYNC=true") adds settings to our server alone (experiments).
+  const extraEnv = Object.fromEntries((process.env.BENCH_OURS_ENV?.split(' ').filter(Boolean) ?? []).map((pair) => pair.split('=', 2) as [string, string]))
+  const start = productStart() // as `npm start` runs it
+  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...start.nodeArgs, ...nodeArgs, path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     env: {
+      ...start.env,
       NODE_ENV: 'production',
       JWT_SECRET: BENCH_SECRET,
       HOST: '127.0.0.1',
@@ -96,6 +101,7 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       SYNC_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
       MAX_DOC_BYTES: String(1024 * 1024 * 1024),
       ...options.env,
+      ...extraEnv,
     },
   })
   const httpBase = `http://127.0.0.1:${port}`

@@ -20,6 +20,7 @@ import { runNginx } from '../helpers/nginx.ts'
 import { spawnServer } from '../helpers/process.ts'
 import { tempDir, TEST_JWT_SECRET } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { productStart } from '../../bench/lib/product-start.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const read = (file: string): Promise<string> => readFile(path.join(root, file), 'utf8')
@@ -171,7 +172,10 @@ describe('Dockerfile', () => {
     expect(final).toMatch(/npm ci --omit=dev/)
     expect(final).toMatch(/^USER node$/m)
     expect(final).toMatch(/^HEALTHCHECK /m)
-    expect(final).toMatch(/CMD \["node", "dist\/server\/main\.js"\]/)
+    const start = productStart() // the image runs the server as `npm start` does
+    expect(start.nodeArgs).not.toHaveLength(0)
+    expect(final).toContain(`CMD ${JSON.stringify(['node', ...start.nodeArgs, 'dist/server/main.js']).replaceAll(',', ', ')}`)
+    for (const [name, value] of Object.entries(start.env)) expect(final).toMatch(new RegExp(`^ENV [^]*?\\b${name}=${value}\\b`, 'm'))
     expect(dockerfile.slice(0, dockerfile.lastIndexOf('FROM '))).toMatch(/^COPY web \.\/web$/m) // build:web needs it
     expect(final).toMatch(/^COPY --from=build \/app\/web\/dist \.\/web\/dist$/m)
     expect(dockerfile).not.toMatch(/^(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN)/mi)

@@ -21,13 +21,18 @@ export interface FoldBase {
 
 export type { FoldResult }
 
+/** The fold worker's thread goes after this long without a fold (an idle node gives its memory back). */
+const RETIRE_AFTER_MS = 10_000
+
 export class Folder {
   private readonly channel: WorkerLike<FoldRequest>
   private nextId = 1
+  /** Folds begun and not yet finished or aborted: their sessions live in the worker. */
+  private open = 0
 
-  /** `channel`: the fold worker thread (one, started lazily), unless given another. */
-  constructor(channel: WorkerLike<FoldRequest> = new WorkerChannel<FoldRequest>(WORKER_URL)) {
-    this.channel = channel
+  /** `channel`: the fold worker thread (one, started lazily, let go when idle), unless given another. */
+  constructor(channel?: WorkerLike<FoldRequest>) {
+    this.channel = channel ?? new WorkerChannel<FoldRequest>(WORKER_URL, { retireAfterMs: RETIRE_AFTER_MS, canRetire: () => this.open === 0 })
   }
 
   /**
@@ -36,6 +41,7 @@ export class Folder {
    */
   async fold(mode: FoldMode, base: FoldBase, batches: AsyncIterable<LoggedUpdate[]> | Iterable<LoggedUpdate[]>): Promise<FoldResult> {
     const id = this.nextId++
+    this.open++
     try {
       await this.channel.call({ id, type: 'begin', mode, pieces: mode === 'full' ? base.pieces : [], stateVector: base.stateVector, bindings: [...base.bindings] })
       for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
@@ -43,6 +49,8 @@ export class Folder {
     } catch (error) {
       void this.channel.call({ id, type: 'abort' }).catch(() => undefined)
       throw error
+    } finally {
+      this.open--
     }
   }
 

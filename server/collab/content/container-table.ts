@@ -26,14 +26,16 @@ const NONE = -1
  * containers are found by name.
  */
 const MAX_CHAIN = 32
+/** Columns start this long and double: most loaded rooms are small, and thousands may be loaded. */
+const INITIAL_CAPACITY = 8
 
 export class ContainerTable {
-  private roots = new Int32Array(64)
-  private keys = new Int32Array(64)
-  private ownerClients = new Float64Array(64)
-  private ownerClocks = new Float64Array(64)
+  private roots = new Int32Array(INITIAL_CAPACITY)
+  private keys = new Int32Array(INITIAL_CAPACITY)
+  private ownerClients = new Float64Array(INITIAL_CAPACITY)
+  private ownerClocks = new Float64Array(INITIAL_CAPACITY)
   /** The next container of the same owning item (a chain from `chains`). */
-  private next = new Int32Array(64)
+  private next = new Int32Array(INITIAL_CAPACITY)
   private count = 0
   /** Root names and map keys, each stored once. */
   private readonly names: string[] = []

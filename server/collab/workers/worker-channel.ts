@@ -3,6 +3,11 @@
  * answers strictly in order, so waiters are a FIFO. A reply is `{ ok: true, value }` or
  * `{ ok: false, error }`; a worker that exits fails everything in flight (callers retry or
  * report), and `onRestart` listeners learn that whatever state it held is gone.
+ *
+ * A channel given `retireAfterMs` lets its thread go once it has answered everything and been
+ * asked nothing for that long, when its owner says it holds nothing (`canRetire`): an idle
+ * node then gives back the thread's heap and isolate (tens of MiB), and the next call starts a
+ * new one (a few tens of milliseconds). Retiring is not a restart: no listener hears of it.
  */
 import { Worker } from 'node:worker_threads'
 
@@ -24,17 +29,27 @@ interface Waiter {
   reject(error: Error): void
 }
 
+export interface RetireOptions {
+  retireAfterMs: number
+  /** True when the thread holds nothing a later call needs (no open session). */
+  canRetire(): boolean
+}
+
 export class WorkerChannel<Request> implements WorkerLike<Request> {
   private worker: Worker | null = null
   private waiting: Waiter[] = []
   private readonly url: URL
   private readonly restartListeners = new Set<() => void>()
+  private readonly retire: RetireOptions | undefined
+  private retireTimer: NodeJS.Timeout | undefined
 
-  constructor(url: URL) {
+  constructor(url: URL, retire?: RetireOptions) {
     this.url = url
+    this.retire = retire
   }
 
   call<T>(request: Request, transfer: ArrayBuffer[] = []): Promise<T> {
+    clearTimeout(this.retireTimer)
     const worker = this.ensureWorker()
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ resolve: resolve as (value: unknown) => void, reject })
@@ -63,9 +78,22 @@ export class WorkerChannel<Request> implements WorkerLike<Request> {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.retireTimer)
     const worker = this.worker
     this.worker = null
     await worker?.terminate()
+  }
+
+  /** After the last answer: the thread goes once nothing has been asked for `retireAfterMs`. */
+  private armRetirement(): void {
+    const retire = this.retire
+    if (!retire || this.waiting.length > 0) return
+    clearTimeout(this.retireTimer)
+    this.retireTimer = setTimeout(() => {
+      if (this.waiting.length > 0 || !retire.canRetire()) return
+      void this.close()
+    }, retire.retireAfterMs)
+    this.retireTimer.unref()
   }
 
   private ensureWorker(): Worker {
@@ -76,8 +104,11 @@ export class WorkerChannel<Request> implements WorkerLike<Request> {
       const waiter = this.waiting.shift()
       if (reply.ok) waiter?.resolve(reply.value)
       else waiter?.reject(new Error(reply.error))
+      this.armRetirement()
     })
-    worker.on('error', (error) => this.failAll(error))
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.failAll(error)
+    })
     worker.on('exit', () => {
       if (this.worker !== worker) return
       this.worker = null
