@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { Logger } from '../../logger.ts'
-import type { Admission, CollabServer } from '../collab-server.ts'
+import type { Admission, CollabServer, SocketHandle } from '../collab-server.ts'
 import type { Transport } from './transport.ts'
 import type { ClientAddresses } from '../../http/client-address.ts'
 import { ClientSocketCap } from './client-socket-cap.ts'
@@ -38,6 +38,7 @@ const SWEEP_MS = 5_000
 interface Tracked {
   alive: boolean
   lastPingAt: number
+  handle: SocketHandle
 }
 
 export class WsAdapter {
@@ -50,6 +51,7 @@ export class WsAdapter {
   private readonly collab: CollabServer
   private readonly options: WsAdapterOptions
   private readonly logger: Logger
+  private readonly listeners: ReturnType<WsAdapter['socketListeners']>
 
   constructor(
     server: Server,
@@ -61,6 +63,7 @@ export class WsAdapter {
     this.collab = collab
     this.options = options
     this.logger = logger
+    this.listeners = this.socketListeners()
     this.clientCap = new ClientSocketCap(options.maxSocketsPerClient)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false })
     server.on('upgrade', this.onUpgrade)
@@ -132,9 +135,10 @@ export class WsAdapter {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (settled) return ws.terminate()
       settled = true
+      socket.off('close', letGo) // the connection owns the hold now; an idle socket keeps no closure for it
       if (!accepted.ok) return ws.close(accepted.code, accepted.reason)
       try {
-        this.attach(ws, this.collab.connect(accepted, transportOf(ws)))
+        this.attach(ws, this.collab.connect(accepted, new WsTransport(ws)))
       } catch (error) {
         // An event callback: a throw here would be an uncaught exception.
         this.logger.error({ err: error, room }, 'could not attach an admitted socket')
@@ -144,16 +148,37 @@ export class WsAdapter {
     })
   }
 
-  private attach(ws: WebSocket, handle: ReturnType<CollabServer['connect']>): void {
-    const tracked: Tracked = { alive: true, lastPingAt: Date.now() }
-    this.sockets.set(ws, tracked)
-    ws.on('message', (data: RawData, isBinary: boolean) => handle.receive(toBytes(data), isBinary))
-    ws.on('pong', () => { tracked.alive = true })
-    ws.on('error', (error) => this.logger.debug({ err: error }, 'socket error'))
-    ws.on('close', () => {
-      this.sockets.delete(ws)
-      handle.closed()
-    })
+  private attach(ws: WebSocket, handle: SocketHandle): void {
+    this.sockets.set(ws, { alive: true, lastPingAt: Date.now(), handle })
+    // One set of listeners for every socket (`this` is the socket): an idle socket then holds
+    // no closures of its own.
+    ws.on('message', this.listeners.message)
+    ws.on('pong', this.listeners.pong)
+    ws.on('error', this.listeners.error)
+    ws.on('close', this.listeners.close)
+  }
+
+  private socketListeners() {
+    const sockets = this.sockets
+    const logger = this.logger
+    return {
+      message(this: WebSocket, data: RawData, isBinary: boolean): void {
+        sockets.get(this)?.handle.receive(toBytes(data), isBinary)
+      },
+      pong(this: WebSocket): void {
+        const tracked = sockets.get(this)
+        if (tracked) tracked.alive = true
+      },
+      error(this: WebSocket, error: Error): void {
+        logger.debug({ err: error }, 'socket error')
+      },
+      close(this: WebSocket): void {
+        const tracked = sockets.get(this)
+        if (!tracked) return
+        sockets.delete(this)
+        tracked.handle.closed()
+      },
+    }
   }
 
   /** Pings on schedule, cuts sockets that missed the last pong, and feeds client watchdogs. */
@@ -173,44 +198,55 @@ export class WsAdapter {
   }
 }
 
-function transportOf(ws: WebSocket): Transport {
-  const coalesce = coalescer(ws)
-  return {
-    send: (frame) => {
-      coalesce()
-      ws.send(frame)
-    },
-    close: (code, reason) => {
-      ws.close(code, reason)
-      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount
-    },
+/**
+ * A socket as the protocol sees it. Frames sent to one socket in one burst of work (a committed
+ * batch relayed to a room, a sync answer) leave in one write: the socket is corked at the first
+ * and uncorked once the current turn's callbacks are done. Each write is a syscall that, on
+ * loopback and behind proxies alike, costs far more than its bytes; a busy room's reader gets
+ * several frames per turn. A class, not closures: thousands of idle sockets share its methods.
+ */
+class WsTransport implements Transport {
+  private readonly ws: WebSocket
+  /** ws has no cork of its own; its socket (a net.Socket, or a TLS one) has. */
+  private readonly socket: Duplex | undefined
+  private corked = false
+
+  constructor(ws: WebSocket) {
+    this.ws = ws
+    const socket = (ws as unknown as { _socket?: Duplex })._socket
+    this.socket = typeof socket?.cork === 'function' ? socket : undefined
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.socket && !this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(uncork, this)
+    }
+    this.ws.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason)
+    setTimeout(terminate, CLOSE_GRACE_MS, this.ws).unref()
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount
+  }
+
+  uncork(): void {
+    this.corked = false
+    this.socket?.uncork()
   }
 }
 
-/**
- * Frames sent to one socket in one burst of work (a committed batch relayed to a room, a sync
- * answer) leave in one write: the socket is corked at the first and uncorked once the current
- * turn's callbacks are done. Each write is a syscall that, on loopback and behind proxies alike,
- * costs far more than its bytes; a busy room's reader gets several frames per turn.
- */
-function coalescer(ws: WebSocket): () => void {
-  // ws has no cork of its own; its socket (a net.Socket, or a TLS one) has.
-  const socket = (ws as unknown as { _socket?: Duplex })._socket
-  if (typeof socket?.cork !== 'function') return () => {}
-  let corked = false
-  const uncork = (): void => {
-    corked = false
-    socket.uncork()
-  }
-  return () => {
-    if (corked) return
-    corked = true
-    socket.cork()
-    process.nextTick(uncork)
-  }
+function uncork(transport: WsTransport): void {
+  transport.uncork()
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate()
 }
 
 function toBytes(data: RawData): Uint8Array {
