@@ -2,7 +2,7 @@
  * Where an idle node's memory goes after a burst: our server (started as `npm start` runs it)
  * takes figure 10's churn (24 sessions a second over 150 rooms) for CHURN_MINUTES (default 1),
  * then waits until every room has left memory, 15 s more, and a full collection. Prints RSS
- * before and after, the mappings that grew most (glibc's main heap, its other arenas, V8's
+ * every minute of the churn, before and after it, the mappings that grew most (glibc's main heap, its other arenas, V8's
  * pages), and the main thread's heap spaces. Settings to try go in BENCH_OURS_ENV and
  * BENCH_OURS_NODE_ARGS (bench/lib/targets.ts).
  *
@@ -43,7 +43,9 @@ try {
   const before = residentByMapping(target.pid)
   const rssBefore = rssBytes(target.pid)
   const job = startJob<ChurnResult>({ kind: 'churn', target: target.spec, rooms, sessionsPerSecond: 24, sessionMs: 1_000, durationMs: MINUTES * 60_000 } satisfies ChurnJob, target.pid)
+  const minutes = setInterval(() => console.log(`  churn: RSS ${(rssBytes(target.pid) / 1048576).toFixed(0)} MiB`), 60_000)
   const { result } = await job.done
+  clearInterval(minutes)
   while (await scrapeMetric(target.httpBase, 'collab_rooms_loaded') !== 0) await sleep(1_000)
   await sleep(15_000)
   await collectGarbage(target.pid)
