@@ -76,7 +76,7 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
   // BENCH_OURS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles our server alone.
   const nodeArgs = process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   // BENCH_OURS_ENV (e.g. "MALLOC_ARENA_MAX=2 EMBEDDED_FSYNC=true") adds settings to our server alone (experiments).
-  const extraEnv = Object.fromEntries((process.env.BENCH_OURS_ENV?.split(' ').filter(Boolean) ?? []).map((pair) => pair.split('=', 2) as [string, string]))
+  const extraEnv = Object.fromEntries((process.env.BENCH_OURS_ENV?.split(' ').filter((pair) => pair.includes('=')) ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]))
   const start = productStart() // as `npm start` runs it
   const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...start.nodeArgs, ...nodeArgs, path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,

@@ -42,9 +42,16 @@ async function snapshot(pid: number, dir: string): Promise<Map<string, number>> 
   const count = (await readdir(dir)).length
   process.kill(pid, 'SIGTTIN')
   while ((await readdir(dir)).length === count) await sleep(500)
-  await sleep(2_000) // written in one go once the file appears; give it time to finish
-  const file = (await readdir(dir)).sort().at(-1)!
-  return sizesByKind(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as HeapSnapshot)
+  const file = path.join(dir, (await readdir(dir)).sort().at(-1)!)
+  // V8 streams the snapshot into the file: read it once it parses whole.
+  for (;;) {
+    await sleep(1_000)
+    try {
+      return sizesByKind(JSON.parse(await readFile(file, 'utf8')) as HeapSnapshot)
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error
+    }
+  }
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'idle-heap-'))
