@@ -69,7 +69,7 @@ async function fold(storage: Storage, dir: string): Promise<{ perSecond: number;
   const all = smallUpdates(updates)
   for (let i = 0; i < all.length; i += 500) await log.append(room, all.slice(i, i + 500).map((update) => ({ writer: 'bench', update })))
   const worker = new DocWorker()
-  const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), folder, worker, logger, everyUpdates: 1e9, idleMs: 1e9, batchSize: 500, observer: noObserver, roomExists: async () => true })
+  const compactor = new Compactor({ snapshots: storage.snapshots, log, lease: new LocalLease(), folder, worker, logger, everyUpdates: 1e9, idleMs: 1e9, maxWaitMs: 1e9, batchSize: 500, observer: noObserver, roomExists: async () => true })
   collectFixtureGarbage()
   const { ms, blockMs } = await longestBlock(() => compactor.compactCold(room))
   await worker.close()

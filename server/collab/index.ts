@@ -133,6 +133,7 @@ export function createCollab(wiring: CollabWiring): CollabCore {
     logger: logger.child({ module: 'compactor' }),
     everyUpdates: config.compactEveryUpdates,
     idleMs: config.compactIdleMs,
+    maxWaitMs: config.compactMaxWaitMs,
     // A chat's messages are the feed's most awaited events: its room folds soon after each.
     ...(wiring.feed && {
       eventDelayMs: (room: Room) => (parseRoomName(room.name)?.kind === 'chat' ? chatFoldDelayMs(room.bytes.bytes, config.chatEventDelayMs) : undefined),

@@ -11,10 +11,11 @@
  * the room through the core's one path for bases. Rooms with log entries but not hot here fold
  * from storage and the log, each entry cut to what the document lacked.
  *
- * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update (a chat:
- * CHAT_EVENT_DELAY_MS after its first update not folded, so its messages reach the change feed
- * soon), eviction, and a periodic sweep for cold rooms. Failures retry with exponential backoff; the
- * data is safe in the log (and in the hot room) meanwhile.
+ * Triggers: a room reaching COMPACT_EVERY_UPDATES, COMPACT_IDLE_MS after its last update,
+ * COMPACT_MAX_WAIT_MS after its first update not folded however busy it stays (what a room holds
+ * in memory is bounded in time as well as in count; a chat: CHAT_EVENT_DELAY_MS, so its messages
+ * reach the change feed soon), eviction, and a periodic sweep for cold rooms. Failures retry with
+ * exponential backoff; the data is safe in the log (and in the hot room) meanwhile.
  */
 import * as Y from 'yjs'
 import { compareLogIds, type LogId } from '../../log/log-id.ts'
@@ -47,6 +48,12 @@ export interface CompactorDeps {
   logger: Logger
   everyUpdates: number
   idleMs: number
+  /**
+   * Longest a hot room's first update not folded waits, however busy the room stays: a room
+   * written every few seconds is never quiet for COMPACT_IDLE_MS, and would hold up to
+   * COMPACT_EVERY_UPDATES updates in memory (each far bigger there than its bytes) for as long.
+   */
+  maxWaitMs: number
   /**
    * Rooms whose changes are events people wait for (a chat's messages, for the change feed and
    * webhooks): compacted at most this long after their first update not folded, however busy
@@ -92,6 +99,8 @@ export class Compactor {
   private readonly forgotten = new WeakSet<Room>()
   /** Rooms whose lease another node held at their last try: their timer tries again, not every batch. */
   private readonly leasedElsewhere = new WeakSet<Room>()
+  /** When each hot room's oldest update not folded arrived (as this compactor heard of it). */
+  private readonly waitingSince = new WeakMap<Room, number>()
   private readonly deps: CompactorDeps
 
   constructor(deps: CompactorDeps) {
@@ -100,6 +109,7 @@ export class Compactor {
 
   /** Called after updates were kept by a hot room. */
   noteApplied(room: Room): void {
+    if (!this.waitingSince.has(room)) this.waitingSince.set(room, Date.now())
     if (this.running.has(room.name) || this.forgotten.has(room)) return // followUp looks again after it
     if (this.leasedElsewhere.has(room)) return // another node compacts: its timer looks again (followUp)
     if (room.foldable >= this.deps.everyUpdates && !this.failures.has(room.name)) void this.compactHot(room).catch(() => undefined)
@@ -108,7 +118,7 @@ export class Compactor {
 
   /** How long after a first update not folded the room is looked at. */
   private firstDelayMs(room: Room): number {
-    return Math.min(this.deps.idleMs, this.deps.eventDelayMs?.(room) ?? Infinity)
+    return Math.min(this.deps.idleMs, this.deps.maxWaitMs, this.deps.eventDelayMs?.(room) ?? Infinity)
   }
 
   /** Snapshots a hot room now (after any compaction already running for it). */
@@ -119,6 +129,7 @@ export class Compactor {
     while (this.running.has(room.name)) await this.running.get(room.name)
     this.leasedElsewhere.delete(room)
     if (room.foldable === 0 || this.forgotten.has(room)) return
+    const started = Date.now()
     let outcome: HotOutcome
     try {
       outcome = await this.track(room.name, () => this.snapshotHot(room))
@@ -126,7 +137,14 @@ export class Compactor {
       if (!this.forgotten.has(room)) this.arm(room, this.backoffMs(room.name))
       throw error
     }
+    if (outcome === 'compacted') this.restartWait(room, started)
     this.followUp(room, outcome)
+  }
+
+  /** What a fold left arrived after it began (or could not be folded yet): it waits from then. */
+  private restartWait(room: Room, foldStarted: number): void {
+    if (room.entriesSinceSnapshot > 0) this.waitingSince.set(room, foldStarted)
+    else this.waitingSince.delete(room)
   }
 
   /** Folds a room that is not hot on this node. */
@@ -201,10 +219,13 @@ export class Compactor {
 
   private onTimer(room: Room): void {
     this.timers.delete(room)
-    const quietFor = Date.now() - room.lastAppliedAt
+    const now = Date.now()
+    const quietFor = now - room.lastAppliedAt
+    const waited = now - (this.waitingSince.get(room) ?? now)
     // A room with events due folds at its deadline, while the node's early folds can pay for it.
     const early = this.deps.eventDelayMs?.(room) !== undefined && (this.deps.earlyFolds?.spend(room.bytes.bytes) ?? true)
-    if (!early && !this.leasedElsewhere.has(room) && !this.failures.has(room.name) && quietFor < this.deps.idleMs) this.arm(room, this.deps.idleMs - quietFor)
+    const due = early || quietFor >= this.deps.idleMs || waited >= this.deps.maxWaitMs
+    if (!due && !this.leasedElsewhere.has(room) && !this.failures.has(room.name)) this.arm(room, Math.min(this.deps.idleMs - quietFor, this.deps.maxWaitMs - waited))
     else void this.compactHot(room).catch(() => undefined)
   }
 

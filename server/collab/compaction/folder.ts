@@ -24,11 +24,20 @@ export type { FoldResult }
 /** The fold worker's thread goes after this long without a fold (an idle node gives its memory back). */
 const RETIRE_AFTER_MS = 10_000
 
+/**
+ * Folds open in the worker at once; the rest wait their turn. Each open fold holds a document
+ * there (and its batches on the way): a wave of evictions would otherwise open one per room,
+ * and the allocator keeps that peak long after. Two, so reading a cold room's log overlaps a fold.
+ */
+export const OPEN_FOLDS = 2
+
 export class Folder {
   private readonly channel: WorkerLike<FoldRequest>
   private nextId = 1
   /** Folds begun and not yet finished or aborted: their sessions live in the worker. */
   private open = 0
+  /** Folds waiting for one of those to end (each is handed its place). */
+  private readonly waiting: Array<() => void> = []
 
   /** `channel`: the fold worker thread (one, started lazily, let go when idle), unless given another. */
   constructor(channel?: WorkerLike<FoldRequest>) {
@@ -40,8 +49,8 @@ export class Folder {
    * Delta: merges the batches alone into pieces to append to the base's.
    */
   async fold(mode: FoldMode, base: FoldBase, batches: AsyncIterable<LoggedUpdate[]> | Iterable<LoggedUpdate[]>): Promise<FoldResult> {
+    await this.takeTurn()
     const id = this.nextId++
-    this.open++
     try {
       await this.channel.call({ id, type: 'begin', mode, pieces: mode === 'full' ? base.pieces : [], stateVector: base.stateVector, bindings: [...base.bindings] })
       for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
@@ -50,8 +59,19 @@ export class Folder {
       void this.channel.call({ id, type: 'abort' }).catch(() => undefined)
       throw error
     } finally {
-      this.open--
+      this.endTurn()
     }
+  }
+
+  private async takeTurn(): Promise<void> {
+    if (this.open < OPEN_FOLDS) this.open++
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)) // the place comes counted
+  }
+
+  private endTurn(): void {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.open--
   }
 
   /** The worker thread's JS heap in use (metrics: memory by thread). */
