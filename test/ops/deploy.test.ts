@@ -7,7 +7,7 @@
  * clients when run with Node the way the image runs it.
  */
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { access, readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -176,16 +176,24 @@ describe('Dockerfile', () => {
     expect(start.nodeArgs).not.toHaveLength(0)
     expect(final).toContain(`CMD ${JSON.stringify(['node', ...start.nodeArgs, 'dist/server/main.js']).replaceAll(',', ', ')}`)
     for (const [name, value] of Object.entries(start.env)) expect(final).toMatch(new RegExp(`^ENV [^]*?\\b${name}=${value}\\b`, 'm'))
+    // jemalloc, preloaded from the one path the image links it to (whatever the architecture).
+    expect(final).toMatch(/apt-get install -y --no-install-recommends libjemalloc2\b/)
+    const linked = /ln -s "\$\(ls \/usr\/lib\/\*-linux-gnu\/libjemalloc\.so\.2\)" (\S+)$/m.exec(final)?.[1]
+    expect(linked).toBe('/usr/local/lib/libjemalloc.so.2')
+    expect(final).toMatch(new RegExp(`^ENV [^]*?\\bLD_PRELOAD=${linked}$`, 'm'))
     expect(dockerfile.slice(0, dockerfile.lastIndexOf('FROM '))).toMatch(/^COPY web \.\/web$/m) // build:web needs it
     expect(final).toMatch(/^COPY --from=build \/app\/web\/dist \.\/web\/dist$/m)
     expect(dockerfile).not.toMatch(/^(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN)/mi)
   })
 
-  it('the compiled output starts with `node dist/server/main.js` and serves clients', async () => {
+  it('the compiled output starts with `node dist/server/main.js` and serves clients, on jemalloc as in the image', async () => {
     await promisify(execFile)('npm', ['run', 'build'], { cwd: root })
     const dir = await tempDir()
-    const server = await spawnServer({ DATA_DIR: dir.path, NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, METRICS_TOKEN: 'deploy-test-metrics', LOG_LEVEL: 'warn' }, 20_000, path.join(root, 'dist/server/main.js'))
+    const jemalloc = await machineJemalloc()
+    const imageEnv = { ...productStart().env, LD_PRELOAD: jemalloc }
+    const server = await spawnServer({ ...imageEnv, DATA_DIR: dir.path, NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, METRICS_TOKEN: 'deploy-test-metrics', LOG_LEVEL: 'warn' }, 20_000, path.join(root, 'dist/server/main.js'))
     try {
+      expect(await readFile(`/proc/${server.child.pid}/maps`, 'utf8')).toContain(jemalloc)
       const fx = await groupFixture(fetchApi(server.url))
       const a = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
       const b = await connectSynced(server.collabUrl, fx.canvas, { token: fx.token })
@@ -196,9 +204,20 @@ describe('Dockerfile', () => {
       const page = await fetch(`${server.url}/`)
       expect(page.status).toBe(200)
       expect(page.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests/)
+      expect(await server.kill()).toBe(0) // the final compaction ran in the fold worker, on jemalloc too
     } finally {
       await server.kill()
       await dir.remove()
     }
   }, 120_000)
 })
+
+/** Debian's libjemalloc2 on this machine (`.ci/run` installs it), as the image preloads it. */
+async function machineJemalloc(): Promise<string> {
+  const lib = '/usr/lib'
+  for (const dir of await readdir(lib)) {
+    const candidate = path.join(lib, dir, 'libjemalloc.so.2')
+    if (dir.endsWith('-linux-gnu') && await access(candidate).then(() => true, () => false)) return candidate
+  }
+  throw new Error('libjemalloc2 is not installed here (apt-get install libjemalloc2; .ci/run does)')
+}
