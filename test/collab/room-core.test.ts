@@ -57,6 +57,8 @@ const EMPTY_BASE = { pieces: [], infos: [], full: 0, watermark: LOG_START, state
 
 class Harness {
   readonly relayed: Uint8Array[] = []
+  /** What the core handed back to be written to the log again. */
+  readonly lost: PendingWrite[] = []
   readonly core: RoomCore
 
   constructor() {
@@ -67,7 +69,7 @@ class Harness {
       diff: () => Promise.resolve([]),
       infoOf: (update) => updateInfo(update),
       changed: () => {},
-      lost: () => {},
+      lost: (writes) => this.lost.push(...writes),
     }
     this.core = new RoomCore({ base: EMPTY_BASE, entries: [] }, 'node-a', ports)
   }
@@ -202,4 +204,43 @@ it('what a claim moves off an update a running fold planned is recorded with it:
   core.markRecorded(recorded) // history has all of the update as planned; then the snapshot save fails (no new base)
   const again = core.foldPlan().updates.filter((a) => !a.recorded)
   expect(keysOf(again.map((a) => a.update)).structs, 'recorded again by the next fold').toEqual([])
+})
+
+/** This node's write of `update`, sent to the log and read back as entry `id` before its append answered. */
+function readBackBeforeAnswer(core: RoomCore, update: Uint8Array, id: LogId): string {
+  const tag = core.sent([{ update, info: updateInfo(update), writer: 'ann', origin: SERVER }])
+  core.read([{ id, tag, updates: [{ writer: 'ann', update }] }])
+  return tag
+}
+
+it('an own entry read back before its append failed is written again (a failover may drop it), and placed where the relog lands', () => {
+  const [u0] = history([1])
+  const { core, lost, relayed } = new Harness()
+  const tag = readBackBeforeAnswer(core, u0!, '1-0')
+  expect(relayed).toHaveLength(1) // entered once, when read
+  core.appendFailed(tag) // e.g. its Redis master died before a replica had it
+  const held = core.doc.contents().since
+  expect(held).toHaveLength(1)
+  expect(held[0]!.relogged, 'nowhere in the log until written again').toBeNull()
+  expect(lost).toEqual([expect.objectContaining({ update: held[0]!.update, writer: 'ann', relogOf: held[0] })])
+  foldHolds(core, u0!) // a fold meanwhile holds it (a snapshot must, while the log may not)
+  core.appended(core.sent(lost.splice(0)), '2-0')
+  expect(held[0]!.relogged).toBe('2-0')
+  expect(relayed, 'nothing relayed twice').toHaveLength(1)
+  // Answered (not failed) after it was read: nothing is written again.
+  const [, u1] = history([1, 2])
+  core.appended(readBackBeforeAnswer(core, u1!, '3-0'), '3-0')
+  expect(lost).toEqual([])
+})
+
+it('an own entry a fold took before its append failed is written again as it was: nodes that never read it read it then', async () => {
+  const [u0] = history([1])
+  const { core, lost } = new Harness()
+  const tag = readBackBeforeAnswer(core, u0!, '1-0')
+  const plan = core.foldPlan()
+  expect(await core.adoptBase({ ...plan.base, pieces: [u0!], infos: [updateInfo(u0!)], full: 1, watermark: plan.watermark, stateVector: new Map(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(u0!))) })).toBe(true)
+  expect(core.doc.contents().since).toEqual([])
+  core.appendFailed(tag)
+  expect(lost).toEqual([expect.objectContaining({ update: u0, writer: 'ann' })])
+  expect(lost[0]!.relogOf).toBeUndefined()
 })

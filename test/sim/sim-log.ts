@@ -15,7 +15,12 @@ import type { AppendOptions, HealthListener, LogEntry, LoggedUpdate, LogListener
 import { unstuck } from './sim-time.ts'
 import type { WorldLog } from './sim-world.ts'
 
-export type AppendFault = 'none' | 'lost' | 'written-then-failed'
+/**
+ * How a node's next append fails: `lost` (never written), `written-then-failed` (written, the
+ * answer lost), `written-then-dropped` (written and readable for a while, then gone with the
+ * master that held it before any replica did: a Redis failover; the append fails).
+ */
+export type AppendFault = 'none' | 'lost' | 'written-then-failed' | 'written-then-dropped'
 
 interface Reader {
   node: string
@@ -51,11 +56,21 @@ export class SimLog implements WorldLog {
     this.onLogged = onLogged
   }
 
-  private readonly counts = { appends: 0, deliveries: 0, gaps: 0 }
+  private readonly counts = { appends: 0, deliveries: 0, gaps: 0, dropped: 0, unanswered: 0 }
 
   /** What the log did so far (for traces). */
   activity(): string {
     return JSON.stringify(this.counts)
+  }
+
+  /** Entries dropped after they were written (failovers). */
+  get dropped(): number {
+    return this.counts.dropped
+  }
+
+  /** Appends written whose writer was told they failed (its node may write their content again). */
+  get unanswered(): number {
+    return this.counts.unanswered
   }
 
   /** Entries written so far (a clock for "logged before / after"). */
@@ -149,7 +164,12 @@ export class SimLog implements WorldLog {
     const land = this.s.scheduleFunction(async () => (fault === 'lost' || !this.up ? null : this.write(room, updates, options.tag ?? '')))
     return land().then((id) => this.s.schedule(Promise.resolve(id), `reply ${node}`)).then((id) => {
       if (id === null) throw new Error('append failed')
+      if (fault !== 'none') this.counts.unanswered++
       if (fault === 'written-then-failed') throw new Error('append timed out (it was written)')
+      if (fault === 'written-then-dropped') {
+        this.drop(room, id)
+        throw new Error('append failed: its master went down before a replica had it')
+      }
       return id
     })
   }
@@ -227,6 +247,13 @@ export class SimLog implements WorldLog {
     this.onLogged(room, updates.map((u) => u.update))
     for (const reader of this.readers) if (reader.room === room) this.wake(reader)
     return id
+  }
+
+  /** An entry leaves the log (unless a trim took it already); whoever read it keeps what it read. */
+  private drop(room: string, id: LogId): void {
+    if (process.env.SIM_DEBUG) console.log('DROP', room, id)
+    this.counts.dropped++
+    this.entries.set(room, this.roomEntries(room).filter((e) => e.id !== id))
   }
 
   /** Schedules one delivery for a reader with something to read (one at a time per reader). */

@@ -101,6 +101,8 @@ export class Compactor {
   private readonly leasedElsewhere = new WeakSet<Room>()
   /** When each hot room's oldest update not folded arrived (as this compactor heard of it). */
   private readonly waitingSince = new WeakMap<Room, number>()
+  /** Where each hot room had read to when a stored snapshot was last found past it. */
+  private readonly behindAt = new WeakMap<Room, LogId>()
   private readonly deps: CompactorDeps
 
   constructor(deps: CompactorDeps) {
@@ -280,11 +282,21 @@ export class Compactor {
    * Another node may have stored a snapshot past this room's base: the room takes it as its base
    * if it has read the log that far (it holds all of it then), and folds from it. One beyond what
    * the room has read waits: the room reads those entries first (or catches up after a gap).
+   * Found past it again with the room not one entry further, nothing is coming (a failover
+   * dropped what it waits for): it catches up from the snapshot.
    */
   private async adoptStored(room: Room): Promise<'behind' | 'ok'> {
     const stored = await this.deps.snapshots.watermark(room.name)
     if (stored === null || compareLogIds(stored, room.bytes.baseWatermark) <= 0) return 'ok'
-    if (compareLogIds(stored, room.watermark) > 0) return 'behind'
+    if (compareLogIds(stored, room.watermark) > 0) {
+      if (this.behindAt.get(room) !== room.watermark) {
+        this.behindAt.set(room, room.watermark)
+        return 'behind'
+      }
+      this.behindAt.delete(room)
+      await room.catchUpToStored()
+      return 'ok'
+    }
     const { stored: _, ...base } = await loadBase(room.name, this.deps)
     await room.adoptBase(base)
     return 'ok'

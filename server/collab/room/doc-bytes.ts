@@ -242,6 +242,11 @@ export class DocBytes {
     })
   }
 
+  /** Updates held whose place in the log is entry `id`. */
+  placedAt(id: LogId): Accepted[] {
+    return [...this.since, ...this.parked].filter((accepted) => placeOf(accepted) === id)
+  }
+
   /** Whether some update held is lost by the log and not logged again yet (cheap when none is). */
   get holdsLost(): boolean {
     if (!this.mayHoldLost) return false
@@ -396,7 +401,9 @@ export class DocBytes {
    *
    * Normally the base holds all the old base held. After the log lost entries (a Redis restarted
    * empty), another node's snapshot may not: what of the old base it lacks stays, as updates the
-   * log lost (returned: the caller writes them to the log again).
+   * log lost (returned: the caller writes them to the log again). So does what it lacks of updates
+   * held up to its watermark: their entry left the log before its maker read that far (a Redis
+   * failover dropped it after this node read it).
    */
   rebase(base: StoredBase): Accepted[] {
     const known = new KnownContent(base.stateVector)
@@ -405,9 +412,14 @@ export class DocBytes {
       const lacked = known.take(piece.update, piece.info)
       return lacked ? this.attributed(lacked.update).map((orphan) => ({ id: base.watermark, ...orphan, relogged: null })) : []
     })
-    const since = [...orphans, ...this.since.filter((a) => !covered(a, base.watermark)).flatMap((a) => {
+    const dropped: Accepted[] = []
+    const since = [...orphans, ...this.since.flatMap((a) => {
       const lacked = known.take(a.update, a.info)
-      return lacked ? [{ ...a, ...lacked }] : []
+      if (!lacked) return []
+      if (!covered(a, base.watermark)) return [{ ...a, ...lacked }]
+      const lost = { ...a, ...lacked, relogged: null }
+      dropped.push(lost)
+      return [lost]
     })]
     this.known = known
     this.pieces = framePieces(base.pieces, base.infos)
@@ -417,7 +429,7 @@ export class DocBytes {
     this.pieceBytes = sizeOf(this.pieces.map((p) => p.update))
     this.watermarkId = base.watermark
     this.since = since
-    this.mayHoldLost ||= orphans.length > 0
+    this.mayHoldLost ||= orphans.length + dropped.length > 0
     this.sinceBytes = sizeOf(since.map((a) => a.update))
     this.parked = this.parked.filter((a) => !covered(a, base.watermark))
     this.parkedBytes = sizeOf(this.parked.map((a) => a.update))
@@ -425,7 +437,7 @@ export class DocBytes {
     this.blocks.length = 0
     this.blockedUpTo = 0
     this.changes++
-    return orphans
+    return [...orphans, ...dropped]
   }
 
   /** An update of the base's, as updates per writer of its client ids (deletions by nobody known). */

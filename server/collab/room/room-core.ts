@@ -6,7 +6,8 @@
  *
  *   sent(writes)        this node sends a batch to the log: the tag to append it under
  *   appended(tag, id)   the log answered that append: the batch is entry `id`
- *   appendFailed(tag)   that append failed: the batch was not kept (unless its entry was read)
+ *   appendFailed(tag)   that append failed: the batch was not kept, or (its entry was read) it
+ *                       is written again: the log may have lost the entry (a failover)
  *   read(entries)       entries read from the log, in log order, this node's own among them
  *   adoptBase(base)     a snapshot becomes the base (a compaction here or elsewhere, a gap reload)
  *   markRecorded(...)   history stored the edit records of kept updates
@@ -74,6 +75,11 @@ export class RoomCore {
   /** Own entries held beyond the position (skipped when read). */
   private readonly ownAhead = new Set<LogId>()
   private readonly inFlight = new Map<string, PendingWrite[]>()
+  /**
+   * Own batches that entered when their entry was read, before their append answered: if it then
+   * fails, the log may lose the entry (a master that dies before a replica has it takes it along).
+   */
+  private readonly readBeforeAnswer = new Map<string, { id: LogId; writes: PendingWrite[] }>()
   /** Batches on their way to the log when it lost what it held. */
   private readonly sentBeforeReset = new Set<string>()
   private readonly tagPrefix: string
@@ -118,16 +124,21 @@ export class RoomCore {
 
   /** The log answered an append: its batch enters, unless its entry was read first. */
   appended(tag: string, id: LogId): void {
+    this.readBeforeAnswer.delete(tag)
     const writes = this.inFlight.get(tag)
     if (writes) this.enterOwn(tag, writes, id)
   }
 
   /**
    * An append failed. True when its batch had not entered (the caller drops it: nothing of it
-   * was kept); false when its entry was read all the same (the log took it after all).
+   * was kept); false when its entry was read all the same: the log took it, but may lose it yet
+   * (a Redis master failing over before a replica had it), so what it carries is written again.
    */
   appendFailed(tag: string): boolean {
     this.sentBeforeReset.delete(tag)
+    const early = this.readBeforeAnswer.get(tag)
+    this.readBeforeAnswer.delete(tag)
+    if (early) this.mayBeDropped(early.id, early.writes)
     return this.inFlight.delete(tag)
   }
 
@@ -138,6 +149,7 @@ export class RoomCore {
     for (const entry of entries) {
       if (!this.advance(entry.id)) continue
       const own = this.inFlight.get(entry.tag)
+      if (own) this.readBeforeAnswer.set(entry.tag, { id: entry.id, writes: own })
       if (own) this.enterOwn(entry.tag, own, entry.id)
       else entered = this.keepEntry(entry, true) || entered
     }
@@ -209,6 +221,17 @@ export class RoomCore {
     if (compareLogIds(id, this.pos) > 0) this.ownAhead.add(id)
     for (const write of writes) write.settle?.()
     if (kept) this.ports.changed()
+    if (again.length > 0) this.ports.lost(again)
+  }
+
+  /**
+   * Entry `id`, which this node read, may be gone from the log: what is held at its place is
+   * nowhere in the log until written again, and what of it a fold took already is written again
+   * too (nodes that never read the entry read it then; a node that holds it finds nothing new).
+   */
+  private mayBeDropped(id: LogId, writes: PendingWrite[]): void {
+    const again = this.state.placedAt(id).map((held): PendingWrite => ({ update: held.update, info: held.info, writer: held.writer, origin: SERVER, relogOf: this.state.lose(held) }))
+    if (compareLogIds(id, this.state.baseWatermark) <= 0) again.push(...writes.map(({ update, info, writer }): PendingWrite => ({ update, info, writer, origin: SERVER })))
     if (again.length > 0) this.ports.lost(again)
   }
 
@@ -322,9 +345,18 @@ export class RoomCore {
     }
   }
 
+  /**
+   * A parked update some of whose clients can go on now, or part of which the document holds now.
+   * An update with holes may be rewritten as it was (its span is not what it holds): only a
+   * different one counts, or taking it would park it again, unchanged, for ever.
+   */
   private nextReady(): Accepted | undefined {
     const known = this.state.knowledge
-    return this.state.parkedUpdates.find((parked) => (stalledClients(parked, known)?.size ?? 0) < parked.info.clients.size || effectivePart(parked.update, parked.info, known)?.update !== parked.update)
+    return this.state.parkedUpdates.find((parked) => {
+      if ((stalledClients(parked, known)?.size ?? 0) < parked.info.clients.size) return true
+      const effective = effectivePart(parked.update, parked.info, known)
+      return !effective || (effective.update !== parked.update && !sameBytes(effective.update, parked.update))
+    })
   }
 
   private replaceBase(base: StoredBase, diffs: Uint8Array[]): void {
@@ -370,6 +402,10 @@ function stalledClients(accepted: Pick<Accepted, 'update' | 'info'>, known: Know
     reach.set(client, Math.max(held, end))
   }
   return stalled
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)
 }
 
 /** The structs of a diff the document lacks (its delete set is handled with the base's). */

@@ -217,6 +217,7 @@ export class RoomRegistry {
       if (!room.discarded) await this.finalCompaction(room)
     }
     if (!this.closingRooms.has(room)) return // taken back: hot again
+    if (room.holdsUnlogged && !this.stopping && !room.discarded) return this.keepOwing(room)
     this.revivable.delete(room.name)
     this.evictions.delete(room)
     try {
@@ -228,6 +229,19 @@ export class RoomRegistry {
       this.closingRooms.delete(room)
       this.deps.observer.roomEvicted()
     }
+  }
+
+  /**
+   * A room leaving memory still owes the log what only it holds (an append failed as it drained,
+   * and what it wrote is written again after a pause, or once the log is back): it stays hot,
+   * and is evicted again once nobody holds it and it owes nothing.
+   */
+  private keepOwing(room: Room): void {
+    this.revivable.delete(room.name)
+    this.closingRooms.delete(room)
+    this.evictions.delete(room)
+    this.rooms.set(room.name, room)
+    this.scheduleEviction(room)
   }
 
   private async finalCompaction(room: Room): Promise<void> {

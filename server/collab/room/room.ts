@@ -10,6 +10,7 @@
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import type { LogId } from '../../log/log-id.ts'
+import type { LogEntry } from '../../log/types.ts'
 import { DocumentFullError, type UpdateLog } from '../../log/types.ts'
 import type { Logger } from '../../logger.ts'
 import type { Author } from '../content/content-gate.ts'
@@ -190,10 +191,7 @@ export class Room {
       log: deps.log,
       logger: deps.logger,
       position: () => this.core.position,
-      read: (entries) => {
-        this.core.read(entries)
-        this.intake.retryHeld() // the position moved: foreign content may have had its chance
-      },
+      read: (entries) => this.enter(entries),
       catchUp: () => this.catchUp(),
     })
   }
@@ -480,13 +478,28 @@ export class Room {
     this.parkedTimer.unref()
   }
 
+  /**
+   * A snapshot stored elsewhere is past what this room read, and its reader brings nothing (a
+   * failover dropped the entries it waits for, and no newer entry shows it the trim): it reads
+   * the snapshot and the log after it now.
+   */
+  async catchUpToStored(): Promise<void> {
+    await this.catchUp()
+  }
+
   /** Entries were trimmed before this node read them: the stored snapshot, then the log after it. */
   private async catchUp(): Promise<LogId> {
     const loaded = await this.deps.reload(this.name)
     if (this.closed) return this.core.position
     await this.adoptBase(loaded.base)
-    this.core.read(loaded.entries)
+    this.enter(loaded.entries)
     return this.core.position
+  }
+
+  /** Entries read from the log, live or after a gap. */
+  private enter(entries: readonly LogEntry[]): void {
+    this.core.read(entries)
+    this.intake.retryHeld() // the position moved: foreign content may have had its chance
   }
 
   private async answer(conn: Connection, stateVector: Uint8Array): Promise<void> {
@@ -506,10 +519,19 @@ export class Room {
     }
   }
 
-  /** The log did not take a batch (and those queued behind it): unless it was read all the same, nothing of it entered. */
+  /**
+   * The log did not take a batch (and those queued behind it, never sent). Unless its entry was
+   * read all the same, nothing of it entered. A batch the log refused (the document is full) is
+   * not in it; one whose append failed otherwise may be: its answer was lost, or a Redis failover
+   * dropped it after another node read and kept it. Its sockets' updates are written again by this
+   * node, as owed to the log, rather than left to their writers, who may be gone before they
+   * resend (and the nodes that read it would then hold what the log and the others lack).
+   */
   private appendFailed(tag: string, batch: PendingWrite[], behind: PendingWrite[], error: unknown): void {
-    const lost = this.core.appendFailed(tag) ? [...batch, ...behind] : behind
-    if (error instanceof DocumentFullError) {
+    const entered = !this.core.appendFailed(tag)
+    const unsent = entered ? behind : [...batch, ...behind]
+    const full = error instanceof DocumentFullError
+    if (full) {
       this.deps.logger.info({ room: this.name, bytes: error.bytes, updates: batch.length }, 'the log refused a batch: the document would pass its size limit')
       for (const write of batch) {
         if (!write.bounded || write.origin === SERVER) continue
@@ -517,22 +539,27 @@ export class Room {
         write.origin.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
       }
     } else {
-      this.deps.observer.appendFailed(lost.length)
-      this.deps.logger.warn({ err: error, room: this.name, updates: lost.length }, 'log append failed; clients will resync')
+      this.deps.observer.appendFailed(unsent.length)
+      this.deps.logger.warn({ err: error, room: this.name, updates: unsent.length }, 'log append failed; clients will resync')
     }
-    if (lost.length > 0) this.dropped(lost, error instanceof DocumentFullError ? error : new LogUnavailableError('update log unavailable'))
+    const writeAgain = new Set(full || entered ? [] : batch.filter((write) => write.origin !== SERVER))
+    if (unsent.length > 0) this.dropped(unsent, writeAgain, full ? error : new LogUnavailableError('update log unavailable'))
   }
 
-  /** Writes the log did not take: nothing of them was kept, but the content index took them in. */
-  private dropped(writes: PendingWrite[], error: Error): void {
+  /**
+   * Writes the log did not take: nothing of them was kept, but the content index took them in.
+   * Relogs, and `writeAgain`, are owed to the log; the rest is its writers' to send again.
+   */
+  private dropped(writes: PendingWrite[], writeAgain: ReadonlySet<PendingWrite>, error: Error): void {
     for (const write of writes) {
       if (write.relog) this.owedToLog.push(write)
-      write.settle?.(error)
+      else if (writeAgain.has(write)) this.owedToLog.push({ update: write.update, info: write.info, writer: write.writer })
+      else write.settle?.(error)
     }
     // Every socket resyncs, not only the writers': another socket may have sent the same content
     // meanwhile and had it cut as already on its way (its writer's socket may be gone since).
     for (const conn of this.conns) conn.needsResync = true
-    this.gates.build() // it took in what the log refused
+    this.gates.build() // it took in what the log refused (and holds what is owed)
     // With the log still taking writes (one append failed), refused sockets resend now, checked
     // against the rebuilt index, and what the log lost is written again after a pause; with the
     // log down, onLogUp does both.
@@ -576,7 +603,7 @@ export class Room {
 
   private gateSource(): GateSource {
     const { pieces, since } = this.bytes.contents()
-    const inFlight = this.writer.inFlight().map(({ writer, update }) => ({ writer, update })) // no log id yet
+    const inFlight = [...this.writer.inFlight(), ...this.owedToLog].map(({ writer, update }) => ({ writer, update })) // no log id yet
     return { pieces, bindings: this.bytes.bindings, updates: [...since.map(({ id, writer, update }) => ({ writer, update, at: id })), ...inFlight] }
   }
 
