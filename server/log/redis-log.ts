@@ -7,6 +7,7 @@
  * each trim also records its threshold, which is how a reader that fell further behind knows
  * it has a gap (Redis does not track ids removed by XTRIM).
  */
+import { ErrorReply } from '@redis/client'
 import type { BackgroundFailures } from '../background-loop.ts'
 import type { RedisBackend } from '../cluster/redis-backend.ts'
 import type { RedisKeyspace } from '../cluster/redis-keyspace.ts'
@@ -15,7 +16,7 @@ import { LOG_START, compareLogIds, formatLogId, parseLogId, successorLogId, type
 import { decodeRecordOrReport, encodeRecord, recordBytes } from './record-codec.ts'
 import { RedisScript } from './redis-script.ts'
 import { StreamReader, type StreamMessage } from './stream-reader.ts'
-import { DocumentFullError, type AppendOptions, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
+import { AppendRefusedError, DocumentFullError, type AppendOptions, type HealthListener, type LogEntry, type LoggedUpdate, type LogListener, type Subscription, type UpdateLog } from './types.ts'
 
 export interface RedisLogOptions {
   prefix: string
@@ -113,7 +114,9 @@ export class RedisLog implements UpdateLog {
     const record = Buffer.from(encodeRecord({ tag, updates }))
     const bounds = limit ? [String(limit.maxDocBytes), limit.base.watermark, String(limit.base.bytes)] : ['', '', '']
     const keys = [this.key(room), this.roomsKey(room), this.sizeKey(room)]
-    const answer = await this.clients.timed(APPEND.run(this.clients.keyed, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append')
+    const answer = await this.clients.timed(APPEND.run(this.clients.keyed, { keys, arguments: [record, room, String(recordBytes(updates)), ...bounds] }), 'append').catch((error: unknown) => {
+      throw error instanceof ErrorReply ? new AppendRefusedError(`redis refused the append: ${error.message}`, { cause: error }) : error
+    })
     if (typeof answer === 'number' && limit) throw new DocumentFullError(answer, limit.maxDocBytes)
     await this.clients.replicated(keys[0] as string)
     return String(answer)

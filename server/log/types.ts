@@ -63,6 +63,15 @@ export interface AppendOptions {
   tag?: string
 }
 
+/**
+ * The log refused an append outright (Redis answered the command with an error, as when it is
+ * out of memory): nothing of it was written. Any other failure of an append leaves its outcome
+ * unknown: the log may hold it.
+ */
+export class AppendRefusedError extends Error {
+  override name = 'AppendRefusedError'
+}
+
 /** An append refused because the document would pass its size limit; nothing was logged. */
 export class DocumentFullError extends Error {
   override name = 'DocumentFullError'

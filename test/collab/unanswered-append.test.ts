@@ -17,19 +17,21 @@ import { waitFor } from '../helpers/wait.ts'
 
 const ctx = useFreshServer(() => ({ roomGraceMs: 150 }))
 
-/** The next append to `room` waits for `release`, then fails without its answer (it never landed). */
-function failNextAppend(log: UpdateLog, room: string): { release(): void; failed: Promise<void> } {
+/**
+ * The next append to `room` waits for `release`, then fails without its answer (it never
+ * landed); so does the one after it (the room's first attempt to write it again), at once.
+ */
+function failNextAppends(log: UpdateLog, room: string): { release(): void; failed: Promise<void> } {
   const append = log.append.bind(log)
   let release!: () => void
   const released = new Promise<void>((resolve) => { release = resolve })
   let failed!: () => void
   const done = new Promise<void>((resolve) => { failed = resolve })
-  let armed = true
+  let failing = 2
   log.append = async (name, updates, options) => {
-    if (!armed || name !== room) return append(name, updates, options)
-    armed = false
-    await released
-    failed()
+    if (failing === 0 || name !== room) return append(name, updates, options)
+    if (failing-- === 2) await released
+    else failed()
     throw new Error('connection lost before the answer')
   }
   return { release, failed: done }
@@ -37,7 +39,7 @@ function failNextAppend(log: UpdateLog, room: string): { release(): void; failed
 
 it('writes again a stroke whose append failed after its writer left, and stays in memory until it has', async () => {
   const { app, collabUrl } = ctx.server
-  const fault = failNextAppend(app.updateLog, ctx.fx.canvas)
+  const fault = failNextAppends(app.updateLog, ctx.fx.canvas)
   const writer = await connectSynced(collabUrl, ctx.fx.canvas, { token: ctx.fx.token })
   addStroke(writer.doc, { author: ctx.fx.owner.id, color: '#000000', width: 1, tool: 'pen', id: 'orphan', points: [[1, 1]] })
   const room = app.collab.registry.get(ctx.fx.canvas)!
@@ -50,9 +52,9 @@ it('writes again a stroke whose append failed after its writer left, and stays i
     fault.release()
   }
   await fault.failed
-  // Nothing of it was kept: it is written again after a pause, and the room must not leave
-  // memory before. (Had the room read it back first, it would have kept it and written it
-  // again at once: room-core.test.ts.)
+  // Nothing of it was kept: the room writes it again at once, which fails too, and then after a
+  // pause; it must not leave memory before. (Had the room read it back first, it would have
+  // kept it and written it again: room-core.test.ts.)
   await waitFor(() => app.collab.registry.get(ctx.fx.canvas) === room, 5_000, 'the room kept in memory while it owes the log the stroke')
   await waitFor(() => app.collab.registry.size === 0 && !room.holdsUnlogged, 10_000, 'the room evicted once it owes the log nothing')
   const reader = await connectSynced(collabUrl, ctx.fx.canvas, { token: ctx.fx.token })

@@ -11,7 +11,7 @@ import { CloseCode } from '../../../shared/close-codes.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import type { LogId } from '../../log/log-id.ts'
 import type { LogEntry } from '../../log/types.ts'
-import { DocumentFullError, type UpdateLog } from '../../log/types.ts'
+import { AppendRefusedError, DocumentFullError, type UpdateLog } from '../../log/types.ts'
 import type { Logger } from '../../logger.ts'
 import type { Author } from '../content/content-gate.ts'
 import type { RuleOptions } from '../content/document-rules.ts'
@@ -521,8 +521,8 @@ export class Room {
 
   /**
    * The log did not take a batch (and those queued behind it, never sent). Unless its entry was
-   * read all the same, nothing of it entered. A batch the log refused (the document is full) is
-   * not in it; one whose append failed otherwise may be: its answer was lost, or a Redis failover
+   * read all the same, nothing of it entered. A batch the log refused (the document is full,
+   * Redis answered with an error) is not in it; one whose append failed otherwise may be: its answer was lost, or a Redis failover
    * dropped it after another node read and kept it. Its sockets' updates are written again by this
    * node, as owed to the log, rather than left to their writers, who may be gone before they
    * resend (and the nodes that read it would then hold what the log and the others lack).
@@ -540,33 +540,46 @@ export class Room {
       }
     } else {
       this.deps.observer.appendFailed(unsent.length)
-      this.deps.logger.warn({ err: error, room: this.name, updates: unsent.length }, 'log append failed; clients will resync')
+      this.deps.logger.warn({ err: error, room: this.name, updates: unsent.length }, 'log append failed; its socket updates are written again, sockets resync for what was never sent')
     }
-    const writeAgain = new Set(full || entered ? [] : batch.filter((write) => write.origin !== SERVER))
+    const refused = full || error instanceof AppendRefusedError // surely not in the log
+    const writeAgain = new Set(refused || entered ? [] : batch.filter((write) => write.origin !== SERVER))
     if (unsent.length > 0) this.dropped(unsent, writeAgain, full ? error : new LogUnavailableError('update log unavailable'))
   }
 
   /**
    * Writes the log did not take: nothing of them was kept, but the content index took them in.
-   * Relogs, and `writeAgain`, are owed to the log; the rest is its writers' to send again.
+   * Relogs, and `writeAgain`, are owed to the log (the index holds what is owed); the rest is
+   * lost for good, and its writers send it again when asked.
    */
   private dropped(writes: PendingWrite[], writeAgain: ReadonlySet<PendingWrite>, error: Error): void {
+    let forGood = false
     for (const write of writes) {
       if (write.relog) this.owedToLog.push(write)
       else if (writeAgain.has(write)) this.owedToLog.push({ update: write.update, info: write.info, writer: write.writer })
-      else write.settle?.(error)
+      else {
+        write.settle?.(error)
+        forGood = true
+      }
     }
+    if (forGood) this.resyncAfterLoss()
+    // Sockets' updates go again at once, as their resends would; a relog (or a rewrite failing
+    // again) waits a little, so a log that keeps failing is not hammered.
+    if (writeAgain.size > 0 && this.deps.log.isUp()) this.flushOwed()
+    else if (this.owedToLog.length > 0) this.retryOwedSoon()
+  }
+
+  /** Writes were lost for good: the index forgets them, and every socket is asked for what it has. */
+  private resyncAfterLoss(): void {
     // Every socket resyncs, not only the writers': another socket may have sent the same content
     // meanwhile and had it cut as already on its way (its writer's socket may be gone since).
     for (const conn of this.conns) conn.needsResync = true
-    this.gates.build() // it took in what the log refused (and holds what is owed)
+    this.gates.build() // it took in what the log refused
     // With the log still taking writes (one append failed), refused sockets resend now, checked
-    // against the rebuilt index, and what the log lost is written again after a pause; with the
-    // log down, onLogUp does both.
+    // against the rebuilt index; with the log down, onLogUp asks them.
     void this.gates.ready().then(() => {
       if (!this.closed && this.deps.log.isUp()) this.resyncRefused()
     })
-    if (this.owedToLog.length > 0) this.retryOwedSoon()
   }
 
   private retryOwedSoon(): void {
