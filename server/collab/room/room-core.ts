@@ -149,9 +149,10 @@ export class RoomCore {
     for (const entry of entries) {
       if (!this.advance(entry.id)) continue
       const own = this.inFlight.get(entry.tag)
-      if (own) this.readBeforeAnswer.set(entry.tag, { id: entry.id, writes: own })
-      if (own) this.enterOwn(entry.tag, own, entry.id)
-      else entered = this.keepEntry(entry, true) || entered
+      if (own) {
+        this.readBeforeAnswer.set(entry.tag, { id: entry.id, writes: own })
+        this.enterOwn(entry.tag, own, entry.id)
+      } else entered = this.keepEntry(entry, true) || entered
     }
     if (entered || this.foldable > foldable) this.ports.changed() // own entries read back become foldable
   }

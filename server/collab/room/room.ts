@@ -10,8 +10,7 @@
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import type { LogId } from '../../log/log-id.ts'
-import type { LogEntry } from '../../log/types.ts'
-import { AppendRefusedError, DocumentFullError, type UpdateLog } from '../../log/types.ts'
+import { AppendRefusedError, DocumentFullError, type LogEntry, type UpdateLog } from '../../log/types.ts'
 import type { Logger } from '../../logger.ts'
 import type { Author } from '../content/content-gate.ts'
 import type { RuleOptions } from '../content/document-rules.ts'
@@ -522,10 +521,11 @@ export class Room {
   /**
    * The log did not take a batch (and those queued behind it, never sent). Unless its entry was
    * read all the same, nothing of it entered. A batch the log refused (the document is full,
-   * Redis answered with an error) is not in it; one whose append failed otherwise may be: its answer was lost, or a Redis failover
-   * dropped it after another node read and kept it. Its sockets' updates are written again by this
-   * node, as owed to the log, rather than left to their writers, who may be gone before they
-   * resend (and the nodes that read it would then hold what the log and the others lack).
+   * Redis answered with an error) is not in it; one whose append failed otherwise may be: its
+   * answer was lost, or a Redis failover dropped it after another node read and kept it. Its
+   * sockets' updates are written again by this node, as owed to the log, rather than left to
+   * their writers, who may be gone before they resend (and the nodes that read it would then
+   * hold what the log and the others lack).
    */
   private appendFailed(tag: string, batch: PendingWrite[], behind: PendingWrite[], error: unknown): void {
     const entered = !this.core.appendFailed(tag)
