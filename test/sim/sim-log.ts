@@ -63,11 +63,6 @@ export class SimLog implements WorldLog {
     return JSON.stringify(this.counts)
   }
 
-  /** Entries dropped after they were written (failovers). */
-  get dropped(): number {
-    return this.counts.dropped
-  }
-
   /** Appends written whose writer was told they failed (its node may write their content again). */
   get unanswered(): number {
     return this.counts.unanswered

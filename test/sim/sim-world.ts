@@ -67,8 +67,6 @@ export interface WorldLog {
   readonly writes: number
   /** How many times the log lost everything. */
   readonly resets: number
-  /** Entries the log dropped after some node may have read them (failovers; SimLog only). */
-  readonly dropped?: number
   /** Appends the log took whose writer was told they failed (SimLog only). */
   readonly unanswered?: number
   /** One node's view of the log. */

@@ -231,7 +231,7 @@ export class RoomCore {
    * too (nodes that never read the entry read it then; a node that holds it finds nothing new).
    */
   private mayBeDropped(id: LogId, writes: PendingWrite[]): void {
-    const again = this.state.placedAt(id).map((held): PendingWrite => ({ update: held.update, info: held.info, writer: held.writer, origin: SERVER, relogOf: this.state.lose(held) }))
+    const again = this.state.placedAt(id).map((held) => relogging(this.state.lose(held)))
     if (compareLogIds(id, this.state.baseWatermark) <= 0) again.push(...writes.map(({ update, info, writer }): PendingWrite => ({ update, info, writer, origin: SERVER })))
     if (again.length > 0) this.ports.lost(again)
   }
@@ -363,7 +363,7 @@ export class RoomCore {
   private replaceBase(base: StoredBase, diffs: Uint8Array[]): void {
     const adds = [...diffs.flatMap((diff) => newStructsOf(diff, this.state.knowledge)), ...newDeletions(base, this.state.knowledge)]
     const orphans = this.state.rebase(base)
-    if (orphans.length > 0) this.ports.lost(orphans.map((accepted) => ({ update: accepted.update, info: accepted.info, writer: accepted.writer, origin: SERVER, relogOf: accepted })))
+    if (orphans.length > 0) this.ports.lost(orphans.map(relogging))
     if (compareLogIds(base.watermark, this.pos) > 0) this.pos = base.watermark
     this.forgetOwnBefore(this.pos)
     for (const add of adds) this.ports.relay(add)
@@ -403,6 +403,11 @@ function stalledClients(accepted: Pick<Accepted, 'update' | 'info'>, known: Know
     reach.set(client, Math.max(held, end))
   }
   return stalled
+}
+
+/** A held update the log lost, written again: where it lands is its place from then on. */
+function relogging(accepted: Accepted): PendingWrite {
+  return { update: accepted.update, info: accepted.info, writer: accepted.writer, origin: SERVER, relogOf: accepted }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
