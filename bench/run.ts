@@ -53,6 +53,7 @@ for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
   rows.push(...await scenario.run({ profile, targets, log }))
 }
 const columns = [...new Set(rows.flatMap((r) => Object.keys(r.values)))]
-const ordered = [...ALL_TARGETS.filter((t) => columns.includes(t)), ...columns.filter((c) => !ALL_TARGETS.includes(c as TargetName))]
+const named: TargetName[] = ['ours', 'ours-b', ...ALL_TARGETS.slice(1)]
+const ordered = [...named.filter((t) => columns.includes(t)), ...columns.filter((c) => !named.includes(c as TargetName))]
 log(`\n${table(rows, ordered)}\n`)
 log(`results: ${await record(profile.name, rows, !only && !values.targets)} (${((Date.now() - started) / 60_000).toFixed(1)} min)`)

@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { addStroke, appendPoints, strokesOf } from '../../shared/canvas.ts'
 import { userOf } from './targets.ts'
 
-export type TargetName = 'ours' | 'y-websocket' | 'y-websocket+leveldb' | 'hocuspocus' | 'raw-ws'
+export type TargetName = 'ours' | 'ours-b' | 'y-websocket' | 'y-websocket+leveldb' | 'hocuspocus' | 'raw-ws'
 
 /** What a load generator needs to reach a target (serializable across processes). */
 export interface TargetSpec {

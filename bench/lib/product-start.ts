@@ -13,9 +13,12 @@ export interface ProductStart {
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 
-/** Parses the last command of package.json's start script: `NAME=${NAME:-value} node --flag server/main.ts`. */
-export function productStart(): ProductStart {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+/**
+ * Parses the last command of package.json's start script: `NAME=${NAME:-value} node --flag server/main.ts`
+ * (of this checkout, or of `root`: an A/B run starts each checkout as its own start script says).
+ */
+export function productStart(root = ROOT): ProductStart {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
   const command = pkg.scripts.start.split('&&').at(-1)!.trim().split(/\s+/)
   const nodeAt = command.indexOf('node')
   if (nodeAt < 0) throw new Error(`the start script runs no node: ${pkg.scripts.start}`)

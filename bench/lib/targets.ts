@@ -27,9 +27,11 @@ export interface RunningTarget {
 export interface OursOptions {
   env?: Record<string, string>
   dataDir?: string
+  /** Another checkout of this repository to run the server from (with its node_modules). */
+  root?: string
 }
 
-const PEER_COMMANDS: Record<Exclude<TargetName, 'ours'>, string[]> = {
+const PEER_COMMANDS: Record<Exclude<TargetName, 'ours' | 'ours-b'>, string[]> = {
   'y-websocket': [path.join(ROOT, 'node_modules/y-websocket-v154/bin/server.js')],
   'y-websocket+leveldb': [path.join(ROOT, 'node_modules/y-websocket-v154/bin/server.js')],
   hocuspocus: [path.join(ROOT, 'bench/peers/hocuspocus-server.ts')],
@@ -45,11 +47,25 @@ export async function collectGarbage(pid: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1_000))
 }
 
+/**
+ * `ours-b` is our server again, with BENCH_OURS_B_ENV added (e.g. "EXPERIMENT=1") and, with
+ * BENCH_OURS_B_ROOT, run from another checkout (`git worktree add /tmp/before HEAD~1`, its
+ * node_modules linked): an A/B of one change measured in the same interleaved rounds as `ours`,
+ * so the VM's drift between runs cannot decide it. It acts as `ours` in every scenario.
+ */
 export async function startTarget(name: TargetName, options: OursOptions = {}): Promise<RunningTarget> {
-  return name === 'ours' ? startOurs(options) : startPeer(name)
+  if (name === 'ours') return startOurs(options)
+  if (name === 'ours-b') return startOurs({ ...options, env: { ...options.env, ...envPairs(process.env.BENCH_OURS_B_ENV) }, root: process.env.BENCH_OURS_B_ROOT ?? ROOT })
+  return startPeer(name)
 }
 
-async function startPeer(name: Exclude<TargetName, 'ours'>): Promise<RunningTarget> {
+/** "A=1 B=x=y" -> { A: '1', B: 'x=y' } (values may contain '='). */
+function envPairs(text: string | undefined): Record<string, string> {
+  const pairs = text?.split(' ').filter((pair) => pair.includes('=')) ?? []
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]))
+}
+
+async function startPeer(name: Exclude<TargetName, 'ours' | 'ours-b'>): Promise<RunningTarget> {
   const port = await freePort()
   const persistence = name === 'y-websocket+leveldb' ? await mkdtemp(path.join(os.tmpdir(), 'bench-yleveldb-')) : null
   const env: Record<string, string> = { HOST: '127.0.0.1', PORT: String(port), ...(persistence ? { YPERSISTENCE: persistence } : {}) }
@@ -76,10 +92,11 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
   // BENCH_OURS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles our server alone.
   const nodeArgs = process.env.BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   // BENCH_OURS_ENV (e.g. "MALLOC_ARENA_MAX=2 EMBEDDED_FSYNC=true") adds settings to our server alone (experiments).
-  const extraEnv = Object.fromEntries((process.env.BENCH_OURS_ENV?.split(' ').filter((pair) => pair.includes('=')) ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]))
-  const start = productStart() // as `npm start` runs it
-  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...start.nodeArgs, ...nodeArgs, path.join(ROOT, 'server/main.ts')], {
-    cwd: ROOT,
+  const extraEnv = envPairs(process.env.BENCH_OURS_ENV)
+  const root = options.root ?? ROOT
+  const start = productStart(root) // as `npm start` runs it
+  const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...start.nodeArgs, ...nodeArgs, path.join(root, 'server/main.ts')], {
+    cwd: root,
     env: {
       ...start.env,
       NODE_ENV: 'production',
