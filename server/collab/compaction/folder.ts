@@ -21,6 +21,13 @@ export interface FoldBase {
 
 export type { FoldResult }
 
+/**
+ * A full fold's base goes to the worker in messages of about this size, one per turn: each is
+ * copied on the event loop's thread, and 10 MiB copied at once stalled it ~60 ms on a VM whose
+ * page faults are slow (figure 6's re-fold).
+ */
+const BASE_MESSAGE_BYTES = 1024 * 1024
+
 /** The fold worker's thread goes after this long without a fold (an idle node gives its memory back). */
 const RETIRE_AFTER_MS = 10_000
 
@@ -52,7 +59,8 @@ export class Folder {
     await this.takeTurn()
     const id = this.nextId++
     try {
-      await this.channel.call({ id, type: 'begin', mode, pieces: mode === 'full' ? base.pieces : [], stateVector: base.stateVector, bindings: [...base.bindings] })
+      await this.channel.call({ id, type: 'begin', mode, pieces: [], stateVector: base.stateVector, bindings: [...base.bindings] })
+      if (mode === 'full') for (const pieces of inGroups(base.pieces, BASE_MESSAGE_BYTES)) await this.channel.call({ id, type: 'pieces', pieces })
       for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
       return await this.channel.call<FoldResult>({ id, type: 'finish', pieceBytes: PIECE_BYTES })
     } catch (error) {
@@ -82,4 +90,19 @@ export class Folder {
   close(): Promise<void> {
     return this.channel.close()
   }
+}
+
+/** Consecutive pieces in groups of at most `bytes` (a bigger piece alone). */
+function inGroups(pieces: readonly Uint8Array[], bytes: number): Uint8Array[][] {
+  const groups: Uint8Array[][] = []
+  let size = Number.POSITIVE_INFINITY
+  for (const piece of pieces) {
+    if (size + piece.length > bytes) {
+      groups.push([])
+      size = 0
+    }
+    groups.at(-1)!.push(piece)
+    size += piece.length
+  }
+  return groups
 }

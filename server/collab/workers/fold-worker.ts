@@ -33,6 +33,7 @@ export type FoldMode = 'full' | 'delta'
 
 export type FoldRequest =
   | { id: number; type: 'begin'; mode: FoldMode; pieces: Uint8Array[]; stateVector: Uint8Array; bindings: Array<[number, string]> }
+  | { id: number; type: 'pieces'; pieces: Uint8Array[] }
   | { id: number; type: 'add'; updates: LoggedUpdate[] }
   | { id: number; type: 'finish'; pieceBytes: number }
   | { id: number; type: 'abort' }
@@ -84,6 +85,11 @@ export class FoldWork {
         const doc = request.mode === 'full' ? new Y.Doc() : null
         if (doc) for (const piece of request.pieces) apply(doc, piece)
         this.sessions.set(request.id, { doc, merged: null, stateVector: request.stateVector, bindings: new Map(request.bindings) })
+        return { value: null }
+      }
+      case 'pieces': {
+        const session = this.sessionOf(request.id)
+        if (session.doc) for (const piece of request.pieces) apply(session.doc, piece)
         return { value: null }
       }
       case 'add': {
