@@ -21,9 +21,10 @@ import { prefixRange, type LevelDb } from './level.ts'
 interface SnapshotMeta {
   watermark: LogId
   savedAt: number
-  /** Kept in this many chunks under `generation` (absent: whole, in `data!<room>`). */
+  /** Kept in this many chunks under `generation` (absent: whole, in `data!<room>`), of `bytes` in all. */
   chunks?: number
   generation?: string
+  bytes?: number
 }
 
 /** Snapshots up to this size are one value; bigger ones are chunks of this size. */
@@ -57,10 +58,17 @@ export class EmbeddedSnapshots implements SnapshotStore {
       const data = await this.db.get(`data!${room}`)
       return data === undefined ? null : { watermark: meta.watermark, savedAt: meta.savedAt, update: data }
     }
-    const keys = Array.from({ length: meta.chunks }, (_, n) => chunkKey(room, meta.generation!, n))
-    const chunks = await this.db.getMany(keys)
-    if (chunks.some((chunk) => chunk === undefined)) throw new Error(`snapshot of ${room} is missing chunks of generation ${meta.generation}`)
-    return { watermark: meta.watermark, savedAt: meta.savedAt, update: Buffer.concat(chunks as Uint8Array[]) }
+    // One chunk per read, copied into its place as it comes: joining them at the end touched the
+    // whole snapshot's new memory in one turn, as the one big value did.
+    const update = Buffer.allocUnsafeSlow(meta.bytes ?? meta.chunks * CHUNK_BYTES)
+    let at = 0
+    for (let n = 0; n < meta.chunks; n++) {
+      const chunk = await this.db.get(chunkKey(room, meta.generation, n))
+      if (chunk === undefined || at + chunk.length > update.length) throw new Error(`snapshot of ${room} is missing or has damaged chunks of generation ${meta.generation}`)
+      update.set(chunk, at)
+      at += chunk.length
+    }
+    return { watermark: meta.watermark, savedAt: meta.savedAt, update: update.subarray(0, at) }
   }
 
   async watermark(room: string): Promise<LogId | null> {
@@ -85,7 +93,7 @@ export class EmbeddedSnapshots implements SnapshotStore {
         for (let n = 0; n < chunks; n++) await this.db.put(chunkKey(room, generation, n), update.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES))
         await this.db.batch([
           { type: 'del', key: `data!${room}` },
-          { type: 'put', key: `meta!${room}`, value: encodeMeta({ ...meta, chunks, generation }) },
+          { type: 'put', key: `meta!${room}`, value: encodeMeta({ ...meta, chunks, generation, bytes: update.length }) },
         ])
       }
       await this.removeChunksBesides(room, update.length <= CHUNK_BYTES ? undefined : sortableLogId(watermark))

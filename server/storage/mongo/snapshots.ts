@@ -119,15 +119,22 @@ export class MongoSnapshots implements SnapshotStore {
     }
   }
 
+  /**
+   * One chunk per reply (`batchSize(1)`), copied into its place as it comes: the driver parsing
+   * every chunk in one reply, and copying them all at once, touched the whole snapshot's new
+   * memory in one turn.
+   */
   private async readChunks(version: VersionDoc): Promise<Uint8Array | null> {
-    const parts = await this.chunks.find({ room: version.room, wm: version.wm }).sort({ i: 1 }).toArray()
-    if (parts.length !== version.chunks) return null
-    const update = new Uint8Array(version.size)
+    const update = Buffer.allocUnsafeSlow(version.size)
     let offset = 0
-    for (const part of parts) {
-      update.set(part.data.buffer, offset)
-      offset += part.data.buffer.length
+    let count = 0
+    for await (const part of this.chunks.find({ room: version.room, wm: version.wm }).sort({ i: 1 }).batchSize(1)) {
+      const bytes = part.data.buffer
+      if (part.i !== count || offset + bytes.length > version.size) return null
+      update.set(bytes, offset)
+      offset += bytes.length
+      count++
     }
-    return offset === version.size ? update : null
+    return count === version.chunks && offset === version.size ? update : null
   }
 }
