@@ -12,6 +12,10 @@
  * under a generation of its own, then switches the meta to them in one batch, then removes the
  * previous generation: a crash in between leaves the previous snapshot whole (and stray chunks,
  * removed by the room's next save).
+ *
+ * A chunked snapshot leaves LATER_FORMAT_STUB in `data!<room>`: releases before chunks read only
+ * that value, and the stub is a snapshot format newer than theirs, which they refuse (the room
+ * fails to load, loudly) instead of loading the room from its trimmed log as if it had no snapshot.
  */
 import { compareLogIds, sortableLogId, type LogId } from '../../log/log-id.ts'
 import { KeyedMutex } from '../keyed-mutex.ts'
@@ -29,6 +33,9 @@ interface SnapshotMeta {
 
 /** Snapshots up to this size are one value; bigger ones are chunks of this size. */
 export const CHUNK_BYTES = 256 * 1024
+
+/** "YSNP" and format 3: a snapshot format releases before chunks refuse (snapshot-codec.ts). */
+export const LATER_FORMAT_STUB = new Uint8Array([0x59, 0x53, 0x4e, 0x50, 0x03])
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -92,7 +99,7 @@ export class EmbeddedSnapshots implements SnapshotStore {
         await this.db.clear(prefixRange(chunkPrefix(room, generation))) // strays of a save cut short
         for (let n = 0; n < chunks; n++) await this.db.put(chunkKey(room, generation, n), update.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES))
         await this.db.batch([
-          { type: 'del', key: `data!${room}` },
+          { type: 'put', key: `data!${room}`, value: LATER_FORMAT_STUB },
           { type: 'put', key: `meta!${room}`, value: encodeMeta({ ...meta, chunks, generation, bytes: update.length }) },
         ])
       }
