@@ -70,6 +70,20 @@ export function describeSnapshotConformance(name: string, open: () => Promise<St
       expect([...(await fixture.storage.snapshots.load(room))!.update]).toEqual([9])
     })
 
+    it('loads during saves of chunked snapshots return one snapshot whole, never a mix or a missing chunk', async () => {
+      const room = freshRoom()
+      const { snapshots } = fixture.storage
+      const versions = [1, 2, 3, 4].map((seed) => Uint8Array.from({ length: 2.5 * 1024 * 1024 }, (_, i) => (i * 13 + seed + (i >> 18)) % 251))
+      await snapshots.save(room, versions[0]!, '1-0')
+      const saves = versions.slice(1).map((bytes, i) => snapshots.save(room, bytes, `${i + 2}-0`))
+      const loads = Array.from({ length: 6 }, () => snapshots.load(room))
+      await Promise.all(saves)
+      for (const loaded of await Promise.all(loads)) {
+        const expected = versions[Number(loaded!.watermark.split('-')[0]) - 1]!
+        expect(Buffer.from(loaded!.update).equals(Buffer.from(expected))).toBe(true)
+      }
+    })
+
     it('deletes a room\'s snapshot', async () => {
       const room = freshRoom()
       await fixture.storage.snapshots.save(room, new Uint8Array([1]), '1-0')

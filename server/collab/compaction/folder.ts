@@ -59,7 +59,7 @@ export class Folder {
     await this.takeTurn()
     const id = this.nextId++
     try {
-      await this.channel.call({ id, type: 'begin', mode, pieces: [], stateVector: base.stateVector, bindings: [...base.bindings] })
+      await this.channel.call({ id, type: 'begin', mode, stateVector: base.stateVector, bindings: [...base.bindings] })
       if (mode === 'full') for (const pieces of inGroups(base.pieces, BASE_MESSAGE_BYTES)) await this.channel.call({ id, type: 'pieces', pieces })
       for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
       return await this.channel.call<FoldResult>({ id, type: 'finish', pieceBytes: PIECE_BYTES })

@@ -32,7 +32,8 @@ function lowerThisThreadsPriority(): void {
 export type FoldMode = 'full' | 'delta'
 
 export type FoldRequest =
-  | { id: number; type: 'begin'; mode: FoldMode; pieces: Uint8Array[]; stateVector: Uint8Array; bindings: Array<[number, string]> }
+  | { id: number; type: 'begin'; mode: FoldMode; stateVector: Uint8Array; bindings: Array<[number, string]> }
+  /** A full fold's base, a part at a time (each message is copied on the sender's thread). */
   | { id: number; type: 'pieces'; pieces: Uint8Array[] }
   | { id: number; type: 'add'; updates: LoggedUpdate[] }
   | { id: number; type: 'finish'; pieceBytes: number }
@@ -83,7 +84,6 @@ export class FoldWork {
     switch (request.type) {
       case 'begin': {
         const doc = request.mode === 'full' ? new Y.Doc() : null
-        if (doc) for (const piece of request.pieces) apply(doc, piece)
         this.sessions.set(request.id, { doc, merged: null, stateVector: request.stateVector, bindings: new Map(request.bindings) })
         return { value: null }
       }
