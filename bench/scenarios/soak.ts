@@ -8,10 +8,11 @@
  *
  * Ours runs a second time as two nodes on Redis and MongoDB (column "ours, 2 nodes"): each node
  * gets half the sessions over the same rooms, so every room is hot on both and its edits cross
- * between them; each node's RSS is read, and the row shows the worse of the two.
+ * between them; each node's RSS is read, and the row shows the worse of the two. Every column
+ * churns at the same time (see `churnSideBySide`).
  */
 import { randomBytes } from 'node:crypto'
-import { mongoEnv, startInfra } from '../lib/infra.ts'
+import { mongoEnv, startInfra, type Infra } from '../lib/infra.ts'
 import type { TargetName } from '../lib/clients.ts'
 import { startJob } from '../lib/generator.ts'
 import type { ChurnJob, ChurnResult } from '../lib/jobs.ts'
@@ -52,53 +53,58 @@ async function roomsEvicted(target: RunningTarget): Promise<void> {
   await sleep(15_000) // as measured in the issue: 15 s after the last room went
 }
 
-async function soakOne(ctx: ScenarioContext, name: TargetName): Promise<Soak> {
+/** One column of the figure: one server, or two of our nodes sharing the rooms. */
+interface Column {
+  label: string
+  targets: RunningTarget[]
+  rooms: string[]
+  soaks: Soak[]
+}
+
+async function singleColumn(name: TargetName): Promise<Column> {
   const target = await startTarget(name)
-  try {
-    return (await churn(ctx, name, [target], await target.rooms(ROOMS)))[0]!
-  } finally {
-    await target.stop()
-  }
+  return { label: name, targets: [target], rooms: await target.rooms(ROOMS), soaks: [] }
 }
 
 /** Two of our nodes on one Redis and one MongoDB-wire server, sharing the rooms. */
-async function soakTwoNodes(ctx: ScenarioContext): Promise<Soak[]> {
-  const infra = await startInfra()
+async function twoNodeColumn(infra: Infra): Promise<Column> {
   const env = { ...mongoEnv(infra, `bench_${randomBytes(4).toString('hex')}`), REDIS_URL: infra.redisUrl }
-  const nodes: RunningTarget[] = []
-  try {
-    nodes.push(await startOurs({ env }), await startOurs({ env }))
-    return await churn(ctx, 'ours, 2 nodes', nodes, await nodes[0]!.rooms(ROOMS))
-  } finally {
-    for (const node of nodes) await node.stop()
-    await infra.stop()
-  }
+  const nodes = [await startOurs({ env }), await startOurs({ env })]
+  return { label: 'ours, 2 nodes', targets: nodes, rooms: await nodes[0]!.rooms(ROOMS), soaks: [] }
 }
 
-/** Churns `rooms` through every target at once (the sessions split evenly); each target's RSS. */
-async function churn(ctx: ScenarioContext, label: string, targets: RunningTarget[], rooms: string[]): Promise<Soak[]> {
+const nodeLabel = (column: Column, i: number): string => `${column.label}${column.targets.length > 1 ? ` node ${i + 1}` : ''}`
+
+/**
+ * Churns every column at once, side by side in one window (servers on the server core, one load
+ * generator per server on the load core): a 30-minute soak of five configurations takes 30
+ * minutes, not 150, and every column sees the same machine at the same time. Each column gets
+ * the full session rate, split evenly over its nodes.
+ */
+async function churnSideBySide(ctx: ScenarioContext, columns: Column[]): Promise<void> {
   await sleep(3_000)
-  for (const target of targets) await collectGarbage(target.pid)
-  const soaks: Soak[] = targets.map((target) => ({ idleStart: rssBytes(target.pid), byMinute: [], idleAfter: 0 }))
-  const jobs = targets.map((target) => startJob<ChurnResult>({ kind: 'churn', target: target.spec, rooms, sessionsPerSecond: SESSIONS_PER_SECOND / targets.length, sessionMs: SESSION_MS, durationMs: ctx.profile.soakMinutes * MINUTE } satisfies ChurnJob, target.pid))
+  const nodes = columns.flatMap((column) => column.targets.map((target, i) => ({ column, target, i })))
+  for (const { target } of nodes) await collectGarbage(target.pid)
+  for (const column of columns) column.soaks = column.targets.map((target) => ({ idleStart: rssBytes(target.pid), byMinute: [], idleAfter: 0 }))
+  const durationMs = ctx.profile.soakMinutes * MINUTE
+  const jobs = nodes.map(({ column, target }) => ({ column, job: startJob<ChurnResult>({ kind: 'churn', target: target.spec, rooms: column.rooms, sessionsPerSecond: SESSIONS_PER_SECOND / column.targets.length, sessionMs: SESSION_MS, durationMs } satisfies ChurnJob, target.pid) }))
   for (let minute = 1; minute <= ctx.profile.soakMinutes; minute++) {
     await sleep(MINUTE)
-    for (const [i, target] of targets.entries()) {
-      soaks[i]!.byMinute.push(rssBytes(target.pid))
-      ctx.log(`  ${label}${targets.length > 1 ? ` node ${i + 1}` : ''} minute ${minute}: RSS ${mib(soaks[i]!.byMinute.at(-1)!)} MiB${await threadHeaps(target)}`)
+    for (const { column, target, i } of nodes) {
+      column.soaks[i]!.byMinute.push(rssBytes(target.pid))
+      ctx.log(`  ${nodeLabel(column, i)} minute ${minute}: RSS ${mib(column.soaks[i]!.byMinute.at(-1)!)} MiB${await threadHeaps(target)}`)
     }
   }
-  for (const job of jobs) {
+  for (const { column, job } of jobs) {
     const { result } = await job.done
-    if (result.failures > 0) ctx.log(`  ${label}: ${result.failures} of ${result.sessions + result.failures} sessions failed`)
+    if (result.failures > 0) ctx.log(`  ${column.label}: ${result.failures} of ${result.sessions + result.failures} sessions failed`)
   }
-  for (const [i, target] of targets.entries()) {
+  for (const { column, target, i } of nodes) {
     await roomsEvicted(target)
     await collectGarbage(target.pid)
-    soaks[i]!.idleAfter = rssBytes(target.pid)
-    ctx.log(`  ${label}${targets.length > 1 ? ` node ${i + 1}` : ''}: idle ${mib(soaks[i]!.idleStart)} MiB before, ${mib(soaks[i]!.idleAfter)} MiB after the rooms went${await threadHeaps(target)}`)
+    column.soaks[i]!.idleAfter = rssBytes(target.pid)
+    ctx.log(`  ${nodeLabel(column, i)}: idle ${mib(column.soaks[i]!.idleStart)} MiB before, ${mib(column.soaks[i]!.idleAfter)} MiB after the rooms went${await threadHeaps(target)}`)
   }
-  return soaks
 }
 
 /** RSS growth over the last two thirds of the churn, in percent. */
@@ -120,8 +126,20 @@ export const soak: Scenario = {
       back.values[label] = Math.max(...soaks.map((s) => s.idleAfter / s.idleStart))
       peak.values[label] = Math.max(...soaks.map((s) => s.byMinute.at(-1)!))
     }
-    for (const name of ctx.targets.filter((t) => CAN_CHURN.includes(t))) record(name, [await soakOne(ctx, name)])
-    if (ctx.targets.includes('ours')) record('ours, 2 nodes', await soakTwoNodes(ctx))
+    const columns: Column[] = []
+    let infra: Infra | null = null
+    try {
+      for (const name of ctx.targets.filter((t) => CAN_CHURN.includes(t))) columns.push(await singleColumn(name))
+      if (ctx.targets.includes('ours')) {
+        infra = await startInfra()
+        columns.push(await twoNodeColumn(infra))
+      }
+      await churnSideBySide(ctx, columns)
+      for (const column of columns) record(column.label, column.soaks)
+    } finally {
+      for (const target of columns.flatMap((column) => column.targets)) await target.stop()
+      await infra?.stop()
+    }
     return [growth, back, peak]
   },
 }

@@ -1,11 +1,12 @@
 /**
  * The main thread's side of the fold worker (fold-worker.ts): one lazily started worker per
- * process, restarted if it dies. Inputs are copied to it (they may be views into room buffers);
- * results come back transferred.
+ * process, restarted if it dies. Inputs go packed (packing.ts: they may be views into a room's
+ * loaded buffer); results come back transferred.
  */
 import type { LoggedUpdate } from '../../log/record-codec.ts'
 import type { FoldMode, FoldRequest, FoldResult } from '../workers/fold-worker.ts'
 import { WorkerChannel, type WorkerLike } from '../workers/worker-channel.ts'
+import { inGroups, packArrays, packUpdates } from '../workers/packing.ts'
 
 /** Snapshot pieces are at most this big, so a load applies or sends them in short slices. */
 export const PIECE_BYTES = 256 * 1024
@@ -60,8 +61,16 @@ export class Folder {
     const id = this.nextId++
     try {
       await this.channel.call({ id, type: 'begin', mode, stateVector: base.stateVector, bindings: [...base.bindings] })
-      if (mode === 'full') for (const pieces of inGroups(base.pieces, BASE_MESSAGE_BYTES)) await this.channel.call({ id, type: 'pieces', pieces })
-      for await (const updates of batches) await this.channel.call({ id, type: 'add', updates })
+      if (mode === 'full') {
+        for (const group of inGroups(base.pieces, BASE_MESSAGE_BYTES)) {
+          const pieces = packArrays(group)
+          await this.channel.call({ id, type: 'pieces', pieces: pieces.value }, pieces.transfer)
+        }
+      }
+      for await (const batch of batches) {
+        const updates = packUpdates(batch)
+        await this.channel.call({ id, type: 'add', updates: updates.value }, updates.transfer)
+      }
       return await this.channel.call<FoldResult>({ id, type: 'finish', pieceBytes: PIECE_BYTES })
     } catch (error) {
       void this.channel.call({ id, type: 'abort' }).catch(() => undefined)
@@ -90,19 +99,4 @@ export class Folder {
   close(): Promise<void> {
     return this.channel.close()
   }
-}
-
-/** Consecutive pieces in groups of at most `bytes` (a bigger piece alone). */
-function inGroups(pieces: readonly Uint8Array[], bytes: number): Uint8Array[][] {
-  const groups: Uint8Array[][] = []
-  let size = Number.POSITIVE_INFINITY
-  for (const piece of pieces) {
-    if (size + piece.length > bytes) {
-      groups.push([])
-      size = 0
-    }
-    groups.at(-1)!.push(piece)
-    size += piece.length
-  }
-  return groups
 }

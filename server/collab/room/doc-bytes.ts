@@ -15,6 +15,7 @@ import { coverage, deletesOnly, hasDeletes, updateInfo, type UpdateInfo } from '
 import { splitByClients } from '../sync/split-update.ts'
 import type { Knowledge } from '../sync/effective-update.ts'
 import { KnownContent } from '../sync/known-content.ts'
+import { framed } from './piece-frames.ts'
 
 export interface Piece {
   frame: Uint8Array
@@ -464,12 +465,9 @@ export class DocBytes {
   }
 }
 
-/** Each piece copied once into its frame; the stored snapshot's buffer can then be freed. */
+/** Each piece in its frame (copied once, unless a load framed it); the stored snapshot's buffer can then be freed. */
 function framePieces(pieces: Uint8Array[], infos: UpdateInfo[]): Piece[] {
-  return pieces.map((piece, i) => {
-    const frame = updateFrame(piece)
-    return { frame, update: frame.subarray(frame.length - piece.length), info: infos[i]! }
-  })
+  return pieces.map((piece, i) => ({ ...framed(piece), info: infos[i]! }))
 }
 
 function sizeOf(parts: Uint8Array[]): number {

@@ -14,6 +14,7 @@ import type { StoredBase } from './doc-bytes.ts'
 import type { DocWorker } from '../workers/doc-worker-client.ts'
 import { decodeSnapshotParts } from '../compaction/snapshot-codec.ts'
 import { updateInfo } from '../sync/update-info.ts'
+import { framedInTurns } from './piece-frames.ts'
 
 export interface LoaderDeps {
   snapshots: SnapshotStore
@@ -43,7 +44,7 @@ export async function loadBase(room: string, deps: Pick<LoaderDeps, 'snapshots' 
   // Snapshots written before pieces carried their coverage are analysed once, off the main thread.
   const meta = parts.infos && parts.stateVector ? { infos: parts.infos, stateVector: parts.stateVector } : await deps.worker.infos(parts.pieces)
   return {
-    pieces: parts.pieces,
+    pieces: await framedInTurns(parts.pieces),
     infos: meta.infos,
     full: parts.full,
     watermark: snapshot.watermark,

@@ -1,6 +1,7 @@
 /**
  * The main thread's side of the doc worker (doc-worker.ts): typed calls over one lazily started
- * worker per process. Inputs are copied to it (they are views into room buffers).
+ * worker per process. Inputs go packed (packing.ts: they are views into room buffers), and a big
+ * document's pieces go ahead in messages of about STAGE_BYTES, one per turn.
  */
 import type { RoomKind } from '../../../shared/rooms.ts'
 import type { GatePart, TrustedUpdate } from '../content/content-gate.ts'
@@ -10,9 +11,23 @@ import type { UpdateInfo } from '../sync/update-info.ts'
 import type { ViewAnswer, ViewOp } from './view-ops.ts'
 import type { HistoryDiff } from '../../history/history-ops.ts'
 import { WorkerChannel, type WorkerLike } from './worker-channel.ts'
+import { inGroups, packArrays, packUpdates } from './packing.ts'
 
 // Running from TypeScript sources (node, vitest) or from compiled dist/: same folder, own extension.
 const WORKER_URL = new URL(`./doc-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+
+/**
+ * A big document's pieces go to the worker in messages of about this size, one per turn: each is
+ * copied on this thread, and 10 MiB copied at once stalled it ~60 ms on a VM whose page faults
+ * are slow (figure 4's cold load of a 10 MiB room).
+ */
+const STAGE_BYTES = 1024 * 1024
+
+/** Pieces staged ahead (`stage`, null when none was needed) and the last group, to send inline. */
+interface Staged {
+  stage: number | null
+  last: Uint8Array[]
+}
 
 export class DocWorker {
   private readonly channel: WorkerLike<DocRequest>
@@ -27,7 +42,11 @@ export class DocWorker {
    * a big document's index arrives over many event-loop turns instead of stalling one.
    */
   async *buildIndex(kind: RoomKind, pieces: Uint8Array[], bindings: ReadonlyMap<number, string>, updates: TrustedUpdate[], rules: RuleOptions): AsyncGenerator<GatePart> {
-    const { handle, parts } = await this.call('index', { type: 'index', kind, pieces, bindings: [...bindings], updates, rules })
+    const { stage, last } = await this.stageAhead(pieces)
+    const lastPacked = packArrays(last)
+    const updatesPacked = packUpdates(updates)
+    const request: DocRequest = { type: 'index', kind, stage, pieces: lastPacked.value, bindings: [...bindings], updates: updatesPacked.value, rules }
+    const { handle, parts } = await this.call('index', request, [...lastPacked.transfer, ...updatesPacked.transfer])
     let taken = 0
     try {
       for (; taken < parts; taken++) yield await this.call('index-part', { type: 'index-part', handle })
@@ -38,16 +57,22 @@ export class DocWorker {
 
   /** What pieces stored without metadata cover, and the state vector they hold together. */
   infos(pieces: Uint8Array[]): Promise<{ infos: UpdateInfo[]; stateVector: Uint8Array }> {
-    return this.call('infos', { type: 'infos', pieces })
+    const packed = packArrays(pieces)
+    return this.call('infos', { type: 'infos', pieces: packed.value }, packed.transfer)
   }
 
   diff(updates: Uint8Array[], stateVector: Uint8Array): Promise<Uint8Array[]> {
-    return this.call('diff', { type: 'diff', updates, stateVector })
+    const packed = packArrays(updates)
+    return this.call('diff', { type: 'diff', updates: packed.value, stateVector }, packed.transfer)
   }
 
   /** Runs `op` on the room's view, (re)building it from `load` when given, after applying `feed`. */
-  view<K extends ViewOp['kind']>(room: string, load: Uint8Array[] | null, feed: Uint8Array[], op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>> {
-    return this.call('view', { type: 'view', room, load, feed, op }) as Promise<ViewAnswer<K>>
+  async view<K extends ViewOp['kind']>(room: string, load: Uint8Array[] | null, feed: Uint8Array[], op: Extract<ViewOp, { kind: K }>): Promise<ViewAnswer<K>> {
+    const { stage, last } = load ? await this.stageAhead(load) : { stage: null, last: null }
+    const lastPacked = packArrays(last ?? [])
+    const feedPacked = packArrays(feed)
+    const request: DocRequest = { type: 'view', room, stage, load: last ? lastPacked.value : null, feed: feedPacked.value, op }
+    return await this.call('view', request, [...lastPacked.transfer, ...feedPacked.transfer]) as ViewAnswer<K>
   }
 
   /** A read of a kept version; `load` gives its state (omitted: the worker may have it built). */
@@ -86,6 +111,26 @@ export class DocWorker {
 
   close(): Promise<void> {
     return this.channel.close()
+  }
+
+  /**
+   * Sends all but the last group of `pieces` ahead, a message per turn; the caller sends the last
+   * with its request. Should a message fail (the worker restarted), what was staged is dropped.
+   */
+  private async stageAhead(pieces: Uint8Array[]): Promise<Staged> {
+    const groups = inGroups(pieces, STAGE_BYTES)
+    const last = groups.pop() ?? []
+    let stage: number | null = null
+    try {
+      for (const group of groups) {
+        const packed = packArrays(group)
+        stage = await this.call('stage', { type: 'stage', stage, pieces: packed.value }, packed.transfer)
+      }
+    } catch (error) {
+      if (stage !== null) void this.call('stage-drop', { type: 'stage-drop', stage }).catch(() => undefined)
+      throw error
+    }
+    return { stage, last }
   }
 
   private call<K extends keyof DocReplies>(_kind: K, request: DocRequest, transfer?: ArrayBuffer[]): Promise<DocReplies[K]> {

@@ -17,19 +17,27 @@ import { diffDocs, docFromState, type HistoryDiff } from '../../history/history-
 import { serveRequests } from './worker-channel.ts'
 
 export type DocRequest =
+  /**
+   * Pieces of a big document sent ahead, a message per turn (`stage` null opens a new stage); the
+   * `index` or `view` request naming the stage takes them, followed by its own `pieces`/`load`.
+   */
+  | { type: 'stage'; stage: number | null; pieces: Uint8Array[] }
+  | { type: 'stage-drop'; stage: number }
   /** Builds a content index and keeps it in parts, to be taken one per `index-part`. */
-  | { type: 'index'; kind: RoomKind; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: TrustedUpdate[]; rules: RuleOptions }
+  | { type: 'index'; kind: RoomKind; stage: number | null; pieces: Uint8Array[]; bindings: Array<[number, string]>; updates: TrustedUpdate[]; rules: RuleOptions }
   | { type: 'index-part'; handle: number }
   | { type: 'index-drop'; handle: number }
   | { type: 'infos'; pieces: Uint8Array[] }
   | { type: 'diff'; updates: Uint8Array[]; stateVector: Uint8Array }
-  | { type: 'view'; room: string; load: Uint8Array[] | null; feed: Uint8Array[]; op: ViewOp }
+  | { type: 'view'; room: string; stage: number | null; load: Uint8Array[] | null; feed: Uint8Array[]; op: ViewOp }
   | { type: 'drop'; room: string }
   /** A read of a kept version (built from its state; the last few are kept built). */
   | { type: 'version'; id: string; state: Uint8Array | null; op: Extract<ViewOp, { kind: 'messages' | 'strokes' | 'svg' }> }
   | { type: 'version-diff'; from: VersionRef; to: VersionRef }
 
 export interface DocReplies {
+  stage: number
+  'stage-drop': null
   index: { handle: number; parts: number }
   'index-part': GatePart
   'index-drop': null
@@ -57,15 +65,21 @@ export class DocWork {
   /** Indexes built and not yet taken, by handle: their parts, in order. */
   private readonly builtIndexes = new Map<number, GatePart[]>()
   private nextHandle = 1
+  /** Pieces sent ahead for a request to come, by stage. */
+  private readonly stages = new Map<number, Uint8Array[]>()
   /** Versions built lately, least recently used first. */
   private readonly versions = new Map<string, Y.Doc>()
 
   /** Answers one request. */
   handle(request: DocRequest): { value: unknown; transfer?: ArrayBuffer[] } {
     switch (request.type) {
+      case 'stage': return { value: this.stagePieces(request.stage, request.pieces) }
+      case 'stage-drop':
+        this.stages.delete(request.stage)
+        return { value: null }
       case 'index': {
         const handle = this.nextHandle++
-        const parts = buildIndex(request).toParts(INDEX_PART_ITEMS)
+        const parts = buildIndex({ ...request, pieces: this.takeStaged(request.stage, request.pieces) }).toParts(INDEX_PART_ITEMS)
         this.builtIndexes.set(handle, parts)
         return { value: { handle, parts: parts.length } }
       }
@@ -107,6 +121,27 @@ export class DocWork {
     return doc
   }
 
+  private stagePieces(stage: number | null, pieces: Uint8Array[]): number {
+    if (stage === null) {
+      const opened = this.nextHandle++
+      this.stages.set(opened, [...pieces]) // its own list: a request is not ours to change
+      return opened
+    }
+    const staged = this.stages.get(stage)
+    if (!staged) throw new Error(`no stage ${stage}`)
+    for (const piece of pieces) staged.push(piece)
+    return stage
+  }
+
+  /** The pieces staged under `stage` (if any) followed by `pieces`; the stage is gone after. */
+  private takeStaged(stage: number | null, pieces: Uint8Array[]): Uint8Array[] {
+    if (stage === null) return pieces
+    const staged = this.stages.get(stage)
+    if (!staged) throw new Error(`no stage ${stage}`) // a worker that restarted meanwhile
+    this.stages.delete(stage)
+    return staged.concat(pieces)
+  }
+
   private takePart(handle: number): GatePart {
     const parts = this.builtIndexes.get(handle)
     const part = parts?.shift()
@@ -118,10 +153,11 @@ export class DocWork {
   private view(request: DocRequest & { type: 'view' }): ViewAnswer<ViewOp['kind']> {
     let doc = this.views.get(request.room)
     if (request.load) {
+      const load = this.takeStaged(request.stage, request.load)
       doc?.destroy()
       doc = new Y.Doc()
       this.views.set(request.room, doc)
-      for (const piece of request.load) applyQuietly(doc, piece)
+      for (const piece of load) applyQuietly(doc, piece)
     }
     if (!doc) throw new Error(`no view of ${request.room}`)
     for (const update of request.feed) applyQuietly(doc, update)
@@ -129,7 +165,7 @@ export class DocWork {
   }
 }
 
-function buildIndex(request: DocRequest & { type: 'index' }): ContentGate {
+function buildIndex(request: Omit<DocRequest & { type: 'index' }, 'stage'>): ContentGate {
   const gate = new ContentGate(rulesFor(request.kind, request.rules), { claimedBy: () => undefined })
   for (const [client, user] of request.bindings) gate.index.bind(client, user) // the snapshot's, first
   gate.trustSnapshot(request.pieces)

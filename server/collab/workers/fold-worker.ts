@@ -33,7 +33,7 @@ export type FoldMode = 'full' | 'delta'
 
 export type FoldRequest =
   | { id: number; type: 'begin'; mode: FoldMode; stateVector: Uint8Array; bindings: Array<[number, string]> }
-  /** A full fold's base, a part at a time (each message is copied on the sender's thread). */
+  /** A full fold's base, a part at a time (each message's bytes are packed on the sender's thread, then moved). */
   | { id: number; type: 'pieces'; pieces: Uint8Array[] }
   | { id: number; type: 'add'; updates: LoggedUpdate[] }
   | { id: number; type: 'finish'; pieceBytes: number }
