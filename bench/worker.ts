@@ -111,7 +111,9 @@ async function runMeanwhile(job: LatencyJob, task: NonNullable<LatencyJob['meanw
   await Promise.all(Array.from({ length: task.parallel }, async () => {
     for (let i = 0; task.count === undefined ? performance.now() < window.end : i < task.count; i++) {
       if (task.pauseMs) await sleep(task.pauseMs)
+      const started = performance.now()
       times.push((await rawSync(job.writerTarget, task.room, task.stateVector && new Uint8Array(task.stateVector))).step2Ms)
+      if (task.everyMs) await sleep(Math.max(0, started + task.everyMs - performance.now()))
     }
   }))
 }

@@ -31,6 +31,12 @@ export interface Meanwhile {
   pauseMs?: number
   /** Sync as a client that has this state (a reconnect), instead of as an empty one. */
   stateVector?: number[]
+  /**
+   * Each loop starts a sync at most this often: a fixed offered load, so a server that answers
+   * faster is not sent more syncs (and its bystanders' latency is not read in a generator that
+   * its own speed saturated).
+   */
+  everyMs?: number
 }
 
 export interface LatencyResult {

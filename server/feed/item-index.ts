@@ -28,6 +28,12 @@ export class ItemIndex {
   private readonly store: FeedStore
   /** Entries this batch added, by kind and client. */
   private readonly added = new Map<string, Map<number, FeedItem>>()
+  /**
+   * The starts of the point runs this batch added, ascending, by client: a clock inside a run is
+   * found by binary search (a scan of every run added per lookup made placing a 10 MiB canvas
+   * quadratic: 0.4 s in one turn, figure 7).
+   */
+  private readonly runStarts = new Map<string, number[]>()
   private readonly dropped = new Map<string, FeedItem>()
   private readonly windows = new Map<string, Window[]>()
 
@@ -39,12 +45,15 @@ export class ItemIndex {
   put(item: FeedItem): void {
     this.dropped.delete(keyOf(item.kind, item.client, item.start))
     const byStart = this.added.get(clientKey(item.kind, item.client)) ?? new Map<number, FeedItem>()
+    if (item.kind === 'pointrange' && !byStart.has(item.start)) this.insertRunStart(item.client, item.start)
     byStart.set(item.start, item)
     this.added.set(clientKey(item.kind, item.client), byStart)
   }
 
   drop(item: FeedItem): void {
-    this.added.get(clientKey(item.kind, item.client))?.delete(item.start)
+    const byStart = this.added.get(clientKey(item.kind, item.client))
+    if (item.kind === 'pointrange' && byStart?.has(item.start)) this.removeRunStart(item.client, item.start)
+    byStart?.delete(item.start)
     this.dropped.set(keyOf(item.kind, item.client, item.start), item)
   }
 
@@ -62,8 +71,13 @@ export class ItemIndex {
     const added = this.added.get(clientKey(kind, client))
     const exact = added?.get(clock)
     if (exact) return exact
-    // Only point runs span more than one clock (and there are a few per stroke): the others are found exactly.
-    if (kind === 'pointrange') for (const item of added?.values() ?? []) if (item.start <= clock && clock < item.end) return item
+    // Only point runs span more than one clock: the others are found exactly. Runs of one client
+    // never overlap, so the run holding `clock` is the one starting last at or below it.
+    if (kind === 'pointrange') {
+      const starts = this.runStarts.get(String(client)) ?? []
+      const run = added?.get(starts[lastAtOrBelow(starts, clock)] ?? -1)
+      if (run && clock < run.end) return run
+    }
     const stored = await this.storedAt(kind, client, clock)
     return stored && !this.dropped.has(keyOf(kind, client, stored.start)) ? stored : null
   }
@@ -83,6 +97,18 @@ export class ItemIndex {
 
   async storeDropped(): Promise<void> {
     for (const part of parts([...this.dropped.values()])) await this.store.dropItems(this.room, part)
+  }
+
+  private insertRunStart(client: number, start: number): void {
+    const starts = this.runStarts.get(String(client)) ?? []
+    starts.splice(lastAtOrBelow(starts, start) + 1, 0, start)
+    this.runStarts.set(String(client), starts)
+  }
+
+  private removeRunStart(client: number, start: number): void {
+    const starts = this.runStarts.get(String(client))
+    const at = starts ? lastAtOrBelow(starts, start) : -1
+    if (starts && starts[at] === start) starts.splice(at, 1)
   }
 
   private async storedAt(kind: Kind, client: number, clock: number): Promise<FeedItem | null> {
@@ -133,4 +159,16 @@ function clientKey(kind: Kind, client: number): string {
 
 function keyOf(kind: Kind, client: number, start: number): string {
   return `${kind}:${client}:${start}`
+}
+
+/** The index of the last of ascending `values` at or below `value` (-1 when none is). */
+function lastAtOrBelow(values: readonly number[], value: number): number {
+  let low = 0
+  let high = values.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (values[middle]! <= value) low = middle + 1
+    else high = middle
+  }
+  return low - 1
 }
