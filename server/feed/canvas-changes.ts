@@ -14,7 +14,6 @@ import type { TimedUpdate } from '../history/edit-records.ts'
 import type { NewEvent } from '../storage/feed-types.ts'
 import type { ItemIndex } from './item-index.ts'
 import { readUpdate, type ItemView } from './structs.ts'
-import { splitUpdate } from '../collab/sync/split-update.ts'
 
 interface StrokeRef {
   id: string
@@ -35,41 +34,23 @@ interface Window {
 const WINDOW_MS = 1_000
 /** Strokes named per list of one event (clearing a big canvas erases thousands in a second): the rest are counted. */
 const MAX_LISTED = 500
-/** Bytes of an update decoded per turn. */
-const READ_PIECE_BYTES = 64 * 1024
 
 export async function canvasChanges(updates: readonly (TimedUpdate & { key: string })[], index: ItemIndex, yieldDue: () => Promise<void>): Promise<NewEvent[]> {
   const windows: Window[] = []
   for (const update of updates) {
-    let window: Window | null = null
-    for (const piece of readablePieces(update.update)) {
-      const read = readUpdate(piece)
-      if (!read) continue
-      window ??= windowFor(windows, update)
-      await placeItems(read.items, index, window)
-      for (const range of read.deleted) {
-        for (const stroke of await index.within('stroke', range.client, range.clock, range.clock + range.length)) {
-          index.drop(stroke)
-          window.erased.set(stroke.id, { id: stroke.id, author: stroke.author, by: update.writer || null })
-        }
+    const read = readUpdate(update.update)
+    if (!read) continue
+    const window = windowFor(windows, update)
+    await placeItems(read.items, index, window)
+    for (const range of read.deleted) {
+      for (const stroke of await index.within('stroke', range.client, range.clock, range.clock + range.length)) {
+        index.drop(stroke)
+        window.erased.set(stroke.id, { id: stroke.id, author: stroke.author, by: update.writer || null })
       }
-      await yieldDue()
     }
+    await yieldDue()
   }
   return windows.filter(hasChanges).map(eventOf)
-}
-
-/**
- * An update in pieces of at most READ_PIECE_BYTES (its items in order, its deletions in the last),
- * read one per turn: a 10 MiB canvas uploaded in one update was decoded whole in one turn, ~1.4 s
- * of the event loop with its garbage collection (figure 7). One that does not split is read whole.
- */
-function readablePieces(update: Uint8Array): Uint8Array[] {
-  try {
-    return splitUpdate(update, READ_PIECE_BYTES)
-  } catch {
-    return [update]
-  }
 }
 
 function windowFor(windows: Window[], update: TimedUpdate & { key: string }): Window {
