@@ -35,13 +35,17 @@ function run(job: Job): Promise<unknown> {
 
 /** Starts sessions at the job's pace until its time is up, then waits for the open ones to end. */
 async function churn(job: ChurnJob): Promise<ChurnResult> {
-  const result: ChurnResult = { sessions: 0, failures: 0 }
+  const result: ChurnResult = { sessions: 0, failures: 0, reasons: {} }
   const open = new Set<Promise<void>>()
   const started = performance.now()
   for (let n = 0; performance.now() - started < job.durationMs; n++) {
     const due = started + (n * 1000) / job.sessionsPerSecond
     if (due > performance.now()) await sleep(due - performance.now())
-    const session = churnSession(job, job.rooms[n % job.rooms.length]!, n).then(() => void result.sessions++, () => void result.failures++)
+    const session = churnSession(job, job.rooms[n % job.rooms.length]!, n).then(() => void result.sessions++, (error: unknown) => {
+      result.failures++
+      const reason = String((error as Error)?.message ?? error)
+      result.reasons[reason] = (result.reasons[reason] ?? 0) + 1
+    })
     open.add(session)
     void session.finally(() => open.delete(session))
   }
@@ -52,13 +56,21 @@ async function churn(job: ChurnJob): Promise<ChurnResult> {
 async function churnSession(job: ChurnJob, room: string, n: number): Promise<void> {
   const client = openClient(job.target, room)
   try {
-    await Promise.race([client.synced, sleep(30_000).then(() => { throw new Error('timeout') })])
+    await Promise.race([client.synced, sleep(30_000).then(() => { throw new Error(noSyncReason(client)) })])
     for (let i = 0; i < 1 + (n % 3); i++) client.write(performance.now() + i, i)
     client.present?.({ user: { name: `session ${n}` }, cursor: { x: n % 500, y: (n * 7) % 500 } })
     await sleep(job.sessionMs)
   } finally {
     client.destroy()
   }
+}
+
+function noSyncReason(client: BenchClient): string {
+  const codes = client.closeCodes ?? []
+  const counts = new Map<number, number>()
+  for (const code of codes) counts.set(code, (counts.get(code) ?? 0) + 1)
+  const closes = [...counts].map(([code, count]) => `${code} x${count}`).join(', ')
+  return `no sync in 30 s${closes ? `, closed ${closes}` : ''}`
 }
 
 async function openAll(clients: BenchClient[], timeoutMs = 120_000): Promise<void> {

@@ -27,6 +27,8 @@ export interface BenchClient {
   doc: Y.Doc | null
   /** Sets this client's presence (awareness state), where the target has presence. */
   present?(state: Record<string, unknown>): void
+  /** Close codes the server sent this client so far (y-websocket clients), to name failures. */
+  closeCodes?: number[]
   destroy(): void
 }
 
@@ -81,6 +83,8 @@ function pairs(flat: number[]): number[] {
 function websocketClient(target: TargetSpec, room: string, doc: Y.Doc, author: string): BenchClient {
   const params: Record<string, string> = target.token ? { token: target.token } : {}
   const provider = new WebsocketProvider(target.wsBase, room, doc, { params, disableBc: true })
+  const closeCodes: number[] = []
+  provider.on('connection-close', (event) => void closeCodes.push(event?.code ?? 0))
   const synced = new Promise<void>((resolve) => {
     if (provider.synced) resolve()
     provider.on('sync', (isSynced: boolean) => isSynced && resolve())
@@ -91,6 +95,7 @@ function websocketClient(target: TargetSpec, room: string, doc: Y.Doc, author: s
       doc.destroy()
     }),
     present: (state) => provider.awareness.setLocalState(state),
+    closeCodes,
   }
 }
 

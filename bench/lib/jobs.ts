@@ -123,6 +123,8 @@ export interface ChurnJob {
 export interface ChurnResult {
   sessions: number
   failures: number
+  /** Failures by reason ("no sync in 30 s, closed 4408 x2", ...), to tell the server's refusals from slowness. */
+  reasons: Record<string, number>
 }
 
 export type Job = LatencyJob | ConnectJob | UploadJob | RawSyncJob | HttpJob | ChurnJob

@@ -3,6 +3,7 @@
  * server (any mode), the y-websocket 1.5.4 reference server (in memory, and persisting every
  * update to LevelDB through y-leveldb: the durable peer), Hocuspocus 4, and the raw ws ceiling.
  */
+import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -95,8 +96,11 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
   const extraEnv = envPairs(process.env.BENCH_OURS_ENV)
   const root = options.root ?? ROOT
   const start = productStart(root) // as `npm start` runs it
+  // BENCH_OURS_LOG_DIR keeps each of our servers' logs (info level) in a file there, to explain failures.
+  const logDir = process.env.BENCH_OURS_LOG_DIR
   const child: ChildProcess = spawnPinned(SERVER_CORE, process.execPath, [...SERVER_NODE_ARGS, ...start.nodeArgs, ...nodeArgs, path.join(root, 'server/main.ts')], {
     cwd: root,
+    stdout: Boolean(logDir),
     env: {
       ...start.env,
       NODE_ENV: 'production',
@@ -117,10 +121,12 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       WRITE_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
       SYNC_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
       MAX_DOC_BYTES: String(1024 * 1024 * 1024),
+      ...(logDir ? { LOG_LEVEL: 'info' } : {}),
       ...options.env,
       ...extraEnv,
     },
   })
+  if (logDir) child.stdout?.pipe(createWriteStream(path.join(logDir, `ours-${port}.log`)))
   const httpBase = `http://127.0.0.1:${port}`
   await waitForHttp(`${httpBase}/healthz`, child)
   const token = await benchUser(httpBase)

@@ -97,7 +97,7 @@ async function churnSideBySide(ctx: ScenarioContext, columns: Column[]): Promise
   }
   for (const { column, job } of jobs) {
     const { result } = await job.done
-    if (result.failures > 0) ctx.log(`  ${column.label}: ${result.failures} of ${result.sessions + result.failures} sessions failed`)
+    if (result.failures > 0) ctx.log(`  ${column.label}: ${result.failures} of ${result.sessions + result.failures} sessions failed (${Object.entries(result.reasons).map(([reason, count]) => `${count}: ${reason}`).join('; ')})`)
   }
   for (const { column, target, i } of nodes) {
     await roomsEvicted(target)
