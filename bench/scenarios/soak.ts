@@ -59,18 +59,20 @@ interface Column {
   targets: RunningTarget[]
   rooms: string[]
   soaks: Soak[]
+  /** Sessions started and those that did not sync within 30 s, over the column's nodes. */
+  sessions: { started: number; failed: number }
 }
 
 async function singleColumn(name: TargetName): Promise<Column> {
   const target = await startTarget(name)
-  return { label: name, targets: [target], rooms: await target.rooms(ROOMS), soaks: [] }
+  return { label: name, targets: [target], rooms: await target.rooms(ROOMS), soaks: [], sessions: { started: 0, failed: 0 } }
 }
 
 /** Two of our nodes on one Redis and one MongoDB-wire server, sharing the rooms. */
 async function twoNodeColumn(infra: Infra): Promise<Column> {
   const env = { ...mongoEnv(infra, `bench_${randomBytes(4).toString('hex')}`), REDIS_URL: infra.redisUrl }
   const nodes = [await startOurs({ env }), await startOurs({ env })]
-  return { label: 'ours, 2 nodes', targets: nodes, rooms: await nodes[0]!.rooms(ROOMS), soaks: [] }
+  return { label: 'ours, 2 nodes', targets: nodes, rooms: await nodes[0]!.rooms(ROOMS), soaks: [], sessions: { started: 0, failed: 0 } }
 }
 
 const nodeLabel = (column: Column, i: number): string => `${column.label}${column.targets.length > 1 ? ` node ${i + 1}` : ''}`
@@ -97,6 +99,8 @@ async function churnSideBySide(ctx: ScenarioContext, columns: Column[]): Promise
   }
   for (const { column, job } of jobs) {
     const { result } = await job.done
+    column.sessions.started += result.sessions + result.failures
+    column.sessions.failed += result.failures
     if (result.failures > 0) ctx.log(`  ${column.label}: ${result.failures} of ${result.sessions + result.failures} sessions failed (${Object.entries(result.reasons).map(([reason, count]) => `${count}: ${reason}`).join('; ')})`)
   }
   for (const { column, target, i } of nodes) {
@@ -121,6 +125,7 @@ export const soak: Scenario = {
     const growth: Row = { figure: 10, metric: `RSS growth over the last two thirds of ${ctx.profile.soakMinutes} minutes of churn (goal < 5%)`, unit: '%', lowerIsBetter: true, values: {} }
     const back: Row = { figure: 10, metric: 'idle RSS once the rooms are evicted, x the idle start (goal <= 1.2x)', unit: 'x', lowerIsBetter: true, values: {} }
     const peak: Row = { figure: 10, metric: 'RSS at the end of the churn', unit: 'bytes', lowerIsBetter: true, values: {} }
+    const failed: Row = { figure: 10, metric: 'sessions that did not sync within 30 s', unit: '%', lowerIsBetter: true, values: {} }
     const record = (label: string, soaks: Soak[]): void => {
       growth.values[label] = Math.max(...soaks.map(growthOf))
       back.values[label] = Math.max(...soaks.map((s) => s.idleAfter / s.idleStart))
@@ -135,11 +140,14 @@ export const soak: Scenario = {
         columns.push(await twoNodeColumn(infra))
       }
       await churnSideBySide(ctx, columns)
-      for (const column of columns) record(column.label, column.soaks)
+      for (const column of columns) {
+        record(column.label, column.soaks)
+        failed.values[column.label] = (column.sessions.failed / Math.max(1, column.sessions.started)) * 100
+      }
     } finally {
       for (const target of columns.flatMap((column) => column.targets)) await target.stop()
       await infra?.stop()
     }
-    return [growth, back, peak]
+    return [growth, back, peak, failed]
   },
 }

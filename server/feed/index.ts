@@ -44,9 +44,9 @@ export function serveFeed(feed: Feed, deps: { config: Config; storage: Storage; 
     pollMs: config.webhookPollMs,
     retentionMs: durationMs(config.eventRetention),
   })
-  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: () => dispatcher.wake(), logger: deps.logger.child({ module: 'webhooks' }) }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts })
+  const webhooks = new WebhookService({ access: deps.access, store: storage.webhooks, feed: storage.feed, wake: (groupId) => dispatcher.wake(groupId), logger: deps.logger.child({ module: 'webhooks' }) }, { maxPerGroup: config.maxWebhooksPerGroup, allowedHosts })
   const service = new FeedService({ access: deps.access, store: storage.feed, recorder: feed.recorder })
-  feed.recorder.onAppend(() => dispatcher.wake())
+  feed.recorder.onAppend((groupId) => dispatcher.wake(groupId))
   recordServiceEvents(deps.services, feed.recorder, (groupId) => webhooks.groupDeleted(groupId))
   const streams = new EventStreams({ feed: service, store: storage.feed, recorder: feed.recorder, logger: deps.logger.child({ module: 'feed' }), onAccess: (handler) => deps.bus.subscribe(handler) })
   return { ...feed, feed: service, streams, webhooks, dispatcher }

@@ -4,7 +4,9 @@
  * (stored, so it survives kill -9) until a 2xx answer. Every node runs this loop; each webhook is
  * drained under its lease (the compaction lease machinery: Redis with REDIS_URL, in-process
  * otherwise), so exactly one node at a time sends to an endpoint. The loop polls every
- * WEBHOOK_POLL_MS and wakes at once when this node records an event.
+ * WEBHOOK_POLL_MS and wakes at once when this node records an event. A poll lists every active
+ * webhook; a wake looks only at the webhooks of the groups that recorded events (an index
+ * lookup each), so a busy node does not read every group's webhooks for each event it records.
  *
  * A webhook sends a group's events to whoever registered it, so only while they own the group:
  * before every step its creator's role is looked up (the access cache, cleared at once by access
@@ -56,7 +58,11 @@ export class WebhookDispatcher {
   private readonly deps: { store: WebhookStore; feed: FeedStore; lease: CompactionLease; access: AccessCache; logger: Logger }
   private readonly options: DispatcherOptions
   private readonly loop: BackgroundLoop
-  private woken = false
+  /** Groups that recorded events since the last round looked; `all`: look at every webhook (a change not tied to one group). */
+  private readonly woken = new Set<string>()
+  private wokenAll = false
+  /** When every active webhook was last listed: a stream of wakes must not keep the full poll from running. */
+  private listedAllAt = 0
   /** Ends attempts in flight when the node stops: they stay pending for the next node or start. */
   private readonly stopping = new AbortController()
   private readonly seen = new Map<string, Seen>()
@@ -75,12 +81,14 @@ export class WebhookDispatcher {
   }
 
   start(): void {
+    this.listedAllAt = Date.now() // the first poll lists them all, WEBHOOK_POLL_MS from now
     this.loop.start()
   }
 
-  /** An event was recorded here: look now rather than at the next poll. */
-  wake(): void {
-    this.woken = true
+  /** An event was recorded here (in `groupId`'s feed; none: anywhere): look now rather than at the next poll. */
+  wake(groupId?: string): void {
+    if (groupId === undefined) this.wokenAll = true
+    else this.woken.add(groupId)
     void this.loop.runNow()
   }
 
@@ -91,16 +99,30 @@ export class WebhookDispatcher {
   }
 
   private async rounds(): Promise<void> {
+    // Nothing woke it: the timer's poll. Woken: the groups that recorded events, and every
+    // webhook too once a poll is due (wakes reset the loop's timer).
+    let all = this.woken.size === 0 || Date.now() - this.listedAllAt >= this.options.pollMs
     do {
-      this.woken = false
-      await this.round()
-    } while (this.woken)
+      all ||= this.wokenAll
+      const groups = [...this.woken]
+      this.woken.clear()
+      this.wokenAll = false
+      await this.round(all ? null : groups)
+      all = false
+    } while (this.woken.size > 0 || this.wokenAll)
   }
 
-  /** Queues the webhooks that may have work and starts workers for them; does not wait for them. */
-  private async round(): Promise<void> {
-    for (const hook of await this.busy(await this.deps.store.active())) this.enqueue(hook)
+  /** Queues the webhooks (of these groups; null: all) that may have work and starts workers for them; does not wait for them. */
+  private async round(groups: string[] | null): Promise<void> {
+    if (groups === null) this.listedAllAt = Date.now()
+    const hooks = groups === null ? await this.deps.store.active() : await this.activeIn(groups)
+    for (const hook of await this.busy(hooks, groups === null)) this.enqueue(hook)
     this.fill()
+  }
+
+  private async activeIn(groups: string[]): Promise<WebhookRecord[]> {
+    const byGroup = await Promise.all(groups.map((groupId) => this.deps.store.byGroup(groupId)))
+    return byGroup.flat().filter((hook) => !hook.disabled)
   }
 
   private enqueue(hook: WebhookRecord): void {
@@ -135,10 +157,12 @@ export class WebhookDispatcher {
     }
   }
 
-  /** The webhooks that may have work: not seen idle here, or changed since. */
-  private async busy(hooks: WebhookRecord[]): Promise<WebhookRecord[]> {
-    const listed = new Set(hooks.map((h) => h.id))
-    for (const id of this.seen.keys()) if (!listed.has(id)) this.seen.delete(id)
+  /** The webhooks that may have work: not seen idle here, or changed since. A full listing also forgets webhooks that are gone. */
+  private async busy(hooks: WebhookRecord[], everyOne: boolean): Promise<WebhookRecord[]> {
+    if (everyOne) {
+      const listed = new Set(hooks.map((h) => h.id))
+      for (const id of this.seen.keys()) if (!listed.has(id)) this.seen.delete(id)
+    }
     const newest = new Map<string, Promise<number>>()
     const now = Date.now()
     const checked = await Promise.all(hooks.map(async (hook) => {

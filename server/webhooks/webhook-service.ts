@@ -45,7 +45,8 @@ export interface WebhookServiceDeps {
   access: AccessCache
   store: WebhookStore
   feed: FeedStore
-  wake: () => void
+  /** Looks at this group's webhooks now. */
+  wake: (groupId: string) => void
   logger: Logger
 }
 
@@ -110,7 +111,7 @@ export class WebhookService {
     const again: DeliveryRecord = { ...delivery, status: 'pending', nextAttemptAt: Date.now(), firstAttemptAt: null }
     await this.deps.store.putDelivery(again)
     await this.deps.store.setState(groupId, id, { nudgedAt: Date.now(), ...(hook.disabled && { disabled: null, failingSince: null }) })
-    this.deps.wake()
+    this.deps.wake(groupId)
     return again
   }
 
@@ -124,7 +125,7 @@ export class WebhookService {
       if (hook.disabled || (hook.events !== null && !hook.events.includes('group.deleted'))) await this.deps.store.delete(groupId, hook.id)
     }
     if ((await this.deps.store.byGroup(groupId)).length === 0) await this.deps.feed.deleteGroup(groupId)
-    else this.deps.wake()
+    else this.deps.wake(groupId)
   }
 
   private async owned(actor: string, groupId: string, id: string): Promise<{ hook: WebhookRecord; group: GroupRecord }> {
