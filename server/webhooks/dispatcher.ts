@@ -43,6 +43,8 @@ export interface DispatcherOptions extends SendOptions {
 const TURN_MS = 1_000
 /** Attempts a delivery keeps on record (a day of backoff is about 15). */
 const KEPT_ATTEMPTS = 20
+/** Groups a wake looks up one by one; more woken in one round list every webhook at once instead. */
+const WOKEN_GROUPS_LOOKED_UP = 16
 /** Events read at a time while looking for the next one a webhook takes. */
 const SCAN_PAGE = 100
 
@@ -107,7 +109,7 @@ export class WebhookDispatcher {
       const groups = [...this.woken]
       this.woken.clear()
       this.wokenAll = false
-      await this.round(all ? null : groups)
+      await this.round(all || groups.length > WOKEN_GROUPS_LOOKED_UP ? null : groups)
       all = false
     } while (this.woken.size > 0 || this.wokenAll)
   }

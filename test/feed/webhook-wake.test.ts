@@ -6,7 +6,11 @@
  * WEBHOOK_POLL_MS however many wakes come (wakes reset the loop's timer), so events recorded
  * elsewhere (another node, here written straight to the store) are still delivered.
  */
+import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { BackgroundFailures } from '../../server/background-loop.ts'
+import type { FeedStore, WebhookStore } from '../../server/storage/feed-types.ts'
+import { WebhookDispatcher } from '../../server/webhooks/dispatcher.ts'
 import { addMember, createGroup, injectApi, registerUser, type Api } from '../helpers/api.ts'
 import { useFreshServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -79,5 +83,24 @@ describe('webhook wakes', () => {
       expect(changes).toBeGreaterThan(1)
       expect(theirs.received).toHaveLength(1)
     }, 60_000)
+  })
+})
+
+describe('a burst of wakes from many groups', () => {
+  it('lists every webhook once instead of looking up each group', async () => {
+    const store = { active: vi.fn(async () => []), byGroup: vi.fn(async () => []) }
+    const dispatcher = new WebhookDispatcher(
+      { store: store as unknown as WebhookStore, feed: {} as FeedStore, lease: {} as never, access: {} as never, logger: pino({ level: 'silent' }), failures: new BackgroundFailures() },
+      { retry: { baseMs: 100, windowMs: 1_000, disableAfterMs: 10_000 }, concurrency: 1, pollMs: 60_000, retentionMs: 60_000, timeoutMs: 1_000, allowedHosts: [] },
+    )
+    dispatcher.start()
+    try {
+      // The first wake's round starts at once; the twenty that follow arrive while it runs.
+      for (let i = 0; i < 21; i++) dispatcher.wake(`group${i}`)
+      await vi.waitFor(() => expect(store.active).toHaveBeenCalledTimes(1))
+      expect(store.byGroup.mock.calls).toEqual([['group0']])
+    } finally {
+      await dispatcher.stop()
+    }
   })
 })
