@@ -103,9 +103,10 @@ export class WebhookDispatcher {
   private async rounds(): Promise<void> {
     // Nothing woke it: the timer's poll. Woken: the groups that recorded events, and every
     // webhook too once a poll is due (wakes reset the loop's timer).
-    let all = this.woken.size === 0 || Date.now() - this.listedAllAt >= this.options.pollMs
+    let all = this.woken.size === 0
     do {
-      all ||= this.wokenAll
+      // Looked at every pass: wakes arriving during each round keep this loop (and the run) going.
+      all ||= this.wokenAll || Date.now() - this.listedAllAt >= this.options.pollMs
       const groups = [...this.woken]
       this.woken.clear()
       this.wokenAll = false

@@ -98,3 +98,33 @@ it('gives the same event read in pieces of any size as read whole, for any write
     },
   ), { numRuns: 300 })
 })
+
+it('lists the erasures of an update that holds deletions only, however small its pieces', async () => {
+  const doc = strokeCanvas(3)
+  const drawn = Y.encodeStateAsUpdate(doc)
+  const before = Y.encodeStateVector(doc)
+  const ids = strokesOf(doc).toArray().map((stroke) => stroke.get('id') as string)
+  eraseStroke(doc, ids[1]!)
+  const erasure = Y.encodeStateAsUpdate(doc, before) // no structs: its delete set alone
+  const timed = (update: Uint8Array, i: number) => ({ at: 1_000 + i * 5_000, id: `1-${i}`, writer: 'ann', update, info: updateInfo(update), key: `1-${i}#0` })
+  const read = (pieceBytes: number) => canvasChanges([timed(drawn, 0), timed(erasure, 1)], new ItemIndex('room', EMPTY_STORE), async () => {}, pieceBytes)
+  const whole = await read(WHOLE)
+  expect(whole.at(-1)!.data.erased).toEqual([{ id: ids[1], author: 'ann', by: 'ann' }])
+  expect(erasure.length).toBeGreaterThan(4)
+  expect(await read(4)).toEqual(whole)
+})
+
+it('keeps a text that starts with a byte-order mark whole, so the clocks after it stay right', async () => {
+  const doc = new Y.Doc()
+  doc.clientID = 7
+  doc.getText('note').insert(0, '\uFEFFab') // three clocks
+  const stroke = new Y.Map()
+  strokesOf(doc).push([stroke])
+  doc.getMap('meta').set('title', 'x') // a struct between the stroke's map and its fields
+  stroke.set('id', 's1')
+  stroke.set('author', 'ann')
+  const upload = Y.encodeStateAsUpdate(doc)
+  const whole = await eventsOf(upload, WHOLE)
+  expect((whole[0]!.data as unknown as Listed).added.map((s) => s.id)).toEqual(['s1'])
+  expect(await eventsOf(upload, 8)).toEqual(whole)
+})

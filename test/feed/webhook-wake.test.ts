@@ -104,3 +104,26 @@ describe('a burst of wakes from many groups', () => {
     }
   })
 })
+
+describe('wakes that never stop', () => {
+  it('still lists every webhook once a poll is due, while one group wakes it during every round', async () => {
+    const slowly = async (): Promise<never[]> => {
+      await new Promise((resolve) => setTimeout(resolve, 5)) // a store round trip: wakes arrive meanwhile
+      return []
+    }
+    const store = { active: vi.fn(slowly), byGroup: vi.fn(slowly) }
+    const dispatcher = new WebhookDispatcher(
+      { store: store as unknown as WebhookStore, feed: {} as FeedStore, lease: {} as never, access: {} as never, logger: pino({ level: 'silent' }), failures: new BackgroundFailures() },
+      { retry: { baseMs: 100, windowMs: 1_000, disableAfterMs: 10_000 }, concurrency: 1, pollMs: 100, retentionMs: 60_000, timeoutMs: 1_000, allowedHosts: [] },
+    )
+    dispatcher.start()
+    const waking = setInterval(() => dispatcher.wake('busy'), 1)
+    try {
+      await vi.waitFor(() => expect(store.active).toHaveBeenCalled(), { timeout: 10_000, interval: 20 })
+      expect(store.byGroup).toHaveBeenCalled() // the wakes were being served
+    } finally {
+      clearInterval(waking)
+      await dispatcher.stop()
+    }
+  })
+})
