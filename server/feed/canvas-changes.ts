@@ -67,7 +67,7 @@ export async function canvasChanges(updates: readonly (TimedUpdate & { key: stri
  */
 async function readInPieces(update: Uint8Array, pieceBytes: number, yieldDue: () => Promise<void>): Promise<{ items: ItemView[]; deleted: DeletedRange[] } | null> {
   const pieces = piecesOf(update, pieceBytes)
-  if (pieces.length <= 1) return readUpdate(update) // none: deletions only (no structs to split)
+  if (pieces.length === 1) return readUpdate(update)
   const whole: { items: ItemView[]; deleted: DeletedRange[] } = { items: [], deleted: [] }
   for (const piece of pieces) {
     const read = readUpdate(piece)

@@ -105,3 +105,20 @@ describe('state vectors of pieces', () => {
     expect(Buffer.from(extendStateVector(Y.encodeStateVector(doc), delta)).equals(Buffer.from(Y.encodeStateVector(later)))).toBe(true)
   })
 })
+
+describe('an update of deletions only', () => {
+  it('stays whole, its delete set kept, however small the pieces', () => {
+    const doc = new Y.Doc()
+    doc.transact(() => { for (let i = 0; i < 200; i++) addStroke(doc, { author: 'a', color: '#112233', width: 2, tool: 'pen', points: [[i, i]] }) })
+    const before = Y.encodeStateVector(doc)
+    const copy = new Y.Doc()
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc))
+    doc.transact(() => { for (const stroke of readStrokes(doc).filter((_, i) => i % 2 === 0)) eraseStroke(doc, stroke.id) })
+    const erasures = Y.encodeStateAsUpdate(doc, before) // no structs: a delete set of 100 ranges
+    expect(erasures.length).toBeGreaterThan(64)
+    const pieces = splitUpdate(erasures, 64)
+    expect(pieces).toEqual([erasures])
+    for (const piece of pieces) Y.applyUpdate(copy, piece)
+    expect(readStrokes(copy)).toHaveLength(100)
+  })
+})

@@ -39,6 +39,8 @@ export function splitUpdate(update: Uint8Array, maxBytes: number): Uint8Array[] 
       deleteSetStart = start
     },
   })
+  // Deletions alone (no structs): nothing to split, and packing no runs would drop the delete set.
+  if (runs.length === 0) return [update]
   return pack(update, runs, update.subarray(deleteSetStart), maxBytes)
 }
 
