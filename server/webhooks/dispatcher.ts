@@ -117,8 +117,9 @@ export class WebhookDispatcher {
 
   /** Queues the webhooks (of these groups; null: all) that may have work and starts workers for them; does not wait for them. */
   private async round(groups: string[] | null): Promise<void> {
-    if (groups === null) this.listedAllAt = Date.now()
+    const listingStarted = Date.now()
     const hooks = groups === null ? await this.deps.store.active() : await this.activeIn(groups)
+    if (groups === null) this.listedAllAt = listingStarted // a listing that failed is still due
     for (const hook of await this.busy(hooks, groups === null)) this.enqueue(hook)
     this.fill()
   }
