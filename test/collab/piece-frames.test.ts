@@ -37,7 +37,7 @@ it('frames a big room\'s pieces over several turns, each a view into its own fra
   })
 
   const room = new DocBytes({ pieces: views, infos: views.map(updateInfo), full: views.length, watermark: LOG_START, stateVector: Y.decodeStateVector(Y.encodeStateVector(doc)), bindings: new Map() })
-  const frames = room.freshFrames()
+  const { frames } = room.freshParts()
   views.forEach((view, i) => expect(frames[i]!.buffer).toBe(view.buffer))
   const fresh = new Y.Doc()
   views.forEach((view, i) => Y.applyUpdate(fresh, frames[i]!.subarray(frames[i]!.length - view.length)))

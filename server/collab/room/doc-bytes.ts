@@ -10,7 +10,7 @@
 import { compareLogIds, LOG_START, type LogId } from '../../log/log-id.ts'
 import { updateFrame } from '../wire/outbound.ts'
 import { encodeSnapshot } from '../compaction/snapshot-codec.ts'
-import { blockEnds, mergeBlock, type BlockInput } from '../sync/update-blocks.ts'
+import type { BlockInput } from '../sync/update-blocks.ts'
 import { coverage, deletesOnly, hasDeletes, updateInfo, type UpdateInfo } from '../sync/update-info.ts'
 import { splitByClients } from '../sync/split-update.ts'
 import type { Knowledge } from '../sync/effective-update.ts'
@@ -78,6 +78,16 @@ export interface SyncPlan {
   updates: BlockInput[]
 }
 
+/** What a peer with nothing needs (`DocBytes.freshParts`). */
+export interface FreshParts {
+  /** Ready frames: every piece, then the updates since already merged in blocks. */
+  frames: Uint8Array[]
+  /** The updates since after those, to merge in blocks. */
+  unmerged: BlockInput[]
+  /** Keeps the frame of a closed block merged from `unmerged[start, end)`, unless `since` changed under it. */
+  keepBlock(frame: Uint8Array, start: number, end: number): void
+}
+
 export class DocBytes {
   private pieces: Piece[]
   private full: number
@@ -98,10 +108,13 @@ export class DocBytes {
   private sinceBytes = 0
   /** Bumped on every change; caches hold their version. */
   private changes = 0
+  /** Frames of `since` merged in blocks, as fresh answers made them. */
   private readonly blocks: Uint8Array[] = []
   /** `since` up to this index is merged into `blocks`. */
   private blockedUpTo = 0
-  private cached: { version: number; fresh?: Uint8Array[]; vector?: Uint8Array } = { version: -1 }
+  /** Bumped whenever `blocks` start over: a block merged from an earlier `since` is not kept. */
+  private blockGeneration = 0
+  private cached: { version: number; vector?: Uint8Array } = { version: -1 }
   /**
    * Held updates not yet seen covered by the position `checkedAt`: the only ones that can lie
    * beyond a later position (a covered update stays covered as the position moves on, until its
@@ -314,8 +327,7 @@ export class DocBytes {
     this.unchecked.add(moved)
     if (list === this.since) this.sinceBytes += change
     else this.parkedBytes += change
-    this.blocks.length = 0 // the merged blocks index into `since`
-    this.blockedUpTo = 0
+    this.dropBlocks() // the merged blocks index into `since`
     this.changes++
   }
 
@@ -354,11 +366,23 @@ export class DocBytes {
     return (this.cache().vector ??= this.known.encodedVector())
   }
 
-  /** Everything, for a client that has nothing: the pieces' frames, then the updates since. */
-  freshFrames(): Uint8Array[] {
-    const cache = this.cache()
-    cache.fresh ??= [...this.pieces.map((p) => p.frame), ...this.sinceFrames()]
-    return cache.fresh
+  /**
+   * Everything, for a client that has nothing: the pieces' frames and the blocks already merged,
+   * then the updates since not merged yet (as they are now: the answer merges them a block per
+   * turn, and `keepBlock` keeps each closed block it made for the next fresh client).
+   */
+  freshParts(): FreshParts {
+    const from = this.blockedUpTo
+    const generation = this.blockGeneration
+    return {
+      frames: [...this.pieces.map((p) => p.frame), ...this.blocks],
+      unmerged: this.since.slice(from).map(({ update, info }) => ({ update, info })),
+      keepBlock: (frame, start, end) => {
+        if (generation !== this.blockGeneration || this.blockedUpTo !== from + start) return
+        this.blocks.push(frame)
+        this.blockedUpTo = from + end
+      },
+    }
   }
 
   /** Sorts what a peer with `stateVector` lacks into ready frames, pieces to diff and updates. */
@@ -435,8 +459,7 @@ export class DocBytes {
     this.parked = this.parked.filter((a) => !covered(a, base.watermark))
     this.parkedBytes = sizeOf(this.parked.map((a) => a.update))
     this.uncheckAll()
-    this.blocks.length = 0
-    this.blockedUpTo = 0
+    this.dropBlocks()
     this.changes++
     return [...orphans, ...dropped]
   }
@@ -449,14 +472,10 @@ export class DocBytes {
     return parts.map((part) => ({ ...part, info: updateInfo(part.update) }))
   }
 
-  /** The updates since, merged in blocks: closed blocks are kept, the open one is merged per call. */
-  private sinceFrames(): Uint8Array[] {
-    for (const end of blockEnds(this.since, this.blockedUpTo, false)) {
-      this.blocks.push(updateFrame(mergeBlock(this.since, this.blockedUpTo, end)))
-      this.blockedUpTo = end
-    }
-    if (this.blockedUpTo === this.since.length) return [...this.blocks]
-    return [...this.blocks, updateFrame(mergeBlock(this.since, this.blockedUpTo, this.since.length))]
+  private dropBlocks(): void {
+    this.blocks.length = 0
+    this.blockedUpTo = 0
+    this.blockGeneration++
   }
 
   private cache(): typeof this.cached {

@@ -10,10 +10,10 @@
  * at once cannot make the server compute answers the budget does not pay for.
  */
 import * as Y from 'yjs'
-import type { DocBytes } from '../room/doc-bytes.ts'
+import type { DocBytes, FreshParts } from '../room/doc-bytes.ts'
 import type { DocWorker } from '../workers/doc-worker-client.ts'
 import { syncStep2Frame, updateFrame } from '../wire/outbound.ts'
-import { mergeInBlocks } from './update-blocks.ts'
+import { mergeInTurns } from './update-blocks.ts'
 
 /** Pieces to diff up to this many bytes in all are diffed right here (a few milliseconds). */
 const INLINE_DIFF_BYTES = 64 * 1024
@@ -28,12 +28,9 @@ export interface PlannedSync {
   answer(): Promise<Uint8Array[]>
 }
 
-export function planSync(bytes: Pick<DocBytes, 'freshFrames' | 'plan'>, stateVector: Uint8Array, worker: DocWorker): PlannedSync {
+export function planSync(bytes: Pick<DocBytes, 'freshParts' | 'plan'>, stateVector: Uint8Array, worker: DocWorker): PlannedSync {
   const vector = Y.decodeStateVector(stateVector)
-  if (vector.size === 0) {
-    const frames = [...bytes.freshFrames(), EMPTY_STEP2_FRAME]
-    return { cost: sizeOf(frames), answer: () => Promise.resolve(frames) }
-  }
+  if (vector.size === 0) return planFresh(bytes.freshParts())
   const plan = bytes.plan(vector)
   const computed = sizeOf(plan.partial) + sizeOf(plan.updates.map((u) => u.update))
   return {
@@ -45,8 +42,24 @@ export function planSync(bytes: Pick<DocBytes, 'freshFrames' | 'plan'>, stateVec
       const diffs = sizeOf(plan.partial) > INLINE_DIFF_BYTES
         ? await worker.diff(plan.partial, relevant)
         : plan.partial.map((piece) => Y.diffUpdate(piece, relevant))
-      const merged = mergeInBlocks(plan.updates)
+      const merged = await mergeInTurns(plan.updates)
       return [...plan.frames, ...[...diffs, ...merged].map((update) => updateFrame(update)), EMPTY_STEP2_FRAME]
+    },
+  }
+}
+
+/** Everything: what is ready, then the updates since merged a block per turn (closed blocks kept for the next). */
+function planFresh(fresh: FreshParts): PlannedSync {
+  return {
+    cost: sizeOf(fresh.frames) + sizeOf(fresh.unmerged.map((u) => u.update)) + EMPTY_STEP2_FRAME.length,
+    answer: async () => {
+      const merged: Uint8Array[] = []
+      await mergeInTurns(fresh.unmerged, ({ update, start, end, closed }) => {
+        const frame = updateFrame(update)
+        if (closed) fresh.keepBlock(frame, start, end)
+        merged.push(frame)
+      })
+      return [...fresh.frames, ...merged, EMPTY_STEP2_FRAME]
     },
   }
 }
