@@ -34,6 +34,31 @@ export interface HistoryDiff {
 export interface RollbackResult {
   removed: Array<{ kind: 'stroke' | 'message'; id: string }>
   restored: Array<{ kind: 'stroke' | 'message'; id: string }>
+  /** The strokes it brought back, as the items they are now (kept with the version before it). */
+  copies: StrokeCopy[]
+}
+
+/**
+ * A stroke a restore or a rollback brought back, as the Yjs item of its copy. Kept with the
+ * version stored before that edit: once someone erases the copy, only this ties its item to the
+ * stroke (Yjs forgets an erased stroke's content), and a later rollback needs to know whose
+ * erasure came last.
+ */
+export interface StrokeCopy {
+  id: string
+  client: number
+  clock: number
+}
+
+/** A copy made at `at` (the createdAt of the version kept before the edit that made it). */
+export interface TimedCopy extends StrokeCopy {
+  at: number
+}
+
+/** A kept version as a rollback reads it: its state and when it was taken. */
+export interface RollbackSource {
+  doc: Y.Doc
+  at: number
 }
 
 /** What one user did since a time, as history recorded it. */
@@ -73,20 +98,25 @@ export function diffDocs(from: Y.Doc, to: Y.Doc): HistoryDiff {
  * Makes `doc` hold what `target` holds, in the same order: the longest common prefix stays, the
  * rest of `doc` is deleted, the rest of `target` is added as copies. Call inside a transaction.
  */
-export function restoreTo(doc: Y.Doc, target: Y.Doc, kind: RoomKind): void {
+export function restoreTo(doc: Y.Doc, target: Y.Doc, kind: RoomKind): StrokeCopy[] {
   if (kind === 'canvas') {
     const strokes = strokesOf(doc)
     const wanted = readStrokes(target)
     const kept = commonPrefix(strokes.toArray().map(readStroke), wanted, sameStroke)
     strokes.delete(kept, strokes.length - kept)
-    for (const stroke of wanted.slice(kept)) addStroke(doc, stroke)
-    return
+    return wanted.slice(kept).map((stroke) => copyOf(stroke, addStroke(doc, stroke)))
   }
   const messages = messagesOf(doc)
   const wanted = readChat(target)
   const kept = commonPrefix(messages.toArray().map(readMessage), wanted, sameMessage)
   messages.delete(kept, messages.length - kept)
   if (kept < wanted.length) messages.push(wanted.slice(kept))
+  return []
+}
+
+function copyOf(stroke: Stroke, map: Y.Map<unknown>): StrokeCopy {
+  const item = map._item!
+  return { id: stroke.id, client: item.id.client, clock: item.id.clock }
 }
 
 /**
@@ -105,6 +135,8 @@ export interface RollbackInput {
   createdSince: Array<[number, number, number]>
   /** Ids of the strokes or messages on the document at the time (the last version before it); null: none known. */
   baseline: Set<string> | null
+  /** Strokes restores and rollbacks brought back since the time, as their copies' items. */
+  copies: TimedCopy[]
 }
 
 export interface RollbackPlan {
@@ -118,7 +150,7 @@ export function contentIds(doc: Y.Doc, kind: RoomKind): Set<string> {
 }
 
 /** What `rollbackUser` would do, without doing it (a preview). */
-export function planRollback(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: Y.Doc[]): RollbackPlan {
+export function planRollback(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: RollbackSource[]): RollbackPlan {
   const goes = rollbackRule(input)
   if (kind === 'chat') {
     const removed: RollbackPlan['removed'] = []
@@ -133,13 +165,13 @@ export function planRollback(doc: Y.Doc, kind: RoomKind, input: RollbackInput, s
 }
 
 /** Undoes what `planRollback` describes. Call inside a transaction. */
-export function rollbackUser(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: Y.Doc[]): RollbackResult {
+export function rollbackUser(doc: Y.Doc, kind: RoomKind, input: RollbackInput, sources: RollbackSource[]): RollbackResult {
   const goes = rollbackRule(input)
-  if (kind === 'chat') return { removed: removeMessages(doc, (id, message) => message !== null && goes(id, message.author, message.id)), restored: [] }
+  if (kind === 'chat') return { removed: removeMessages(doc, (id, message) => message !== null && goes(id, message.author, message.id)), restored: [], copies: [] }
   const back = erasedStrokes(doc, input, sources)
   const removed = removeStrokes(doc, (map, stroke) => stroke !== null && map._item !== null && goes(map._item.id, stroke.author, stroke.id))
-  for (const stroke of back) addStroke(doc, stroke)
-  return { removed, restored: back.map((s) => ({ kind: 'stroke', id: s.id })) }
+  const copies = back.map((stroke) => copyOf(stroke, addStroke(doc, stroke)))
+  return { removed, restored: back.map((s) => ({ kind: 'stroke', id: s.id })), copies }
 }
 
 function rollbackRule(input: RollbackInput): (id: Y.ID, author: string, contentId: string) => boolean {
@@ -148,20 +180,47 @@ function rollbackRule(input: RollbackInput): (id: Y.ID, author: string, contentI
     (within(input.edits.created, id) || (within(input.createdSince, id) && !(input.baseline?.has(contentId) ?? false)))
 }
 
-/** Strokes the person erased since the time that the document lacks, from the newest source holding each. */
-function erasedStrokes(doc: Y.Doc, input: RollbackInput, sources: Y.Doc[]): Stroke[] {
+/**
+ * Strokes the person erased since the time that the document lacks, with their content from the
+ * newest source holding each. A stroke comes back only when the last of its items known (in a
+ * version, or a copy a restore or a rollback made) is one the person erased: when someone else
+ * erased a copy brought back after hers, that later erasure stands. Nor does a stroke come back
+ * that the rollback would remove (she drew it since the time: her drawing and her erasing both go).
+ */
+function erasedStrokes(doc: Y.Doc, input: RollbackInput, sources: RollbackSource[]): Stroke[] {
   const erased = Y.decodeUpdate(input.edits.deleted).ds
+  const goes = rollbackRule(input)
   const present = new Set(readStrokes(doc).map((s) => s.id))
+  const last = lastItems(sources, input.copies)
   const back: Stroke[] = []
-  for (const source of sources) {
+  for (const { doc: source } of sources) {
     for (const map of strokesOf(source).toArray()) {
       const stroke = readStroke(map)
-      if (!stroke || present.has(stroke.id) || map._item === null || !Y.isDeleted(erased, map._item.id)) continue
+      if (!stroke || present.has(stroke.id)) continue
+      const item = last.get(stroke.id)!
+      if (!Y.isDeleted(erased, item) || goes(item, stroke.author, stroke.id)) continue
       back.push(stroke)
       present.add(stroke.id)
     }
   }
   return back
+}
+
+/** The last item each stroke had, by when it was seen: in a version (taken at), or made as a copy (just after `at`). */
+function lastItems(sources: RollbackSource[], copies: TimedCopy[]): Map<string, Y.ID> {
+  const last = new Map<string, { at: number; order: number; item: Y.ID }>()
+  const see = (id: string, at: number, order: number, item: Y.ID): void => {
+    const seen = last.get(id)
+    if (!seen || at > seen.at || (at === seen.at && order > seen.order)) last.set(id, { at, order, item })
+  }
+  for (const { doc, at } of sources) {
+    for (const map of strokesOf(doc).toArray()) {
+      const stroke = readStroke(map)
+      if (stroke && map._item) see(stroke.id, at, 0, map._item.id)
+    }
+  }
+  for (const copy of copies) see(copy.id, copy.at, 1, Y.createID(copy.client, copy.clock))
+  return new Map([...last].map(([id, { item }]) => [id, item]))
 }
 
 /** Each message of the chat with its element's id. */

@@ -142,8 +142,8 @@ export class HistoryService {
       this.requireLogUp(room)
       // The state before is taken now and kept only once the restore is in: a refused one leaves nothing.
       const before = this.liveState(room)
-      await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
-      const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) } }
+      const { copies } = await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
+      const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) }, ...(copies.length > 0 && { copies }) }
       return this.deps.keeper.keep(room.name, before.state, beforeRestoreName(record), before.unrecorded, made)
     }))
     return { preRestore: (await this.views([pre], kind))[0]! }
@@ -162,11 +162,12 @@ export class HistoryService {
       const live = this.liveState(hot)
       const rollback = await this.rollbackStates(hot, input, found)
       const done = await this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, rollback }))
-      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: input.since }
+      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: input.since, ...(done.copies.length > 0 && { copies: done.copies }) }
       const kept = await this.deps.keeper.keep(room, live.state, 'Before a rollback', live.unrecorded, made)
       return { done, kept }
     }))
-    return { ...before.done, before: (await this.views([before.kept], input.doc))[0]! }
+    const { removed, restored } = before.done
+    return { removed, restored, before: (await this.views([before.kept], input.doc))[0]! }
   }
 
   /**
@@ -205,14 +206,14 @@ export class HistoryService {
   }
 
   /** The states a rollback needs, read from the room and the records. */
-  private async rollbackStates(hot: Room, input: { userId: string; since: number }, found: { sources: Uint8Array[]; baseline: Uint8Array | null }): Promise<RollbackStates> {
+  private async rollbackStates(hot: Room, input: { userId: string; since: number }, found: Pick<RollbackStates, 'sources' | 'baseline' | 'copies'>): Promise<RollbackStates> {
     // What the room holds unrecorded first, then the records: a compaction between the two reads
     // moves edits from the room into the records, never out of both (at worst into both: merged).
     const live = unrecordedEdits(hot, input.since)
     const recorded = await this.deps.edits.list(hot.name, { since: input.since })
     const mine = userEdits(recorded.filter((r) => r.user === input.userId), live.get(input.userId) ?? { created: [], deleted: NO_DELETES })
     const createdSince = [...recorded.flatMap((r) => r.created), ...[...live.values()].flatMap((e) => e.created)]
-    return { user: input.userId, edits: mine, createdSince, sources: found.sources, baseline: found.baseline }
+    return { user: input.userId, edits: mine, createdSince, sources: found.sources, baseline: found.baseline, copies: found.copies }
   }
 
   /**
@@ -220,17 +221,20 @@ export class HistoryService {
    * it, newest first; past the bound, the newest ones and that last one before. That last one is
    * also the baseline: what was on the document at the rollback's start.
    */
-  private async rollbackVersions(room: string, since: number, loading?: () => void): Promise<{ sources: Uint8Array[]; baseline: Uint8Array | null }> {
+  private async rollbackVersions(room: string, since: number, loading?: () => void): Promise<Pick<RollbackStates, 'sources' | 'baseline' | 'copies'>> {
     const newestFirst = (await this.deps.versions.all(room)).reverse()
     const firstBefore = newestFirst.findIndex((v) => v.createdAt <= since)
     const window = newestFirst.slice(0, firstBefore === -1 ? newestFirst.length : firstBefore + 1)
     const chosen = window.length <= ROLLBACK_SOURCES ? window : [...window.slice(0, ROLLBACK_SOURCES - 1), window.at(-1)!]
-    const states = await Promise.all(chosen.map((v) => {
+    const states = await Promise.all(chosen.map(async (v) => {
       loading?.()
-      return this.deps.versions.state(room, v.id)
+      const state = await this.deps.versions.state(room, v.id)
+      return state && { state, at: v.createdAt }
     }))
-    const baseline = firstBefore === -1 ? null : states.at(-1) ?? null
-    return { sources: states.filter((s): s is Uint8Array => s !== null), baseline }
+    const baseline = firstBefore === -1 ? null : states.at(-1)?.state ?? null
+    // Copies made since: the versions kept before restores and rollbacks list them.
+    const copies = newestFirst.filter((v) => v.createdAt > since).flatMap((v) => (v.made?.copies ?? []).map((copy) => ({ ...copy, at: v.createdAt })))
+    return { sources: states.filter((s) => s !== null), baseline, copies }
   }
 
   /** Runs a write that stores a copy on `actor`'s budget; one that fails stored nothing and costs nothing. */

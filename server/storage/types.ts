@@ -129,6 +129,11 @@ export interface VersionMade {
   /** rollback: whose changes were rolled back, since when (ms). */
   user?: string
   since?: number
+  /**
+   * restore, rollback: the strokes the edit brought back, as the items of their copies (content
+   * id, Yjs client id and clock). A later rollback reads them to tell whose erasure came last.
+   */
+  copies?: Array<{ id: string; client: number; clock: number }>
 }
 
 export interface VersionStore {

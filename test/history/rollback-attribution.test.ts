@@ -39,7 +39,7 @@ it('rolls back Bob\'s messages but not Alice\'s, even when Bob\'s recorded range
   const edits: UserEdits = { created: [rangeOf(bobDoc), rangeOf(aliceDoc)], deleted: NO_DELETES }
   let result!: ReturnType<typeof rollbackUser>
   doc.transact(() => {
-    result = rollbackUser(doc, 'chat', { user: BOB, edits, createdSince: edits.created, baseline: null }, [])
+    result = rollbackUser(doc, 'chat', { user: BOB, edits, createdSince: edits.created, baseline: null, copies: [] }, [])
   })
 
   const left = readAllMessages(doc)
@@ -59,7 +59,7 @@ it('leaves Alice\'s messages alone when only her range is (wrongly) credited to 
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(aliceDoc))
   let result!: ReturnType<typeof rollbackUser>
   doc.transact(() => {
-    result = rollbackUser(doc, 'chat', { user: BOB, edits: { created: [rangeOf(aliceDoc)], deleted: NO_DELETES }, createdSince: [rangeOf(aliceDoc)], baseline: null }, [])
+    result = rollbackUser(doc, 'chat', { user: BOB, edits: { created: [rangeOf(aliceDoc)], deleted: NO_DELETES }, createdSince: [rangeOf(aliceDoc)], baseline: null, copies: [] }, [])
   })
   expect(result.removed).toEqual([])
   expect(readAllMessages(doc).map((m) => m.text)).toEqual(['one', 'two'])

@@ -86,6 +86,69 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     await waitFor(() => colors(owner.doc).join() === '#c00000' && colors(cara.doc).join() === '#c00000', 10_000, 'only S3 gone')
   })
 
+  // Whose erasure came last decides (helper's cases E, I and D, found from outside). No automatic
+  // version falls between the steps (the interval is an hour): only the copies a restore lists
+  // with the version it kept tie the copy's item to its stroke.
+  it('keeps another member\'s erasure of a restored copy when rolling back the person who erased the original', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#b00001', 10)) // P, the owner's
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    const v = await name('V')
+    const since = v.createdAt + 1
+    await waitFor(() => Date.now() > since)
+    eraseStroke(cara.doc, readStrokes(cara.doc)[0]!.id) // Cara erases P
+    await waitFor(() => readStrokes(owner.doc).length === 0)
+    await restore(v.id) // P back, as the owner's copy
+    await waitFor(() => readStrokes(owner.doc).length === 1 && readStrokes(cara.doc).length === 1)
+    eraseStroke(owner.doc, readStrokes(owner.doc)[0]!.id) // the owner erases the copy: the last erasure is the owner's
+    await waitFor(() => readStrokes(cara.doc).length === 0)
+
+    expect((await preview(ctx.members.cara.id, since)).body.restored).toEqual([])
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.status).toBe(200)
+    expect(rolled.body.restored).toEqual([])
+    const fresh = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    expect(readStrokes(fresh.doc)).toEqual([])
+  })
+
+  it('brings a stroke back when the person rolled back erased its restored copy too', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#b00002', 10))
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    const v = await name('V')
+    const since = v.createdAt + 1
+    await waitFor(() => Date.now() > since)
+    eraseStroke(cara.doc, readStrokes(cara.doc)[0]!.id)
+    await waitFor(() => readStrokes(owner.doc).length === 0)
+    await restore(v.id)
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    eraseStroke(cara.doc, readStrokes(cara.doc)[0]!.id) // Cara erases the copy as well
+    await waitFor(() => readStrokes(owner.doc).length === 0)
+
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.body.restored).toHaveLength(1)
+    await waitFor(() => colors(owner.doc).join() === '#b00002', 10_000, 'the stroke back')
+  })
+
+  it('brings back nothing the person drew and erased since the time: both go', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    const since = Date.now()
+    await waitFor(() => Date.now() > since)
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c00009', 10)) // S, since the time
+    await waitFor(() => readStrokes(owner.doc).length === 1)
+    await name('Holds S') // a version holds S: a rollback could find it there
+    eraseStroke(cara.doc, readStrokes(cara.doc)[0]!.id)
+    await waitFor(() => readStrokes(owner.doc).length === 0)
+
+    expect((await preview(ctx.members.cara.id, since)).body.restored).toEqual([])
+    expect((await rollback(ctx.members.cara.id, since)).body.restored).toEqual([])
+    const fresh = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    expect(readStrokes(fresh.doc)).toEqual([])
+  })
+
   it('names who made each version, never nesting "Before restoring"', async () => {
     const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
     const vera = await ctx.client(ctx.fx.canvas, ctx.members.vera)

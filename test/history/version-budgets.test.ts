@@ -77,7 +77,7 @@ it('a budget refills when its hour ends, gives back what stored nothing, and for
 it('naming an unchanged document again stores a record, not another copy', async () => {
   const ann = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
   for (let i = 0; i < 20; i++) addStroke(ann.doc, pen(ctx.fx.owner.id, '#aa0000', i))
-  await waitFor(() => readStrokes(ann.doc).length === 20)
+  await waitFor(() => readStrokes(roomDocOf()).length === 20) // the server's: the client has them at once, the room once they came
   const first = await name('one', ctx.members.bob.token)
   const second = await name('two', ctx.members.carol.token)
   const third = await restore(first.body.version.id, ctx.fx.owner.token) // keeps the (unchanged) state before it

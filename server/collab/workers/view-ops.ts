@@ -9,7 +9,7 @@ import { readStrokes, type Stroke } from '../../../shared/canvas.ts'
 import { renderCanvasSvg } from '../../../shared/canvas-svg.ts'
 import { postMessage, readAllMessages, readMessages, type ChatMessage, type MessagePage, type NewMessage } from '../../../shared/chat.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
-import { contentIds, diffDocs, docFromState, planRollback, restoreTo, rollbackUser, type HistoryDiff, type RollbackInput, type RollbackPlan, type RollbackResult } from '../../history/history-ops.ts'
+import { contentIds, diffDocs, docFromState, planRollback, restoreTo, rollbackUser, type HistoryDiff, type RollbackInput, type RollbackPlan, type RollbackResult, type RollbackSource, type StrokeCopy } from '../../history/history-ops.ts'
 
 export type ViewOp =
   | { kind: 'messages'; limit?: number; before?: string }
@@ -26,8 +26,8 @@ export type ViewOp =
 
 /** A rollback's input as the worker gets it: versions as states (snapshot codec). */
 export interface RollbackStates extends Omit<RollbackInput, 'baseline'> {
-  /** Where erased strokes are found, newest first. */
-  sources: Uint8Array[]
+  /** Where erased strokes are found, newest first, each with when it was taken. */
+  sources: Array<{ state: Uint8Array; at: number }>
   /** The last version from before the rollback's start, if any. */
   baseline: Uint8Array | null
 }
@@ -41,7 +41,8 @@ export interface ViewResults {
   /** `created` is false when a message with that id was posted before (the post is idempotent). */
   post: { message: ChatMessage; created: boolean }
   'diff-from': HistoryDiff
-  restore: null
+  /** The strokes it brought back, as the items of their copies. */
+  restore: { copies: StrokeCopy[] }
   rollback: RollbackResult
   'rollback-plan': RollbackPlan
 }
@@ -64,7 +65,7 @@ export function runViewOp(doc: Y.Doc, op: ViewOp): ViewAnswer<ViewOp['kind']> {
       return edit(doc, op.clientId, () => ({ message: postMessage(doc, op.message), created: true }))
     }
     case 'diff-from': return read(diffDocs(docFromState(op.state), doc))
-    case 'restore': return edit(doc, op.clientId, () => restoreTo(doc, docFromState(op.state), op.room) ?? null)
+    case 'restore': return edit(doc, op.clientId, () => ({ copies: restoreTo(doc, docFromState(op.state), op.room) }))
     case 'rollback': {
       const [input, sources] = rollbackInput(op.room, op.rollback)
       return edit(doc, op.clientId, () => rollbackUser(doc, op.room, input, sources))
@@ -73,9 +74,10 @@ export function runViewOp(doc: Y.Doc, op: ViewOp): ViewAnswer<ViewOp['kind']> {
   }
 }
 
-function rollbackInput(kind: RoomKind, states: RollbackStates): [RollbackInput, Y.Doc[]] {
+function rollbackInput(kind: RoomKind, states: RollbackStates): [RollbackInput, RollbackSource[]] {
   const baseline = states.baseline ? contentIds(docFromState(states.baseline), kind) : null
-  return [{ user: states.user, edits: states.edits, createdSince: states.createdSince, baseline }, states.sources.map(docFromState)]
+  const sources = states.sources.map(({ state, at }) => ({ doc: docFromState(state), at }))
+  return [{ user: states.user, edits: states.edits, createdSince: states.createdSince, baseline, copies: states.copies }, sources]
 }
 
 function read<T>(result: T): { result: T; update: null } {
