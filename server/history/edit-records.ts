@@ -23,7 +23,8 @@ export interface TimedUpdate {
   place?: LogId | null
 }
 
-const MINUTE = 60_000
+/** Each record holds one user's edits of one such span (a minute, from the epoch on). */
+export const EDIT_RECORD_MS = 60_000
 export const NO_DELETES = Y.encodeStateAsUpdate(new Y.Doc())
 
 /**
@@ -47,7 +48,7 @@ export function editRecords(room: string, updates: readonly TimedUpdate[], owner
   const groups = new Map<string, TimedUpdate[]>()
   for (const update of updates) {
     if (update.writer === '') continue // from before writers were recorded
-    const key = `${Math.floor(update.at / MINUTE)}\u0000${update.writer}`
+    const key = `${Math.floor(update.at / EDIT_RECORD_MS)}\u0000${update.writer}`
     const group = groups.get(key)
     if (group) group.push(update)
     else groups.set(key, [update])

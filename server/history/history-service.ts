@@ -19,7 +19,7 @@ import { KeyedMutex } from '../storage/keyed-mutex.ts'
 import type { AccessCache } from '../groups/access-cache.ts'
 import { parseLogId } from '../log/log-id.ts'
 import type { EditStore, UserStore, VersionMade, VersionRecord, VersionStore } from '../storage/types.ts'
-import { NO_DELETES } from './edit-records.ts'
+import { EDIT_RECORD_MS, NO_DELETES } from './edit-records.ts'
 import type { UserEdits } from './history-ops.ts'
 import type { RollbackStates } from '../collab/workers/view-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
@@ -153,7 +153,8 @@ export class HistoryService {
    * Undoes what `userId` changed in the document since `since`, as a new edit (see planRollback
    * for what that is), after keeping the state before it as a version (restore that to undo).
    */
-  async rollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
+  async rollback(actor: string, groupId: string, asked: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
+    const input = { ...asked, since: rollbackStart(asked.since) }
     const access = await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
     const found = await this.rollbackVersions(room, input.since)
@@ -174,7 +175,8 @@ export class HistoryService {
    * What `rollback` would remove and bring back now, each with its author; changes nothing. The
    * versions it reads are charged to the viewer's HISTORY_VIEWS_PER_MINUTE like any history view.
    */
-  async previewRollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
+  async previewRollback(actor: string, groupId: string, asked: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
+    const input = { ...asked, since: rollbackStart(asked.since) }
     await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
     const bill = this.deps.viewBudget.open(actor)
@@ -337,6 +339,15 @@ function unrecordedEdits(room: Room, since: number): Map<string, UserEdits> {
     created: mine.flatMap((a) => [...a.info.clients].map(([client, [first, end]]) => [client, first, end] as [number, number, number])),
     deleted: mergeDeletes(mine.filter((a) => hasDeletes(a.update, a.info)).map((a) => deletesOnly(a.update, a.info))),
   }]))
+}
+
+/**
+ * Where a rollback starts: at the start of the minute `since` falls in. Edit records keep each
+ * person's edits per minute (the log forgets their times), so a minute is the finest start that
+ * means the same before and after a compaction records what the room holds.
+ */
+export function rollbackStart(since: number): number {
+  return since - (since % EDIT_RECORD_MS)
 }
 
 /** How a restored version is named in what is kept before the restore. */

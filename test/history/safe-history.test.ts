@@ -149,6 +149,35 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     expect(readStrokes(fresh.doc)).toEqual([])
   })
 
+  // Edit records keep a person's edits per minute, so a rollback starts at the start of the
+  // minute it is asked from: the same answer before and after a compaction records the room's
+  // edits (found from outside: an erasure in the minute the rollback started was undone before
+  // the compaction and forgotten after it).
+  it('starts a rollback at the start of its minute, the same before and after the edits are recorded', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#b00003', 10)) // P, the owner's
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    await name('Holds P')
+    await waitFor(() => Date.now() % 60_000 < 50_000, 15_000, 'a minute with room for the steps below') // the steps take a few hundred ms
+    addStroke(cara.doc, pen(ctx.members.cara.id, '#c0000a', 10)) // A0: in the minute, before the time asked
+    await waitFor(() => readStrokes(owner.doc).length === 2)
+    const since = Date.now()
+    await waitFor(() => Date.now() > since)
+    eraseStroke(cara.doc, readStrokes(cara.doc).find((s) => s.color === '#b00003')!.id) // after it
+    await waitFor(() => readStrokes(owner.doc).length === 1)
+
+    const live = (await preview(ctx.members.cara.id, since)).body
+    await waitFor(async () => (await ctx.server.app.storage.edits.list(ctx.fx.canvas, { since: since - 60_000 })).some((r) => r.user === ctx.members.cara.id && r.deleted.length > 2), 10_000, 'Cara\'s edits recorded')
+    const recorded = (await preview(ctx.members.cara.id, since)).body
+    expect(recorded).toEqual(live)
+    expect(recorded.removed.map((r) => r.author)).toEqual([ctx.members.cara.id]) // A0 goes: it is in that minute
+    expect(recorded.restored.map((r) => r.author)).toEqual([ctx.fx.owner.id]) // P comes back
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.body.before.made?.since).toBe(since - (since % 60_000))
+    await waitFor(() => colors(owner.doc).join() === '#b00003', 10_000, 'P back, A0 gone')
+  })
+
   it('names who made each version, never nesting "Before restoring"', async () => {
     const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
     const vera = await ctx.client(ctx.fx.canvas, ctx.members.vera)

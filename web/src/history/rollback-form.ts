@@ -50,7 +50,8 @@ export function rollbackForm(options: RollbackFormOptions): RollbackForm {
     options.history.previewRollback(doc, userId, start).then(async (plan) => {
       await options.names.resolve([...plan.removed, ...plan.restored].map((c) => c.author))
       const yes = await confirmDialog({
-        title: `Roll back ${name}'s changes since ${localTime(start)}?`,
+        // The server starts a rollback at the start of the minute (edit records are kept per minute).
+        title: `Roll back ${name}'s changes since ${localTime(start - (start % 60_000))}?`,
         body: [h('ul', { class: 'change-list', 'data-testid': 'change-preview' }, ...describeRollback(plan, doc, (id) => options.names.nameOf(id)).map((line) => h('li', {}, line))),
           h('p', { class: 'note' }, 'Everyone sees it at once. The state before is kept as a version, so this can be undone.')],
         confirm: 'Roll back',
