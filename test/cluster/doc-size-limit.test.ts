@@ -102,3 +102,64 @@ it('refuses, in the log, a write that passes the limit with what another node wr
   addStroke(far.doc, { author: ann.id, color: '#102030', width: 2, tool: 'pen', points: [[1, 1]] })
   await waitFor(() => near.doc.getArray('strokes').length === 2 && sameContent(near.doc, far.doc), 15_000, 'a small stroke after the refusal')
 }, 60_000)
+
+/** The highest clock of `client` in the updates a socket was sent (its writes' acknowledgements), scanning new frames only. */
+function ackedClock(socket: RawSocket, client: number, seen: { frames: number; clock: number }): number {
+  for (; seen.frames < socket.frames.length; seen.frames++) {
+    const message = decodeServerFrame(socket.frames[seen.frames]!)
+    if (message.kind !== 'update' && message.kind !== 'sync-step2') continue
+    for (const struct of Y.decodeUpdate(message.update).structs) {
+      if (struct.id.client === client) seen.clock = Math.max(seen.clock, struct.id.clock + struct.length)
+    }
+  }
+  return seen.clock
+}
+
+// Found from outside: one user's two sockets on two nodes sending the same updates (a hand-over,
+// two tabs resending after an outage) had each node log them, the log counted them twice, and
+// she was refused 4413 with the document half full.
+it('counts content two nodes logged at once as what it is: one user\'s same writes on both nodes fill the document before a 4413', async () => {
+  const group = await createGroup(cluster.api(0), owner)
+  await addMember(cluster.api(0), owner, group.id, ann, 'editor')
+  const room = group.rooms.canvas
+  const observer = await on(0, room, owner)
+  const doc = new Y.Doc()
+  const random = prng(7)
+  // A socket is sent updates (its acknowledgements among them) once it asked to sync; asking with
+  // nothing, it is sent all the node has: what it sent that is in the log shows as acknowledged.
+  const synced = async (node: number): Promise<RawSocket> => {
+    const socket = await raw(node, room, ann)
+    socket.send(syncStep1(Y.encodeStateVector(new Y.Doc())))
+    return socket
+  }
+  const open: RawSocket[] = [await synced(0), await synced(1)]
+  const seen = [{ frames: 0, clock: 0 }, { frames: 0, clock: 0 }]
+  const closes: number[] = []
+  let full = false
+  for (let stroke = 0; stroke < 80 && !full; stroke++) {
+    const update = captureUpdate(doc, () => addStroke(doc, { author: ann.id, color: '#305070', width: 2, tool: 'pen', points: Array.from({ length: 400 }, () => [random() * 1000, random() * 1000] as [number, number]) }))
+    const clock = Y.getState(doc.store, doc.clientID)
+    for (const socket of open) socket.send(syncUpdateFrame(update))
+    for (let node = 0; node < 2; node++) {
+      for (let tries = 0; ackedClock(open[node]!, doc.clientID, seen[node]!) < clock; tries++) {
+        expect(tries, 'reconnects before the update was taken').toBeLessThan(30)
+        const closed = await Promise.race([open[node]!.closed, waitFor(() => ackedClock(open[node]!, doc.clientID, seen[node]!) >= clock, 15_000, `stroke ${stroke} acknowledged on node ${node} (${seen[node]!.clock} of ${clock}, closes ${closes.join()})`).then(() => null)])
+        if (closed === null) break
+        closes.push(closed.code)
+        if (closed.code === CloseCode.documentTooLarge) { full = true; break }
+        expect(closed.code).toBe(CloseCode.tryAgainLater) // counted again meanwhile: reconnect and resend, as a stock client does
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        open[node] = await synced(node)
+        seen[node] = { frames: 0, clock: 0 }
+        open[node]!.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))
+      }
+      if (full) break
+    }
+  }
+  expect(full, `a 4413 once the document was full (closes: ${closes.join(', ')})`).toBe(true)
+  await waitFor(() => observer.doc.getArray('strokes').length > 0, 10_000, 'the observer synced')
+  await new Promise((resolve) => setTimeout(resolve, 500)) // what was logged before the refusal reaches the observer
+  const filled = Y.encodeStateAsUpdate(observer.doc).length
+  expect(filled, `filled ${filled} of ${MAX_DOC} bytes`).toBeGreaterThan(0.9 * MAX_DOC)
+  expect(filled).toBeLessThanOrEqual(MAX_DOC)
+}, 120_000)

@@ -9,7 +9,7 @@
  */
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
-import type { LogId } from '../../log/log-id.ts'
+import { compareLogIds, type LogId } from '../../log/log-id.ts'
 import { AppendRefusedError, DocumentFullError, type LogEntry, type UpdateLog } from '../../log/types.ts'
 import type { Logger } from '../../logger.ts'
 import type { Author } from '../content/content-gate.ts'
@@ -62,6 +62,8 @@ export interface RoomDeps {
   limits: RoomLimits
   /** Updates entered (for compaction scheduling). */
   onApplied(room: Room): void
+  /** The log's count of the document's size passed this room's own: a compaction now recounts it. */
+  compactNow(room: Room): void
   /** Presence changed here; other nodes should hear it (no-op on a single node). */
   publishAwareness(room: string, update: Uint8Array): void
   /** Snapshot + log, as a fresh load would see them (after a log gap). */
@@ -531,20 +533,45 @@ export class Room {
     const entered = !this.core.appendFailed(tag)
     const unsent = entered ? behind : [...batch, ...behind]
     const full = error instanceof DocumentFullError
-    if (full) {
-      this.deps.logger.info({ room: this.name, bytes: error.bytes, updates: batch.length }, 'the log refused a batch: the document would pass its size limit')
-      for (const write of batch) {
-        if (!write.bounded || write.origin === SERVER) continue
-        write.origin.send(permissionDeniedFrame('document is full'))
-        write.origin.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
-      }
-    } else {
+    if (full) this.refusedAsFull(batch, error)
+    else {
       this.deps.observer.appendFailed(unsent.length)
       this.deps.logger.warn({ err: error, room: this.name, updates: unsent.length }, 'log append failed; its socket updates are written again, sockets resync for what was never sent')
     }
     const refused = full || error instanceof AppendRefusedError // surely not in the log
     const writeAgain = new Set(refused || entered ? [] : batch.filter((write) => write.origin !== SERVER))
     if (unsent.length > 0) this.dropped(unsent, writeAgain, full ? error : new LogUnavailableError('update log unavailable'))
+  }
+
+  /**
+   * The log counts the document full. Its count adds every batch any node logs, so the same
+   * content logged by two nodes at once (one user's two sockets, each sending it) counts twice
+   * until a compaction counts from a snapshot again. When this room holds everything the log
+   * holds (it has read to the log's head) and its own count, content held once, says the batch
+   * fits, the writers are told to come back (1013: a stock client reconnects and resends) and the
+   * room compacts now; otherwise the document is full (4413), as it is when another node's
+   * content this room has not read yet fills it.
+   */
+  private refusedAsFull(batch: PendingWrite[], error: DocumentFullError): void {
+    const writers = batch.flatMap((write) => (write.bounded && write.origin !== SERVER ? [write.origin] : []))
+    const batchBytes = batch.reduce((sum, write) => sum + write.update.length, 0)
+    if (this.bytes.bytes + batchBytes > this.deps.limits.maxDocBytes) return this.closeFull(writers, error)
+    const position = this.core.position
+    this.deps.log.head(this.name).then((head) => compareLogIds(head, position) <= 0, () => false).then((readAll) => {
+      if (this.closed) return
+      if (!readAll) return this.closeFull(writers, error)
+      this.deps.logger.info({ room: this.name, bytes: error.bytes, held: this.bytes.bytes, updates: batch.length }, 'the log counts the document fuller than it is (content logged twice): compacting to count it again')
+      this.deps.compactNow(this)
+      for (const conn of writers) conn.close(CloseCode.tryAgainLater, 'the document\'s size is being counted again; reconnect')
+    })
+  }
+
+  private closeFull(writers: Connection[], error: DocumentFullError): void {
+    this.deps.logger.info({ room: this.name, bytes: error.bytes, writers: writers.length }, 'the log refused a batch: the document would pass its size limit')
+    for (const conn of writers) {
+      conn.send(permissionDeniedFrame('document is full'))
+      conn.close(CloseCode.documentTooLarge, 'the document has reached its size limit')
+    }
   }
 
   /**
