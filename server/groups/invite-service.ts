@@ -9,6 +9,8 @@ import type { Storage } from '../storage/types.ts'
 import type { AccessCache } from './access-cache.ts'
 import type { Quotas } from './quotas.ts'
 import { requireRole } from './guard.ts'
+import { atLeast } from './roles.ts'
+import type { Role } from '../collab/principal.ts'
 import { groupView, inviteView } from './views.ts'
 
 export interface InviteDeps {
@@ -41,14 +43,23 @@ export class InviteService {
       maxUses: input.maxUses ?? INVITE_DEFAULTS.maxUses,
       uses: 0,
     }
+    await this.live(groupId) // void invites leave first: they hold no slot
     await this.deps.quotas.withInviteSlot(groupId, () => this.deps.storage.invites.create(invite))
     return inviteView(invite)
   }
 
   async list(actor: string, groupId: string): Promise<Array<Static<typeof InviteView>>> {
     await requireRole(this.deps.access, groupId, actor, 'editor')
+    return (await this.live(groupId)).map(inviteView).sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  /** The group's invites whose maker may still invite; the void ones are deleted. */
+  private async live(groupId: string): Promise<InviteRecord[]> {
     const invites = await this.deps.storage.invites.byGroup(groupId)
-    return invites.map(inviteView).sort((a, b) => a.createdAt - b.createdAt)
+    const roles = new Map((await this.deps.storage.members.byGroup(groupId)).map((m) => [m.userId, m.role]))
+    const [live, dead] = [invites.filter((i) => makerMayInvite(i, roles.get(i.createdBy))), invites.filter((i) => !makerMayInvite(i, roles.get(i.createdBy)))]
+    for (const invite of dead) await this.deps.storage.invites.delete(invite.code)
+    return live
   }
 
   async revoke(actor: string, groupId: string, code: string): Promise<void> {
@@ -64,6 +75,11 @@ export class InviteService {
     const group = await this.deps.storage.groups.byId(invite.groupId)
     if (!group) throw notFound('the group no longer exists')
     if (await this.deps.storage.members.get(group.id, actor)) throw conflict('already a member')
+    const maker = await this.deps.storage.members.get(group.id, invite.createdBy)
+    if (!makerMayInvite(invite, maker?.role)) {
+      await this.deps.storage.invites.delete(code)
+      throw gone('this invite was made by someone who can no longer invite to the group')
+    }
     // A use is spent only once the joiner is known to have a group to spare.
     await this.deps.quotas.withGroupSlot(actor, async () => {
       if (!(await this.deps.storage.invites.consume(code, Date.now()))) throw gone('invite expired or used up')
@@ -74,4 +90,13 @@ export class InviteService {
     await this.deps.bus.publish({ type: 'membership', groupId: group.id, userId: actor, role: invite.role })
     return groupView(group, invite.role, await this.deps.storage.members.countByGroup(group.id))
   }
+}
+
+/**
+ * An invite lends its maker's right to invite: it is void once the maker left the group, was
+ * removed, or no longer holds a role that may make it (a removed editor re-joining through an
+ * invite of her own, or a demoted one bringing in accounts of hers as editors).
+ */
+function makerMayInvite(invite: InviteRecord, makerRole: Role | undefined): boolean {
+  return makerRole !== undefined && atLeast(makerRole, 'editor') && atLeast(makerRole, invite.role)
 }

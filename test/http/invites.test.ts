@@ -218,6 +218,33 @@ describe('POST /invites/:code/accept', () => {
     expectError(await ctx.api('GET', `/groups/${group.id}`, { token: joiner.token }), 403, 'forbidden')
   })
 
+  // Found from outside: an invite outlived its maker's right to invite.
+  it('answers 410 to an editor removed from the group who accepts an invite she made, and no longer lists it', async () => {
+    const { owner, group } = await ownerWithGroup()
+    const editor = await registerUser(ctx.api, 'Removed')
+    await addMember(ctx.api, owner, group.id, editor, 'editor')
+    const hers = await invite(editor, group.id, { maxUses: 100 })
+    expect((await ctx.api('DELETE', `/groups/${group.id}/members/${editor.id}`, { token: owner.token })).status).toBe(204)
+
+    expectError(await accept(editor, hers.code), 410, 'gone')
+    expectError(await ctx.api('GET', `/groups/${group.id}`, { token: editor.token }), 403, 'forbidden')
+    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 404, 'not_found') // void invites go
+    const list = await ctx.api<InviteList>('GET', `/groups/${group.id}/invites`, { token: owner.token })
+    expect(list.body.invites.map((i) => i.code)).not.toContain(hers.code)
+  })
+
+  it('voids an editor\'s invites once she is made a viewer, and keeps the owner\'s', async () => {
+    const { owner, group } = await ownerWithGroup()
+    const editor = await registerUser(ctx.api, 'Demoted')
+    await addMember(ctx.api, owner, group.id, editor, 'editor')
+    const hers = await invite(editor, group.id, { role: 'editor' })
+    const owners = await invite(owner, group.id, { role: 'editor' })
+    expect((await ctx.api('PATCH', `/groups/${group.id}/members/${editor.id}`, { token: owner.token, body: { role: 'viewer' } })).status).toBe(200)
+
+    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 410, 'gone')
+    expect((await accept(await registerUser(ctx.api, 'Guest'), owners.code)).status).toBe(200)
+  })
+
   it('answers 404 once the group was deleted', async () => {
     const { owner, group } = await ownerWithGroup()
     const created = await invite(owner, group.id)
