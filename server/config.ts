@@ -166,8 +166,11 @@ export const SETTINGS = {
   inviteAcceptRateLimitPerMinute: setting('INVITE_ACCEPT_RATE_LIMIT_PER_MINUTE', 'Invite accepts per minute per client address; more get 429', integer(1, 100_000), 20),
   maxGroupsPerUser: setting('MAX_GROUPS_PER_USER', 'Groups a user may belong to, owned or joined; creating or joining more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   versionWritesPerHour: setting('VERSION_WRITES_PER_HOUR', 'Versions a user may name or restore (each stores a whole copy of the document) per hour; more get 429', integer(1, 100_000), 60),
+  versionWriteBytesPerHour: setting('VERSION_WRITE_BYTES_PER_HOUR', 'Bytes of document copies a user may store per hour by naming, restoring and rolling back (each keeps a whole copy, charged its size; the first copy of an hour always fits); more get 429', integer(64 * 1024, 1024 * 1024 * MIB), 256 * MIB),
   historyViewsPerMinute: setting('HISTORY_VIEWS_PER_MINUTE', 'Versions one user\'s history views (pictures, message pages, diffs) may build per minute in the worker every room shares; views of versions it still holds are free; past it, 429', integer(1, 100_000), 60),
   maxNamedVersionsPerDoc: setting('MAX_NAMED_VERSIONS_PER_DOC', 'Named versions a document keeps (they are kept forever, each a whole copy); naming more gets 409 `quota_exceeded`', integer(1, 100_000), 500),
+  maxNamedVersionBytesPerDoc: setting('MAX_NAMED_VERSION_BYTES_PER_DOC', 'Bytes a document\'s named versions keep in all (a copy several share counts once; states kept before restores and rollbacks count, and are kept even past it); naming one that would pass it gets 409 `quota_exceeded`. At least MAX_DOC_BYTES', integer(64 * 1024, 1024 * 1024 * MIB), 1280 * MIB),
+  canvasRenderBytesPerMinute: setting('CANVAS_RENDER_BYTES_PER_MINUTE', 'Canvas bytes one user\'s GET canvas.svg may have the doc worker render per minute (each render charged the canvas\'s size; a picture still cached is free; one render may overdraw, then the debt is paid back); past it, 429', integer(64 * 1024, 1024 * 1024 * MIB), 16 * MIB),
   maxInvitesPerGroup: setting('MAX_INVITES_PER_GROUP', 'Live invites (unexpired, uses left) per group; creating more gets 409 `quota_exceeded`', integer(1, 100_000), 100),
   revocationDeadlineMs: setting('REVOCATION_DEADLINE_MS', 'Longest a removed or downgraded member keeps access on any node if the change event was lost: open sockets are re-checked against storage at least this often (ACCESS_CACHE_TTL_MS may not exceed it)', integer(1_000, 3_600_000), 60_000),
   accessCacheTtlMs: setting('ACCESS_CACHE_TTL_MS', 'Longest a cached membership lookup is trusted (changes invalidate at once)', integer(0, 3_600_000), 60_000),
@@ -191,7 +194,7 @@ export const SETTINGS = {
   maxPresenceStateBytes: setting('MAX_PRESENCE_STATE_BYTES', 'Largest presence (awareness) state of one client, as JSON; bigger frames close with 1007', integer(256, 1 * MIB), 16 * 1024),
   presenceMessagesPerSecond: setting('PRESENCE_MESSAGES_PER_SECOND', 'Presence changes a socket may make per second (bursts of twice that; one user\'s sockets in a document together three times that); more close it with 4429', integer(1, 10_000), 60),
   presenceBytesPerSecond: setting('PRESENCE_BYTES_PER_SECOND', 'Presence bytes a socket may change per second (bursts of four times that; one user\'s sockets in a document together three times that); more close it with 4429', integer(1024, 64 * MIB), 64 * 1024),
-  syncBytesPerMinute: setting('SYNC_BYTES_PER_MINUTE', 'Bytes of sync and presence answers (diffed or merged, and sent) a socket may cost per minute after its first sync; one user\'s sockets in a document together three times that, first syncs included (a first sync is refused only while the user is in debt and costs over 64 KiB, so a reconnect after a flap is answered); more close it with 4429', integer(64 * 1024, 4096 * MIB), 32 * MIB),
+  syncBytesPerMinute: setting('SYNC_BYTES_PER_MINUTE', 'Bytes of sync and presence answers (diffed or merged, and sent) a socket may cost per minute after its first sync; one user\'s sockets in a document together three times that, first syncs included (a first sync may go into debt of up to two answers of its size, and one of 64 KiB or less is always answered, so reloads and a reconnect after a flap are answered); more close it with 4429 (a first sync past the debt: 1013, retried)', integer(64 * 1024, 4096 * MIB), 32 * MIB),
   maxSvgBytes: setting('MAX_SVG_BYTES', 'Largest canvas.svg the server renders; a bigger picture gets 413', integer(64 * 1024, 1024 * MIB), 8 * MIB),
   versionIntervalMs: setting('VERSION_INTERVAL_MS', 'A document that changed gets an automatic version (at compaction) when its last one is older than this', integer(1_000, 30 * 86_400_000), 10 * 60_000),
   versionRetention: setting('VERSION_RETENTION', 'Automatic versions kept: every one younger than the first age, then the newest per hour until the second, then the newest per day ("1d,30d"; units ms, s, m, h, d). Named versions are kept forever', retention, '1d,30d'),
@@ -259,6 +262,10 @@ function assertConsistent(config: Config): void {
   // A client resends what the server lacks in one frame: a budget smaller than a frame could never pay for it.
   if (config.writeBytesPerMinute < config.maxPayloadBytes) {
     throw new ConfigError('WRITE_BYTES_PER_MINUTE must be at least MAX_PAYLOAD_BYTES (a client resending its edits in one frame could never reconnect)')
+  }
+  // Otherwise a document at its largest could never be named, however few versions it has.
+  if (config.maxNamedVersionBytesPerDoc < config.maxDocBytes) {
+    throw new ConfigError('MAX_NAMED_VERSION_BYTES_PER_DOC must be at least MAX_DOC_BYTES (a document at its largest could never be named)')
   }
   // Node refuses a headers deadline past the whole-request deadline.
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {

@@ -67,7 +67,7 @@ export function createServices(deps: {
   tokens: TokenService
   access: AccessCache
   lists: TaggedCache<GroupResponse[]>
-  limits: QuotaLimits & { maxSvgBytes: number; maxNamedVersionsPerDoc: number; versionWritesPerHour: number; historyViewsPerMinute: number }
+  limits: QuotaLimits & Pick<Config, 'maxSvgBytes' | 'maxNamedVersionsPerDoc' | 'maxNamedVersionBytesPerDoc' | 'versionWritesPerHour' | 'versionWriteBytesPerHour' | 'historyViewsPerMinute'>
   collab: Pick<CollabCore, 'history' | 'worker'>
 }): Services {
   const { storage, bus, access, tokens, lists } = deps
@@ -91,7 +91,8 @@ export function createServices(deps: {
       worker: deps.collab.worker,
       maxSvgBytes: deps.limits.maxSvgBytes,
       maxNamedVersions: deps.limits.maxNamedVersionsPerDoc,
-      writeBudget: new VersionWriteBudget(deps.limits.versionWritesPerHour),
+      maxNamedVersionBytes: deps.limits.maxNamedVersionBytesPerDoc,
+      writeBudget: new VersionWriteBudget({ perHour: deps.limits.versionWritesPerHour, bytesPerHour: deps.limits.versionWriteBytesPerHour }),
       viewBudget: new HistoryViewBudget(deps.limits.historyViewsPerMinute),
     }),
   }

@@ -9,6 +9,10 @@ import { GROUP_ID_PATTERN } from './rooms.ts'
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
 const GroupId = Type.String({ pattern: GROUP_ID_PATTERN.source })
 const Millis = Type.Integer({ description: 'milliseconds since the epoch' })
+/** The latest time a Date can hold (ECMAScript's limit, 8.64e15 ms): a safe integer, as the stores require. */
+export const MAX_TIME_MS = 8.64e15
+/** A time a client sends: bounded, so nonsense like 1e300 is a 400, not a store's RangeError. */
+const TimeArg = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_TIME_MS, description })
 export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('editor'), Type.Literal('viewer')])
 export const BaseRoleSchema = Type.Union([Type.Literal('editor'), Type.Literal('viewer')])
 
@@ -18,7 +22,7 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 /** Surrounding spaces are tolerated (and trimmed by the server). */
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' })
 export const Password = Type.String({ minLength: 8, maxLength: 256 })
-export const DisplayName = Type.String({ minLength: 1, maxLength: 80, pattern: '\\S' })
+export const DisplayName = Type.String({ minLength: 1, maxLength: CHAT_LIMITS.maxNameLength, pattern: '\\S' })
 
 export const RegisterBody = Type.Object({ email: Email, password: Password, name: DisplayName }, { additionalProperties: false })
 export const LoginBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false })
@@ -94,14 +98,14 @@ export const VersionParams = Type.Object({ id: GroupId, versionId: Id })
 export const VersionsQuery = Type.Object({
   doc: DocKind,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  before: Type.Optional(Type.Integer({ minimum: 0, description: 'createdAt of the last version of the previous page' })),
+  before: Type.Optional(TimeArg('createdAt of the last version of the previous page')),
 }, { additionalProperties: false })
 export const NameVersionBody = Type.Object({ doc: DocKind, name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false })
 export const DiffQuery = Type.Object({ to: Type.Union([Type.Literal('current'), Id]) }, { additionalProperties: false })
 export const RollbackBody = Type.Object({
   doc: DocKind,
   userId: Id,
-  since: Type.Integer({ minimum: 0, description: 'undo what the user changed from this time on (ms since the epoch)' }),
+  since: TimeArg('undo what the user changed from this time on (ms since the epoch)'),
 }, { additionalProperties: false })
 export const AuthorView = Type.Object({ userId: Type.String(), name: Type.String() })
 export const VersionMadeView = Type.Object({
@@ -133,7 +137,7 @@ const Planned = Type.Array(Type.Object({ kind: Type.Union([Type.Literal('stroke'
 export const RestoredView = Type.Object({ preRestore: VersionView })
 export const RollbackView = Type.Object({ removed: Touched, restored: Touched, before: VersionView })
 export const RollbackPlanView = Type.Object({ removed: Planned, restored: Planned })
-export const ActivityQuery = Type.Object({ after: Type.Integer({ minimum: 0, description: 'only what happened after this time (ms)' }) }, { additionalProperties: false })
+export const ActivityQuery = Type.Object({ after: TimeArg('only what happened after this time (ms)') }, { additionalProperties: false })
 export const ActivityView = Type.Object({
   role: RoleSchema,
   now: Type.Integer({ description: "the server's time: ask for what happened after it next" }),

@@ -10,6 +10,7 @@ import type * as Y from 'yjs'
 import { newId } from './ids.ts'
 
 export const MESSAGES_KEY = 'messages'
+/** Text and name lengths are in characters as `charCount` counts them (the REST schema's maxLength). */
 export const CHAT_LIMITS = { maxTextLength: 4000, maxNameLength: 80, maxPage: 200 } as const
 
 export interface ChatMessage {
@@ -39,12 +40,42 @@ export function messagesOf(doc: Y.Doc): Y.Array<unknown> {
   return doc.getArray<unknown>(MESSAGES_KEY)
 }
 
+/**
+ * Characters as JSON Schema's maxLength counts them, and so the REST schema: code points, a
+ * surrogate pair (an emoji) being one. `.length` counts UTF-16 units, up to twice as many, so
+ * every limit on chat text is checked with this, or REST and the document rules disagree.
+ */
+export function charCount(text: string): number {
+  let count = text.length
+  for (let i = 0; i < text.length - 1; i++) {
+    if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) {
+      count--
+      i++
+    }
+  }
+  return count
+}
+
+/** charCount(text) <= max, without counting texts too long (or short) in UTF-16 units to be in doubt. */
+export function withinChars(text: string, max: number): boolean {
+  if (text.length <= max) return true
+  return text.length <= 2 * max && charCount(text) <= max
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff
+}
+
 export function assertValidMessage(message: NewMessage): void {
   const text = message.text.trim()
-  if (text.length === 0 || text.length > CHAT_LIMITS.maxTextLength) {
+  if (text.length === 0 || !withinChars(text, CHAT_LIMITS.maxTextLength)) {
     throw new Error(`text must be 1..${CHAT_LIMITS.maxTextLength} characters`)
   }
-  if (message.authorName.length > CHAT_LIMITS.maxNameLength) throw new Error('author name too long')
+  if (!withinChars(message.authorName, CHAT_LIMITS.maxNameLength)) throw new Error('author name too long')
 }
 
 export function postMessage(doc: Y.Doc, input: NewMessage): ChatMessage {

@@ -190,15 +190,20 @@ function rollbackRule(input: RollbackInput): (id: Y.ID, author: string, contentI
 function erasedStrokes(doc: Y.Doc, input: RollbackInput, sources: RollbackSource[]): Stroke[] {
   const erased = Y.decodeUpdate(input.edits.deleted).ds
   const goes = rollbackRule(input)
-  const present = new Set(readStrokes(doc).map((s) => s.id))
-  const last = lastItems(sources, input.copies)
+  // What stays on the canvas: a stroke the rollback removes does not hold its id (a member may
+  // draw a stroke under another's id before erasing the original, as a decoy).
+  const present = new Set(strokesOf(doc).toArray().flatMap((map) => {
+    const stroke = readStroke(map)
+    return stroke && !(map._item && goes(map._item.id, stroke.author, stroke.id)) ? [stroke.id] : []
+  }))
+  const last = lastItems(sources, input.copies, goes)
   const back: Stroke[] = []
   for (const { doc: source } of sources) {
     for (const map of strokesOf(source).toArray()) {
       const stroke = readStroke(map)
       if (!stroke || present.has(stroke.id)) continue
-      const item = last.get(stroke.id)!
-      if (!Y.isDeleted(erased, item) || goes(item, stroke.author, stroke.id)) continue
+      const item = last.get(stroke.id)
+      if (!item || !Y.isDeleted(erased, item)) continue
       back.push(stroke)
       present.add(stroke.id)
     }
@@ -206,8 +211,12 @@ function erasedStrokes(doc: Y.Doc, input: RollbackInput, sources: RollbackSource
   return back
 }
 
-/** The last item each stroke had, by when it was seen: in a version (taken at), or made as a copy (just after `at`). */
-function lastItems(sources: RollbackSource[], copies: TimedCopy[]): Map<string, Y.ID> {
+/**
+ * The last item each stroke had, by when it was seen: in a version (taken at), or made as a copy
+ * (just after `at`). Items the rollback undoes (the person drew them since the time) are not
+ * counted: her drawing under a stroke's id, and her erasing of it, both go.
+ */
+function lastItems(sources: RollbackSource[], copies: TimedCopy[], goes: ReturnType<typeof rollbackRule>): Map<string, Y.ID> {
   const last = new Map<string, { at: number; order: number; item: Y.ID }>()
   const see = (id: string, at: number, order: number, item: Y.ID): void => {
     const seen = last.get(id)
@@ -216,7 +225,7 @@ function lastItems(sources: RollbackSource[], copies: TimedCopy[]): Map<string, 
   for (const { doc, at } of sources) {
     for (const map of strokesOf(doc).toArray()) {
       const stroke = readStroke(map)
-      if (stroke && map._item) see(stroke.id, at, 0, map._item.id)
+      if (stroke && map._item && !goes(map._item.id, stroke.author, stroke.id)) see(stroke.id, at, 0, map._item.id)
     }
   }
   for (const copy of copies) see(copy.id, copy.at, 1, Y.createID(copy.client, copy.clock))

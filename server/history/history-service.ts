@@ -23,7 +23,7 @@ import { EDIT_RECORD_MS, NO_DELETES } from './edit-records.ts'
 import type { UserEdits } from './history-ops.ts'
 import type { RollbackStates } from '../collab/workers/view-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
-import type { VersionWriteBudget } from './version-write-budget.ts'
+import type { VersionWriteBudget, WriteBill } from './version-write-budget.ts'
 import type { HistoryViewBudget } from './history-view-budget.ts'
 import * as Y from 'yjs'
 
@@ -38,7 +38,9 @@ export interface HistoryDeps {
   maxSvgBytes: number
   /** Named versions one document keeps (MAX_NAMED_VERSIONS_PER_DOC): each is a whole copy, kept forever. */
   maxNamedVersions: number
-  /** Names and restores per user per hour (VERSION_WRITES_PER_HOUR): each stores a whole copy. */
+  /** Bytes of the copies a document's named versions store (MAX_NAMED_VERSION_BYTES_PER_DOC). */
+  maxNamedVersionBytes: number
+  /** Names, restores and rollbacks per user per hour, and the bytes of their copies (VERSION_WRITES_PER_HOUR, VERSION_WRITE_BYTES_PER_HOUR). */
   writeBudget: VersionWriteBudget
   /** Versions built for a user's pictures, message pages and diffs per minute (HISTORY_VIEWS_PER_MINUTE): each is work in the shared worker. */
   viewBudget: HistoryViewBudget
@@ -74,9 +76,14 @@ export class HistoryService {
   async name(actor: string, groupId: string, doc: RoomKind, name: string): Promise<VersionResponse> {
     await requireRole(this.deps.access, groupId, actor, 'editor')
     const room = roomName(groupId, doc)
-    const record = await this.spending(actor, () => this.namingLock.run(room, async () => {
-      await this.requireNamedSlot(room)
-      return this.withRoom(room, (hot) => this.keepLive(hot, name, { by: actor, kind: 'named' }))
+    const record = await this.spending(actor, (bill) => this.namingLock.run(room, async () => {
+      const named = await this.namedVersions(room)
+      return this.withRoom(room, (hot) => {
+        const live = this.liveState(hot)
+        requireNamedSlot(named, live.state.length, this.deps)
+        bill.copy(live.state.length)
+        return this.deps.keeper.keep(room, live.state, name, live.unrecorded, { by: actor, kind: 'named' })
+      })
     }))
     return (await this.views([record], doc))[0]!
   }
@@ -138,10 +145,11 @@ export class HistoryService {
     const { record, kind } = await this.locate(groupId, versionId)
     const state = await this.deps.versions.state(record.room, record.id)
     if (!state) throw notFound('no such version')
-    const pre = await this.spending(actor, () => this.withRoom(record.room, async (room) => {
+    const pre = await this.spending(actor, (bill) => this.withRoom(record.room, async (room) => {
       this.requireLogUp(room)
       // The state before is taken now and kept only once the restore is in: a refused one leaves nothing.
       const before = this.liveState(room)
+      bill.copy(before.state.length) // before the restore: past the budget, nothing happens at all
       const { copies } = await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
       const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) }, ...(copies.length > 0 && { copies }) }
       return this.deps.keeper.keep(room.name, before.state, beforeRestoreName(record), before.unrecorded, made)
@@ -153,17 +161,17 @@ export class HistoryService {
    * Undoes what `userId` changed in the document since `since`, as a new edit (see planRollback
    * for what that is), after keeping the state before it as a version (restore that to undo).
    */
-  async rollback(actor: string, groupId: string, asked: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
-    const input = { ...asked, since: rollbackStart(asked.since) }
+  async rollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackResponse> {
     const access = await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
     const found = await this.rollbackVersions(room, input.since)
-    const before = await this.spending(actor, () => this.withRoom(room, async (hot) => {
+    const before = await this.spending(actor, (bill) => this.withRoom(room, async (hot) => {
       this.requireLogUp(hot)
       const live = this.liveState(hot)
+      bill.copy(live.state.length) // before the rollback: past the budget, nothing happens at all
       const rollback = await this.rollbackStates(hot, input, found)
       const done = await this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, rollback }))
-      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: input.since, ...(done.copies.length > 0 && { copies: done.copies }) }
+      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: rollbackStart(input.since), ...(done.copies.length > 0 && { copies: done.copies }) }
       const kept = await this.deps.keeper.keep(room, live.state, 'Before a rollback', live.unrecorded, made)
       return { done, kept }
     }))
@@ -175,8 +183,7 @@ export class HistoryService {
    * What `rollback` would remove and bring back now, each with its author; changes nothing. The
    * versions it reads are charged to the viewer's HISTORY_VIEWS_PER_MINUTE like any history view.
    */
-  async previewRollback(actor: string, groupId: string, asked: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
-    const input = { ...asked, since: rollbackStart(asked.since) }
+  async previewRollback(actor: string, groupId: string, input: { doc: RoomKind; userId: string; since: number }): Promise<RollbackPlanResponse> {
     await requireRole(this.deps.access, groupId, actor, 'owner')
     const room = roomName(groupId, input.doc)
     const bill = this.deps.viewBudget.open(actor)
@@ -211,8 +218,11 @@ export class HistoryService {
   private async rollbackStates(hot: Room, input: { userId: string; since: number }, found: Pick<RollbackStates, 'sources' | 'baseline' | 'copies'>): Promise<RollbackStates> {
     // What the room holds unrecorded first, then the records: a compaction between the two reads
     // moves edits from the room into the records, never out of both (at worst into both: merged).
-    const live = unrecordedEdits(hot, input.since)
-    const recorded = await this.deps.edits.list(hot.name, { since: input.since })
+    // Edits from the start of the minute (what edit records can tell apart); versions, which
+    // have their exact times, from the time asked.
+    const start = rollbackStart(input.since)
+    const live = unrecordedEdits(hot, start)
+    const recorded = await this.deps.edits.list(hot.name, { since: start })
     const mine = userEdits(recorded.filter((r) => r.user === input.userId), live.get(input.userId) ?? { created: [], deleted: NO_DELETES })
     const createdSince = [...recorded.flatMap((r) => r.created), ...[...live.values()].flatMap((e) => e.created)]
     return { user: input.userId, edits: mine, createdSince, sources: found.sources, baseline: found.baseline, copies: found.copies }
@@ -239,30 +249,24 @@ export class HistoryService {
     return { sources: states.filter((s) => s !== null), baseline, copies }
   }
 
-  /** Runs a write that stores a copy on `actor`'s budget; one that fails stored nothing and costs nothing. */
-  private async spending<T>(actor: string, write: () => Promise<T>): Promise<T> {
-    this.deps.writeBudget.spend(actor)
+  /**
+   * Runs a write that stores a copy on `actor`'s budget: one write spent up front, the copy's
+   * bytes charged by the write (`bill.copy`) before it changes or stores anything. One that
+   * fails stored nothing and costs nothing.
+   */
+  private async spending<T>(actor: string, write: (bill: WriteBill) => Promise<T>): Promise<T> {
+    const bill = this.deps.writeBudget.spend(actor)
     try {
-      return await write()
+      return await write(bill)
     } catch (error) {
-      this.deps.writeBudget.refund(actor)
+      bill.refund()
       throw error
     }
   }
 
-  /**
-   * Named versions (and the states kept before restores) are never thinned: their number is what
-   * bounds a document's history, so naming past the quota is refused. A restore is only
-   * rate-limited: the state it keeps first is what makes it safe to undo.
-   */
-  private async requireNamedSlot(room: string): Promise<void> {
-    const named = (await this.deps.versions.all(room)).filter((v) => v.name !== null).length
-    if (named >= this.deps.maxNamedVersions) throw quotaExceeded(`this document keeps ${named} named versions, the most allowed (${this.deps.maxNamedVersions})`)
-  }
-
-  private async keepLive(room: Room, name: string, made: VersionMade): Promise<VersionRecord> {
-    const { state, unrecorded } = this.liveState(room)
-    return this.deps.keeper.keep(room.name, state, name, unrecorded, made)
+  /** The document's named versions (and the states kept before restores and rollbacks). */
+  private async namedVersions(room: string): Promise<VersionRecord[]> {
+    return (await this.deps.versions.all(room)).filter((v) => v.name !== null)
   }
 
   /** The room's whole state now, and the writers of what it holds that no edit record has yet. */
@@ -326,6 +330,27 @@ export class HistoryService {
       this.deps.registry.release(room)
     }
   }
+}
+
+/**
+ * Named versions (and the states kept before restores and rollbacks) are never thinned: their
+ * number and the bytes of their copies are what bound a document's history, so naming one more
+ * past either quota is refused (409). A restore or rollback is only rate-limited: the state it
+ * keeps first is what makes it safe to undo, so it is kept even past these quotas.
+ */
+function requireNamedSlot(named: readonly VersionRecord[], bytes: number, limits: Pick<HistoryDeps, 'maxNamedVersions' | 'maxNamedVersionBytes'>): void {
+  if (named.length >= limits.maxNamedVersions) throw quotaExceeded(`this document keeps ${named.length} named versions, the most allowed (${limits.maxNamedVersions})`)
+  const stored = storedBytes(named)
+  // The new copy is counted whole, even if it turns out equal to the last one (hashed only when kept).
+  if (stored + bytes > limits.maxNamedVersionBytes) {
+    throw quotaExceeded(`this document's named versions keep ${stored} bytes; this one (${bytes} bytes) would pass the most allowed (${limits.maxNamedVersionBytes})`)
+  }
+}
+
+/** Bytes the versions' states take in the store: a state several versions share counts once. */
+function storedBytes(versions: readonly VersionRecord[]): number {
+  const states = new Map(versions.map((v) => [v.sameAs ?? v.id, v.bytes]))
+  return [...states.values()].reduce((sum, bytes) => sum + bytes, 0)
 }
 
 /** What the room holds of each user's edits since `since` that no edit record has yet. */

@@ -2,7 +2,8 @@
  * Where a webhook may point (SSRF): http(s) URLs whose host resolves only to public addresses.
  * Loopback, private, shared, link-local (cloud metadata at 169.254.169.254 among them), multicast,
  * reserved and documentation ranges are refused, and so are IPv6 forms that embed an IPv4 address
- * (mapped, NAT64, 6to4) when that address would be refused. Hosts in WEBHOOK_ALLOWED_HOSTS skip
+ * (mapped, translated, NAT64, 6to4) when that address would be refused, and the deprecated
+ * IPv4-compatible ::/96 whole. Hosts in WEBHOOK_ALLOWED_HOSTS skip
  * the address check (tests, private deployments). The check runs at registration and again in
  * the lookup of every delivery's connection, on the address actually connected to, so a name
  * that resolves elsewhere later (DNS rebinding) is refused then.
@@ -16,8 +17,11 @@ for (const [net, bits] of [
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
   ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) BLOCKED.addSubnet(net, bits, 'ipv4')
+// ::/96 holds the unspecified address, loopback and the deprecated IPv4-compatible ::a.b.c.d
+// (RFC 4291 2.5.5.1; ::127.0.0.1 is ::7f00:1): nothing a webhook may reach lives there.
+// 64:ff9b:1::/48 is for local NAT64 translators (RFC 8215), which reach internal IPv4 networks.
 for (const [net, bits] of [
-  ['::', 128], ['::1', 128], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) BLOCKED.addSubnet(net, bits, 'ipv6')
 
 /** Why a URL may not be a webhook target, or null when it may (its address still checked on delivery). */
@@ -48,15 +52,20 @@ export function isBlockedAddress(address: string): boolean {
   return BLOCKED.check(address, 'ipv6')
 }
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address. */
+/**
+ * The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d,
+ * RFC 2765), NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address. IPv4-compatible ones (::/96) are
+ * refused whole by BLOCKED.
+ */
 function embeddedIpv4(address: string): string | null {
   const lower = address.toLowerCase()
-  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
+  const dotted = /^(?:::ffff:|::ffff:0:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
   if (dotted) return dotted[1]!
   const words = expandIpv6(lower)
   if (!words) return null
   const tail = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
   if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) return tail(words[6]!, words[7]!)
+  if (words.slice(0, 4).every((w) => w === 0) && words[4] === 0xffff && words[5] === 0) return tail(words[6]!, words[7]!)
   if (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((w) => w === 0)) return tail(words[6]!, words[7]!)
   if (words[0] === 0x2002) return tail(words[1]!, words[2]!)
   return null

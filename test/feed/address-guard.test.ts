@@ -1,6 +1,6 @@
 /** Which addresses webhooks may reach (SSRF), including IPv6 forms that embed a refused IPv4 address. */
 import { expect, it } from 'vitest'
-import { checkHost, isBlockedAddress, urlProblem } from '../../server/webhooks/address-guard.ts'
+import { checkHost, hostOf, isBlockedAddress, urlProblem } from '../../server/webhooks/address-guard.ts'
 
 it('refuses loopback, private, shared, link-local, metadata, multicast and reserved addresses', () => {
   for (const address of [
@@ -9,6 +9,20 @@ it('refuses loopback, private, shared, link-local, metadata, multicast and reser
     '::', '::1', 'fe80::1', 'fd00:ec2::254', 'fc00::1', 'ff02::1', '2001:db8::1',
     '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '64:ff9b::10.0.0.1', '2002:7f00:1::', 'not an address',
   ]) expect(isBlockedAddress(address), address).toBe(true)
+})
+
+it('refuses the deprecated IPv4-compatible ::/96 whole, and IPv4-translated forms of refused addresses', () => {
+  for (const address of [
+    '::7f00:1', '::127.0.0.1', '::a9fe:a9fe', '::169.254.169.254', '::a00:1', '::5db8:d822', '::93.184.216.34', '::0:0:1', '0:0:0:0:0:0:7f00:1',
+    '::ffff:0:7f00:1', '::ffff:0:127.0.0.1', '::ffff:0:a9fe:a9fe', '64:ff9b:1::a00:1', '64:ff9b:1:a00:1::',
+  ]) expect(isBlockedAddress(address), address).toBe(true)
+  expect(isBlockedAddress('::ffff:0:5db8:d822'), 'translated public address').toBe(false)
+})
+
+it('refuses an IPv4-compatible URL host as it is parsed and resolved', async () => {
+  const host = hostOf(new URL('http://[::127.0.0.1]/'))
+  expect(host).toBe('::7f00:1')
+  await expect(checkHost(host, [])).rejects.toThrow(/may not reach/)
 })
 
 it('lets public addresses through', () => {

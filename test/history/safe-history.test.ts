@@ -55,7 +55,7 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     await waitFor(() => readStrokes(owner.doc).length === 0 && readStrokes(cara.doc).length === 0, 10_000, 'both strokes gone for both')
     expect(rolled.body.before).toMatchObject({
       name: 'Before a rollback',
-      made: { kind: 'rollback', by: { userId: ctx.fx.owner.id, name: 'Ann' }, user: { userId: ctx.members.cara.id, name: 'Cara' }, since },
+      made: { kind: 'rollback', by: { userId: ctx.fx.owner.id, name: 'Ann' }, user: { userId: ctx.members.cara.id, name: 'Cara' }, since: since - (since % 60_000) }, // edits count from the minute's start
     })
 
     // The rollback is undone by restoring what it kept.
@@ -176,6 +176,27 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     const rolled = await rollback(ctx.members.cara.id, since)
     expect(rolled.body.before.made?.since).toBe(since - (since % 60_000))
     await waitFor(() => colors(owner.doc).join() === '#b00003', 10_000, 'P back, A0 gone')
+  })
+
+  // Found from outside: a decoy under the victim's stroke id hid the erasure from the rollback.
+  it('undoes an erasure hidden behind a decoy the person drew under the erased stroke\'s id', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    addStroke(owner.doc, pen(ctx.fx.owner.id, '#b00004', 10)) // P, the owner's
+    await waitFor(() => readStrokes(cara.doc).length === 1)
+    const v = await name('Holds P')
+    const since = v.createdAt + 1
+    await waitFor(() => Date.now() > since)
+    const victim = readStrokes(cara.doc)[0]!
+    addStroke(cara.doc, { ...pen(ctx.members.cara.id, '#c0000d', 20), id: victim.id }) // the decoy
+    await name('Holds both') // a version holds the decoy too
+    const strokes = cara.doc.getArray('strokes')
+    strokes.delete(strokes.toArray().findIndex((m) => (m as import('yjs').Map<unknown>).get('color') === '#b00004'), 1) // erases P
+    await waitFor(() => colors(owner.doc).join() === '#c0000d')
+
+    const rolled = await rollback(ctx.members.cara.id, since)
+    expect(rolled.body.restored).toEqual([{ kind: 'stroke', id: victim.id }])
+    await waitFor(() => colors(owner.doc).join() === '#b00004', 10_000, 'P back, the decoy gone')
   })
 
   it('names who made each version, never nesting "Before restoring"', async () => {

@@ -56,11 +56,11 @@ it('parallel names cannot pass the quota together', async () => {
 
 it('a budget refills when its hour ends, gives back what stored nothing, and forgets users whose hour ended', () => {
   let now = 0
-  const budget = new VersionWriteBudget(2, () => now)
+  const budget = new VersionWriteBudget({ perHour: 2, bytesPerHour: 1_000_000 }, () => now)
   budget.spend('bob')
-  budget.spend('bob')
+  const second = budget.spend('bob')
   expect(() => budget.spend('bob')).toThrow(expect.objectContaining({ status: 429, retryAfterSeconds: 3600 }))
-  budget.refund('bob') // the second write was refused downstream: it costs nothing
+  second.refund() // the second write was refused downstream: it costs nothing
   budget.spend('bob')
   now = VERSION_WINDOW_MS - 1000
   expect(() => budget.spend('bob')).toThrow(expect.objectContaining({ retryAfterSeconds: 1 }))

@@ -44,6 +44,7 @@ export class CanvasRules implements DocumentRules {
     if (place.kind === 'strokes') return values.kind === 'deleted' || (values.kind === 'type' && values.typeRef === TYPE_REFS.map) ? null : 'a stroke must be a map'
     if (context.creatorOf(place.stroke.client) !== context.writer) return 'only a stroke\'s author may change it'
     if (values.kind === 'deleted') return null
+    if (values.kind === 'not-plain') return 'a stroke holds plain values only'
     if (place.kind === 'field') return checkField(place.key, values, context)
     if (values.kind !== 'values' || !values.values.every(isCoordinate)) return 'points are coordinates within bounds'
     const key = strokeKey(place.stroke)
@@ -86,7 +87,8 @@ export class CanvasRules implements DocumentRules {
 
 function checkField(key: string, values: ReturnType<typeof itemValues>, context: RuleContext): string | null {
   if (key === 'points') return values.kind === 'type' && values.typeRef === TYPE_REFS.array ? null : 'points must be an array'
-  const check = FIELD_CHECKS[key]
+  // Own keys only: "__proto__", "constructor" and the like would find Object.prototype's members.
+  const check = Object.hasOwn(FIELD_CHECKS, key) ? FIELD_CHECKS[key] : undefined
   if (!check) return `unknown stroke field "${key}"`
   if (values.kind !== 'values' || values.values.length !== 1) return `stroke field "${key}" must hold one value`
   return check(values.values[0], context)

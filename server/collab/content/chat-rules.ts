@@ -15,7 +15,7 @@
  * Messages in a snapshot are before everything after it, but their order among themselves is
  * lost: two of them under one id (folded before any node deleted either) are both kept.
  */
-import { CHAT_LIMITS, MESSAGES_KEY } from '../../../shared/chat.ts'
+import { CHAT_LIMITS, MESSAGES_KEY, withinChars } from '../../../shared/chat.ts'
 import { compareLogIds, type LogId } from '../../log/log-id.ts'
 import { itemValues } from './item-values.ts'
 import type { Duplicate, DocumentRules, RuleContext } from './rules.ts'
@@ -178,6 +178,9 @@ export class ChatRules implements DocumentRules {
 
   private messageProblem(value: unknown, context: RuleContext): string | null {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'a message is a plain object'
+    // A prototype other than Object.prototype (an encoded `__proto__` key sets one) would carry
+    // fields Object.keys below cannot see; itemValues refuses those too, this keeps the rule whole.
+    if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__')) return 'a message is a plain object'
     const message = value as Record<string, unknown>
     if (Object.keys(message).some((key) => !MESSAGE_FIELDS.has(key))) return 'a message has only id, author, authorName, text and time'
     const { id, author, authorName, text, time } = message
@@ -186,8 +189,10 @@ export class ChatRules implements DocumentRules {
     context.tally.set(id, 1)
     context.posts++
     if (author !== context.writer) return 'a message\'s author must be the user who writes it'
-    if (authorName !== undefined && (typeof authorName !== 'string' || authorName.length > CHAT_LIMITS.maxNameLength)) return `a name is at most ${CHAT_LIMITS.maxNameLength} characters`
-    if (typeof text !== 'string' || text.trim().length === 0 || text.length > CHAT_LIMITS.maxTextLength) return `a message text is 1-${CHAT_LIMITS.maxTextLength} characters`
+    // Characters counted as the REST schema counts them (shared/chat.ts charCount): whatever
+    // REST takes, the rules take.
+    if (authorName !== undefined && (typeof authorName !== 'string' || !withinChars(authorName, CHAT_LIMITS.maxNameLength))) return `a name is at most ${CHAT_LIMITS.maxNameLength} characters`
+    if (typeof text !== 'string' || text.trim().length === 0 || !withinChars(text, CHAT_LIMITS.maxTextLength)) return `a message text is 1-${CHAT_LIMITS.maxTextLength} characters`
     return this.timeProblem(time, context.now)
   }
 

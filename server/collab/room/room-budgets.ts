@@ -38,6 +38,8 @@ export const MAX_POSTS_WHEN_FULL = 5
 
 /** A first sync this small is answered even while the user is in debt (a reconnect after a flap). */
 export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
+/** A user's debt for first syncs may reach this many answers of the size asked (a few reloads of a big document). */
+export const FIRST_SYNCS_IN_DEBT = 2
 
 export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
 
@@ -98,15 +100,16 @@ export class RoomBudgets {
 
   /**
    * An answer of `cost` bytes, paid before it is computed. A socket's first sync is free of the
-   * socket's budget. While the user is in debt it is refused unless it is small: a document
-   * bigger than the budget still loads, once per refill, and a client that has it and reconnects
-   * after a network flap (asking for little or nothing) is answered. Every later answer must be
-   * paid by both.
+   * socket's budget, and the user may go into debt for it up to FIRST_SYNCS_IN_DEBT answers of
+   * that size: a document bigger than the budget still loads, and loads again when its person
+   * reloads or opens another tab a few times in a row (then as the budget refills); a client
+   * that has it and reconnects after a network flap (asking for little or nothing) is always
+   * answered. Every later answer must be paid by both.
    */
   paySync(conn: Connection, cost: number, first: boolean): boolean {
     const user = this.of(conn.principal.userId).sync
     if (first) {
-      if (user.inDebt() && cost > SMALL_FIRST_SYNC_BYTES) return false
+      if (cost > SMALL_FIRST_SYNC_BYTES && user.debt() > FIRST_SYNCS_IN_DEBT * cost) return false
       user.charge(cost)
       return true
     }

@@ -7,6 +7,7 @@
  * What enters is relayed once to every synced socket, its writer's included. A Y.Doc exists only
  * in the doc worker, on demand (DocView).
  */
+import * as decoding from 'lib0/decoding'
 import { CloseCode } from '../../../shared/close-codes.ts'
 import type { RoomKind } from '../../../shared/rooms.ts'
 import { compareLogIds, type LogId } from '../../log/log-id.ts'
@@ -257,11 +258,16 @@ export class Room {
     return (await this.view.run(op)).result
   }
 
-  /** The canvas as SVG, cached per version of the document; null when larger than `maxBytes`. */
-  async svg(maxBytes: number): Promise<string | null> {
+  /**
+   * The canvas as SVG, cached per version of the document; null when larger than `maxBytes`.
+   * `rendering` is called (and may throw, refusing) only when it is not cached: a render is work
+   * in the doc worker every room shares, and its asker pays for it.
+   */
+  async svg(maxBytes: number, rendering: () => void = () => undefined): Promise<string | null> {
     const version = this.bytes.version
     const cached = this.svgCache
     if (cached && cached.version === version && cached.maxBytes === maxBytes) return cached.svg
+    rendering()
     const { result } = await this.view.run({ kind: 'svg', maxBytes })
     this.svgCache = { version, maxBytes, svg: result }
     return result
@@ -506,9 +512,16 @@ export class Room {
   private async answer(conn: Connection, stateVector: Uint8Array): Promise<void> {
     if (conn.isClosed) return // an earlier message in the same read closed it
     const first = conn.syncs++ === 0
+    if (statedClients(stateVector) > this.bytes.vectorMap.size + STATE_VECTOR_SLACK) {
+      conn.close(CloseCode.policyViolation, 'the state vector names more clients than the document has')
+      return
+    }
     const planned = planSync(this.bytes, stateVector, this.deps.worker)
-    if (!this.budgets.paySync(conn, planned.cost, first)) {
-      conn.close(CloseCode.rateLimited, 'sync budget spent: too many or too costly sync requests')
+    if (!this.budgets.paySync(conn, planned.cost + stateVector.length, first)) {
+      // A first sync waits for the user's budget to refill (a stock client retries); a socket
+      // asking again and again has spent its own.
+      if (first) conn.close(CloseCode.tryAgainLater, 'sync budget spent for now: try again in a minute')
+      else conn.close(CloseCode.rateLimited, 'sync budget spent: too many or too costly sync requests')
       return
     }
     conn.synced = true // what enters from now on is relayed to it; what entered before is planned
@@ -650,5 +663,21 @@ export class Room {
   private allUpdates(): Uint8Array[] {
     const { pieces, since } = this.bytes.contents()
     return [...pieces, ...since.map((a) => a.update)]
+  }
+}
+
+/**
+ * A client's state vector names the clients of the document it holds: the room's, and a few of
+ * its own whose edits it has not sent yet. Decoding one of 600,000 made-up clients (4.6 MiB)
+ * took every room's event loop ~100 ms and hundreds of MiB; such a vector is refused unread.
+ */
+const STATE_VECTOR_SLACK = 1_024
+
+/** The number of entries a state vector says it holds (its first varint), read without decoding them. */
+function statedClients(stateVector: Uint8Array): number {
+  try {
+    return decoding.readVarUint(decoding.createDecoder(stateVector))
+  } catch {
+    return 0 // an empty or broken vector: decoding it is what refuses it
   }
 }

@@ -51,6 +51,12 @@ export class Budget {
     return this.tokens < 0
   }
 
+  /** How far past zero it was spent (0 when not in debt). */
+  debt(now = performance.now()): number {
+    this.refill(now)
+    return Math.max(0, -this.tokens)
+  }
+
   private refill(now: number): void {
     const seconds = Math.max(0, now - this.updatedAt) / 1000
     this.tokens = Math.min(this.rate.capacity, this.tokens + seconds * this.rate.perSecond)

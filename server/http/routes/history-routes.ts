@@ -2,9 +2,10 @@
  * Version history over REST: /groups/:id/versions (list, name), previews of a version (canvas.svg,
  * messages), diffs, restore, and /groups/:id/rollback. Roles and statuses as everywhere: members
  * read, owners and editors name and restore, owners roll back; 404 for an unknown version or one
- * of another group, 503 while the log is down; 429 past a user's hourly budget of names and
- * restores or her per-minute budget of pictures, message pages and diffs; 409 past a document's
- * quota of named versions.
+ * of another group, 503 while the log is down; 429 past a user's hourly budget of names,
+ * restores and rollbacks (in number, and in bytes of the copies they store) or her per-minute
+ * budget of pictures, message pages and diffs; 409 past a document's quota of named versions (in
+ * number, and in bytes).
  */
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
