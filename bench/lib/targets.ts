@@ -119,6 +119,7 @@ export async function startOurs(options: OursOptions = {}): Promise<RunningTarge
       // The peers have no write or sync quotas: one bench user uploads many big documents, streams
       // probes and syncs big documents from many sockets at once.
       WRITE_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
+      WRITE_UPDATES_PER_MINUTE: String(10_000_000), // a bench writer sends hundreds of edits a second
       SYNC_BYTES_PER_MINUTE: String(4096 * 1024 * 1024),
       MAX_DOC_BYTES: String(1024 * 1024 * 1024),
       ...(logDir ? { LOG_LEVEL: 'info' } : {}),

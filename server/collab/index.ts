@@ -88,7 +88,7 @@ export function roomLimits(config: Config): RoomLimits {
   return {
     maxQueuedBytes: 4 * config.maxPayloadBytes,
     maxDocBytes: config.maxDocBytes,
-    perUser: userRates(socketRates(config), { write: { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }, newClientIds: NEW_CLIENT_IDS, posts: { capacity: config.chatMessageBurst, perSecond: config.chatMessagesPerMinute / MINUTE } }),
+    perUser: userRates(socketRates(config), { write: { capacity: config.writeBytesPerMinute, perSecond: config.writeBytesPerMinute / MINUTE }, updates: { capacity: config.writeUpdatesPerMinute, perSecond: config.writeUpdatesPerMinute / MINUTE }, newClientIds: NEW_CLIENT_IDS, posts: { capacity: config.chatMessageBurst, perSecond: config.chatMessagesPerMinute / MINUTE } }),
     indexInlineBytes: INDEX_INLINE_BYTES,
     view: VIEW,
     presence: { maxIdsPerSocket: MAX_AWARENESS_IDS, outdatedMs: PRESENCE_OUTDATED_MS },

@@ -101,6 +101,38 @@ describe('WRITE_BYTES_PER_MINUTE', () => {
   }, 45_000)
 })
 
+// Found from outside: 150,000 one-point updates (4.3 MB, within the byte budget) in 1.8 s held
+// up rooms of other groups on the node for over a second.
+describe('WRITE_UPDATES_PER_MINUTE', () => {
+  const UPDATES = 300 // refills at 5 a second
+  const ctx = useAttackServer(() => ({ writeUpdatesPerMinute: UPDATES }))
+
+  it('closes a writer of tiny updates past her count with 4529, whatever their bytes; the others write on', async () => {
+    const group = await ctx.group()
+    const room = group.rooms.canvas
+    const alice = await ctx.connect(room, ctx.users.alice)
+    const bob = await ctx.connect(room, ctx.users.bob)
+    const mallory = await ctx.hostile(room, ctx.users.mallory)
+    const doc = new Y.Doc()
+    const stroke = addStroke(doc, { author: ctx.users.mallory.id, color: '#4060a0', width: 2, tool: 'pen', points: [[1, 1]] })
+    mallory.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))
+    for (let i = 0; i < 3 * UPDATES && mallory.ws.readyState === WebSocket.OPEN; i++) {
+      mallory.send(syncUpdateFrame(captureUpdate(doc, () => appendPoints(stroke, [[i % 1000, 1]]))))
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect((await mallory.closed).code).toBe(CloseCode.writeQuotaExceeded)
+    const logged = (await logEntries(ctx.server, room)).flatMap((e) => e.updates).filter((u) => u.writer === ctx.users.mallory.id).length
+    expect(logged).toBeLessThanOrEqual(UPDATES + 30) // the count, and what refilled meanwhile (generously)
+
+    for (let i = 0; i < 5; i++) {
+      drawKilobyte(alice.doc, ctx.users.alice.id)
+      drawKilobyte(bob.doc, ctx.users.bob.id)
+    }
+    await agree(ctx, group.id, room, alice, bob)
+    expect([...alice.closeEvents, ...bob.closeEvents]).toEqual([])
+  })
+})
+
 describe('MAX_DOC_BYTES', () => {
   const MAX = 48 * KIB
   const ctx = useAttackServer(() => ({ maxDocBytes: MAX }))

@@ -80,7 +80,7 @@ function setup(kind: 'canvas' | 'chat', overrides: Partial<IntakeDeps> = {}, hel
     room: `g/${kind}`,
     gates: { current: gate, ready: () => Promise.resolve() } as unknown as GateKeeper, // the keeper's building is not under test
     hearing: { isHeard: true, ready: () => Promise.resolve() },
-    budgets: new RoomBudgets({ write: PLENTY, presenceMessages: PLENTY, presenceBytes: PLENTY, sync: PLENTY, newClientIds: { capacity: 3, perSecond: 0.001 }, posts: POSTS }),
+    budgets: new RoomBudgets({ write: PLENTY, updates: PLENTY, presenceMessages: PLENTY, presenceBytes: PLENTY, sync: PLENTY, newClientIds: { capacity: 3, perSecond: 0.001 }, posts: POSTS }),
     writer: writer as unknown as RoomWriter, // only accepts/enqueue/pendingBytes are used
     heldBytes: () => 0,
     maxDocBytes: 1 << 20,

@@ -10,6 +10,12 @@ import { UserBudgetStore } from './user-budget-store.ts'
 export interface UserRates {
   /** Update bytes written (no socket budget: writes are the user's). */
   write: BudgetRate
+  /**
+   * Updates written, however small: each costs a check, a log record and a delivery to every
+   * socket in the room, so a flood of one-point updates within the byte budget (150,000 in under
+   * 2 s) held up every room on the node.
+   */
+  updates: BudgetRate
   presenceMessages: BudgetRate
   presenceBytes: BudgetRate
   /** Bytes of sync and presence answers, diffed or merged and sent. */
@@ -44,7 +50,7 @@ export const FIRST_SYNCS_IN_DEBT = 2
 export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
 
 /** The per-user rates for per-socket ones. */
-export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'newClientIds' | 'posts'>): UserRates {
+export function userRates(socket: SocketRates, own: Pick<UserRates, 'write' | 'updates' | 'newClientIds' | 'posts'>): UserRates {
   const times = (rate: BudgetRate): BudgetRate => ({ capacity: rate.capacity * SOCKETS_PER_USER, perSecond: rate.perSecond * SOCKETS_PER_USER })
   return { ...own, presenceMessages: times(socket.presenceMessages), presenceBytes: times(socket.presenceBytes), sync: times(socket.sync) }
 }
@@ -63,9 +69,13 @@ export class RoomBudgets {
     this.room = room
   }
 
-  /** Takes `bytes` of the user's write budget; false (nothing taken) when it cannot pay. */
+  /** Takes one update of `bytes` from the user's write budgets; false (nothing taken) when either cannot pay. */
   spendWrite(userId: string, bytes: number): boolean {
-    return this.of(userId).write.spend(bytes)
+    const user = this.of(userId)
+    if (!user.updates.spend(1)) return false
+    if (user.write.spend(bytes)) return true
+    user.updates.refund(1)
+    return false
   }
 
   /** Takes `count` new client ids of the user's budget; false (nothing taken) when it cannot pay. */
@@ -130,9 +140,10 @@ export class RoomBudgets {
 
   private of(userId: string): UserBudgets {
     return this.store.of(this.room, userId, () => {
-      const { write, presenceMessages, presenceBytes, sync, newClientIds, posts } = this.rates
+      const { write, updates, presenceMessages, presenceBytes, sync, newClientIds, posts } = this.rates
       return {
         write: new Budget(write),
+        updates: new Budget(updates),
         presenceMessages: new Budget(presenceMessages),
         presenceBytes: new Budget(presenceBytes),
         sync: new Budget(sync),
