@@ -22,7 +22,14 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 /** Surrounding spaces are tolerated (and trimmed by the server). */
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' })
 export const Password = Type.String({ minLength: 8, maxLength: 256 })
-export const DisplayName = Type.String({ minLength: 1, maxLength: CHAT_LIMITS.maxNameLength, pattern: '\\S' })
+/**
+ * A name people read (a user's, a group's, a version's): something visible, and none of what
+ * makes one name pass for another: control characters, lone surrogates, or bidirectional
+ * overrides and isolates (which reorder what follows them). Found from outside: names of NUL,
+ * of zero-width characters only, or reversed by U+202E were accepted.
+ */
+export const VISIBLE_NAME_PATTERN = '^(?=[\\s\\S]*[\\p{L}\\p{N}\\p{P}\\p{S}])[^\\p{Cc}\\p{Cs}\\u202A-\\u202E\\u2066-\\u2069]*$'
+export const DisplayName = Type.String({ minLength: 1, maxLength: CHAT_LIMITS.maxNameLength, pattern: VISIBLE_NAME_PATTERN })
 
 export const RegisterBody = Type.Object({ email: Email, password: Password, name: DisplayName }, { additionalProperties: false })
 export const LoginBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false })
@@ -34,7 +41,7 @@ export const SessionView = Type.Object({ user: UserView, accessToken: Type.Strin
 export const MeView = Type.Object({ user: UserView })
 
 // ---- groups
-export const GroupName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+export const GroupName = Type.String({ minLength: 1, maxLength: 100, pattern: VISIBLE_NAME_PATTERN })
 export const GroupDescription = Type.String({ maxLength: 1000 })
 export const GroupParams = Type.Object({ id: GroupId })
 export const CreateGroupBody = Type.Object({ name: GroupName, description: Type.Optional(GroupDescription) }, { additionalProperties: false })
@@ -100,7 +107,7 @@ export const VersionsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   before: Type.Optional(TimeArg('createdAt of the last version of the previous page')),
 }, { additionalProperties: false })
-export const NameVersionBody = Type.Object({ doc: DocKind, name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false })
+export const NameVersionBody = Type.Object({ doc: DocKind, name: Type.String({ minLength: 1, maxLength: 100, pattern: VISIBLE_NAME_PATTERN }) }, { additionalProperties: false })
 export const DiffQuery = Type.Object({ to: Type.Union([Type.Literal('current'), Id]) }, { additionalProperties: false })
 export const RollbackBody = Type.Object({
   doc: DocKind,

@@ -71,3 +71,23 @@ describe('times past any Date', () => {
     expect((await ctx.api('GET', `/groups/${group.id}/activity?after=8640000000000000`, { token: owner.token })).status).toBe(200)
   })
 })
+
+// Found from outside: names of NUL, of zero-width characters only, or reversed by U+202E were
+// accepted, which makes one member pass for another.
+describe('names people read', () => {
+  const deceptive = ['\u0000Ann', '\u200b\u200b', 'Ann\u202Enimda', 'Bob\u2066x\u2069', '\ud800Ann', ' \t ']
+
+  it('refuses a user, group or version name that shows nothing or reorders what follows, and takes any script and emoji', async () => {
+    const { owner, group } = await groupFixture(ctx.api, 'Namer')
+    for (const name of deceptive) {
+      expectError(await ctx.api('POST', '/auth/register', { body: { email: `n${Math.random().toString(36).slice(2)}@example.com`, password: 'correct horse battery', name } }), 400, 'bad_request')
+      expectError(await ctx.api('POST', '/groups', { token: owner.token, body: { name } }), 400, 'bad_request')
+      expectError(await ctx.api('PATCH', `/groups/${group.id}`, { token: owner.token, body: { name } }), 400, 'bad_request')
+      expectError(await ctx.api('POST', `/groups/${group.id}/versions`, { token: owner.token, body: { doc: 'canvas', name } }), 400, 'bad_request')
+    }
+    for (const name of ['Zoë 😀', '李雷', 'Ann-Marie O\'Neil', 'مريم']) {
+      expect((await ctx.api('POST', '/groups', { token: owner.token, body: { name } })).status).toBe(201)
+      expect((await ctx.api('POST', '/auth/register', { body: { email: `n${Math.random().toString(36).slice(2)}@example.com`, password: 'correct horse battery', name } })).status).toBe(201)
+    }
+  })
+})
