@@ -110,3 +110,59 @@ describe('chat rules count text and names in characters, as the REST schema does
     expectRefused(judged(chatGate(), edit(32, (doc) => messagesOf(doc).push([name])), BOB), /name/)
   })
 })
+
+// Found from outside: a member drew a stroke under another live stroke's id, as a decoy, before
+// erasing the original; history matches strokes by id, so the erasure hid behind the decoy.
+describe('canvas rules keep live stroke ids unique', () => {
+  const ANN: Author = { userId: 'ann', role: 'editor' }
+  const pen = (author: string, id: string) => ({ author, id, color: '#102030', width: 2, tool: 'pen' as const, points: [[1, 1]] as Array<[number, number]> })
+
+  /** Ann's stroke "P" taken in by the gate; her document to build on. */
+  function withAnnsStroke(): { gate: ContentGate; ann: Y.Doc; bob: Y.Doc } {
+    const gate = canvasGate()
+    const ann = new Y.Doc()
+    ann.clientID = 11
+    addStroke(ann, pen('ann', 'P'))
+    gate.trust([{ writer: 'ann', update: Y.encodeStateAsUpdate(ann) }])
+    const bob = new Y.Doc()
+    bob.clientID = 22
+    Y.applyUpdate(bob, Y.encodeStateAsUpdate(ann))
+    return { gate, ann, bob }
+  }
+
+  function bobs(bob: Y.Doc, change: () => void): Uint8Array {
+    const before = Y.encodeStateVector(bob)
+    change()
+    return Y.encodeStateAsUpdate(bob, before)
+  }
+
+  it('refuses a stroke under the id of a live stroke, and one update taking an id twice', () => {
+    const { gate, ann, bob } = withAnnsStroke()
+    expectRefused(judged(gate, bobs(bob, () => addStroke(bob, pen('bob', 'P'))), BOB), /stroke id P is taken/)
+    const fresh = new Y.Doc()
+    fresh.clientID = 33
+    Y.applyUpdate(fresh, Y.encodeStateAsUpdate(ann))
+    const twice = bobs(fresh, () => fresh.transact(() => { addStroke(fresh, pen('bob', 'Q')); addStroke(fresh, pen('bob', 'Q')) }))
+    expectRefused(judged(gate, twice, BOB), /stroke id Q is taken/)
+  })
+
+  it('frees an erased stroke\'s id (a restore brings strokes back under their ids), and takes a stroke resent whole', () => {
+    const { gate, ann, bob } = withAnnsStroke()
+    const erase = bobs(bob, () => strokesOf(bob).delete(0, 1))
+    const erased = judged(gate, erase, BOB)
+    expect(erased.kind).toBe('accept')
+    if (erased.kind === 'accept') gate.accept(erased.update, BOB)
+    expect(judged(gate, bobs(bob, () => addStroke(bob, pen('bob', 'P'))), BOB).kind).toBe('accept')
+    // Ann's own stroke sent again (a resend after a reconnect) is the same stroke, not a second.
+    const again = canvasGate()
+    again.trust([{ writer: 'ann', update: Y.encodeStateAsUpdate(ann) }])
+    expect(again.check(Y.encodeStateAsUpdate(ann), ANN).kind).not.toBe('refuse')
+  })
+
+  it('keeps what it knows of ids across a gate built in parts (another thread)', () => {
+    const { gate, bob } = withAnnsStroke()
+    const rebuilt = canvasGate()
+    for (const part of gate.toParts(1)) rebuilt.restore(part)
+    expectRefused(judged(rebuilt, bobs(bob, () => addStroke(bob, pen('bob', 'P'))), BOB), /stroke id P is taken/)
+  })
+})

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ActivityResponse, RollbackPlanResponse, RollbackResponse, VersionListResponse, VersionResponse } from '../../shared/api.ts'
 import { addStroke, eraseStroke, readStrokes } from '../../shared/canvas.ts'
+import { CloseCode } from '../../shared/close-codes.ts'
 import { BACKENDS } from '../helpers/backends.ts'
 import { pen, useHistoryServer } from '../helpers/history.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -179,24 +180,27 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
   })
 
   // Found from outside: a decoy under the victim's stroke id hid the erasure from the rollback.
-  it('undoes an erasure hidden behind a decoy the person drew under the erased stroke\'s id', async () => {
+  // The canvas rules now refuse a stroke under a live stroke's id (4422); the rollback still
+  // brings the erased stroke back.
+  it('refuses a decoy under a live stroke\'s id, and rolls back the erasure that followed it', async () => {
     const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
-    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    const decoyer = await ctx.client(ctx.fx.canvas, ctx.members.cara)
     addStroke(owner.doc, pen(ctx.fx.owner.id, '#b00004', 10)) // P, the owner's
-    await waitFor(() => readStrokes(cara.doc).length === 1)
+    await waitFor(() => readStrokes(decoyer.doc).length === 1)
     const v = await name('Holds P')
     const since = v.createdAt + 1
     await waitFor(() => Date.now() > since)
-    const victim = readStrokes(cara.doc)[0]!
-    addStroke(cara.doc, { ...pen(ctx.members.cara.id, '#c0000d', 20), id: victim.id }) // the decoy
-    await name('Holds both') // a version holds the decoy too
-    const strokes = cara.doc.getArray('strokes')
-    strokes.delete(strokes.toArray().findIndex((m) => (m as import('yjs').Map<unknown>).get('color') === '#b00004'), 1) // erases P
-    await waitFor(() => colors(owner.doc).join() === '#c0000d')
+    const victim = readStrokes(decoyer.doc)[0]!
+    addStroke(decoyer.doc, { ...pen(ctx.members.cara.id, '#c0000d', 20), id: victim.id }) // the decoy
+    await waitFor(() => decoyer.closeEvents.some((e) => e.code === CloseCode.updateRefused), 10_000, 'the decoy refused')
+    expect(colors(owner.doc).join()).toBe('#b00004')
 
+    const cara = await ctx.client(ctx.fx.canvas, ctx.members.cara)
+    eraseStroke(cara.doc, victim.id)
+    await waitFor(() => readStrokes(owner.doc).length === 0)
     const rolled = await rollback(ctx.members.cara.id, since)
     expect(rolled.body.restored).toEqual([{ kind: 'stroke', id: victim.id }])
-    await waitFor(() => colors(owner.doc).join() === '#b00004', 10_000, 'P back, the decoy gone')
+    await waitFor(() => colors(owner.doc).join() === '#b00004', 10_000, 'P back')
   })
 
   it('names who made each version, never nesting "Before restoring"', async () => {

@@ -4,7 +4,12 @@
  *   - a stroke's fields are id, author, color, width, tool and points, each bounded; its author is
  *     the user who created it, and only that user writes into it (fields and points);
  *   - points are coordinates within bounds, at most CANVAS_LIMITS.maxPointsPerStroke a stroke;
- *   - any editor may erase a stroke (delete it, and with it what it holds).
+ *   - any editor may erase a stroke (delete it, and with it what it holds);
+ *   - a stroke's id is not another live stroke's (history matches strokes by id: a decoy under an
+ *     erased stroke's id would hide it from a rollback and a diff). An erased stroke's id is free
+ *     again (a restore brings strokes back as copies under their ids). Two nodes taking one id
+ *     at the same moment both keep it: ids are random, so only a hostile writer races for one,
+ *     and history sees through a duplicate it made (history-ops.ts).
  */
 import { CANVAS_LIMITS, isColor, isTool, STROKES_KEY } from '../../../shared/canvas.ts'
 import { CONTENT, TYPE_REFS, type StructId } from '../wire/update-validator.ts'
@@ -35,6 +40,8 @@ function isCoordinate(value: unknown): boolean {
 export class CanvasRules implements DocumentRules {
   /** Numbers held by each stroke's points array, by the stroke's item id. */
   private readonly pointNumbers = new Map<string, number>()
+  /** The stroke (its map's item id) that last took each stroke id. */
+  private readonly strokeIds = new Map<string, StructId>()
 
   checkItem(struct: NewStruct, context: RuleContext): string | null {
     const place = placeOf(struct.container, context)
@@ -45,7 +52,7 @@ export class CanvasRules implements DocumentRules {
     if (context.creatorOf(place.stroke.client) !== context.writer) return 'only a stroke\'s author may change it'
     if (values.kind === 'deleted') return null
     if (values.kind === 'not-plain') return 'a stroke holds plain values only'
-    if (place.kind === 'field') return checkField(place.key, values, context)
+    if (place.kind === 'field') return checkField(place.key, values, context) ?? (place.key === 'id' ? this.idTaken(values, place.stroke, context) : null)
     if (values.kind !== 'values' || !values.values.every(isCoordinate)) return 'points are coordinates within bounds'
     const key = strokeKey(place.stroke)
     const earlier = context.tally.get(key) ?? 0
@@ -68,22 +75,51 @@ export class CanvasRules implements DocumentRules {
     return 'only a stroke\'s author may change it; others may erase it whole'
   }
 
-  saveState(): Array<[string, number]> {
-    return [...this.pointNumbers]
+  saveState(): SavedEntry[] {
+    return [...this.pointNumbers, ...[...this.strokeIds].map(([id, stroke]): SavedEntry => ({ id, stroke }))]
   }
 
   loadState(entries: unknown[]): void {
-    for (const [key, count] of entries as Array<[string, number]>) this.pointNumbers.set(key, count)
+    for (const entry of entries as SavedEntry[]) {
+      if (Array.isArray(entry)) this.pointNumbers.set(entry[0], entry[1])
+      else this.strokeIds.set(entry.id, entry.stroke)
+    }
   }
 
   observe(struct: NewStruct, context: RuleContext): void {
     if (struct.item === null) return
     const place = placeOf(struct.container, context)
+    if (place.kind === 'field' && place.key === 'id') return this.observeId(struct, place.stroke)
     if (place.kind !== 'points' || struct.item.contentRef !== CONTENT.any) return
     const key = strokeKey(place.stroke)
     this.pointNumbers.set(key, (this.pointNumbers.get(key) ?? 0) + struct.length - struct.offset) // one clock per value
   }
+
+  /** Why `stroke` may not take the id it sets: another live stroke holds it (here or earlier in this update). */
+  private idTaken(values: ReturnType<typeof itemValues>, stroke: StructId, context: RuleContext): string | null {
+    const id = values.kind === 'values' ? values.values[0] : undefined
+    if (typeof id !== 'string') return null
+    const holder = this.strokeIds.get(id)
+    if (holder && !sameStruct(holder, stroke) && !context.isDeleted(holder)) return `stroke id ${id} is taken by another stroke`
+    const [taken, takenByThis] = [`id:${id}`, `id:${id}:${stroke.client}:${stroke.clock}`]
+    if (context.tally.has(taken) && !context.tally.has(takenByThis)) return `stroke id ${id} is taken by another stroke`
+    context.tally.set(taken, 1)
+    context.tally.set(takenByThis, 1)
+    return null
+  }
+
+  private observeId(struct: NewStruct, stroke: StructId): void {
+    const values = itemValues(struct.bytes, struct.item!, struct.offset)
+    const id = values.kind === 'values' ? values.values[0] : undefined
+    if (typeof id === 'string') this.strokeIds.set(id, stroke)
+  }
 }
+
+function sameStruct(a: StructId, b: StructId): boolean {
+  return a.client === b.client && a.clock === b.clock
+}
+
+type SavedEntry = [string, number] | { id: string; stroke: StructId }
 
 function checkField(key: string, values: ReturnType<typeof itemValues>, context: RuleContext): string | null {
   if (key === 'points') return values.kind === 'type' && values.typeRef === TYPE_REFS.array ? null : 'points must be an array'
