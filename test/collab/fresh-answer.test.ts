@@ -193,3 +193,47 @@ it('gives every fresh client the whole document, however answers, appends and re
     for (const { answer, held: planned } of pending) expect(sameDoc(applyFrames(await answer), docOf(all.slice(0, planned)))).toBe(true)
   }), { numRuns: 60 })
 }, 120_000)
+
+// Found in review: a returning client's plan held the room's own update objects, and a reassign
+// between two blocks' turns cut one in place: the part it moved was never sent.
+it('answers a returning client what was planned though a held update is reassigned between its blocks', async () => {
+  const a = new Y.Doc()
+  a.clientID = 1
+  const b = new Y.Doc()
+  b.clientID = 2
+  const updates: Uint8Array[] = []
+  for (let i = 0; i < 3 * BLOCK_UPDATES; i++) {
+    const made: Uint8Array[] = []
+    const capture = (update: Uint8Array): void => void made.push(update)
+    a.on('update', capture)
+    a.getArray<number>('list').push([i])
+    a.off('update', capture)
+    if (i === 2 * BLOCK_UPDATES - 50) { // one update of two clients, in the second block
+      b.on('update', capture)
+      Y.applyUpdate(b, made[0]!)
+      b.getArray<string>('other').push(['b'])
+      b.off('update', capture)
+      updates.push(Y.mergeUpdates(made.filter((_, k) => k !== 1)))
+    } else updates.push(made[0]!)
+    if (i !== 2 * BLOCK_UPDATES - 50) Y.applyUpdate(b, made[0]!)
+  }
+  const held = updates.map((update, i) => ({ id: formatLogId(i + 10, 0), writer: 'w', update, info: updateInfo(update) }))
+  const bytes = new DocBytes({ pieces: [], infos: [], full: 0, watermark: LOG_START, stateVector: new Map(), bindings: new Map() })
+  held.forEach((accepted) => bytes.add(accepted))
+  const stranger = new Y.Doc()
+  stranger.clientID = 99
+  stranger.getArray('z').push([1])
+  const answering = planSync(bytes, Y.encodeStateVector(stranger), NO_WORKER).answer()
+  // Between the first block's turn and the second's, client 1's part moves to an earlier entry.
+  const split = held[2 * BLOCK_UPDATES - 50]!
+  const whole = Y.decodeUpdate(split.update)
+  expect(new Set(whole.structs.map((s) => s.id.client))).toEqual(new Set([1, 2]))
+  const keep = Y.diffUpdate(split.update, Y.encodeStateVector(docOf(updates.slice(0, 2 * BLOCK_UPDATES - 50).concat([Y.encodeStateAsUpdate(a, Y.encodeStateVector(docOf(updates.slice(0, 2 * BLOCK_UPDATES - 50))))]))))
+  const moved = Y.diffUpdate(split.update, Y.encodeStateVector(docOf([...updates.slice(0, 2 * BLOCK_UPDATES - 50), keep])))
+  bytes.reassign(split, { update: keep, info: updateInfo(keep) }, { id: formatLogId(5, 0), writer: 'w', update: moved, info: updateInfo(moved) })
+  const frames = await answering
+
+  const got = applyFrames(frames)
+  expect(got.getArray('list').length).toBe(3 * BLOCK_UPDATES)
+  expect(got.store.pendingStructs).toBeNull()
+})

@@ -397,7 +397,8 @@ export class DocBytes {
       } else if (hasDeletes(piece.update, piece.info)) plan.frames.push(updateFrame(deletesOnly(piece.update, piece.info)))
     }
     for (const accepted of this.since) {
-      if (coverage(accepted.info, stateVector) !== 'all' || hasDeletes(accepted.update, accepted.info)) plan.updates.push(accepted)
+      // Copies: a reassign may cut a held update in place while the answer merges it over turns.
+      if (coverage(accepted.info, stateVector) !== 'all' || hasDeletes(accepted.update, accepted.info)) plan.updates.push({ update: accepted.update, info: accepted.info })
     }
     return plan
   }
