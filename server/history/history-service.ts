@@ -20,7 +20,7 @@ import type { AccessCache } from '../groups/access-cache.ts'
 import { parseLogId } from '../log/log-id.ts'
 import type { EditStore, UserStore, VersionMade, VersionRecord, VersionStore } from '../storage/types.ts'
 import { EDIT_RECORD_MS, NO_DELETES } from './edit-records.ts'
-import type { UserEdits } from './history-ops.ts'
+import type { StrokeCopy, UserEdits } from './history-ops.ts'
 import type { RollbackStates } from '../collab/workers/view-ops.ts'
 import type { VersionKeeper } from './version-keeper.ts'
 import type { VersionWriteBudget, WriteBill } from './version-write-budget.ts'
@@ -49,6 +49,8 @@ export interface HistoryDeps {
 const RETRY_AFTER_SECONDS = 2
 /** Versions a rollback looks in for what the user erased, newest first. */
 const ROLLBACK_SOURCES = 8
+/** Copies a restore or rollback lists with the version it keeps (about 100 bytes each). */
+const MAX_KEPT_COPIES = 1_000
 
 interface Located {
   record: VersionRecord
@@ -151,7 +153,7 @@ export class HistoryService {
       const before = this.liveState(room)
       bill.copy(before.state.length) // before the restore: past the budget, nothing happens at all
       const { copies } = await this.logged(() => room.edit<'restore'>({ userId: actor, role: access.role }, { kind: 'restore', room: kind, state }))
-      const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) }, ...(copies.length > 0 && { copies }) }
+      const made: VersionMade = { by: actor, kind: 'restore', restored: { id: record.id, name: restoredLabel(record) }, ...keptCopies(copies) }
       return this.deps.keeper.keep(room.name, before.state, beforeRestoreName(record), before.unrecorded, made)
     }))
     return { preRestore: (await this.views([pre], kind))[0]! }
@@ -171,7 +173,7 @@ export class HistoryService {
       bill.copy(live.state.length) // before the rollback: past the budget, nothing happens at all
       const rollback = await this.rollbackStates(hot, input, found)
       const done = await this.logged(() => hot.edit<'rollback'>({ userId: actor, role: access.role }, { kind: 'rollback', room: input.doc, rollback }))
-      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: rollbackStart(input.since), ...(done.copies.length > 0 && { copies: done.copies }) }
+      const made: VersionMade = { by: actor, kind: 'rollback', user: input.userId, since: rollbackStart(input.since), ...keptCopies(done.copies) }
       const kept = await this.deps.keeper.keep(room, live.state, 'Before a rollback', live.unrecorded, made)
       return { done, kept }
     }))
@@ -364,6 +366,16 @@ function unrecordedEdits(room: Room, since: number): Map<string, UserEdits> {
     created: mine.flatMap((a) => [...a.info.clients].map(([client, [first, end]]) => [client, first, end] as [number, number, number])),
     deleted: mergeDeletes(mine.filter((a) => hasDeletes(a.update, a.info)).map((a) => deletesOnly(a.update, a.info))),
   }]))
+}
+
+/**
+ * The copies a restore or rollback made, as its version keeps them: at most MAX_KEPT_COPIES. A
+ * version's record is read whole whenever a document's versions are listed, and one bringing
+ * back 165,000 strokes would not fit a MongoDB document (found in review). Past the bound a
+ * later rollback judges those strokes by the versions alone.
+ */
+function keptCopies(copies: StrokeCopy[]): Pick<VersionMade, 'copies'> {
+  return copies.length === 0 ? {} : { copies: copies.slice(0, MAX_KEPT_COPIES) }
 }
 
 /**

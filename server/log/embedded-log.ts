@@ -109,8 +109,10 @@ export class EmbeddedLog implements UpdateLog {
   private sizeFrom(room: string, base: DocBase): number {
     const counted = this.sizes.get(room)
     if (counted && compareLogIds(base.watermark, counted.base) <= 0) return counted.bytes
-    const after = (this.entryBytes.get(room) ?? []).filter((e) => compareLogIds(e.id, base.watermark) > 0)
-    const bytes = base.bytes + after.reduce((sum, e) => sum + e.bytes, 0)
+    // Entries are held in id order, and a base is near the newest of them: walk back to it.
+    const entries = this.entryBytes.get(room) ?? []
+    let bytes = base.bytes
+    for (let i = entries.length - 1; i >= 0 && compareLogIds(entries[i]!.id, base.watermark) > 0; i--) bytes += entries[i]!.bytes
     this.sizes.set(room, { base: base.watermark, bytes })
     return bytes
   }

@@ -203,6 +203,20 @@ describe.each(BACKENDS)('safe history on $name storage', ({ fresh }) => {
     await waitFor(() => colors(owner.doc).join() === '#b00004', 10_000, 'P back')
   })
 
+  it('lists at most 1,000 copies with the version a restore keeps (a version record is read whole with every listing)', async () => {
+    const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
+    const watcher = await ctx.client(ctx.fx.canvas, ctx.members.vera)
+    owner.doc.transact(() => { for (let i = 0; i < 1_001; i++) addStroke(owner.doc, pen(ctx.fx.owner.id, '#a0a0a0', i)) })
+    await waitFor(() => readStrokes(watcher.doc).length === 1_001, 15_000, 'the strokes logged')
+    const full = await name('All of them')
+    owner.doc.getArray('strokes').delete(0, 1_001)
+    await waitFor(() => readStrokes(watcher.doc).length === 0, 15_000, 'the canvas emptied')
+    const kept = await restore(full.id)
+    await waitFor(() => readStrokes(owner.doc).length === 1_001, 15_000, 'every stroke back')
+    const record = await ctx.server.app.storage.versions.get(ctx.fx.canvas, kept.id)
+    expect(record?.made?.copies).toHaveLength(1_000)
+  }, 60_000)
+
   it('names who made each version, never nesting "Before restoring"', async () => {
     const owner = await ctx.client(ctx.fx.canvas, ctx.fx.owner)
     const vera = await ctx.client(ctx.fx.canvas, ctx.members.vera)

@@ -44,7 +44,7 @@ export const MAX_POSTS_WHEN_FULL = 5
 
 /** A first sync this small is answered even while the user is in debt (a reconnect after a flap). */
 export const SMALL_FIRST_SYNC_BYTES = 64 * 1024
-/** A user's debt for first syncs may reach this many answers of the size asked (a few reloads of a big document). */
+/** A first sync is answered while the user's debt is at most this many answers of the size asked (a few reloads of a big document). */
 export const FIRST_SYNCS_IN_DEBT = 2
 
 export type SocketRates = Pick<UserRates, 'presenceMessages' | 'presenceBytes' | 'sync'>
@@ -110,8 +110,8 @@ export class RoomBudgets {
 
   /**
    * An answer of `cost` bytes, paid before it is computed. A socket's first sync is free of the
-   * socket's budget, and the user may go into debt for it up to FIRST_SYNCS_IN_DEBT answers of
-   * that size: a document bigger than the budget still loads, and loads again when its person
+   * socket's budget, and is answered while the user's debt is at most FIRST_SYNCS_IN_DEBT answers
+   * of that size: a document bigger than the budget still loads, and loads again when its person
    * reloads or opens another tab a few times in a row (then as the budget refills); a client
    * that has it and reconnects after a network flap (asking for little or nothing) is always
    * answered. Every later answer must be paid by both.

@@ -20,7 +20,7 @@ export class RoomGoneError extends Error {
 
 export interface RegistryDeps {
   loader: LoaderDeps
-  room: Omit<RoomDeps, 'onApplied' | 'compactNow' | 'kind'>
+  room: Omit<RoomDeps, 'onApplied' | 'kind'>
   compactor: Compactor
   relay: AwarenessRelay
   logger: Logger
@@ -149,7 +149,7 @@ export class RoomRegistry {
     const losses = this.losses
     const loaded = await loadRoom(name, this.deps.loader)
     if (this.deleted.has(name)) throw new RoomGoneError(`room ${name} was deleted`)
-    const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r), compactNow: (r) => void this.deps.compactor.compactHot(r).catch(() => undefined) })
+    const room = new Room(name, loaded, { ...this.deps.room, kind, onApplied: (r) => this.deps.compactor.noteApplied(r) })
     room.start()
     this.relays.set(room, this.deps.relay.join(name, {
       apply: (node, entries) => room.awareness.fromRemote(node, entries),

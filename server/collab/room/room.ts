@@ -63,8 +63,6 @@ export interface RoomDeps {
   limits: RoomLimits
   /** Updates entered (for compaction scheduling). */
   onApplied(room: Room): void
-  /** The log's count of the document's size passed this room's own: a compaction now recounts it. */
-  compactNow(room: Room): void
   /** Presence changed here; other nodes should hear it (no-op on a single node). */
   publishAwareness(room: string, update: Uint8Array): void
   /** Snapshot + log, as a fresh load would see them (after a log gap). */
@@ -144,10 +142,7 @@ export class Room {
         this.resyncRefused() // sockets whose writes met a full queue resend now
       },
       failed: (tag, batch, behind, error) => this.appendFailed(tag, batch, behind, error),
-    }, deps.limits.maxQueuedBytes, () => ({
-      maxDocBytes: deps.limits.maxDocBytes,
-      base: { watermark: this.bytes.baseWatermark, bytes: this.bytes.baseBytes },
-    }))
+    }, deps.limits.maxQueuedBytes, () => ({ maxDocBytes: deps.limits.maxDocBytes, base: this.sizeBase() }))
     this.awareness = new RoomAwareness({
       room: name,
       limits: deps.limits.presence,
@@ -557,12 +552,23 @@ export class Room {
   }
 
   /**
-   * The log counts the document full. Its count adds every batch any node logs, so the same
-   * content logged by two nodes at once (one user's two sockets, each sending it) counts twice
-   * until a compaction counts from a snapshot again. When this room holds everything the log
-   * holds (it has read to the log's head) and its own count, content held once, says the batch
-   * fits, the writers are told to come back (1013: a stock client reconnects and resends) and the
-   * room compacts now; otherwise the document is full (4413), as it is when another node's
+   * Where the log counts the document's size from: what this room holds, at the position it has
+   * read to (or its snapshot's watermark, if that is further), plus every entry logged after it.
+   * Counted from the snapshot alone, content two nodes logged at once (one user's two sockets
+   * sending it) counted twice until the next compaction; what this room holds counts it once.
+   */
+  private sizeBase(): { watermark: LogId; bytes: number } {
+    const [position, watermark] = [this.core.position, this.bytes.baseWatermark]
+    return { watermark: compareLogIds(position, watermark) > 0 ? position : watermark, bytes: this.bytes.bytes }
+  }
+
+  /**
+   * The log counts the document full. It counts from what a room held at some position plus
+   * every entry after it (`sizeBase`), so content logged twice after that position (two nodes
+   * taking one user's same update at once) counts twice until a room that read it counts again.
+   * When this room has read to the log's head and its own count says the batch fits, the writers
+   * are told to come back (1013: a stock client reconnects and resends, and the next append
+   * counts from here); otherwise the document is full (4413), as it is when another node's
    * content this room has not read yet fills it.
    */
   private refusedAsFull(batch: PendingWrite[], error: DocumentFullError): void {
@@ -573,10 +579,9 @@ export class Room {
     this.deps.log.head(this.name).then((head) => compareLogIds(head, position) <= 0, () => false).then((readAll) => {
       if (this.closed) return
       if (!readAll) return this.closeFull(writers, error)
-      this.deps.logger.info({ room: this.name, bytes: error.bytes, held: this.bytes.bytes, updates: batch.length }, 'the log counts the document fuller than it is (content logged twice): compacting to count it again')
-      this.deps.compactNow(this)
+      this.deps.logger.info({ room: this.name, bytes: error.bytes, held: this.bytes.bytes, updates: batch.length }, 'the log counted the document fuller than this room holds it: its writers come back (the next count starts from what the room holds)')
       for (const conn of writers) conn.close(CloseCode.tryAgainLater, 'the document\'s size is being counted again; reconnect')
-    })
+    }).catch((failure: unknown) => this.deps.logger.warn({ err: failure, room: this.name }, 'could not answer writers refused as over the size limit'))
   }
 
   private closeFull(writers: Connection[], error: DocumentFullError): void {
