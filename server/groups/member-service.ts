@@ -33,6 +33,7 @@ export class MemberService {
     const { group } = await requireRole(this.deps.access, groupId, actor, 'owner')
     if (userId === group.ownerId) throw conflict('the owner\'s role changes only by transferring ownership')
     if (!(await this.deps.storage.members.setRole(groupId, userId, role))) throw notFound('no such member')
+    if (role === 'viewer') await this.dropInvitesOf(groupId, userId)
     await this.deps.bus.publish({ type: 'membership', groupId, userId, role })
     const membership = await this.deps.storage.members.get(groupId, userId)
     if (!membership) throw notFound('no such member')
@@ -55,7 +56,18 @@ export class MemberService {
 
   private async drop(groupId: string, userId: string): Promise<void> {
     if (!(await this.deps.storage.members.remove(groupId, userId))) throw notFound('no such member')
+    await this.dropInvitesOf(groupId, userId)
     await this.deps.bus.publish({ type: 'membership', groupId, userId, role: null })
+  }
+
+  /**
+   * An invite lends its maker's right to invite (invite-service.ts): one who lost it (removed,
+   * gone, made a viewer) loses her invites for good, even if she is made an editor again later.
+   */
+  private async dropInvitesOf(groupId: string, userId: string): Promise<void> {
+    for (const invite of await this.deps.storage.invites.byGroup(groupId)) {
+      if (invite.createdBy === userId) await this.deps.storage.invites.delete(invite.code)
+    }
   }
 }
 

@@ -219,16 +219,15 @@ describe('POST /invites/:code/accept', () => {
   })
 
   // Found from outside: an invite outlived its maker's right to invite.
-  it('answers 410 to an editor removed from the group who accepts an invite she made, and no longer lists it', async () => {
+  it('deletes an editor\'s invites when she is removed: she cannot re-join through one, and it is no longer listed', async () => {
     const { owner, group } = await ownerWithGroup()
     const editor = await registerUser(ctx.api, 'Removed')
     await addMember(ctx.api, owner, group.id, editor, 'editor')
     const hers = await invite(editor, group.id, { maxUses: 100 })
     expect((await ctx.api('DELETE', `/groups/${group.id}/members/${editor.id}`, { token: owner.token })).status).toBe(204)
 
-    expectError(await accept(editor, hers.code), 410, 'gone')
+    expectError(await accept(editor, hers.code), 404, 'not_found') // her invites went with her
     expectError(await ctx.api('GET', `/groups/${group.id}`, { token: editor.token }), 403, 'forbidden')
-    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 404, 'not_found') // void invites go
     const list = await ctx.api<InviteList>('GET', `/groups/${group.id}/invites`, { token: owner.token })
     expect(list.body.invites.map((i) => i.code)).not.toContain(hers.code)
   })
@@ -241,8 +240,30 @@ describe('POST /invites/:code/accept', () => {
     const owners = await invite(owner, group.id, { role: 'editor' })
     expect((await ctx.api('PATCH', `/groups/${group.id}/members/${editor.id}`, { token: owner.token, body: { role: 'viewer' } })).status).toBe(200)
 
-    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 410, 'gone')
+    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 404, 'not_found') // gone with her right to invite
     expect((await accept(await registerUser(ctx.api, 'Guest'), owners.code)).status).toBe(200)
+  })
+
+  it('answers 410 to an invite whose maker may no longer invite, should one outlive her role (made before invites went with it, or in a race)', async () => {
+    const { owner, group } = await ownerWithGroup()
+    const viewer = await registerUser(ctx.api, 'Watcher')
+    await addMember(ctx.api, owner, group.id, viewer, 'viewer')
+    const code = 'outlivedItsMaker0000001'
+    await ctx.server.app.storage.invites.create({ code, groupId: group.id, role: 'editor', createdBy: viewer.id, createdAt: Date.now(), expiresAt: Date.now() + DAY_MS, maxUses: 5, uses: 0 })
+    expectError(await accept(await registerUser(ctx.api, 'Puppet'), code), 410, 'gone')
+    const list = await ctx.api<InviteList>('GET', `/groups/${group.id}/invites`, { token: owner.token })
+    expect(list.body.invites.map((i) => i.code)).not.toContain(code)
+  })
+
+  it('does not bring a demoted editor\'s invites back when she is made an editor again', async () => {
+    const { owner, group } = await ownerWithGroup()
+    const editor = await registerUser(ctx.api, 'Yo-yo')
+    await addMember(ctx.api, owner, group.id, editor, 'editor')
+    const hers = await invite(editor, group.id, { role: 'editor' })
+    for (const role of ['viewer', 'editor']) {
+      expect((await ctx.api('PATCH', `/groups/${group.id}/members/${editor.id}`, { token: owner.token, body: { role } })).status).toBe(200)
+    }
+    expectError(await accept(await registerUser(ctx.api, 'Puppet'), hers.code), 404, 'not_found')
   })
 
   it('answers 404 once the group was deleted', async () => {
