@@ -57,8 +57,11 @@ export class InviteService {
   private async live(groupId: string): Promise<InviteRecord[]> {
     const invites = await this.deps.storage.invites.byGroup(groupId)
     const roles = new Map((await this.deps.storage.members.byGroup(groupId)).map((m) => [m.userId, m.role]))
-    const [live, dead] = [invites.filter((i) => makerMayInvite(i, roles.get(i.createdBy))), invites.filter((i) => !makerMayInvite(i, roles.get(i.createdBy)))]
-    for (const invite of dead) await this.deps.storage.invites.delete(invite.code)
+    const live: InviteRecord[] = []
+    for (const invite of invites) {
+      if (makerMayInvite(invite, roles.get(invite.createdBy))) live.push(invite)
+      else await this.deps.storage.invites.delete(invite.code)
+    }
     return live
   }
 
