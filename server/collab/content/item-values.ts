@@ -46,7 +46,8 @@ function readJson(decoder: decoding.Decoder): unknown {
 }
 
 function plainValues(values: unknown[]): ItemValues {
-  return values.every(isPlainData) ? { kind: 'values', values } : { kind: 'not-plain' }
+  // Points are numbers: a primitive is plain without the walk (this runs on every update's items).
+  return values.every((value) => typeof value !== 'object' || value === null || isPlainData(value)) ? { kind: 'values', values } : { kind: 'not-plain' }
 }
 
 /**

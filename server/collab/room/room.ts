@@ -576,7 +576,9 @@ export class Room {
     const batchBytes = batch.reduce((sum, write) => sum + write.update.length, 0)
     if (this.bytes.bytes + batchBytes > this.deps.limits.maxDocBytes) return this.closeFull(writers, error)
     const position = this.core.position
-    this.deps.log.head(this.name).then((head) => compareLogIds(head, position) <= 0, () => false).then((readAll) => {
+    // The log's head unknown (Redis went away meanwhile): nothing says the document is full for
+    // good, so the writers come back (1013, not the terminal 4413).
+    this.deps.log.head(this.name).then((head) => compareLogIds(head, position) <= 0, () => true).then((readAll) => {
       if (this.closed) return
       if (!readAll) return this.closeFull(writers, error)
       this.deps.logger.info({ room: this.name, bytes: error.bytes, held: this.bytes.bytes, updates: batch.length }, 'the log counted the document fuller than this room holds it: its writers come back (the next count starts from what the room holds)')
